@@ -1,0 +1,33 @@
+/**
+ * The one error type of Latent Atlas. Every failure a user can cause or see carries a stable
+ * `code`, the HTTP status a web door should answer with, and a public message that never leaks
+ * paths or internals; the original error rides along as `cause` for logs.
+ */
+export const ERROR_STATUS = Object.freeze({
+  invalid_input: 400,
+  not_found: 404,
+  conflict: 409,
+  unsupported: 415,
+  cancelled: 499,
+  backend_unavailable: 503,
+  internal: 500,
+} as const);
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AppError';
+    this.code = code;
+    this.status = ERROR_STATUS[code];
+  }
+}
+
+/** True when `error` is an AppError with `code` (or any AppError when no code is given). */
+export function isAppError(error: unknown, code?: ErrorCode): error is AppError {
+  return error instanceof AppError && (code === undefined || error.code === code);
+}

@@ -1,0 +1,224 @@
+/**
+ * An autoencoder of the course's family, built from a validated spec: its parameters (named
+ * tf.Variables, PyTorch-style seeded initialisation) and its encoder and decoder as functions
+ * of tensors. Training, inference and saving live in their own modules and use this one.
+ */
+import { tf, type Tensor, type Tensor2D, type Tensor4D } from '../engine/tf';
+import {
+  conv, convOutputSize, convTranspose, dense, maxPool2x2, poolOutputSize, torchPadding, torchUniform, upsample,
+  type Activation,
+} from './layers';
+import { RECONSTRUCTION_LOSSES, sparsityPenalty } from './losses';
+import type { ConvSpec, ModelSpec } from './spec';
+
+const KERNEL = 3;
+
+interface ParamDef { name: string; shape: number[]; fanIn: number }
+
+function denseLayerSizes(spec: ModelSpec): number[] {
+  const [h, w, c] = spec.inputShape;
+  const hidden = spec.arch === 'conv' ? [] : spec.hidden;
+  return [h * w * c, ...hidden, spec.latentSize];
+}
+
+/** Spatial size at each level of a conv encoder, input first, bottleneck last. */
+export function convLevels(spec: ConvSpec): [number, number][] {
+  const levels: [number, number][] = [[spec.inputShape[0], spec.inputShape[1]]];
+  for (let i = 0; i < spec.filters.length; i++) {
+    const [h, w] = levels[i]!;
+    const next = spec.downsample === 'stride'
+      ? (n: number) => convOutputSize(n, KERNEL, 2)
+      : poolOutputSize;
+    levels.push([next(h), next(w)]);
+  }
+  return levels;
+}
+
+function paramDefs(spec: ModelSpec): ParamDef[] {
+  const defs: ParamDef[] = [];
+  const add = (name: string, shape: number[], fanIn: number) => {
+    defs.push({ name: `${name}/kernel`, shape, fanIn });
+    defs.push({ name: `${name}/bias`, shape: [shape[shape.length - 1]!], fanIn });
+  };
+  if (spec.arch === 'conv') {
+    const channels = [spec.inputShape[2], ...spec.filters];
+    spec.filters.forEach((f, i) => add(`enc/conv${i}`, [KERNEL, KERNEL, channels[i]!, f], channels[i]! * KERNEL * KERNEL));
+    const [h, w] = convLevels(spec)[spec.filters.length]!;
+    const flat = h * w * spec.filters[spec.filters.length - 1]!;
+    add('enc/latent', [flat, spec.latentSize], flat);
+    add('dec/dense', [spec.latentSize, flat], spec.latentSize);
+    for (let i = spec.filters.length - 1; i >= 0; i--) {
+      const inC = channels[i + 1]!;
+      const outC = channels[i]!;
+      if (spec.upsampling === 'transposed') {
+        // tf layout [k, k, out, in]; PyTorch's fan-in for ConvTranspose is out·k·k.
+        defs.push({ name: `dec/up${i}/kernel`, shape: [KERNEL, KERNEL, outC, inC], fanIn: outC * KERNEL * KERNEL });
+        defs.push({ name: `dec/up${i}/bias`, shape: [outC], fanIn: outC * KERNEL * KERNEL });
+      } else {
+        add(`dec/up${i}`, [KERNEL, KERNEL, inC, outC], inC * KERNEL * KERNEL);
+      }
+    }
+  } else {
+    const sizes = denseLayerSizes(spec);
+    for (let i = 0; i + 1 < sizes.length; i++) add(`enc/dense${i}`, [sizes[i]!, sizes[i + 1]!], sizes[i]!);
+    for (let i = sizes.length - 2; i >= 0; i--) add(`dec/dense${i}`, [sizes[i + 1]!, sizes[i]!], sizes[i + 1]!);
+    if (spec.arch === 'stacked') add('cls', [spec.latentSize, spec.classes], spec.latentSize);
+  }
+  return defs;
+}
+
+export interface ForwardResult { code: Tensor2D; output: Tensor4D }
+
+export class Autoencoder {
+  readonly spec: ModelSpec;
+  /** Parameters in a fixed order (the order of the weights file). */
+  readonly params: ReadonlyMap<string, tf.Variable>;
+
+  private constructor(spec: ModelSpec, params: Map<string, tf.Variable>) {
+    this.spec = spec;
+    this.params = params;
+  }
+
+  /** A fresh model with seeded PyTorch-style initial weights. */
+  static create(spec: ModelSpec): Autoencoder {
+    const params = new Map<string, tf.Variable>();
+    paramDefs(spec).forEach((def, i) => {
+      const init = torchUniform(def.shape, def.fanIn, spec.seed * 1000 + i);
+      params.set(def.name, tf.variable(init, true, `${def.name}#${Math.random().toString(36).slice(2)}`));
+      init.dispose();
+    });
+    return new Autoencoder(spec, params);
+  }
+
+  /** A model from saved weights; shapes are checked against the spec. */
+  static fromWeights(spec: ModelSpec, weights: Map<string, Float32Array>): Autoencoder {
+    const params = new Map<string, tf.Variable>();
+    for (const def of paramDefs(spec)) {
+      const values = weights.get(def.name);
+      const size = def.shape.reduce((a, b) => a * b, 1);
+      if (!values || values.length !== size) {
+        for (const p of params.values()) p.dispose();
+        throw new Error(`weight ${def.name}: expected ${size} values of shape [${def.shape}], got ${values?.length ?? 'none'}`);
+      }
+      params.set(def.name, tf.variable(tf.tensor(values, def.shape), true, `${def.name}#${Math.random().toString(36).slice(2)}`));
+    }
+    return new Autoencoder(spec, params);
+  }
+
+  get latentSize(): number {
+    return this.spec.latentSize;
+  }
+
+  /** Names of the parameters that belong to the autoencoder proper (not the classifier head). */
+  get autoencoderParams(): tf.Variable[] {
+    return [...this.params].filter(([name]) => !name.startsWith('cls/')).map(([, v]) => v);
+  }
+
+  p(name: string): tf.Variable {
+    const v = this.params.get(name);
+    if (!v) throw new Error(`model has no parameter ${name}`);
+    return v;
+  }
+
+  /** Images [n, h, w, c] in [0,1] → codes [n, latentSize]. */
+  encode(x: Tensor4D): Tensor2D {
+    const spec = this.spec;
+    if (spec.arch !== 'conv') {
+      let h = tf.reshape(x, [x.shape[0], -1]) as Tensor2D;
+      const layers = denseLayerSizes(spec).length - 1;
+      for (let i = 0; i < layers; i++) h = this.encodeLayer(h, i);
+      return h;
+    }
+    let h = x;
+    spec.filters.forEach((_, i) => {
+      const kernel = this.p(`enc/conv${i}/kernel`) as unknown as Tensor4D;
+      const bias = this.p(`enc/conv${i}/bias`);
+      h = spec.downsample === 'stride'
+        ? conv(h, kernel, bias, 2, 'relu', torchPadding(KERNEL))
+        : maxPool2x2(conv(h, kernel, bias, 1, 'relu', 'same'));
+    });
+    const flat = tf.reshape(h, [h.shape[0], -1]) as Tensor2D;
+    return dense(flat, this.p('enc/latent/kernel') as unknown as Tensor2D, this.p('enc/latent/bias'), spec.latentActivation);
+  }
+
+  /** One encoder layer of a dense/stacked AE: h_{i+1} = s(h_i W_i + b_i). */
+  encodeLayer(h: Tensor2D, i: number): Tensor2D {
+    const spec = this.spec as Exclude<ModelSpec, ConvSpec>;
+    const last = i === denseLayerSizes(spec).length - 2;
+    return dense(h, this.p(`enc/dense${i}/kernel`) as unknown as Tensor2D, this.p(`enc/dense${i}/bias`),
+      last ? spec.latentActivation : spec.activation);
+  }
+
+  /** One decoder layer of a dense/stacked AE: ĥ_i = s(h_{i+1} W'_i + b'_i). */
+  decodeLayer(h: Tensor2D, i: number): Tensor2D {
+    const spec = this.spec as Exclude<ModelSpec, ConvSpec>;
+    return dense(h, this.p(`dec/dense${i}/kernel`) as unknown as Tensor2D, this.p(`dec/dense${i}/bias`),
+      i === 0 ? spec.outputActivation : spec.activation);
+  }
+
+  /** Codes [n, latentSize] → images [n, h, w, c]. */
+  decode(z: Tensor2D): Tensor4D {
+    const spec = this.spec;
+    const [height, width, channels] = spec.inputShape;
+    if (spec.arch !== 'conv') {
+      let h = z;
+      for (let i = denseLayerSizes(spec).length - 2; i >= 0; i--) h = this.decodeLayer(h, i);
+      return tf.reshape(h, [z.shape[0], height, width, channels]) as Tensor4D;
+    }
+    const levels = convLevels(spec);
+    const depth = spec.filters.length;
+    const [bh, bw] = levels[depth]!;
+    const flat = dense(z, this.p('dec/dense/kernel') as unknown as Tensor2D, this.p('dec/dense/bias'), 'relu');
+    let h = tf.reshape(flat, [z.shape[0], bh, bw, spec.filters[depth - 1]!]) as Tensor4D;
+    for (let i = depth - 1; i >= 0; i--) {
+      const act: Activation = i === 0 ? spec.outputActivation : 'relu';
+      const kernel = this.p(`dec/up${i}/kernel`) as unknown as Tensor4D;
+      const bias = this.p(`dec/up${i}/bias`);
+      h = spec.upsampling === 'transposed'
+        ? convTranspose(h, kernel, bias, 2, levels[i]!, act)
+        : conv(upsample(h, spec.upsampling, levels[i]!), kernel, bias, 1, act, 'same');
+    }
+    return h;
+  }
+
+  /** Class probabilities of the stacked AE's classifier head: softmax(code·W + b). */
+  classify(x: Tensor4D): Tensor2D {
+    if (this.spec.arch !== 'stacked') throw new Error('only a stacked AE has a classifier head');
+    return tf.softmax(dense(this.encode(x), this.p('cls/kernel') as unknown as Tensor2D, this.p('cls/bias'), 'linear'));
+  }
+
+  forward(x: Tensor4D): ForwardResult {
+    const code = this.encode(x);
+    return { code, output: this.decode(code) };
+  }
+
+  /** Training objective: reconstruction loss against `target` (+ the sparse KL penalty). */
+  loss(input: Tensor4D, target: Tensor4D): tf.Scalar {
+    const { code, output } = this.forward(input);
+    let loss = RECONSTRUCTION_LOSSES[this.spec.loss](output, target);
+    if (this.spec.sparse) loss = tf.add(loss, sparsityPenalty(code, this.spec.sparse.rho, this.spec.sparse.beta));
+    return loss as tf.Scalar;
+  }
+
+  /** Current weights by name, copied out of the backend. */
+  readWeights(): Map<string, Float32Array> {
+    const out = new Map<string, Float32Array>();
+    for (const [name, v] of this.params) out.set(name, v.dataSync() as Float32Array);
+    return out;
+  }
+
+  /** Overwrites weights by name (shapes must match). Used by tests and by data-parallel training. */
+  writeWeights(weights: Map<string, Float32Array | number[]>): void {
+    for (const [name, values] of weights) {
+      const v = this.p(name);
+      const t = tf.tensor(values, v.shape);
+      v.assign(t);
+      t.dispose();
+    }
+  }
+
+  dispose(): void {
+    for (const v of this.params.values()) v.dispose();
+  }
+}
+

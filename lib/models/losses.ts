@@ -1,0 +1,42 @@
+/**
+ * Losses of the autoencoder family: reconstruction (MSE, binary cross-entropy) and the sparse
+ * AE's KL penalty, each as a tensor function for training and, for the KL term, a plain-number
+ * version the course's examples can check by hand.
+ */
+import { tf, type Tensor } from '../engine/tf';
+
+const EPS = 1e-7;
+
+/** KL(ρ‖ρ̂) = ρ·log(ρ/ρ̂) + (1−ρ)·log((1−ρ)/(1−ρ̂)), for one unit's mean activation ρ̂. */
+export function klDivergence(rho: number, rhoHat: number): number {
+  const r = Math.min(Math.max(rhoHat, EPS), 1 - EPS);
+  return rho * Math.log(rho / r) + (1 - rho) * Math.log((1 - rho) / (1 - r));
+}
+
+/** β·Σⱼ KL(ρ‖ρ̂ⱼ), where ρ̂ⱼ is unit j's mean activation over the batch (code: [batch, units]). */
+export function sparsityPenalty(code: Tensor, rho: number, beta: number): Tensor {
+  return tf.tidy(() => {
+    const rhoHat = tf.clipByValue(tf.mean(code, 0), EPS, 1 - EPS);
+    const kl = tf.add(
+      tf.mul(rho, tf.log(tf.div(rho, rhoHat))),
+      tf.mul(1 - rho, tf.log(tf.div(1 - rho, tf.sub(1, rhoHat)))),
+    );
+    return tf.mul(beta, tf.sum(kl));
+  });
+}
+
+/** Mean squared error over all elements. */
+export function meanSquaredError(output: Tensor, target: Tensor): Tensor {
+  return tf.mean(tf.squaredDifference(output, target));
+}
+
+/** Binary cross-entropy for targets and outputs in [0,1], mean over all elements. */
+export function binaryCrossEntropy(output: Tensor, target: Tensor): Tensor {
+  return tf.tidy(() => {
+    const p = tf.clipByValue(output, EPS, 1 - EPS);
+    const terms = tf.add(tf.mul(target, tf.log(p)), tf.mul(tf.sub(1, target), tf.log(tf.sub(1, p))));
+    return tf.neg(tf.mean(terms));
+  });
+}
+
+export const RECONSTRUCTION_LOSSES = Object.freeze({ mse: meanSquaredError, bce: binaryCrossEntropy });

@@ -1,0 +1,108 @@
+/**
+ * Models on disk, without tfjs-node: a directory with `model.json` (format version, validated
+ * spec, preprocessing, weight manifest, training record) and `weights.bin` (float32, little
+ * endian, in manifest order). Written to a temporary directory, fsynced, then renamed into
+ * place, so a crash never leaves a half-written model.
+ */
+import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, basename, join } from 'node:path';
+import { z } from 'zod';
+import { AppError } from '../errors';
+import { Autoencoder } from './autoencoder';
+import { parseModelSpec } from './spec';
+
+export const MODEL_FORMAT_VERSION = 1;
+
+const manifestSchema = z.object({
+  format: z.literal('latent-atlas-model'),
+  formatVersion: z.number().int(),
+  spec: z.unknown(),
+  preprocessing: z.object({ height: z.number(), width: z.number(), channels: z.number(), range: z.tuple([z.number(), z.number()]) }),
+  weights: z.array(z.object({ name: z.string(), shape: z.array(z.number().int().nonnegative()), offset: z.number().int().nonnegative() })),
+  training: z.unknown().optional(),
+  createdAt: z.string(),
+});
+export type ModelManifest = z.infer<typeof manifestSchema>;
+
+async function writeDurably(path: string, data: Uint8Array | string): Promise<void> {
+  const handle = await open(path, 'w');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Saves `model` to `dir` atomically; `training` (history, options, metrics) is kept as metadata. */
+export async function saveModel(model: Autoencoder, dir: string, training?: unknown): Promise<ModelManifest> {
+  const weights = model.readWeights();
+  const manifest: ModelManifest = {
+    format: 'latent-atlas-model',
+    formatVersion: MODEL_FORMAT_VERSION,
+    spec: model.spec,
+    preprocessing: { height: model.spec.inputShape[0], width: model.spec.inputShape[1], channels: model.spec.inputShape[2], range: [0, 1] },
+    weights: [],
+    ...(training !== undefined ? { training } : {}),
+    createdAt: new Date().toISOString(),
+  };
+  let offset = 0;
+  for (const [name, values] of weights) {
+    manifest.weights.push({ name, shape: model.p(name).shape, offset });
+    offset += values.length;
+  }
+  const blob = new Float32Array(offset);
+  for (const [i, values] of [...weights.values()].entries()) blob.set(values, manifest.weights[i]!.offset);
+  const bytes = new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength);
+
+  await mkdir(dirname(dir), { recursive: true });
+  const tmp = join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}-${Date.now()}`);
+  await mkdir(tmp, { recursive: true });
+  try {
+    await writeDurably(join(tmp, 'weights.bin'), bytes);
+    await writeDurably(join(tmp, 'model.json'), JSON.stringify(manifest, null, 2));
+    const old = `${tmp}-old`;
+    await rename(dir, old).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOENT') throw e; });
+    await rename(tmp, dir);
+    await rm(old, { recursive: true, force: true });
+  } catch (error) {
+    await rm(tmp, { recursive: true, force: true });
+    throw error;
+  }
+  return manifest;
+}
+
+/** Reads only a model's manifest (spec, training record). */
+export async function readModelManifest(dir: string): Promise<ModelManifest> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, 'model.json'), 'utf8');
+  } catch (error) {
+    throw new AppError('not_found', `no model found at ${basename(dir)} (model.json missing)`, { cause: error });
+  }
+  const parsed = manifestSchema.safeParse(JSON.parse(text));
+  if (!parsed.success) throw new AppError('invalid_input', `model.json is not a Latent Atlas model: ${parsed.error.issues[0]?.message}`);
+  if (parsed.data.formatVersion > MODEL_FORMAT_VERSION) {
+    throw new AppError('unsupported', `model format ${parsed.data.formatVersion} is newer than this version of Latent Atlas understands (${MODEL_FORMAT_VERSION})`);
+  }
+  return parsed.data;
+}
+
+/** Loads a saved model; its outputs equal the saved model's. */
+export async function loadModel(dir: string): Promise<{ model: Autoencoder; manifest: ModelManifest }> {
+  const manifest = await readModelManifest(dir);
+  const spec = parseModelSpec(manifest.spec);
+  const bytes = await readFile(join(dir, 'weights.bin'));
+  const floats = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  const weights = new Map<string, Float32Array>();
+  for (const w of manifest.weights) {
+    const size = w.shape.reduce((a, b) => a * b, 1);
+    if (w.offset + size > floats.length) throw new AppError('invalid_input', `weights.bin is truncated: ${w.name} needs values up to ${w.offset + size}, file has ${floats.length}`);
+    weights.set(w.name, floats.subarray(w.offset, w.offset + size));
+  }
+  try {
+    return { model: Autoencoder.fromWeights(spec, weights), manifest };
+  } catch (error) {
+    throw new AppError('invalid_input', `model weights do not match its spec: ${(error as Error).message}`, { cause: error });
+  }
+}

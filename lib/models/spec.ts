@@ -1,0 +1,130 @@
+/**
+ * Model specifications: one typed, validated description builds every autoencoder of the family
+ * (dense, convolutional, stacked) with its options (sparse KL penalty, denoising noise, loss).
+ * A spec is plain JSON, saved beside the weights, so a model directory describes itself.
+ */
+import { z } from 'zod';
+import { AppError } from '../errors';
+
+const positiveInt = z.number().int().positive();
+
+/** Decoder upsampling modes of the convolutional AE. */
+export const UPSAMPLING_MODES = Object.freeze(['nearest', 'bilinear', 'transposed'] as const);
+export const DOWNSAMPLING_MODES = Object.freeze(['maxpool', 'stride'] as const);
+export const LOSSES = Object.freeze(['mse', 'bce'] as const);
+export const ACTIVATIONS = Object.freeze(['sigmoid', 'relu', 'linear'] as const);
+
+const activation = z.enum(ACTIVATIONS);
+
+const common = {
+  /** Input height, width and channels (1 = grey, 3 = RGB). */
+  inputShape: z.tuple([positiveInt.max(1024), positiveInt.max(1024), z.union([z.literal(1), z.literal(3)])]),
+  /** Size of the code (latent vector). Smaller than the input: undercomplete; larger: overcomplete. */
+  latentSize: positiveInt.max(65536),
+  /** Reconstruction loss. 'bce' needs outputs in [0,1] (sigmoid output). Default 'mse'. */
+  loss: z.enum(LOSSES).default('mse'),
+  /** Sparse AE: adds beta·Σj KL(rho‖rho_hat_j) on the code's mean activations (sigmoid code). */
+  sparse: z.strictObject({ rho: z.number().gt(0).lt(1), beta: z.number().min(0) }).optional(),
+  /** Denoising AE: inputs corrupted by Gaussian noise of this std (clipped to [0,1]) during training. */
+  denoising: z.strictObject({ noiseFactor: z.number().gt(0).max(2) }).optional(),
+  /** Seed for the initial weights. Default 42. */
+  seed: z.number().int().min(0).default(42),
+};
+
+const denseSpec = z.strictObject({
+  arch: z.literal('dense'),
+  ...common,
+  /** Hidden layer sizes between input and code (the decoder mirrors them). Default none. */
+  hidden: z.array(positiveInt.max(65536)).max(8).default([]),
+  /** Activation s of the hidden layers. Default 'sigmoid', as in f(x)=s(Wx+b). */
+  activation: activation.default('sigmoid'),
+  latentActivation: activation.default('sigmoid'),
+  outputActivation: activation.default('sigmoid'),
+});
+
+const convSpec = z.strictObject({
+  arch: z.literal('conv'),
+  ...common,
+  /** Channels of each encoder block (each halves the spatial size). Default [32, 64]. */
+  filters: z.array(positiveInt.max(1024)).min(1).max(6).default([32, 64]),
+  /** 'maxpool': conv(stride 1)+ReLU+2×2 max pooling, as in the course; 'stride': conv stride 2. */
+  downsample: z.enum(DOWNSAMPLING_MODES).default('maxpool'),
+  /** Decoder upsampling: nearest neighbour or bilinear (then a 3×3 conv), or transposed conv. */
+  upsampling: z.enum(UPSAMPLING_MODES).default('nearest'),
+  latentActivation: activation.default('linear'),
+  outputActivation: activation.default('sigmoid'),
+});
+
+const stackedSpec = z.strictObject({
+  arch: z.literal('stacked'),
+  ...common,
+  /** Layers below the code; each is pretrained as an AE on the code of the layer beneath it. */
+  hidden: z.array(positiveInt.max(65536)).max(8).default([256]),
+  /** Number of classes of the classifier head fine-tuned on top of the encoder stack. */
+  classes: z.number().int().min(2).max(10000),
+  activation: activation.default('sigmoid'),
+  latentActivation: activation.default('sigmoid'),
+  outputActivation: activation.default('sigmoid'),
+});
+
+export type DenseSpec = z.infer<typeof denseSpec>;
+export type ConvSpec = z.infer<typeof convSpec>;
+export type StackedSpec = z.infer<typeof stackedSpec>;
+export type ModelSpec = DenseSpec | ConvSpec | StackedSpec;
+export type ModelSpecInput = z.input<typeof denseSpec> | z.input<typeof convSpec> | z.input<typeof stackedSpec>;
+
+/** Architectures of the family; an unknown key is refused with the list of valid ones. */
+export const ARCHITECTURES = Object.freeze({
+  dense: { schema: denseSpec, summary: 'dense AE: f(x)=s(Wx+b), g(z)=s(W\'z+b\'), under- or overcomplete' },
+  conv: { schema: convSpec, summary: 'convolutional AE: conv+ReLU+pooling blocks, upsampling decoder' },
+  stacked: { schema: stackedSpec, summary: 'stacked AE: greedy layer-wise pretraining + classifier head' },
+} as const);
+export type ArchName = keyof typeof ARCHITECTURES;
+
+/** Named, ready-made specs. `reference-cae` is exactly shared/bench/reference_cae.py. */
+export const PRESETS = Object.freeze({
+  'reference-cae': {
+    arch: 'conv', inputShape: [28, 28, 1], latentSize: 64, filters: [32, 64, 128],
+    downsample: 'stride', upsampling: 'transposed', latentActivation: 'linear', outputActivation: 'sigmoid', loss: 'mse',
+  },
+} as const satisfies Record<string, ModelSpecInput>);
+export type PresetName = keyof typeof PRESETS;
+
+function describeIssue(issue: z.core.$ZodIssue, arch: string): string {
+  const where = issue.path.length ? issue.path.join('.') : 'spec';
+  if (issue.code === 'unrecognized_keys') {
+    const valid = Object.keys(ARCHITECTURES[arch as ArchName].schema.shape).join(', ');
+    return `unknown option${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')} for arch '${arch}'; valid options: ${valid}`;
+  }
+  return `${where}: ${issue.message}`;
+}
+
+/**
+ * Validates a spec (from JSON, CLI flags or a saved model) and fills in defaults.
+ * Throws AppError('invalid_input') naming every problem.
+ */
+export function parseModelSpec(input: unknown): ModelSpec {
+  const arch = (input as { arch?: unknown } | null)?.arch;
+  if (typeof arch !== 'string' || !(arch in ARCHITECTURES)) {
+    throw new AppError('invalid_input', `unknown arch ${JSON.stringify(arch)}; valid architectures: ${Object.keys(ARCHITECTURES).join(', ')}`);
+  }
+  const result = ARCHITECTURES[arch as ArchName].schema.safeParse(input);
+  if (!result.success) {
+    throw new AppError('invalid_input', `invalid ${arch} model spec: ${result.error.issues.map((i) => describeIssue(i, arch)).join('; ')}`);
+  }
+  const spec = result.data as ModelSpec;
+  const latentActivation = spec.latentActivation;
+  if (spec.sparse && latentActivation !== 'sigmoid') {
+    throw new AppError('invalid_input', `a sparse AE needs latentActivation 'sigmoid' (mean activations in (0,1)); got '${latentActivation}'`);
+  }
+  if (spec.loss === 'bce' && spec.outputActivation !== 'sigmoid') {
+    throw new AppError('invalid_input', `loss 'bce' needs outputActivation 'sigmoid' (outputs in (0,1)); got '${spec.outputActivation}'`);
+  }
+  return Object.freeze(spec);
+}
+
+/** A preset by name, validated; unknown names list the valid ones. */
+export function presetSpec(name: string, overrides: Record<string, unknown> = {}): ModelSpec {
+  if (!(name in PRESETS)) throw new AppError('invalid_input', `unknown preset '${name}'; valid presets: ${Object.keys(PRESETS).join(', ')}`);
+  return parseModelSpec({ ...PRESETS[name as PresetName], ...overrides });
+}

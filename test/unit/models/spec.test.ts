@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { isAppError } from '../../../lib/errors';
+import { parseModelSpec, presetSpec } from '../../../lib/models/spec';
+
+function errorOf(f: () => unknown): string {
+  try {
+    f();
+  } catch (error) {
+    expect(isAppError(error, 'invalid_input')).toBe(true);
+    return (error as Error).message;
+  }
+  throw new Error('expected an error');
+}
+
+describe('model specs', () => {
+  it('fills defaults', () => {
+    const spec = parseModelSpec({ arch: 'conv', inputShape: [28, 28, 1], latentSize: 16 });
+    expect(spec).toMatchObject({ filters: [32, 64], downsample: 'maxpool', upsampling: 'nearest', loss: 'mse', seed: 42 });
+  });
+
+  it('refuses an unknown arch, listing the valid ones', () => {
+    expect(errorOf(() => parseModelSpec({ arch: 'vae' }))).toMatch(/unknown arch "vae"; valid architectures: dense, conv, stacked/);
+  });
+
+  it('refuses unknown options, listing the valid ones', () => {
+    const message = errorOf(() => parseModelSpec({ arch: 'conv', inputShape: [28, 28, 1], latentSize: 8, dropout: 0.5 }));
+    expect(message).toMatch(/unknown option 'dropout' for arch 'conv'; valid options: arch, inputShape, latentSize/);
+  });
+
+  it('refuses an unknown upsampling mode, naming the valid ones', () => {
+    expect(errorOf(() => parseModelSpec({ arch: 'conv', inputShape: [28, 28, 1], latentSize: 8, upsampling: 'cubic' })))
+      .toMatch(/upsampling.*"nearest".*"bilinear".*"transposed"/);
+  });
+
+  it('refuses a sparse AE without a sigmoid code, and BCE without sigmoid output', () => {
+    expect(errorOf(() => parseModelSpec({ arch: 'dense', inputShape: [28, 28, 1], latentSize: 8, latentActivation: 'relu', sparse: { rho: 0.05, beta: 3 } })))
+      .toMatch(/sparse AE needs latentActivation 'sigmoid'/);
+    expect(errorOf(() => parseModelSpec({ arch: 'dense', inputShape: [28, 28, 1], latentSize: 8, outputActivation: 'linear', loss: 'bce' })))
+      .toMatch(/loss 'bce' needs outputActivation 'sigmoid'/);
+  });
+
+  it('refuses bad shapes and sizes', () => {
+    expect(errorOf(() => parseModelSpec({ arch: 'dense', inputShape: [28, 28, 2], latentSize: 8 }))).toMatch(/inputShape\.2/);
+    expect(errorOf(() => parseModelSpec({ arch: 'dense', inputShape: [28, 28, 1], latentSize: 0 }))).toMatch(/latentSize/);
+  });
+
+  it('the reference CAE preset is the PyTorch reference architecture', () => {
+    expect(presetSpec('reference-cae')).toMatchObject({ arch: 'conv', filters: [32, 64, 128], latentSize: 64, downsample: 'stride', upsampling: 'transposed' });
+    expect(errorOf(() => presetSpec('resnet'))).toMatch(/valid presets: reference-cae/);
+  });
+});
