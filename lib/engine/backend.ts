@@ -58,7 +58,11 @@ function firstLine(error: unknown): string {
 
 async function tryStart(name: BackendName): Promise<string | null> {
   const pkg = PACKAGES[name];
-  if (packageVersion(pkg) === null) return `${pkg} is not installed`;
+  if (packageVersion(pkg) === null) {
+    return name === 'tensorflow-gpu' || name === 'tensorflow'
+      ? `${pkg} is not installed (an optional dependency whose install script downloads libtensorflow; npm skips it where that is impossible)`
+      : `${pkg} is not installed`;
+  }
   try {
     if (name === 'tensorflow-gpu' || name === 'tensorflow') {
       // The native addon registers the 'tensorflow' backend when it loads.

@@ -61,3 +61,12 @@ export function subsetImages(set: ImageSet, indices: ArrayLike<number>): ImageSe
   }
   return { pixels, count: indices.length, height: set.height, width: set.width, channels: set.channels, ...(labels ? { labels } : {}) };
 }
+
+/** The first `n` images of a set (a view, no copy). */
+export function headImages(set: ImageSet, n: number): ImageSet {
+  const count = Math.min(n, set.count);
+  return {
+    ...set, count, pixels: set.pixels.subarray(0, count * imageSize(set)),
+    ...(set.labels ? { labels: set.labels.subarray(0, count) } : {}),
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * Training as a service: load a data source (Fashion-MNIST or a folder of images), build the
+ * model from its spec, train it (stacked AEs through layer-wise pretraining), evaluate the
+ * reconstruction on held-out images and save it. The CLI and, later, the job runner call this.
+ */
+import { join } from 'node:path';
+import { AppError } from '../errors';
+import { loadFashionMnist } from '../data/fashion-mnist';
+import { loadImageFolder } from '../data/image-folder';
+import { Autoencoder } from '../models/autoencoder';
+import type { ImageSet } from '../models/image-set';
+import { reconstructionErrors } from '../models/inference';
+import { saveModel } from '../models/model-io';
+import type { ModelSpec } from '../models/spec';
+import { trainAutoencoder, trainStacked, type TrainHooks, type TrainOptions, type TrainResult } from '../models/train';
+
+export interface TrainRequest {
+  /** 'fashion-mnist' or a folder of images. */
+  data: string;
+  spec: ModelSpec;
+  options: TrainOptions;
+  /** Use only the first N images. */
+  limit?: number;
+  /** Where to save the model directory. */
+  outDir: string;
+}
+
+export interface TrainOutcome {
+  modelDir: string;
+  images: number;
+  skipped: { file: string; reason: string }[];
+  result: TrainResult;
+  /** Mean squared reconstruction error on the Fashion-MNIST test set (fashion-mnist only). */
+  testMse: number | null;
+}
+
+export const FASHION_MNIST = 'fashion-mnist';
+
+/** Loads the training images a request names, shaped for its model. */
+export async function loadTrainingImages(data: string, spec: ModelSpec, limit?: number,
+  onFile?: (done: number, total: number) => void): Promise<{ set: ImageSet; skipped: TrainOutcome['skipped'] }> {
+  const [height, width, channels] = spec.inputShape;
+  if (data === FASHION_MNIST) {
+    if (height !== 28 || width !== 28 || channels !== 1) {
+      throw new AppError('invalid_input', `Fashion-MNIST images are 28×28×1; the model expects ${spec.inputShape.join('×')}`);
+    }
+    return { set: await loadFashionMnist('train', limit ? { limit } : {}), skipped: [] };
+  }
+  const loaded = await loadImageFolder(data, { height, width, channels }, { ...(limit ? { limit } : {}), ...(onFile ? { onFile } : {}) });
+  return { set: loaded.set, skipped: loaded.skipped };
+}
+
+/** Trains, evaluates and saves a model; throws AppError('cancelled') if `hooks.signal` aborts. */
+export async function trainModel(request: TrainRequest, hooks: TrainHooks & { onFile?: (done: number, total: number) => void } = {}): Promise<TrainOutcome> {
+  const { set, skipped } = await loadTrainingImages(request.data, request.spec, request.limit, hooks.onFile);
+  const model = Autoencoder.create(request.spec);
+  try {
+    const result = request.spec.arch === 'stacked'
+      ? await trainStacked(model, set, request.options, hooks)
+      : await trainAutoencoder(model, set, request.options, hooks);
+    let testMse: number | null = null;
+    if (request.data === FASHION_MNIST) {
+      const errors = reconstructionErrors(model, await loadFashionMnist('test'));
+      testMse = errors.reduce((a, b) => a + b, 0) / errors.length;
+    }
+    await saveModel(model, request.outDir, {
+      data: request.data === FASHION_MNIST ? FASHION_MNIST : 'folder', images: set.count, options: request.options, history: result.history,
+      testMse, ...(result.valAccuracy !== undefined ? { valAccuracy: result.valAccuracy } : {}),
+    });
+    return { modelDir: request.outDir, images: set.count, skipped, result, testMse };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Default directory of a new model: <modelsDir>/<arch>-<timestamp>. */
+export function defaultModelDir(modelsDir: string, spec: ModelSpec): string {
+  return join(modelsDir, `${spec.arch}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+}

@@ -1,0 +1,111 @@
+/**
+ * npm run train -- --data <folder | fashion-mnist> [--arch dense|conv|stacked | --preset reference-cae] [options]
+ * Trains an autoencoder with a progress bar and saves it under data/models/ (or --out).
+ */
+import { Command, Option } from 'commander';
+import { SingleBar, Presets } from 'cli-progress';
+import { z } from 'zod';
+import { parseConfig } from '../lib/config';
+import { initEngine } from '../lib/engine/backend';
+import { AppError } from '../lib/errors';
+import { ARCHITECTURES, DOWNSAMPLING_MODES, LOSSES, PRESETS, UPSAMPLING_MODES, parseModelSpec, presetSpec } from '../lib/models/spec';
+import { trainOptionsSchema } from '../lib/models/train';
+import { defaultModelDir, FASHION_MNIST, trainModel } from '../lib/services/train-service';
+import { abortOnSigint, runCli } from './cli/run';
+
+const list = (value: string) => value.split(',').map((v) => Number(v.trim()));
+
+const program = new Command('train')
+  .description('Train an autoencoder on a folder of images or on Fashion-MNIST and save it.')
+  .requiredOption('--data <source>', `a folder of images, or '${FASHION_MNIST}' (Debian package dataset-fashion-mnist)`)
+  .addOption(new Option('--arch <arch>', 'architecture').choices(Object.keys(ARCHITECTURES)).default('conv'))
+  .addOption(new Option('--preset <name>', 'a ready-made spec (overrides --arch)').choices(Object.keys(PRESETS)))
+  .option('--spec <json>', 'extra spec fields as JSON, e.g. \'{"filters":[16,32]}\'')
+  .option('--size <n>', 'input height and width for folder images (Fashion-MNIST is 28)', '28')
+  .addOption(new Option('--channels <n>', 'input channels for folder images').choices(['1', '3']).default('1'))
+  .option('--latent <n>', 'latent (code) size', '32')
+  .option('--hidden <list>', 'dense/stacked hidden layer sizes, comma-separated')
+  .option('--filters <list>', 'conv encoder block widths, comma-separated')
+  .addOption(new Option('--upsampling <mode>', 'conv decoder upsampling').choices(UPSAMPLING_MODES))
+  .addOption(new Option('--downsample <mode>', 'conv encoder downsampling').choices(DOWNSAMPLING_MODES))
+  .addOption(new Option('--loss <loss>', 'reconstruction loss').choices(LOSSES))
+  .option('--sparse <rho,beta>', 'sparse AE: target activation rho and weight beta, e.g. 0.05,3')
+  .option('--noise <factor>', 'denoising AE: std of the Gaussian noise added to inputs')
+  .option('--classes <n>', 'stacked AE: number of classes (10 for Fashion-MNIST)')
+  .option('--epochs <n>', 'epochs', '10')
+  .option('--batch-size <n>', 'batch size', '128')
+  .option('--lr <rate>', 'Adam learning rate', '0.001')
+  .option('--val-split <fraction>', 'validation fraction', '0.1')
+  .option('--patience <n>', 'early stopping patience in epochs (off by default)')
+  .option('--seed <n>', 'seed for weights, shuffle and noise', '42')
+  .option('--limit <n>', 'use only the first N images')
+  .option('--out <dir>', 'model directory (default data/models/<arch>-<time>)');
+
+const numeric = z.coerce.number();
+
+function specFromFlags(o: Record<string, string | undefined>, inputShape: [number, number, number]) {
+  const extra = o.spec ? JSON.parse(o.spec) as Record<string, unknown> : {};
+  const fields: Record<string, unknown> = { inputShape, ...extra };
+  if (o.latent && !o.preset) fields.latentSize = numeric.parse(o.latent);
+  if (o.hidden) fields.hidden = list(o.hidden);
+  if (o.filters) fields.filters = list(o.filters);
+  if (o.upsampling) fields.upsampling = o.upsampling;
+  if (o.downsample) fields.downsample = o.downsample;
+  if (o.loss) fields.loss = o.loss;
+  if (o.noise) fields.denoising = { noiseFactor: numeric.parse(o.noise) };
+  if (o.sparse) {
+    const [rho, beta] = list(o.sparse);
+    fields.sparse = { rho, beta };
+    fields.latentActivation = 'sigmoid';
+  }
+  if (o.classes) fields.classes = numeric.parse(o.classes);
+  if (o.arch === 'stacked' && !o.classes && o.data === FASHION_MNIST) fields.classes = 10;
+  if (o.seed) fields.seed = numeric.parse(o.seed);
+  return o.preset ? presetSpec(o.preset, fields) : parseModelSpec({ arch: o.arch, ...fields });
+}
+
+await runCli(async () => {
+  program.parse();
+  const o = program.opts<Record<string, string | undefined>>();
+  const config = parseConfig();
+  const size = numeric.parse(o.size);
+  const inputShape: [number, number, number] = o.data === FASHION_MNIST ? [28, 28, 1] : [size, size, Number(o.channels)];
+  const spec = specFromFlags(o, inputShape);
+  const optionsResult = trainOptionsSchema.safeParse({
+    epochs: numeric.parse(o.epochs), batchSize: numeric.parse(o.batchSize), learningRate: numeric.parse(o.lr),
+    validationSplit: numeric.parse(o.valSplit), seed: numeric.parse(o.seed),
+    ...(o.patience ? { earlyStopping: { patience: numeric.parse(o.patience) } } : {}),
+  });
+  if (!optionsResult.success) throw new AppError('invalid_input', `invalid training option: ${optionsResult.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  const engine = await initEngine(config.backend);
+  process.stderr.write(`backend: ${engine.backend} (${engine.why})\n`);
+  const outDir = o.out ?? defaultModelDir(config.modelsDir, spec);
+  const controller = abortOnSigint('training');
+  const bar = new SingleBar({
+    format: '{phase} epoch {epoch}/{epochs} |{bar}| {percentage}% | loss {loss} | val {val} | {rate} img/s | ETA {eta_formatted}',
+    etaBuffer: 50,
+  }, Presets.shades_classic);
+  let started = false;
+  const outcome = await trainModel({ data: o.data!, spec, options: optionsResult.data, outDir, ...(o.limit ? { limit: numeric.parse(o.limit) } : {}) }, {
+    signal: controller.signal,
+    onFile: (done, total) => { if (done === total || done % 100 === 0) process.stderr.write(`\rdecoding images ${done}/${total}`); },
+    onProgress: (p) => {
+      const payload = {
+        phase: p.phase === 'pretrain' ? `pretrain layer ${p.layer! + 1}` : p.phase, epoch: p.epoch, epochs: p.epochs,
+        loss: p.loss.toFixed(5), val: p.valLoss === null ? '-' : p.valLoss.toFixed(5), rate: Math.round(p.imagesPerSec),
+      };
+      if (!started) { bar.start(p.batches * p.epochs, 0, payload); started = true; }
+      bar.setTotal(p.batches * p.epochs);
+      bar.update((p.epoch - 1) * p.batches + p.batch, payload);
+    },
+  }).finally(() => bar.stop());
+  const last = outcome.result.history.at(-1);
+  for (const s of outcome.skipped.slice(0, 10)) process.stderr.write(`skipped ${s.file}: ${s.reason}\n`);
+  if (outcome.skipped.length > 10) process.stderr.write(`… and ${outcome.skipped.length - 10} more files skipped\n`);
+  console.log(JSON.stringify({
+    model: outcome.modelDir, arch: spec.arch, images: outcome.images, skipped: outcome.skipped.length,
+    epochs: outcome.result.history.filter((h) => h.phase !== 'pretrain').length, loss: last?.loss, valLoss: last?.valLoss,
+    testMse: outcome.testMse, stoppedEarly: outcome.result.stoppedEarly, imagesPerSec: Math.round(outcome.result.imagesPerSec),
+    ...(outcome.result.valAccuracy !== undefined ? { valAccuracy: outcome.result.valAccuracy } : {}),
+  }));
+});
