@@ -78,7 +78,7 @@ await runCli(async () => {
   });
   if (!optionsResult.success) throw new AppError('invalid_input', `invalid training option: ${optionsResult.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const engine = await initEngine(config.backend);
-  process.stderr.write(`backend: ${engine.backend} (${engine.why})\n`);
+  process.stderr.write(`backend: ${engine.backend} (${engine.why}), ${config.workers} worker thread(s)\n`);
   const outDir = o.out ?? defaultModelDir(config.modelsDir, spec);
   const controller = abortOnSigint('training');
   const bar = new SingleBar({
@@ -86,7 +86,7 @@ await runCli(async () => {
     etaBuffer: 50,
   }, Presets.shades_classic);
   let started = false;
-  const outcome = await trainModel({ data: o.data!, spec, options: optionsResult.data, outDir, ...(o.limit ? { limit: numeric.parse(o.limit) } : {}) }, {
+  const outcome = await trainModel({ data: o.data!, spec, options: optionsResult.data, outDir, workers: config.workers, backend: engine.backend, ...(o.limit ? { limit: numeric.parse(o.limit) } : {}) }, {
     signal: controller.signal,
     onFile: (done, total) => { if (done === total || done % 100 === 0) process.stderr.write(`\rdecoding images ${done}/${total}`); },
     onProgress: (p) => {

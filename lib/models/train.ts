@@ -80,6 +80,11 @@ export function splitIndices(n: number, validationSplit: number, seed: number): 
   return { train: order.slice(valCount), val: order.slice(0, valCount) };
 }
 
+/** Adam with PyTorch's defaults (β1 0.9, β2 0.999, ε 1e-8), so runs compare with the reference. */
+export function createAdam(learningRate: number): tf.Optimizer {
+  return tf.train.adam(learningRate, 0.9, 0.999, 1e-8);
+}
+
 const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function throwIfAborted(signal?: AbortSignal): void {
@@ -107,7 +112,7 @@ function evaluate(set: ImageSet, indices: Int32Array, lossOf: FitPhase['lossOf']
 async function fit(set: ImageSet, split: { train: Int32Array; val: Int32Array }, phase: FitPhase, options: TrainOptions,
   hooks: TrainHooks, history: EpochRecord[]): Promise<{ stoppedEarly: boolean; bestEpoch: number; imagesPerSec: number }> {
   const { epochs, batchSize, learningRate, seed, earlyStopping } = options;
-  const optimizer = tf.train.adam(learningRate);
+  const optimizer = createAdam(learningRate);
   const batches = Math.ceil(split.train.length / batchSize);
   let best = Infinity;
   let bestEpoch = 0;
@@ -177,6 +182,13 @@ export function addNoise(x: Tensor4D, factor: number, seed?: number): Tensor4D {
   return tf.tidy(() => tf.clipByValue(tf.add(x, tf.randomNormal(x.shape, 0, factor, 'float32', seed)), 0, 1) as Tensor4D);
 }
 
+/** The batch objective of `trainAutoencoder`: reconstruction (+ KL), denoising noise when set. */
+export function autoencoderObjective(model: Autoencoder, options: Pick<TrainOptions, 'seed'>) {
+  const noise = model.spec.denoising?.noiseFactor;
+  return (x: Tensor4D, step: number, stream = 0): tf.Scalar =>
+    model.loss(noise && step >= 0 ? addNoise(x, noise, options.seed * 7919 + step * 16 + stream) : x, x);
+}
+
 /**
  * Trains an autoencoder on `set` (dense, conv, sparse, denoising; a stacked AE goes through
  * `trainStacked`). Throws AppError('cancelled') when `hooks.signal` aborts.
@@ -184,12 +196,12 @@ export function addNoise(x: Tensor4D, factor: number, seed?: number): Tensor4D {
 export async function trainAutoencoder(model: Autoencoder, set: ImageSet, options: TrainOptions, hooks: TrainHooks = {}): Promise<TrainResult> {
   checkImageSet(set, model.spec.inputShape);
   const split = splitIndices(set.count, options.validationSplit, options.seed);
-  const noise = model.spec.denoising?.noiseFactor;
+  const objective = autoencoderObjective(model, options);
   const history: EpochRecord[] = [];
   const result = await fit(set, split, {
     phase: 'train',
     vars: model.autoencoderParams,
-    lossOf: (x, _idx, step) => model.loss(noise && step >= 0 ? addNoise(x, noise, options.seed * 7919 + step) : x, x),
+    lossOf: (x, _idx, step) => objective(x, step),
   }, options, hooks, history);
   return { history, ...result };
 }

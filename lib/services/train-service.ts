@@ -12,6 +12,8 @@ import type { ImageSet } from '../models/image-set';
 import { reconstructionErrors } from '../models/inference';
 import { saveModel } from '../models/model-io';
 import type { ModelSpec } from '../models/spec';
+import { ModelWorkerPool } from '../models/worker-pool';
+import type { BackendName } from '../engine/backend';
 import { trainAutoencoder, trainStacked, type TrainHooks, type TrainOptions, type TrainResult } from '../models/train';
 
 export interface TrainRequest {
@@ -23,6 +25,9 @@ export interface TrainRequest {
   limit?: number;
   /** Where to save the model directory. */
   outDir: string;
+  /** Worker threads for data-parallel training on wasm (1 = this thread). */
+  workers: number;
+  backend: BackendName;
 }
 
 export interface TrainOutcome {
@@ -55,9 +60,7 @@ export async function trainModel(request: TrainRequest, hooks: TrainHooks & { on
   const { set, skipped } = await loadTrainingImages(request.data, request.spec, request.limit, hooks.onFile);
   const model = Autoencoder.create(request.spec);
   try {
-    const result = request.spec.arch === 'stacked'
-      ? await trainStacked(model, set, request.options, hooks)
-      : await trainAutoencoder(model, set, request.options, hooks);
+    const result = await fitModel(model, set, request, hooks);
     let testMse: number | null = null;
     if (request.data === FASHION_MNIST) {
       const errors = reconstructionErrors(model, await loadFashionMnist('test'));
@@ -70,6 +73,26 @@ export async function trainModel(request: TrainRequest, hooks: TrainHooks & { on
     return { modelDir: request.outDir, images: set.count, skipped, result, testMse };
   } finally {
     model.dispose();
+  }
+}
+
+/**
+ * Threads pay off once there is enough work to share: on wasm (one thread per instance) with
+ * ≥ MIN_PARALLEL_IMAGES images, training runs data-parallel across `request.workers` threads.
+ * The stacked AE's dense layers train fast enough in this thread.
+ */
+const MIN_PARALLEL_IMAGES = 1024;
+
+async function fitModel(model: Autoencoder, set: ImageSet, request: TrainRequest, hooks: TrainHooks): Promise<TrainResult> {
+  if (request.spec.arch === 'stacked') return trainStacked(model, set, request.options, hooks);
+  if (request.workers < 2 || request.backend !== 'wasm' || set.count < MIN_PARALLEL_IMAGES) {
+    return trainAutoencoder(model, set, request.options, hooks);
+  }
+  const pool = await ModelWorkerPool.start(model, request.workers, request.backend);
+  try {
+    return await pool.train(model, set, request.options, hooks);
+  } finally {
+    await pool.close();
   }
 }
 

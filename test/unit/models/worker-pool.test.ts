@@ -1,0 +1,68 @@
+/**
+ * Worker threads: encoding across workers equals encoding here, and data-parallel training
+ * matches single-thread training (same batches, summed gradients), reports progress, stops
+ * early and cancels.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadFashionMnist } from '../../../lib/data/fashion-mnist';
+import { isAppError } from '../../../lib/errors';
+import { Autoencoder } from '../../../lib/models/autoencoder';
+import type { ImageSet } from '../../../lib/models/image-set';
+import { encodeImages } from '../../../lib/models/inference';
+import { parseModelSpec } from '../../../lib/models/spec';
+import { trainAutoencoder, trainOptionsSchema, type TrainProgress } from '../../../lib/models/train';
+import { ModelWorkerPool } from '../../../lib/models/worker-pool';
+import { startWasm } from '../../helpers/engine';
+
+const spec = parseModelSpec({ arch: 'conv', inputShape: [28, 28, 1], latentSize: 16, filters: [8, 16], downsample: 'stride', upsampling: 'transposed' });
+const options = trainOptionsSchema.parse({ epochs: 2, batchSize: 64, learningRate: 2e-3, validationSplit: 0.2 });
+let images: ImageSet;
+let pool: ModelWorkerPool;
+let model: Autoencoder;
+
+beforeAll(async () => {
+  await startWasm();
+  images = await loadFashionMnist('train', { limit: 1000 });
+  model = Autoencoder.create(spec);
+  pool = await ModelWorkerPool.start(model, 2, 'wasm');
+});
+afterAll(async () => {
+  await pool.close();
+  model.dispose();
+});
+
+describe('ModelWorkerPool', () => {
+  it('encodes across workers exactly as this thread does', async () => {
+    const latents = await pool.encode(images, model.latentSize, { chunk: 300 });
+    expect(latents).toEqual(encodeImages(model, images));
+  });
+
+  it('trains data-parallel to the same losses as one thread, with progress', async () => {
+    const single = Autoencoder.create(spec);
+    const reference = await trainAutoencoder(single, images, options);
+    const progress: TrainProgress[] = [];
+    const result = await pool.train(model, images, options, { onProgress: (p) => progress.push(p) });
+    expect(result.history).toHaveLength(2);
+    for (const [i, epoch] of result.history.entries()) {
+      expect(epoch.loss).toBeCloseTo(reference.history[i]!.loss, 3);
+      expect(epoch.valLoss!).toBeCloseTo(reference.history[i]!.valLoss!, 3);
+    }
+    expect(result.history[1]!.valLoss!).toBeLessThan(result.history[0]!.valLoss!);
+    expect(progress.filter((p) => p.valLoss === null)).toHaveLength(2 * Math.ceil(800 / 64));
+    // The main thread's model now holds the trained weights.
+    const trained = encodeImages(model, images);
+    expect(trained).not.toEqual(encodeImages(Autoencoder.create(spec), images));
+    single.dispose();
+  });
+
+  it('cancels within a step and stays usable', async () => {
+    const controller = new AbortController();
+    const error = await pool.train(model, images, options, {
+      signal: controller.signal,
+      onProgress: (p) => { if (p.batch === 3) controller.abort(); },
+    }).catch((e: unknown) => e);
+    expect(isAppError(error, 'cancelled')).toBe(true);
+    const again = await pool.train(model, images, { ...options, epochs: 1 });
+    expect(again.history).toHaveLength(1);
+  });
+});
