@@ -34,6 +34,9 @@ function random(n: number, seed: number): Float32Array {
 const cases: { name: string; x: number[]; w: number[]; stride: number; pad: Pad }[] = [
   { name: 'stride 1 same, 3→5 channels', x: [2, 7, 7, 3], w: [3, 3, 3, 5], stride: 1, pad: 'same' },
   { name: 'stride 1 valid, 1→4', x: [3, 6, 5, 1], w: [3, 3, 1, 4], stride: 1, pad: 'valid' },
+  { name: 'stride 1 same, fewer outputs 6→2 (roles swapped)', x: [2, 9, 8, 6], w: [3, 3, 6, 2], stride: 1, pad: 'same' },
+  { name: 'stride 1 valid, 5→1 (roles swapped)', x: [3, 7, 6, 5], w: [3, 3, 5, 1], stride: 1, pad: 'valid' },
+  { name: 'stride 1 kernel 5 same, 4→3 (roles swapped)', x: [2, 8, 8, 4], w: [5, 5, 4, 3], stride: 1, pad: 'same' },
   { name: 'stride 2 same, even size, 4→8', x: [2, 8, 8, 4], w: [3, 3, 4, 8], stride: 2, pad: 'same' },
   { name: 'stride 2 same, odd size, 2→3', x: [2, 7, 7, 2], w: [3, 3, 2, 3], stride: 2, pad: 'same' },
   { name: 'stride 2 valid, odd size, 3→2', x: [2, 9, 7, 3], w: [3, 3, 3, 2], stride: 2, pad: 'valid' },
@@ -87,6 +90,49 @@ describe('matMul with transposed operands on wasm matches cpu', () => {
       });
       const cpu = await onBackend('cpu', run);
       const wasm = await onBackend('wasm', run);
+      expect(relativeError(wasm, cpu)).toBeLessThan(TOLERANCE);
+    });
+  }
+});
+
+describe('maxPool and nearest-neighbour resize gradients on wasm match cpu', () => {
+  const poolCases: [string, number[], number, number, 'same' | 'valid'][] = [
+    ['2×2 stride 2 same, odd size', [2, 7, 9, 3], 2, 2, 'same'],
+    ['3×3 stride 2 valid', [2, 9, 9, 2], 3, 2, 'valid'],
+    ['2×2 stride 1 same', [1, 5, 6, 4], 2, 1, 'same'],
+  ];
+  for (const [name, shape, size, stride, pad] of poolCases) {
+    it(`maxPool ${name}`, async () => {
+      // Quantised values make ties, which must go to the first maximum as on cpu.
+      const xv = random(shape.reduce((a, b) => a * b), 8).map((v) => Math.round(v * 2));
+      const run = () => tf.tidy(() => {
+        const x = tf.tensor4d(xv, shape as [number, number, number, number]);
+        const weights = (y: tf.Tensor) => tf.range(1, 1 + y.size).reshape(y.shape);
+        return tf.grad((a: tf.Tensor) => {
+          const y = tf.maxPool(a as tf.Tensor4D, size, stride, pad);
+          return tf.sum(tf.mul(y, weights(y)));
+        })(x).dataSync().slice();
+      });
+      expect(relativeError(await onBackend('wasm', run), await onBackend('cpu', run))).toBe(0);
+    });
+  }
+  for (const [from, to, alignCorners] of [[[3, 3], [6, 6], false], [[4, 5], [7, 9], false], [[4, 5], [7, 9], true], [[6, 6], [4, 4], false]] as const) {
+    it(`resizeNearestNeighbor ${from.join('×')} → ${to.join('×')} alignCorners=${alignCorners}`, async () => {
+      const xv = random(2 * from[0] * from[1] * 3, 9);
+      const gv = random(2 * to[0] * to[1] * 3, 10);
+      // One image at a time on cpu: tfjs's cpu ResizeNearestNeighborGrad mis-strides dy for batch > 1.
+      const gradient = (n: number, xs: Float32Array, gs: Float32Array) => tf.tidy(() => {
+        const x = tf.tensor4d(xs, [n, from[0], from[1], 3]);
+        const g = tf.tensor4d(gs, [n, to[0], to[1], 3]);
+        return tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(a as tf.Tensor4D, [to[0], to[1]], alignCorners), g)))(x).dataSync().slice();
+      });
+      const per = from[0] * from[1] * 3;
+      const perOut = to[0] * to[1] * 3;
+      const wasm = await onBackend('wasm', () => gradient(2, xv, gv));
+      const cpu = await onBackend('cpu', () => new Float32Array([
+        ...gradient(1, xv.subarray(0, per), gv.subarray(0, perOut)),
+        ...gradient(1, xv.subarray(per), gv.subarray(perOut)),
+      ]));
       expect(relativeError(wasm, cpu)).toBeLessThan(TOLERANCE);
     });
   }
