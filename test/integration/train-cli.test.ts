@@ -1,0 +1,71 @@
+/**
+ * The training CLI end to end, as a user runs it: each variant of the family trains from the
+ * command line on real images, prints its result as JSON and leaves a model directory that
+ * loads and encodes.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadFashionMnist } from '../../lib/data/fashion-mnist';
+import { headImages } from '../../lib/models/image-set';
+import { encodeImages } from '../../lib/models/inference';
+import { loadModel } from '../../lib/models/model-io';
+import { startWasm } from '../helpers/engine';
+
+const run = promisify(execFile);
+const TSX = join(process.cwd(), 'node_modules', '.bin', 'tsx');
+let dir: string;
+
+beforeAll(async () => {
+  await startWasm();
+  dir = await mkdtemp(join(tmpdir(), 'latent-atlas-cli-'));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+async function train(args: string[]): Promise<Record<string, unknown>> {
+  const { stdout } = await run(TSX, ['scripts/train.ts', ...args], { env: { ...process.env, LATENT_ATLAS_WORKERS: '2' }, timeout: 120_000 });
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+}
+
+const variants: Record<string, string[]> = {
+  'reference CAE, data-parallel on two threads': ['--preset', 'reference-cae', '--limit', '1200'],
+  'dense, BCE': ['--arch', 'dense', '--hidden', '64', '--latent', '16', '--loss', 'bce'],
+  'conv, bilinear': ['--arch', 'conv', '--filters', '8,16', '--upsampling', 'bilinear', '--latent', '16'],
+  sparse: ['--arch', 'dense', '--sparse', '0.05,1', '--latent', '32'],
+  denoising: ['--arch', 'conv', '--filters', '8,16', '--noise', '0.3', '--latent', '16'],
+  stacked: ['--arch', 'stacked', '--hidden', '64', '--latent', '16'],
+};
+
+describe('npm run train', () => {
+  for (const [name, args] of Object.entries(variants)) {
+    it(name, async () => {
+      const out = join(dir, name.replace(/\W+/g, '-'));
+      const result = await train(['--data', 'fashion-mnist', '--epochs', '1', '--limit', '600', ...args, '--out', out]);
+      expect(result.model).toBe(out);
+      expect(result.testMse).toBeGreaterThan(0);
+      expect(result.testMse).toBeLessThan(0.2);
+      const { model, manifest } = await loadModel(out);
+      expect(manifest.formatVersion).toBe(1);
+      const latents = encodeImages(model, headImages(await loadFashionMnist('test', { limit: 4 }), 4));
+      expect(latents.every(Number.isFinite)).toBe(true);
+      model.dispose();
+    });
+  }
+
+  it('trains on a folder of real X-rays, skipping files that are not images', async () => {
+    const out = join(dir, 'xray');
+    const result = await train(['--data', '../shared/data/chest-xray', '--size', '32', '--arch', 'conv', '--filters', '8,16',
+      '--epochs', '1', '--limit', '60', '--out', out]);
+    expect(result.images).toBeGreaterThan(50);
+    expect(result.skipped).toBeGreaterThanOrEqual(0);
+  });
+
+  it('refuses an unknown option with the list of valid ones', async () => {
+    const error = await train(['--data', 'fashion-mnist', '--arch', 'conv', '--spec', '{"dropout":0.5}']).catch((e: { stderr: string; code: number }) => e);
+    expect((error as { code: number }).code).toBe(1);
+    expect((error as { stderr: string }).stderr).toMatch(/unknown option 'dropout' for arch 'conv'; valid options:/);
+  });
+});
