@@ -20,7 +20,14 @@ const envSchema = z.object({
 export interface Config {
   backend: (typeof BACKEND_NAMES)[number] | undefined;
   dataDir: string;
+  /** SQLite file: the source of truth. */
+  dbPath: string;
   modelsDir: string;
+  /** Originals by content hash (server-made names). */
+  originalsDir: string;
+  thumbnailsDir: string;
+  /** HNSW index files (caches, rebuilt from SQLite). */
+  indexDir: string;
   workers: number;
 }
 
@@ -34,7 +41,11 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Conf
   return Object.freeze({
     backend: parsed.data.LATENT_ATLAS_BACKEND,
     dataDir,
+    dbPath: resolve(dataDir, 'atlas.db'),
     modelsDir: resolve(dataDir, 'models'),
+    originalsDir: resolve(dataDir, 'originals'),
+    thumbnailsDir: resolve(dataDir, 'thumbnails'),
+    indexDir: resolve(dataDir, 'index'),
     workers: parsed.data.LATENT_ATLAS_WORKERS ?? availableParallelism(),
   });
 }

@@ -11,6 +11,8 @@ import { AppError } from '../lib/errors';
 import { ARCHITECTURES, DOWNSAMPLING_MODES, LOSSES, PRESETS, UPSAMPLING_MODES, parseModelSpec, presetSpec } from '../lib/models/spec';
 import { trainOptionsSchema } from '../lib/models/train';
 import { defaultModelDir, FASHION_MNIST, trainModel } from '../lib/services/train-service';
+import { openLibrary } from '../lib/services/library';
+import { registerModelDir } from '../lib/services/model-service';
 import { abortOnSigint, runCli } from './cli/run';
 
 const list = (value: string) => value.split(',').map((v) => Number(v.trim()));
@@ -39,7 +41,8 @@ const program = new Command('train')
   .option('--patience <n>', 'early stopping patience in epochs (off by default)')
   .option('--seed <n>', 'seed for weights, shuffle and noise', '42')
   .option('--limit <n>', 'use only the first N images')
-  .option('--out <dir>', 'model directory (default data/models/<arch>-<time>)');
+  .option('--out <dir>', 'model directory (default data/models/<arch>-<time>)')
+  .option('--no-register', 'do not register the model in the library (it becomes active when none is)');
 
 const numeric = z.coerce.number();
 
@@ -90,6 +93,12 @@ await runCli(async () => {
     signal: controller.signal,
     onFile: (done, total) => { if (done === total || done % 100 === 0) process.stderr.write(`\rdecoding images ${done}/${total}`); },
     onProgress: (p) => {
+      if (!process.stderr.isTTY) {
+        if (p.epochDone) {
+          process.stderr.write(`${p.phase}${p.layer !== undefined ? ` layer ${p.layer + 1}` : ''} epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(5)}${p.valLoss === null ? '' : ` val ${p.valLoss.toFixed(5)}`} ${Math.round(p.imagesPerSec)} img/s\n`);
+        }
+        return;
+      }
       const payload = {
         phase: p.phase === 'pretrain' ? `pretrain layer ${p.layer! + 1}` : p.phase, epoch: p.epoch, epochs: p.epochs,
         loss: p.loss.toFixed(5), val: p.valLoss === null ? '-' : p.valLoss.toFixed(5), rate: Math.round(p.imagesPerSec),
@@ -99,11 +108,21 @@ await runCli(async () => {
       bar.update((p.epoch - 1) * p.batches + p.batch, payload);
     },
   }).finally(() => bar.stop());
+  let registered: { id: number; active: boolean } | null = null;
+  if (o.register !== (false as unknown as string)) {
+    const library = openLibrary(config);
+    try {
+      const record = await registerModelDir(library, outcome.modelDir);
+      registered = { id: record.id, active: record.active };
+    } finally {
+      library.close();
+    }
+  }
   const last = outcome.result.history.at(-1);
   for (const s of outcome.skipped.slice(0, 10)) process.stderr.write(`skipped ${s.file}: ${s.reason}\n`);
   if (outcome.skipped.length > 10) process.stderr.write(`… and ${outcome.skipped.length - 10} more files skipped\n`);
   console.log(JSON.stringify({
-    model: outcome.modelDir, arch: spec.arch, images: outcome.images, skipped: outcome.skipped.length,
+    model: outcome.modelDir, registered, arch: spec.arch, images: outcome.images, skipped: outcome.skipped.length,
     epochs: outcome.result.history.filter((h) => h.phase !== 'pretrain').length, loss: last?.loss, valLoss: last?.valLoss,
     testMse: outcome.testMse, stoppedEarly: outcome.result.stoppedEarly, imagesPerSec: Math.round(outcome.result.imagesPerSec),
     ...(outcome.result.valAccuracy !== undefined ? { valAccuracy: outcome.result.valAccuracy } : {}),

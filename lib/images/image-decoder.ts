@@ -1,11 +1,13 @@
 /**
- * The only module that imports sharp. Decodes bytes whose format was sniffed from the bytes,
- * applies EXIF orientation, refuses oversized or corrupt files, and produces the model's input:
- * `size`×`size` (centre crop), 1 or 3 channels, uint8. Training, ingest and search all prepare
- * images through `preprocessImage`, so a model never sees data prepared two ways.
+ * The only module that imports sharp. Decodes bytes whose format was sniffed from the bytes
+ * (DICOM through `dicom.ts`), applies EXIF orientation, refuses oversized, truncated or corrupt
+ * files, and produces what the rest of Latent Atlas needs from one decode: the model's input
+ * (`size`×`size` centre crop, 1 or 3 channels, uint8), a WebP thumbnail and the original size.
+ * Training, ingest and search all prepare images here, so a model never sees data prepared two ways.
  */
-import sharp, { type Metadata } from 'sharp';
+import sharp, { type Metadata, type Sharp } from 'sharp';
 import { AppError } from '../errors';
+import { decodeDicom } from './dicom';
 import { sniffImageFormat, type ImageFormat } from './image-format';
 
 export interface DecodeLimits {
@@ -19,15 +21,34 @@ export const DEFAULT_DECODE_LIMITS: Readonly<DecodeLimits> = Object.freeze({ max
 
 export interface PreprocessTarget { height: number; width: number; channels: 1 | 3 }
 
-export interface PreparedImage { format: ImageFormat; pixels: Uint8Array; originalWidth: number; originalHeight: number }
+export interface PreparedImage {
+  format: ImageFormat;
+  /** Model input, HWC uint8. */
+  pixels: Uint8Array;
+  originalWidth: number;
+  originalHeight: number;
+  /** WebP thumbnail, when asked for. */
+  thumbnail: Buffer | null;
+  /** Format-specific metadata (DICOM tags, bit depth). */
+  metadata: Record<string, string | number>;
+}
 
-/**
- * Bytes → model input pixels (uint8, HWC). Throws AppError('unsupported') for formats not on the
- * list and AppError('invalid_input') for oversized, truncated or corrupt files.
- */
-export async function preprocessImage(bytes: Uint8Array, target: PreprocessTarget, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): Promise<PreparedImage> {
-  if (bytes.length > limits.maxBytes) throw new AppError('invalid_input', `file is ${bytes.length} bytes; the limit is ${limits.maxBytes}`);
-  const format = sniffImageFormat(bytes);
+export interface PrepareOptions {
+  target: PreprocessTarget;
+  /** Longest side of the WebP thumbnail; 0 = none. Default 0. */
+  thumbnailSize?: number;
+  limits?: DecodeLimits;
+  /** DICOM: keep patient-identifying tags in the metadata. Default false. */
+  includePatient?: boolean;
+}
+
+async function sharpFor(bytes: Uint8Array, format: ImageFormat, limits: DecodeLimits, includePatient: boolean):
+  Promise<{ image: Sharp; width: number; height: number; metadata: Record<string, string | number> }> {
+  if (format === 'dicom') {
+    const dicom = decodeDicom(bytes, { includePatient, maxPixels: limits.maxPixels });
+    const image = sharp(dicom.pixels, { raw: { width: dicom.width, height: dicom.height, channels: 1 } });
+    return { image, width: dicom.width, height: dicom.height, metadata: dicom.metadata };
+  }
   const options = { failOn: 'error' as const, limitInputPixels: limits.maxPixels, pages: 1 };
   let meta: Metadata;
   try {
@@ -35,21 +56,47 @@ export async function preprocessImage(bytes: Uint8Array, target: PreprocessTarge
   } catch (error) {
     throw new AppError('invalid_input', `cannot read this ${format} file's header: it is corrupt or truncated`, { cause: error });
   }
-  const width = meta.width ?? 0;
-  const height = meta.height ?? 0;
+  const rotated = (meta.orientation ?? 1) >= 5;
+  const width = (rotated ? meta.height : meta.width) ?? 0;
+  const height = (rotated ? meta.width : meta.height) ?? 0;
   if (!width || !height) throw new AppError('invalid_input', `this ${format} file declares no image size`);
   if (width * height > limits.maxPixels) {
     throw new AppError('invalid_input', `image is ${width}×${height} pixels; the limit is ${limits.maxPixels} pixels`);
   }
+  const metadata: Record<string, string | number> = {};
+  if (meta.depth) metadata.depth = meta.depth;
+  if (meta.space) metadata.space = meta.space;
+  return { image: sharp(bytes, options).rotate(), width, height, metadata };
+}
+
+/**
+ * Bytes → model input (+ thumbnail). Throws AppError('unsupported') for formats not on the list
+ * and AppError('invalid_input') for oversized, truncated or corrupt files.
+ */
+export async function prepareImage(bytes: Uint8Array, options: PrepareOptions): Promise<PreparedImage> {
+  const limits = options.limits ?? DEFAULT_DECODE_LIMITS;
+  if (bytes.length > limits.maxBytes) throw new AppError('invalid_input', `file is ${bytes.length} bytes; the limit is ${limits.maxBytes}`);
+  const format = sniffImageFormat(bytes);
+  const { image, width, height, metadata } = await sharpFor(bytes, format, limits, options.includePatient ?? false);
+  const { target } = options;
   try {
-    let pipeline = sharp(bytes, options).rotate().resize(target.width, target.height, { fit: 'cover', position: 'centre' });
-    pipeline = target.channels === 1 ? pipeline.grayscale() : pipeline.removeAlpha().toColourspace('srgb');
-    const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-    if (info.channels !== target.channels) {
-      throw new Error(`decoder produced ${info.channels} channels, expected ${target.channels}`);
-    }
-    return { format, pixels: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), originalWidth: width, originalHeight: height };
+    const input = image.clone().resize(target.width, target.height, { fit: 'cover', position: 'centre' })
+      .toColourspace(target.channels === 1 ? 'b-w' : 'srgb').removeAlpha();
+    const [raw, thumbnail] = await Promise.all([
+      input.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true }),
+      options.thumbnailSize
+        ? image.clone().resize(options.thumbnailSize, options.thumbnailSize, { fit: 'inside', withoutEnlargement: true })
+          .toColourspace('srgb').webp({ quality: 80 }).toBuffer()
+        : Promise.resolve(null),
+    ]);
+    if (raw.info.channels !== target.channels) throw new Error(`decoder produced ${raw.info.channels} channels, expected ${target.channels}`);
+    return { format, pixels: new Uint8Array(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength), originalWidth: width, originalHeight: height, thumbnail, metadata };
   } catch (error) {
     throw new AppError('invalid_input', `cannot decode this ${format} file: it is corrupt or truncated`, { cause: error });
   }
+}
+
+/** Bytes → model input pixels only (training). */
+export async function preprocessImage(bytes: Uint8Array, target: PreprocessTarget, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): Promise<PreparedImage> {
+  return prepareImage(bytes, { target, limits });
 }

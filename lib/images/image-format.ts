@@ -11,6 +11,7 @@ export const IMAGE_FORMATS = Object.freeze({
   webp: { mime: 'image/webp', magic: (b: Uint8Array) => ascii(b, 0, 4) === 'RIFF' && ascii(b, 8, 12) === 'WEBP' },
   tiff: { mime: 'image/tiff', magic: (b: Uint8Array) => startsWith(b, [0x49, 0x49, 0x2a, 0x00]) || startsWith(b, [0x4d, 0x4d, 0x00, 0x2a]) },
   gif: { mime: 'image/gif', magic: (b: Uint8Array) => ascii(b, 0, 6) === 'GIF87a' || ascii(b, 0, 6) === 'GIF89a' },
+  dicom: { mime: 'application/dicom', magic: (b: Uint8Array) => b.length >= 132 && ascii(b, 128, 132) === 'DICM' },
 } as const);
 export type ImageFormat = keyof typeof IMAGE_FORMATS;
 
@@ -26,7 +27,9 @@ function ascii(bytes: Uint8Array, start: number, end: number): string {
 function describeUnknown(bytes: Uint8Array): string {
   const head = ascii(bytes, 0, Math.min(bytes.length, 256)).trimStart().toLowerCase();
   if (bytes.length === 0) return 'an empty file';
-  if (ascii(bytes, 128, 132) === 'DICM') return 'DICOM (not supported yet by this decoder)';
+  if (bytes[0] === 0x4d && bytes[1] === 0x5a) return 'a Windows executable';
+  if (bytes[0] === 0x7f && ascii(bytes, 1, 4) === 'ELF') return 'an ELF executable';
+  if (bytes[0] === 0x50 && bytes[1] === 0x4b) return 'a ZIP archive';
   if (head.startsWith('<svg') || (head.startsWith('<?xml') && head.includes('<svg'))) return 'SVG';
   if (head.startsWith('<!doctype html') || head.startsWith('<html')) return 'HTML';
   if (head.startsWith('%pdf')) return 'PDF';

@@ -40,6 +40,8 @@ export interface TrainProgress {
   valLoss: number | null;
   imagesPerSec: number;
   etaSeconds: number;
+  /** Set on the event that closes an epoch (after validation). */
+  epochDone?: true;
 }
 
 export interface EpochRecord { phase: TrainProgress['phase']; epoch: number; loss: number; valLoss: number | null; imagesPerSec: number; seconds: number }
@@ -154,7 +156,7 @@ async function fit(set: ImageSet, split: { train: Int32Array; val: Int32Array },
       history.push({ phase: phase.phase, epoch, loss: trainLoss, valLoss, imagesPerSec: split.train.length / seconds, seconds });
       hooks.onProgress?.({ phase: phase.phase, ...(phase.layer !== undefined ? { layer: phase.layer } : {}), epoch, epochs,
         batch: batches, batches, loss: trainLoss, valLoss, imagesPerSec: images / ((performance.now() - started) / 1000),
-        etaSeconds: ((epochs - epoch) * seconds) });
+        etaSeconds: ((epochs - epoch) * seconds), epochDone: true });
       const monitored = valLoss ?? trainLoss;
       if (monitored < best - (earlyStopping?.minDelta ?? 0)) {
         best = monitored;

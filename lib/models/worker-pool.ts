@@ -150,7 +150,7 @@ export class ModelWorkerPool {
         history.push({ phase: 'train', epoch, loss, valLoss, imagesPerSec: split.train.length / seconds, seconds });
         hooks.onProgress?.({ phase: 'train', epoch, epochs: options.epochs, batch: Math.ceil(split.train.length / options.batchSize),
           batches: Math.ceil(split.train.length / options.batchSize), loss, valLoss, imagesPerSec: images / ((performance.now() - started) / 1000),
-          etaSeconds: (options.epochs - epoch) * seconds });
+          etaSeconds: (options.epochs - epoch) * seconds, epochDone: true });
         const monitored = valLoss ?? loss;
         if (monitored < best - (options.earlyStopping?.minDelta ?? 0)) {
           best = monitored;

@@ -1,0 +1,187 @@
+/**
+ * Bulk ingest: files (or uploaded bytes) → decoded, embedded with the active model, stored
+ * (originals and thumbnails by content hash, rows and vectors in SQLite) and indexed.
+ *
+ * Idempotent and resumable: an image is its content hash, so bytes already stored are skipped
+ * before decoding. Crash-safe: files are written before the rows that point at them, rows and
+ * vectors commit together with the model's index generation, and the index (a cache) is saved
+ * after the commit — a crash in between leaves a stale index that `openModelIndex` reconciles.
+ * Corrupt or refused files are skipped and reported, never stopping the run.
+ */
+import { createHash } from 'node:crypto';
+import { lstat, readdir, readFile } from 'node:fs/promises';
+import { basename, dirname, join, relative } from 'node:path';
+import { AppError } from '../errors';
+import { prepareImage, type PreparedImage } from '../images/image-decoder';
+import { encodeImages } from '../models/inference';
+import { immediate } from '../store/database';
+import { putEmbedding } from '../store/embeddings-repo';
+import { findImageByHash, insertImage, knownHashes, type Modality } from '../store/images-repo';
+import { bumpIndexGeneration } from '../store/models-repo';
+import { originalPath, thumbnailPath, writeFileAtomic, type Library } from './library';
+import { loadActiveModel, openModelIndex, type LoadedModel, type OpenedIndex } from './model-service';
+
+export const THUMBNAIL_SIZE = 256;
+
+export interface IngestSource { name: string; read: () => Promise<Uint8Array> }
+
+export interface IngestOptions {
+  /** Modality of non-DICOM images. Default 'photo'. */
+  modality?: Exclude<Modality, 'dicom'>;
+  /** Label each image with the name of its parent folder. Default false. */
+  labelFromFolder?: boolean;
+  /** Images decoded at once (sharp uses its own threads; 2× cores keeps them busy). Default 4. */
+  concurrency?: number;
+  /** Images embedded and committed together. Default 256. */
+  batchSize?: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: IngestProgress) => void;
+}
+
+export interface IngestProgress { done: number; total: number; added: number; duplicates: number; skipped: number; imagesPerSec: number; etaSeconds: number }
+
+export interface IngestReport {
+  total: number;
+  added: number;
+  duplicates: number;
+  skipped: { name: string; reason: string }[];
+  ids: number[];
+  seconds: number;
+  index: Pick<OpenedIndex, 'rebuilt' | 'reconciled' | 'reason'>;
+}
+
+interface Decoded { name: string; hash: string; bytes: Uint8Array; image: PreparedImage; labels: string[] }
+
+/** Regular files under `dir`, recursively; links are not followed, dot files are ignored. */
+export async function listImageFiles(dir: string): Promise<string[]> {
+  const info = await lstat(dir).catch((error: NodeJS.ErrnoException) => {
+    throw new AppError('not_found', `folder not found: ${dir}`, { cause: error });
+  });
+  if (!info.isDirectory()) throw new AppError('invalid_input', `${dir} is not a folder`);
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  return entries
+    .filter((e) => e.isFile() && !e.name.startsWith('.') && !relative(dir, e.parentPath).split('/').some((p) => p.startsWith('.')))
+    .map((e) => join(e.parentPath, e.name))
+    .sort();
+}
+
+/** Ingests every file under `dir`. */
+export async function ingestFolder(library: Library, dir: string, options: IngestOptions = {}): Promise<IngestReport> {
+  const files = await listImageFiles(dir);
+  return ingestSources(library, files.map((file) => ({ name: relative(dir, file), read: () => readFile(file) })), options);
+}
+
+/** Ingests already-read bytes (uploads); `name` is kept as metadata only. */
+export async function ingestBytes(library: Library, name: string, bytes: Uint8Array, options: IngestOptions = {}): Promise<IngestReport> {
+  return ingestSources(library, [{ name, read: async () => bytes }], options);
+}
+
+export async function ingestSources(library: Library, sources: IngestSource[], options: IngestOptions = {}): Promise<IngestReport> {
+  const loaded = await loadActiveModel(library);
+  const opened = openModelIndex(library, loaded.record);
+  const known = knownHashes(library.db);
+  const report: IngestReport = { total: sources.length, added: 0, duplicates: 0, skipped: [], ids: [], seconds: 0, index: { rebuilt: opened.rebuilt, reconciled: opened.reconciled, reason: opened.reason } };
+  const started = performance.now();
+  const batchSize = options.batchSize ?? 256;
+  const concurrency = options.concurrency ?? 4;
+  let pending: Decoded[] = [];
+  let next = 0;
+  let done = 0;
+  let flushing = Promise.resolve();
+
+  const progress = () => {
+    const elapsed = (performance.now() - started) / 1000;
+    const rate = done / Math.max(elapsed, 1e-9);
+    options.onProgress?.({ done, total: sources.length, added: report.added, duplicates: report.duplicates, skipped: report.skipped.length,
+      imagesPerSec: rate, etaSeconds: (sources.length - done) / Math.max(rate, 1e-9) });
+  };
+  const flush = async (batch: Decoded[]) => {
+    if (!batch.length) return;
+    const ids = await commitBatch(library, loaded, opened, batch, options);
+    report.ids.push(...ids);
+    report.added += ids.length;
+    report.duplicates += batch.length - ids.length;
+  };
+
+  const worker = async () => {
+    while (next < sources.length && !options.signal?.aborted) {
+      const source = sources[next++]!;
+      try {
+        const bytes = await source.read();
+        const hash = createHash('sha256').update(bytes).digest('hex');
+        if (known.has(hash)) {
+          report.duplicates++;
+        } else {
+          known.add(hash);
+          const image = await prepareImage(bytes, { target: targetOf(loaded), thumbnailSize: THUMBNAIL_SIZE });
+          const labels = options.labelFromFolder && dirname(source.name) !== '.' ? [basename(dirname(source.name))] : [];
+          pending.push({ name: source.name, hash, bytes, image, labels });
+          if (pending.length >= batchSize) {
+            const batch = pending;
+            pending = [];
+            flushing = flushing.then(() => flush(batch));
+            await flushing;
+          }
+        }
+      } catch (error) {
+        report.skipped.push({ name: source.name, reason: error instanceof AppError ? error.message : `cannot read: ${(error as Error).message}` });
+      }
+      done++;
+      progress();
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, sources.length)) }, worker));
+    const batch = pending;
+    pending = [];
+    flushing = flushing.then(() => flush(batch));
+    await flushing;
+  } finally {
+    opened.index.save(currentGeneration(library, loaded));
+  }
+  report.seconds = (performance.now() - started) / 1000;
+  if (options.signal?.aborted) throw new AppError('cancelled', `ingest was cancelled after ${done} of ${sources.length} files (${report.added} added and kept)`);
+  return report;
+}
+
+function targetOf(loaded: LoadedModel) {
+  const [height, width, channels] = loaded.model.spec.inputShape;
+  return { height, width, channels };
+}
+
+function currentGeneration(library: Library, loaded: LoadedModel): number {
+  return library.db.prepare('SELECT index_generation FROM models WHERE id = ?').pluck().get(loaded.record.id) as number;
+}
+
+/** Embeds a batch, writes its files, commits rows + vectors, then adds them to the index. */
+async function commitBatch(library: Library, loaded: LoadedModel, opened: OpenedIndex, batch: Decoded[], options: IngestOptions): Promise<number[]> {
+  const [height, width, channels] = loaded.model.spec.inputShape;
+  const size = height * width * channels;
+  const pixels = new Uint8Array(batch.length * size);
+  batch.forEach((d, i) => pixels.set(d.image.pixels, i * size));
+  const latents = encodeImages(loaded.model, { pixels, count: batch.length, height, width, channels });
+  // Files first: a row must never point at a file that is not there.
+  for (const d of batch) {
+    await writeFileAtomic(originalPath(library.config, d.hash), d.bytes);
+    if (d.image.thumbnail) await writeFileAtomic(thumbnailPath(library.config, d.hash), d.image.thumbnail);
+  }
+  const dim = loaded.record.latentSize;
+  const added = immediate(library.db, () => {
+    const out: { id: number; vector: Float32Array }[] = [];
+    batch.forEach((d, i) => {
+      if (findImageByHash(library.db, d.hash)) return; // stored meanwhile by another process
+      const id = insertImage(library.db, {
+        contentHash: d.hash, originalName: d.name, format: d.image.format, byteSize: d.bytes.length,
+        width: d.image.originalWidth, height: d.image.originalHeight,
+        modality: d.image.format === 'dicom' ? 'dicom' : options.modality ?? 'photo', labels: d.labels, metadata: d.image.metadata,
+      });
+      const vector = latents.slice(i * dim, (i + 1) * dim);
+      putEmbedding(library.db, id, loaded.record.id, vector);
+      out.push({ id, vector });
+    });
+    if (out.length) bumpIndexGeneration(library.db, loaded.record.id);
+    return out;
+  });
+  opened.index.add(added);
+  return added.map((a) => a.id);
+}

@@ -1,0 +1,47 @@
+/**
+ * A Latent Atlas library on disk: the SQLite store, originals and thumbnails by content hash,
+ * models and their HNSW indexes — opened once from the configuration, closed when done.
+ */
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Config } from '../config';
+import { openDatabase, type Db } from '../store/database';
+
+export interface Library {
+  config: Readonly<Config>;
+  db: Db;
+  close(): void;
+}
+
+export function openLibrary(config: Readonly<Config>): Library {
+  const db = openDatabase(config.dbPath);
+  return { config, db, close: () => db.close() };
+}
+
+/** Server-made path of an original: <originals>/<2 hex>/<sha-256>. Nothing a user sent is in it. */
+export function originalPath(config: Readonly<Config>, contentHash: string): string {
+  if (!/^[0-9a-f]{64}$/.test(contentHash)) throw new Error('content hash must be 64 hex characters');
+  return join(config.originalsDir, contentHash.slice(0, 2), contentHash);
+}
+
+export function thumbnailPath(config: Readonly<Config>, contentHash: string): string {
+  if (!/^[0-9a-f]{64}$/.test(contentHash)) throw new Error('content hash must be 64 hex characters');
+  return join(config.thumbnailsDir, contentHash.slice(0, 2), `${contentHash}.webp`);
+}
+
+/** Writes a file atomically: temp file in the same folder, fsync, rename. */
+export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  const handle = await open(tmp, 'w');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } catch (error) {
+    await handle.close();
+    await rm(tmp, { force: true });
+    throw error;
+  }
+  await handle.close();
+  await rename(tmp, path);
+}

@@ -1,0 +1,95 @@
+/**
+ * Models as the library knows them: registering a trained model directory, the active model
+ * (loaded once and cached), and its HNSW index — opened, checked against the model's latent size
+ * and space, reconciled with the store when stale, rebuilt from SQLite when unusable.
+ */
+import { basename, join } from 'node:path';
+import { AppError } from '../errors';
+import type { Autoencoder } from '../models/autoencoder';
+import { loadModel, readModelManifest } from '../models/model-io';
+import { parseModelSpec } from '../models/spec';
+import { countEmbeddings, getEmbedding, iterateEmbeddings } from '../store/embeddings-repo';
+import { activateModel, activeModel, findModelByName, indexGeneration, registerModel, type ModelRecord } from '../store/models-repo';
+import { HnswIndex } from '../vector-index/hnsw-index';
+import type { DistanceSpace } from '../vectors/distance';
+import type { Library } from './library';
+
+/** Latent vectors are compared by (squared) Euclidean distance, the geometry the decoder and k-means share. */
+export const INDEX_SPACE: DistanceSpace = 'l2';
+
+/** Registers a saved model directory (activating it when no model is active yet). */
+export async function registerModelDir(library: Library, dir: string, options: { activate?: boolean } = {}): Promise<ModelRecord> {
+  const manifest = await readModelManifest(dir);
+  const spec = parseModelSpec(manifest.spec);
+  const name = basename(dir);
+  const record = findModelByName(library.db, name)
+    ?? registerModel(library.db, { name, dir, spec, latentSize: spec.latentSize, training: manifest.training });
+  if (options.activate || !activeModel(library.db)) activateModel(library.db, record.id);
+  return findModelByName(library.db, name)!;
+}
+
+export interface LoadedModel { record: ModelRecord; model: Autoencoder }
+
+const cache = new Map<string, LoadedModel>();
+
+/** The active model, loaded once per process; AppError('not_found') says what to do when none. */
+export async function loadActiveModel(library: Library): Promise<LoadedModel> {
+  const record = activeModel(library.db);
+  if (!record) throw new AppError('not_found', 'no active model yet: train one first (npm run train -- --data <folder>)');
+  const key = `${library.config.dbPath}#${record.id}`;
+  const cached = cache.get(key);
+  if (cached) return cached;
+  const { model } = await loadModel(record.dir);
+  if (model.latentSize !== record.latentSize) throw new AppError('internal', `model ${record.name} on disk has latent size ${model.latentSize}, registered ${record.latentSize}`);
+  const loaded = { record, model };
+  cache.set(key, loaded);
+  return loaded;
+}
+
+export interface OpenedIndex { index: HnswIndex; rebuilt: boolean; reconciled: boolean; reason: string | null }
+
+function indexPath(library: Library, model: ModelRecord): string {
+  return join(library.config.indexDir, `model-${model.id}`);
+}
+
+/**
+ * The model's index, usable and in agreement with the store: loaded; reconciled when stale
+ * (missing ids added, deleted ones removed); rebuilt from SQLite when missing, unreadable or of
+ * another dimension. Saved again whenever it changed.
+ */
+export function openModelIndex(library: Library, model: ModelRecord): OpenedIndex {
+  const { db } = library;
+  const path = indexPath(library, model);
+  const options = { dim: model.latentSize, space: INDEX_SPACE };
+  const generation = indexGeneration(db, model.id);
+  const loaded = HnswIndex.load(path, options, generation);
+  if (loaded.index && !loaded.stale) return { index: loaded.index, rebuilt: false, reconciled: false, reason: null };
+  if (loaded.index) {
+    const index = loaded.index;
+    const stored = new Set<number>();
+    const missing: { id: number; vector: Float32Array }[] = [];
+    const indexed = index.ids();
+    for (const { imageId, vector } of iterateEmbeddings(db, model.id, model.latentSize)) {
+      stored.add(imageId);
+      if (!indexed.has(imageId)) missing.push({ id: imageId, vector });
+    }
+    index.remove([...indexed].filter((id) => !stored.has(id)));
+    index.add(missing);
+    index.save(generation);
+    return { index, rebuilt: false, reconciled: true, reason: loaded.reason };
+  }
+  const count = countEmbeddings(db, model.id);
+  const index = HnswIndex.create(path, options, count);
+  index.rebuild((function* () {
+    for (const e of iterateEmbeddings(db, model.id, model.latentSize)) yield { id: e.imageId, vector: e.vector };
+  })(), count);
+  index.save(generation);
+  return { index, rebuilt: true, reconciled: false, reason: loaded.reason };
+}
+
+/** A stored image's embedding under `model`, or AppError('not_found'). */
+export function storedEmbedding(library: Library, model: ModelRecord, imageId: number): Float32Array {
+  const vector = getEmbedding(library.db, imageId, model.id, model.latentSize);
+  if (!vector) throw new AppError('not_found', `image ${imageId} not found`);
+  return vector;
+}

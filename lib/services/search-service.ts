@@ -1,0 +1,80 @@
+/**
+ * Search by example: an image (bytes of an upload or a file) or a stored image id → the k most
+ * similar stored images with their distances, through the active model and its index. Exact
+ * brute-force search over the stored vectors is there too, for recall checks and small libraries.
+ */
+import { AppError } from '../errors';
+import { prepareImage } from '../images/image-decoder';
+import { encodeImages } from '../models/inference';
+import { iterateEmbeddings } from '../store/embeddings-repo';
+import { getImage, getImages, type ImageRecord } from '../store/images-repo';
+import { checkK, exactSearch, type Neighbor } from '../vectors/distance';
+import type { Library } from './library';
+import { INDEX_SPACE, loadActiveModel, openModelIndex, storedEmbedding, type OpenedIndex } from './model-service';
+
+export interface SearchHit { image: ImageRecord; distance: number }
+export interface SearchResult { query: { imageId: number | null }; hits: SearchHit[]; modelId: number }
+
+export type SearchQuery = { bytes: Uint8Array } | { imageId: number };
+
+export interface SearchOptions {
+  k?: number;
+  /** HNSW candidate list; higher = better recall, slower. */
+  ef?: number;
+  /** Brute force over all stored vectors instead of the index. */
+  exact?: boolean;
+}
+
+const indexes = new Map<string, OpenedIndex>();
+
+function indexFor(library: Library, model: Awaited<ReturnType<typeof loadActiveModel>>['record']): OpenedIndex {
+  const key = `${library.config.dbPath}#${model.id}`;
+  let opened = indexes.get(key);
+  if (!opened) {
+    opened = openModelIndex(library, model);
+    indexes.set(key, opened);
+  }
+  return opened;
+}
+
+/** Forgets cached indexes (after an ingest in this process, or in tests). */
+export function resetSearchIndexes(): void {
+  indexes.clear();
+}
+
+/** The query's latent vector. */
+export async function queryVector(library: Library, query: SearchQuery): Promise<Float32Array> {
+  const { record, model } = await loadActiveModel(library);
+  if ('imageId' in query) {
+    if (!Number.isInteger(query.imageId) || query.imageId < 1 || !getImage(library.db, query.imageId)) throw new AppError('not_found', `image ${query.imageId} not found`);
+    return storedEmbedding(library, record, query.imageId);
+  }
+  const [height, width, channels] = model.spec.inputShape;
+  const image = await prepareImage(query.bytes, { target: { height, width, channels } });
+  return encodeImages(model, { pixels: image.pixels, count: 1, height, width, channels });
+}
+
+/** The k most similar stored images (the query image itself excluded when it is stored). */
+export async function searchSimilar(library: Library, query: SearchQuery, options: SearchOptions = {}): Promise<SearchResult> {
+  const k = options.k ?? 10;
+  checkK(k, 1000);
+  const { record } = await loadActiveModel(library);
+  const vector = await queryVector(library, query);
+  const self = 'imageId' in query ? query.imageId : null;
+  let neighbors: Neighbor[];
+  if (options.exact) {
+    const entries = (function* () {
+      for (const e of iterateEmbeddings(library.db, record.id, record.latentSize)) yield { id: e.imageId, vector: e.vector };
+    })();
+    neighbors = exactSearch(INDEX_SPACE, entries, vector, k + (self ? 1 : 0));
+  } else {
+    neighbors = indexFor(library, record).index.search(vector, k + (self ? 1 : 0), options.ef === undefined ? {} : { ef: options.ef });
+  }
+  neighbors = neighbors.filter((n) => n.id !== self).slice(0, k);
+  const images = getImages(library.db, neighbors.map((n) => n.id));
+  return {
+    query: { imageId: self },
+    hits: neighbors.filter((n) => images.has(n.id)).map((n) => ({ image: images.get(n.id)!, distance: n.distance })),
+    modelId: record.id,
+  };
+}

@@ -1,0 +1,113 @@
+/**
+ * The SQLite store (better-sqlite3; this folder alone imports it): the source of truth for
+ * images, models, embeddings, cluster runs and jobs. Versioned migrations, WAL, and writes in
+ * `BEGIN IMMEDIATE` transactions so concurrent writers queue instead of failing mid-way.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { AppError } from '../errors';
+
+export type Db = Database.Database;
+
+/** Migrations in order; each runs once, in a transaction, and bumps `user_version`. */
+const MIGRATIONS: readonly string[] = Object.freeze([
+  `
+  CREATE TABLE images (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    content_hash TEXT NOT NULL UNIQUE,
+    original_name TEXT,
+    format TEXT NOT NULL,
+    byte_size INTEGER NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    modality TEXT NOT NULL CHECK (modality IN ('photo', 'xray', 'dicom')),
+    labels TEXT NOT NULL DEFAULT '[]',
+    metadata TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL,
+    deleted_at TEXT
+  );
+  CREATE TABLE models (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    dir TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    latent_size INTEGER NOT NULL,
+    active INTEGER NOT NULL DEFAULT 0,
+    index_generation INTEGER NOT NULL DEFAULT 0,
+    training TEXT,
+    created_at TEXT NOT NULL
+  );
+  CREATE UNIQUE INDEX models_one_active ON models (active) WHERE active = 1;
+  CREATE TABLE embeddings (
+    image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+    model_id INTEGER NOT NULL REFERENCES models (id) ON DELETE CASCADE,
+    vector BLOB NOT NULL,
+    recon_error REAL,
+    PRIMARY KEY (image_id, model_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX embeddings_by_model ON embeddings (model_id);
+  CREATE TABLE cluster_runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    model_id INTEGER NOT NULL REFERENCES models (id) ON DELETE CASCADE,
+    params TEXT NOT NULL,
+    result TEXT,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE cluster_assignments (
+    run_id INTEGER NOT NULL REFERENCES cluster_runs (id) ON DELETE CASCADE,
+    image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+    cluster INTEGER NOT NULL,
+    distance REAL NOT NULL,
+    PRIMARY KEY (run_id, image_id)
+  ) WITHOUT ROWID;
+  CREATE TABLE jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    params TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')),
+    progress TEXT NOT NULL DEFAULT '{}',
+    result TEXT,
+    error TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  `,
+]);
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Opens (creating if needed) the database at `path` and brings its schema up to date. */
+export function openDatabase(path: string): Db {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  let db: Db;
+  try {
+    db = new Database(path);
+  } catch (error) {
+    throw new AppError('internal', 'cannot open the database', { cause: error });
+  }
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  return db;
+}
+
+function migrate(db: Db): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new AppError('unsupported', `the database schema (version ${current}) is newer than this version of Latent Atlas (${SCHEMA_VERSION})`);
+  }
+  for (let version = current; version < SCHEMA_VERSION; version++) {
+    immediate(db, () => {
+      db.exec(MIGRATIONS[version]!);
+      db.pragma(`user_version = ${version + 1}`);
+    });
+  }
+}
+
+/** Runs `fn` in a `BEGIN IMMEDIATE` transaction (rolled back if it throws). */
+export function immediate<T>(db: Db, fn: () => T): T {
+  return db.transaction(fn).immediate();
+}

@@ -1,0 +1,90 @@
+/**
+ * Images in the store: one row per distinct content (sha-256 of the bytes); the name a user gave
+ * is metadata only, never a path.
+ */
+import type { Db } from './database';
+
+export const MODALITIES = Object.freeze(['photo', 'xray', 'dicom'] as const);
+export type Modality = (typeof MODALITIES)[number];
+
+export interface ImageRecord {
+  id: number;
+  contentHash: string;
+  originalName: string | null;
+  format: string;
+  byteSize: number;
+  width: number;
+  height: number;
+  modality: Modality;
+  labels: string[];
+  metadata: Record<string, unknown>;
+  createdAt: string;
+}
+
+export interface NewImage {
+  contentHash: string;
+  originalName: string | null;
+  format: string;
+  byteSize: number;
+  width: number;
+  height: number;
+  modality: Modality;
+  labels?: string[];
+  metadata?: Record<string, unknown>;
+}
+
+interface Row {
+  id: number; content_hash: string; original_name: string | null; format: string; byte_size: number; width: number;
+  height: number; modality: Modality; labels: string; metadata: string; created_at: string;
+}
+
+const toRecord = (r: Row): ImageRecord => ({
+  id: r.id, contentHash: r.content_hash, originalName: r.original_name, format: r.format, byteSize: r.byte_size,
+  width: r.width, height: r.height, modality: r.modality, labels: JSON.parse(r.labels) as string[],
+  metadata: JSON.parse(r.metadata) as Record<string, unknown>, createdAt: r.created_at,
+});
+
+export function findImageByHash(db: Db, contentHash: string): ImageRecord | null {
+  const row = db.prepare('SELECT * FROM images WHERE content_hash = ? AND deleted_at IS NULL').get(contentHash) as Row | undefined;
+  return row ? toRecord(row) : null;
+}
+
+/** Hashes already stored (deleted ones included: a deleted image is not re-ingested silently). */
+export function knownHashes(db: Db): Set<string> {
+  return new Set((db.prepare('SELECT content_hash FROM images').pluck().all() as string[]));
+}
+
+export function getImage(db: Db, id: number): ImageRecord | null {
+  const row = db.prepare('SELECT * FROM images WHERE id = ? AND deleted_at IS NULL').get(id) as Row | undefined;
+  return row ? toRecord(row) : null;
+}
+
+export function getImages(db: Db, ids: readonly number[]): Map<number, ImageRecord> {
+  const out = new Map<number, ImageRecord>();
+  const stmt = db.prepare('SELECT * FROM images WHERE id = ? AND deleted_at IS NULL');
+  for (const id of ids) {
+    const row = stmt.get(id) as Row | undefined;
+    if (row) out.set(id, toRecord(row));
+  }
+  return out;
+}
+
+/** Inserts an image (call inside a transaction); returns its id. */
+export function insertImage(db: Db, image: NewImage): number {
+  const result = db.prepare(`INSERT INTO images (content_hash, original_name, format, byte_size, width, height, modality, labels, metadata, created_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(image.contentHash, image.originalName, image.format, image.byteSize, image.width,
+    image.height, image.modality, JSON.stringify(image.labels ?? []), JSON.stringify(image.metadata ?? {}), new Date().toISOString());
+  return Number(result.lastInsertRowid);
+}
+
+/** Soft-deletes an image (its embeddings go; its hash stays known). Returns false if absent. */
+export function deleteImage(db: Db, id: number): boolean {
+  const result = db.prepare('UPDATE images SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL').run(new Date().toISOString(), id);
+  if (result.changes === 0) return false;
+  db.prepare('DELETE FROM embeddings WHERE image_id = ?').run(id);
+  return true;
+}
+
+export function countImages(db: Db): number {
+  return db.prepare('SELECT count(*) FROM images WHERE deleted_at IS NULL').pluck().get() as number;
+}

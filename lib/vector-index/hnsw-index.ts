@@ -1,0 +1,185 @@
+/**
+ * The HNSW index (hnswlib-node; this folder alone imports it) behind the VectorIndex interface.
+ * Files: `<name>.hnsw` and `<name>.json` (dimension, space, generation of the store it reflects,
+ * parameters, byte size of the index file). Both are written atomically (temp file, fsync,
+ * rename). `openHnswIndex` rebuilds from the store when a file is missing, unreadable, of another
+ * dimension or space, or stale — the index is a cache, never the truth.
+ */
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, basename, join } from 'node:path';
+import hnswlib from 'hnswlib-node';
+import { z } from 'zod';
+import { AppError } from '../errors';
+import { checkK, checkVector, type DistanceSpace, type Neighbor } from '../vectors/distance';
+import type { IndexEntry, VectorIndex } from './vector-index';
+
+const { HierarchicalNSW } = hnswlib;
+
+export interface HnswOptions {
+  dim: number;
+  space: DistanceSpace;
+  /** Graph degree: higher = better recall and more memory. Default 16. */
+  m?: number;
+  /** Build-time candidate list: higher = better graph, slower adds. Default 200. */
+  efConstruction?: number;
+  /** Query-time candidate list (at least k): higher = better recall, slower queries. Default 100. */
+  efSearch?: number;
+}
+
+const metaSchema = z.object({
+  format: z.literal('latent-atlas-hnsw'),
+  version: z.literal(1),
+  dim: z.number().int(),
+  space: z.enum(['cosine', 'l2']),
+  m: z.number().int(),
+  efConstruction: z.number().int(),
+  generation: z.number().int(),
+  count: z.number().int(),
+  bytes: z.number().int(),
+  /** Ids marked deleted: hnswlib keeps their labels, so they are remembered here. */
+  deleted: z.array(z.number().int()),
+});
+type Meta = z.infer<typeof metaSchema>;
+
+function writeAtomically(path: string, write: (tmp: string) => void): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`);
+  try {
+    write(tmp);
+    const fd = openSync(tmp, 'r+');
+    try { fsyncSync(fd); } finally { closeSync(fd); }
+    renameSync(tmp, path);
+  } catch (error) {
+    rmSync(tmp, { force: true });
+    throw error;
+  }
+}
+
+export class HnswIndex implements VectorIndex {
+  readonly dim: number;
+  readonly space: DistanceSpace;
+  private index: hnswlib.HierarchicalNSW;
+  private live = new Set<number>();
+  private readonly deleted = new Set<number>();
+  private readonly m: number;
+  private readonly efConstruction: number;
+  private readonly efSearch: number;
+
+  private constructor(private readonly path: string, options: HnswOptions, index: hnswlib.HierarchicalNSW, live: Set<number>) {
+    this.dim = options.dim;
+    this.space = options.space;
+    this.m = options.m ?? 16;
+    this.efConstruction = options.efConstruction ?? 200;
+    this.efSearch = options.efSearch ?? 100;
+    this.index = index;
+    this.live = live;
+  }
+
+  /** An empty index at `path` (nothing written until `save`). */
+  static create(path: string, options: HnswOptions, capacity = 1024): HnswIndex {
+    const index = new HierarchicalNSW(options.space, options.dim);
+    index.initIndex({ maxElements: Math.max(16, capacity), m: options.m ?? 16, efConstruction: options.efConstruction ?? 200, randomSeed: 100 });
+    return new HnswIndex(path, options, index, new Set());
+  }
+
+  /**
+   * The saved index, or null (with the reason) when it cannot be used. A readable index saved at
+   * another generation comes back with `stale: true`: the caller reconciles it with the store.
+   */
+  static load(path: string, options: HnswOptions, generation: number): { index: HnswIndex | null; reason: string | null; stale: boolean } {
+    const metaPath = `${path}.json`;
+    const dataPath = `${path}.hnsw`;
+    const fail = (reason: string) => ({ index: null, reason, stale: false });
+    if (!existsSync(metaPath) || !existsSync(dataPath)) return fail('index file missing');
+    let meta: Meta;
+    try {
+      meta = metaSchema.parse(JSON.parse(readFileSync(metaPath, 'utf8')));
+    } catch {
+      return fail('index metadata unreadable');
+    }
+    if (meta.dim !== options.dim) return fail(`index dimension ${meta.dim} differs from the model's ${options.dim}`);
+    if (meta.space !== options.space) return fail(`index space ${meta.space} differs from ${options.space}`);
+    if (statSync(dataPath).size !== meta.bytes) return fail('index file size does not match its metadata');
+    const stale = meta.generation !== generation;
+    try {
+      const index = new HierarchicalNSW(options.space, options.dim);
+      index.readIndexSync(dataPath);
+      const ids = index.getIdsList();
+      if (ids.length !== meta.count) return fail('index holds a different number of vectors than recorded');
+      const deleted = new Set(meta.deleted);
+      const live = new Set(ids.filter((id) => !deleted.has(id)));
+      const loaded = new HnswIndex(path, { ...options, m: meta.m, efConstruction: meta.efConstruction }, index, live);
+      for (const id of deleted) loaded.deleted.add(id);
+      return { index: loaded, reason: stale ? `index is stale (generation ${meta.generation}, store ${generation})` : null, stale };
+    } catch {
+      return fail('index file unreadable');
+    }
+  }
+
+  get size(): number {
+    return this.live.size;
+  }
+
+  /** Ids of the live vectors. */
+  ids(): Set<number> {
+    return new Set(this.live);
+  }
+
+  add(entries: readonly IndexEntry[]): void {
+    for (const e of entries) {
+      checkVector(e.vector, this.dim, `vector of image ${e.id}`);
+      if (this.deleted.has(e.id)) throw new AppError('conflict', `image ${e.id} was deleted from the index and cannot come back`);
+    }
+    const needed = this.index.getCurrentCount() + entries.length;
+    if (needed > this.index.getMaxElements()) this.index.resizeIndex(Math.max(needed, this.index.getMaxElements() * 2));
+    for (const e of entries) {
+      this.index.addPoint(Array.from(e.vector), e.id);
+      this.live.add(e.id);
+    }
+  }
+
+  remove(ids: readonly number[]): void {
+    for (const id of ids) {
+      if (!this.live.has(id)) continue;
+      this.index.markDelete(id);
+      this.live.delete(id);
+      this.deleted.add(id);
+    }
+  }
+
+  search(query: ArrayLike<number>, k: number, options: { ef?: number } = {}): Neighbor[] {
+    checkK(k);
+    checkVector(query, this.dim);
+    const ef = options.ef ?? this.efSearch;
+    if (!Number.isInteger(ef) || ef < 1 || ef > 100_000) throw new AppError('invalid_input', `ef must be an integer from 1 to 100000; got ${ef}`);
+    const count = Math.min(k, this.live.size);
+    if (count === 0) return [];
+    this.index.setEf(Math.max(ef, count));
+    const { distances, neighbors } = this.index.searchKnn(Array.from(query), count);
+    return neighbors.map((id, i) => ({ id, distance: distances[i]! }));
+  }
+
+  save(generation: number): void {
+    const dataPath = `${this.path}.hnsw`;
+    writeAtomically(dataPath, (tmp) => this.index.writeIndexSync(tmp));
+    const meta: Meta = {
+      format: 'latent-atlas-hnsw', version: 1, dim: this.dim, space: this.space, m: this.m, efConstruction: this.efConstruction,
+      generation, count: this.index.getIdsList().length, bytes: statSync(dataPath).size, deleted: [...this.deleted],
+    };
+    writeAtomically(`${this.path}.json`, (tmp) => writeFileSync(tmp, JSON.stringify(meta)));
+  }
+
+  rebuild(entries: Iterable<IndexEntry>, capacity: number): void {
+    const index = new HierarchicalNSW(this.space, this.dim);
+    index.initIndex({ maxElements: Math.max(16, capacity), m: this.m, efConstruction: this.efConstruction, randomSeed: 100 });
+    this.index = index;
+    this.live = new Set();
+    this.deleted.clear();
+    const batch: IndexEntry[] = [];
+    for (const e of entries) {
+      batch.push(e);
+      if (batch.length === 1024) this.add(batch.splice(0));
+    }
+    this.add(batch);
+  }
+}
