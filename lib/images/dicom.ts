@@ -52,19 +52,22 @@ function bad(message: string, cause?: unknown): AppError {
 }
 
 export function decodeDicom(bytes: Uint8Array, options: { includePatient?: boolean; maxPixels?: number } = {}): DicomImage {
-  let data: dicomParser.DataSet;
-  try {
-    data = dicomParser.parseDicom(bytes);
-  } catch (error) {
-    const message = typeof error === 'string' ? error : (error as Error).message ?? String(error);
-    throw bad(`cannot parse the file (${message.replace(/^dicomParser\.\w+: /, '')})`, error);
-  }
-  const syntax = data.string('x00020010')?.trim() ?? '1.2.840.10008.1.2';
+  const parse = (options?: dicomParser.ParseDicomOptions) => {
+    try {
+      return dicomParser.parseDicom(bytes, options);
+    } catch (error) {
+      const message = typeof error === 'string' ? error : (error as Error).message ?? String(error);
+      throw bad(`cannot parse the file (${message.replace(/^dicomParser\.\w+: /, '')})`, error);
+    }
+  };
+  // The transfer syntax first, from the meta header alone: compressed files are refused by name.
+  const syntax = parse({ untilTag: 'x00020010' }).string('x00020010')?.trim() ?? '1.2.840.10008.1.2';
   const known = UNCOMPRESSED[syntax as keyof typeof UNCOMPRESSED];
   if (!known) {
     const name = COMPRESSED_NAMES[syntax];
     throw new AppError('unsupported', `DICOM transfer syntax ${name ? `${name} (${syntax})` : syntax} is not supported; supported: ${Object.values(UNCOMPRESSED).map((u) => u.name).join(', ')}`);
   }
+  const data = parse();
   const rows = data.uint16('x00280010') ?? 0;
   const columns = data.uint16('x00280011') ?? 0;
   const bitsAllocated = data.uint16('x00280100') ?? 0;

@@ -6,12 +6,13 @@
 import { AppError } from '../errors';
 
 export const IMAGE_FORMATS = Object.freeze({
+  // First: a DICOM preamble may itself look like a TIFF header (dual-format files).
+  dicom: { mime: 'application/dicom', magic: (b: Uint8Array) => b.length >= 132 && ascii(b, 128, 132) === 'DICM' },
   jpeg: { mime: 'image/jpeg', magic: (b: Uint8Array) => b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff },
   png: { mime: 'image/png', magic: (b: Uint8Array) => startsWith(b, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]) },
   webp: { mime: 'image/webp', magic: (b: Uint8Array) => ascii(b, 0, 4) === 'RIFF' && ascii(b, 8, 12) === 'WEBP' },
   tiff: { mime: 'image/tiff', magic: (b: Uint8Array) => startsWith(b, [0x49, 0x49, 0x2a, 0x00]) || startsWith(b, [0x4d, 0x4d, 0x00, 0x2a]) },
   gif: { mime: 'image/gif', magic: (b: Uint8Array) => ascii(b, 0, 6) === 'GIF87a' || ascii(b, 0, 6) === 'GIF89a' },
-  dicom: { mime: 'application/dicom', magic: (b: Uint8Array) => b.length >= 132 && ascii(b, 128, 132) === 'DICM' },
 } as const);
 export type ImageFormat = keyof typeof IMAGE_FORMATS;
 
