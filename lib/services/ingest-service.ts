@@ -19,7 +19,7 @@ import { putEmbedding } from '../store/embeddings-repo';
 import { findImageByHash, insertImage, knownHashes, type Modality } from '../store/images-repo';
 import { bumpIndexGeneration } from '../store/models-repo';
 import { originalPath, thumbnailPath, writeFileAtomic, type Library } from './library';
-import { loadActiveModel, openModelIndex, type LoadedModel, type OpenedIndex } from './model-service';
+import { loadActiveModel, modelIndex, type LoadedModel, type OpenedIndex } from './model-service';
 
 export const THUMBNAIL_SIZE = 256;
 
@@ -78,7 +78,7 @@ export async function ingestBytes(library: Library, name: string, bytes: Uint8Ar
 
 export async function ingestSources(library: Library, sources: IngestSource[], options: IngestOptions = {}): Promise<IngestReport> {
   const loaded = await loadActiveModel(library);
-  const opened = openModelIndex(library, loaded.record);
+  const opened = modelIndex(library, loaded.record);
   const known = knownHashes(library.db);
   const report: IngestReport = { total: sources.length, added: 0, duplicates: 0, skipped: [], ids: [], seconds: 0, index: { rebuilt: opened.rebuilt, reconciled: opened.reconciled, reason: opened.reason } };
   const started = performance.now();

@@ -87,6 +87,27 @@ export function openModelIndex(library: Library, model: ModelRecord): OpenedInde
   return { index, rebuilt: true, reconciled: false, reason: loaded.reason };
 }
 
+const openIndexes = new Map<string, OpenedIndex>();
+
+/**
+ * The model's index, opened once per process and library and shared by ingest and search, so a
+ * search sees what an ingest in the same process just added.
+ */
+export function modelIndex(library: Library, model: ModelRecord): OpenedIndex {
+  const key = `${library.config.dbPath}#${model.id}`;
+  let opened = openIndexes.get(key);
+  if (!opened || opened.index.dim !== model.latentSize) {
+    opened = openModelIndex(library, model);
+    openIndexes.set(key, opened);
+  }
+  return opened;
+}
+
+/** Forgets the open indexes (after files changed behind this process's back, or in tests). */
+export function forgetOpenIndexes(): void {
+  openIndexes.clear();
+}
+
 /** A stored image's embedding under `model`, or AppError('not_found'). */
 export function storedEmbedding(library: Library, model: ModelRecord, imageId: number): Float32Array {
   const vector = getEmbedding(library.db, imageId, model.id, model.latentSize);

@@ -10,7 +10,7 @@ import { iterateEmbeddings } from '../store/embeddings-repo';
 import { getImage, getImages, type ImageRecord } from '../store/images-repo';
 import { checkK, exactSearch, type Neighbor } from '../vectors/distance';
 import type { Library } from './library';
-import { INDEX_SPACE, loadActiveModel, openModelIndex, storedEmbedding, type OpenedIndex } from './model-service';
+import { INDEX_SPACE, loadActiveModel, modelIndex, storedEmbedding } from './model-service';
 
 export interface SearchHit { image: ImageRecord; distance: number }
 export interface SearchResult { query: { imageId: number | null }; hits: SearchHit[]; modelId: number }
@@ -23,23 +23,6 @@ export interface SearchOptions {
   ef?: number;
   /** Brute force over all stored vectors instead of the index. */
   exact?: boolean;
-}
-
-const indexes = new Map<string, OpenedIndex>();
-
-function indexFor(library: Library, model: Awaited<ReturnType<typeof loadActiveModel>>['record']): OpenedIndex {
-  const key = `${library.config.dbPath}#${model.id}`;
-  let opened = indexes.get(key);
-  if (!opened) {
-    opened = openModelIndex(library, model);
-    indexes.set(key, opened);
-  }
-  return opened;
-}
-
-/** Forgets cached indexes (after an ingest in this process, or in tests). */
-export function resetSearchIndexes(): void {
-  indexes.clear();
 }
 
 /** The query's latent vector. */
@@ -68,7 +51,7 @@ export async function searchSimilar(library: Library, query: SearchQuery, option
     })();
     neighbors = exactSearch(INDEX_SPACE, entries, vector, k + (self ? 1 : 0));
   } else {
-    neighbors = indexFor(library, record).index.search(vector, k + (self ? 1 : 0), options.ef === undefined ? {} : { ef: options.ef });
+    neighbors = modelIndex(library, record).index.search(vector, k + (self ? 1 : 0), options.ef === undefined ? {} : { ef: options.ef });
   }
   neighbors = neighbors.filter((n) => n.id !== self).slice(0, k);
   const images = getImages(library.db, neighbors.map((n) => n.id));

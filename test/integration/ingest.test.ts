@@ -1,0 +1,131 @@
+/**
+ * Ingest and search on real files: idempotent runs, refused files reported, search by file and
+ * by id, and an index that is rebuilt or reconciled from SQLite whenever it cannot be trusted.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { countEmbeddings, iterateEmbeddings } from '../../lib/store/embeddings-repo';
+import { countImages, deleteImage } from '../../lib/store/images-repo';
+import { activeModel, bumpIndexGeneration } from '../../lib/store/models-repo';
+import { ingestFolder } from '../../lib/services/ingest-service';
+import { originalPath, type Library } from '../../lib/services/library';
+import { forgetOpenIndexes, openModelIndex } from '../../lib/services/model-service';
+import { searchSimilar } from '../../lib/services/search-service';
+import { HnswIndex } from '../../lib/vector-index/hnsw-index';
+import { photo } from '../helpers/files';
+import { startWasm } from '../helpers/engine';
+import { fashionFolder, tempLibrary } from '../helpers/library';
+
+let library: Library;
+let dataDir: string;
+let folder: string;
+
+beforeAll(async () => {
+  await startWasm();
+  ({ library, dataDir } = await tempLibrary());
+  folder = await fashionFolder(300);
+  writeFileSync(join(folder, 'notes.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
+  writeFileSync(join(folder, 'broken.jpg'), photo().subarray(0, 2000));
+  writeFileSync(join(folder, 'empty.png'), '');
+  symlinkSync('/etc', join(folder, 'outside'));
+});
+afterAll(() => {
+  library.close();
+  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(folder, { recursive: true, force: true });
+});
+
+describe('ingest', () => {
+  it('adds every image once, reports refused files with reasons, and does not follow links', async () => {
+    const report = await ingestFolder(library, folder, { labelFromFolder: true });
+    expect(report.added).toBe(300);
+    expect(report.skipped.map((s) => s.name).sort()).toEqual(['broken.jpg', 'empty.png', 'notes.svg']);
+    expect(report.skipped.find((s) => s.name === 'notes.svg')!.reason).toMatch(/SVG/);
+    expect(countImages(library.db)).toBe(300);
+    const model = activeModel(library.db)!;
+    expect(countEmbeddings(library.db, model.id)).toBe(300);
+    const first = report.ids[0]!;
+    const row = library.db.prepare('SELECT content_hash, labels FROM images WHERE id = ?').get(first) as { content_hash: string; labels: string };
+    expect(createHash('sha256').update(readFileSync(originalPath(library.config, row.content_hash))).digest('hex')).toBe(row.content_hash);
+    expect(JSON.parse(row.labels)[0]).toMatch(/^class-\d$/);
+  });
+
+  it('a search in the same process sees what was just ingested', async () => {
+    const result = await searchSimilar(library, { imageId: 300 }, { k: 3 });
+    expect(result.hits).toHaveLength(3);
+  });
+
+  it('a second run adds nothing', async () => {
+    const report = await ingestFolder(library, folder);
+    expect(report.added).toBe(0);
+    expect(report.duplicates).toBe(300);
+    expect(countImages(library.db)).toBe(300);
+  });
+});
+
+describe('search', () => {
+  it('finds a stored image from its file first, at distance 0', async () => {
+    const bytes = readFileSync(join(folder, 'class-9', 'img-0.png'));
+    const result = await searchSimilar(library, { bytes }, { k: 5 });
+    expect(result.hits[0]!.image.originalName).toBe('class-9/img-0.png');
+    expect(result.hits[0]!.distance).toBeCloseTo(0, 5);
+  });
+
+  it('by stored id: the image itself is excluded, and index and exact search agree', async () => {
+    const approx = await searchSimilar(library, { imageId: 10 }, { k: 10 });
+    const exact = await searchSimilar(library, { imageId: 10 }, { k: 10, exact: true });
+    expect(approx.hits.map((h) => h.image.id)).not.toContain(10);
+    const overlap = approx.hits.filter((h) => exact.hits.some((e) => e.image.id === h.image.id)).length;
+    expect(overlap).toBeGreaterThanOrEqual(9);
+  });
+
+  it('answers 404 alike for unknown and deleted ids, and validates k', async () => {
+    await expect(searchSimilar(library, { imageId: 99999 })).rejects.toMatchObject({ code: 'not_found' });
+    deleteImage(library.db, 5);
+    bumpIndexGeneration(library.db, activeModel(library.db)!.id);
+    await expect(searchSimilar(library, { imageId: 5 })).rejects.toMatchObject({ code: 'not_found', message: 'image 5 not found' });
+    await expect(searchSimilar(library, { imageId: 6 }, { k: 0 })).rejects.toMatchObject({ code: 'invalid_input' });
+  });
+});
+
+describe('the index is rebuilt or reconciled from SQLite', () => {
+  const storedIds = () => new Set([...iterateEmbeddings(library.db, activeModel(library.db)!.id, 16)].map((e) => e.imageId));
+  const indexPath = () => join(library.config.indexDir, `model-${activeModel(library.db)!.id}`);
+
+  it('reconciles a stale index: the deleted image leaves it', () => {
+    const opened = openModelIndex(library, activeModel(library.db)!);
+    expect(opened.reconciled).toBe(true);
+    expect(opened.index.ids()).toEqual(storedIds());
+    expect(opened.index.ids().has(5)).toBe(false);
+  });
+
+  it('rebuilds when the index file is deleted', () => {
+    rmSync(`${indexPath()}.hnsw`);
+    const opened = openModelIndex(library, activeModel(library.db)!);
+    expect(opened).toMatchObject({ rebuilt: true, reason: 'index file missing' });
+    expect(opened.index.ids()).toEqual(storedIds());
+    expect(existsSync(`${indexPath()}.hnsw`)).toBe(true);
+  });
+
+  it('rebuilds when the index file is corrupted', () => {
+    const bytes = readFileSync(`${indexPath()}.hnsw`);
+    writeFileSync(`${indexPath()}.hnsw`, bytes.subarray(0, bytes.length >> 1));
+    const opened = openModelIndex(library, activeModel(library.db)!);
+    expect(opened.rebuilt).toBe(true);
+    expect(opened.index.ids()).toEqual(storedIds());
+  });
+
+  it('rebuilds when the index on disk has another dimension than the model', () => {
+    const model = activeModel(library.db)!;
+    const wrong = HnswIndex.create(indexPath(), { dim: 8, space: 'l2' });
+    wrong.add([{ id: 1, vector: new Float32Array(8) }]);
+    wrong.save(model.indexGeneration);
+    const opened = openModelIndex(library, model);
+    expect(opened.rebuilt).toBe(true);
+    expect(opened.reason).toMatch(/dimension 8 differs from the model's 16/);
+    expect(opened.index.dim).toBe(16);
+    forgetOpenIndexes();
+  });
+});

@@ -1,0 +1,103 @@
+/**
+ * The HNSW index: near-exact answers, validated inputs, deletions that never come back, and
+ * files that are trusted only when they match the store (generation, dimension, integrity).
+ */
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isAppError } from '../../../lib/errors';
+import { seededRandom } from '../../../lib/models/layers';
+import { HnswIndex } from '../../../lib/vector-index/hnsw-index';
+import { exactSearch } from '../../../lib/vectors/distance';
+
+const dir = mkdtempSync(join(tmpdir(), 'latent-atlas-index-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const DIM = 16;
+const random = seededRandom(7);
+const centres = Array.from({ length: 10 }, () => Float32Array.from({ length: DIM }, () => random() * 10));
+const entries = Array.from({ length: 600 }, (_, i) => ({
+  id: i + 1,
+  vector: Float32Array.from(centres[i % 10]!, (c) => c + random() - 0.5),
+}));
+
+function filled(path: string, capacity = 100): HnswIndex {
+  const index = HnswIndex.create(path, { dim: DIM, space: 'l2' }, capacity);
+  index.add(entries);
+  return index;
+}
+
+function code(f: () => unknown): string | undefined {
+  try {
+    f();
+  } catch (error) {
+    return isAppError(error) ? error.code : 'not an AppError';
+  }
+  return undefined;
+}
+
+describe('HnswIndex', () => {
+  it('grows past its initial capacity and agrees with exact search (recall@10 ≥ 0.98)', () => {
+    const index = filled(join(dir, 'a'), 50);
+    expect(index.size).toBe(600);
+    let found = 0;
+    for (const q of entries.slice(0, 50)) {
+      const exact = new Set(exactSearch('l2', entries, q.vector, 10).map((n) => n.id));
+      found += index.search(q.vector, 10).filter((n) => exact.has(n.id)).length;
+    }
+    expect(found / 500).toBeGreaterThanOrEqual(0.98);
+    expect(index.search(entries[0]!.vector, 1)[0]).toEqual({ id: 1, distance: 0 });
+  });
+
+  it('validates k, ef and query vectors before any native call', () => {
+    const index = filled(join(dir, 'b'));
+    for (const k of [0, -1, 1.5, Number.NaN, 1e9]) expect(code(() => index.search(entries[0]!.vector, k))).toBe('invalid_input');
+    expect(code(() => index.search(new Float32Array(DIM - 1), 3))).toBe('invalid_input');
+    expect(code(() => index.search(Float32Array.from({ length: DIM }, (_, i) => (i === 3 ? Number.NaN : 0)), 3))).toBe('invalid_input');
+    expect(code(() => index.search(Float32Array.from({ length: DIM }, () => Infinity), 3))).toBe('invalid_input');
+    expect(code(() => index.search(entries[0]!.vector, 3, { ef: 0 }))).toBe('invalid_input');
+    expect(code(() => index.add([{ id: 9999, vector: new Float32Array(3) }]))).toBe('invalid_input');
+  });
+
+  it('returns what exists when k exceeds the count, and nothing from an empty index', () => {
+    const index = HnswIndex.create(join(dir, 'c'), { dim: DIM, space: 'l2' });
+    expect(index.search(entries[0]!.vector, 5)).toEqual([]);
+    index.add(entries.slice(0, 3));
+    expect(index.search(entries[0]!.vector, 50).map((n) => n.id).sort()).toEqual([1, 2, 3]);
+  });
+
+  it('deleted ids never come back, in results or by re-adding, across save and load', () => {
+    const path = join(dir, 'd');
+    const index = filled(path);
+    index.remove([1, 2]);
+    expect(index.search(entries[0]!.vector, 600).map((n) => n.id)).not.toContain(1);
+    expect(index.size).toBe(598);
+    expect(code(() => index.add([entries[0]!]))).toBe('conflict');
+    index.save(7);
+    const { index: loaded, stale } = HnswIndex.load(path, { dim: DIM, space: 'l2' }, 7);
+    expect(stale).toBe(false);
+    expect(loaded!.size).toBe(598);
+    expect(loaded!.search(entries[0]!.vector, 600).map((n) => n.id)).not.toContain(1);
+    expect(code(() => loaded!.add([entries[1]!]))).toBe('conflict');
+  });
+
+  it('is trusted only when its files match: missing, corrupt, truncated, other dimension, stale', () => {
+    const path = join(dir, 'e');
+    const opts = { dim: DIM, space: 'l2' as const };
+    expect(HnswIndex.load(path, opts, 1).reason).toBe('index file missing');
+    filled(path).save(3);
+    expect(HnswIndex.load(path, opts, 3).index).not.toBeNull();
+    expect(HnswIndex.load(path, opts, 4)).toMatchObject({ stale: true });
+    expect(HnswIndex.load(path, { dim: 8, space: 'l2' }, 3).reason).toMatch(/dimension 16 differs from the model's 8/);
+    expect(HnswIndex.load(path, { dim: DIM, space: 'cosine' }, 3).reason).toMatch(/space/);
+    const bytes = readFileSync(`${path}.hnsw`);
+    writeFileSync(`${path}.hnsw`, bytes.subarray(0, bytes.length - 100));
+    expect(HnswIndex.load(path, opts, 3).index).toBeNull();
+    const garbage = Buffer.alloc(bytes.length, 0xff);
+    writeFileSync(`${path}.hnsw`, garbage);
+    expect(HnswIndex.load(path, opts, 3).index).toBeNull();
+    writeFileSync(`${path}.json`, '{not json');
+    expect(HnswIndex.load(path, opts, 3).reason).toBe('index metadata unreadable');
+  });
+});
