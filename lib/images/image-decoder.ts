@@ -8,6 +8,7 @@
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { AppError } from '../errors';
 import { decodeDicom } from './dicom';
+import { coverResize } from './resample';
 import { sniffImageFormat, type ImageFormat } from './image-format';
 
 export interface DecodeLimits {
@@ -18,6 +19,9 @@ export interface DecodeLimits {
 }
 
 export const DEFAULT_DECODE_LIMITS: Readonly<DecodeLimits> = Object.freeze({ maxPixels: 100_000_000, maxBytes: 200 * 1024 * 1024 });
+
+/** Longest side of the decoded working copy every output is made from (at least 2× the model input). */
+const WORKING_SIZE = 128;
 
 export interface PreprocessTarget { height: number; width: number; channels: 1 | 3 }
 
@@ -80,17 +84,20 @@ export async function prepareImage(bytes: Uint8Array, options: PrepareOptions): 
   const { image, width, height, metadata } = await sharpFor(bytes, format, limits, options.includePatient ?? false);
   const { target } = options;
   try {
-    const input = image.clone().resize(target.width, target.height, { fit: 'cover', position: 'centre' })
-      .toColourspace(target.channels === 1 ? 'b-w' : 'srgb').removeAlpha();
-    const [raw, thumbnail] = await Promise.all([
-      input.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true }),
-      options.thumbnailSize
-        ? image.clone().resize(options.thumbnailSize, options.thumbnailSize, { fit: 'inside', withoutEnlargement: true })
-          .toColourspace('srgb').webp({ quality: 80 }).toBuffer()
-        : Promise.resolve(null),
-    ]);
-    if (raw.info.channels !== target.channels) throw new Error(`decoder produced ${raw.info.channels} channels, expected ${target.channels}`);
-    return { format, pixels: new Uint8Array(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength), originalWidth: width, originalHeight: height, thumbnail, metadata };
+    // One decode, shrunk on load to an 8-bit working copy (grey or sRGB, as the target); the model input (area-averaged in
+    // JavaScript, see resample.ts) and the thumbnail are both made from it. Training, ingest and search all take this path, so preprocessing is
+    // identical everywhere (and a thumbnail costs no second decode).
+    const workingSize = Math.max(WORKING_SIZE, 2 * Math.max(target.width, target.height), options.thumbnailSize ?? 0);
+    const working = await image.resize(workingSize, workingSize, { fit: 'inside', withoutEnlargement: true })
+      .toColourspace(target.channels === 1 ? 'b-w' : 'srgb').removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    const raw = { raw: { width: working.info.width, height: working.info.height, channels: working.info.channels } };
+    const pixels = coverResize({ data: working.data, width: working.info.width, height: working.info.height, channels: working.info.channels },
+      target.width, target.height, target.channels);
+    const thumbnail = options.thumbnailSize
+      ? await sharp(working.data, raw).resize(options.thumbnailSize, options.thumbnailSize, { fit: 'inside', withoutEnlargement: true })
+        .webp({ quality: 80, effort: 0 }).toBuffer()
+      : null;
+    return { format, pixels, originalWidth: width, originalHeight: height, thumbnail, metadata };
   } catch (error) {
     throw new AppError('invalid_input', `cannot decode this ${format} file: it is corrupt or truncated`, { cause: error });
   }

@@ -1,6 +1,7 @@
 /**
  * Bulk ingest: files (or uploaded bytes) → decoded, embedded with the active model, stored
- * (originals and thumbnails by content hash, rows and vectors in SQLite) and indexed.
+ * (originals by content hash, rows and vectors in SQLite) and indexed. Thumbnails are made once,
+ * on first view (`thumbnail-service.ts`), which keeps ingest as fast as decoding.
  *
  * Idempotent and resumable: an image is its content hash, so bytes already stored are skipped
  * before decoding. Crash-safe: files are written before the rows that point at them, rows and
@@ -18,10 +19,8 @@ import { immediate } from '../store/database';
 import { putEmbedding } from '../store/embeddings-repo';
 import { findImageByHash, insertImage, knownHashes, type Modality } from '../store/images-repo';
 import { bumpIndexGeneration } from '../store/models-repo';
-import { originalPath, thumbnailPath, writeFileAtomic, type Library } from './library';
+import { originalPath, writeFileAtomic, type Library } from './library';
 import { loadActiveModel, modelIndex, type LoadedModel, type OpenedIndex } from './model-service';
-
-export const THUMBNAIL_SIZE = 256;
 
 export interface IngestSource { name: string; read: () => Promise<Uint8Array> }
 
@@ -113,7 +112,7 @@ export async function ingestSources(library: Library, sources: IngestSource[], o
           report.duplicates++;
         } else {
           known.add(hash);
-          const image = await prepareImage(bytes, { target: targetOf(loaded), thumbnailSize: THUMBNAIL_SIZE });
+          const image = await prepareImage(bytes, { target: targetOf(loaded) });
           const labels = options.labelFromFolder && dirname(source.name) !== '.' ? [basename(dirname(source.name))] : [];
           pending.push({ name: source.name, hash, bytes, image, labels });
           if (pending.length >= batchSize) {
@@ -160,11 +159,9 @@ async function commitBatch(library: Library, loaded: LoadedModel, opened: Opened
   const pixels = new Uint8Array(batch.length * size);
   batch.forEach((d, i) => pixels.set(d.image.pixels, i * size));
   const latents = encodeImages(loaded.model, { pixels, count: batch.length, height, width, channels });
-  // Files first: a row must never point at a file that is not there.
-  for (const d of batch) {
-    await writeFileAtomic(originalPath(library.config, d.hash), d.bytes);
-    if (d.image.thumbnail) await writeFileAtomic(thumbnailPath(library.config, d.hash), d.image.thumbnail);
-  }
+  // Originals first: a row must never point at a file that is not there. They are fsynced in
+  // parallel so the file system can group the flushes. Thumbnails are made on first view.
+  await Promise.all(batch.map((d) => writeFileAtomic(originalPath(library.config, d.hash), d.bytes)));
   const dim = loaded.record.latentSize;
   const added = immediate(library.db, () => {
     const out: { id: number; vector: Float32Array }[] = [];

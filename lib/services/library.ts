@@ -29,14 +29,17 @@ export function thumbnailPath(config: Readonly<Config>, contentHash: string): st
   return join(config.thumbnailsDir, contentHash.slice(0, 2), `${contentHash}.webp`);
 }
 
-/** Writes a file atomically: temp file in the same folder, fsync, rename. */
-export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
+/**
+ * Writes a file atomically: temp file in the same folder, fsync (unless `durable` is false, for
+ * files derived from others, like thumbnails), rename.
+ */
+export async function writeFileAtomic(path: string, data: Uint8Array, options: { durable?: boolean } = {}): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
   const handle = await open(tmp, 'w');
   try {
     await handle.writeFile(data);
-    await handle.sync();
+    if (options.durable !== false) await handle.sync();
   } catch (error) {
     await handle.close();
     await rm(tmp, { force: true });

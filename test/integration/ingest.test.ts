@@ -10,7 +10,9 @@ import { countEmbeddings, iterateEmbeddings } from '../../lib/store/embeddings-r
 import { countImages, deleteImage } from '../../lib/store/images-repo';
 import { activeModel, bumpIndexGeneration } from '../../lib/store/models-repo';
 import { ingestFolder } from '../../lib/services/ingest-service';
-import { originalPath, type Library } from '../../lib/services/library';
+import { originalPath, thumbnailPath, type Library } from '../../lib/services/library';
+import { thumbnailFor } from '../../lib/services/thumbnail-service';
+import { sniffImageFormat } from '../../lib/images/image-format';
 import { forgetOpenIndexes, openModelIndex } from '../../lib/services/model-service';
 import { searchSimilar } from '../../lib/services/search-service';
 import { HnswIndex } from '../../lib/vector-index/hnsw-index';
@@ -55,6 +57,15 @@ describe('ingest', () => {
   it('a search in the same process sees what was just ingested', async () => {
     const result = await searchSimilar(library, { imageId: 300 }, { k: 3 });
     expect(result.hits).toHaveLength(3);
+  });
+
+  it('makes a thumbnail once, on first request', async () => {
+    const first = await thumbnailFor(library, 1);
+    expect(sniffImageFormat(first)).toBe('webp');
+    const row = library.db.prepare('SELECT content_hash FROM images WHERE id = 1').pluck().get() as string;
+    expect(existsSync(thumbnailPath(library.config, row))).toBe(true);
+    expect(await thumbnailFor(library, 1)).toEqual(first);
+    await expect(thumbnailFor(library, 424242)).rejects.toMatchObject({ code: 'not_found' });
   });
 
   it('a second run adds nothing', async () => {

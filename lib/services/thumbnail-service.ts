@@ -1,0 +1,27 @@
+/**
+ * Thumbnails: made once, on first request, from the stored original (WebP), kept on disk by
+ * content hash. They are derived files — deleting them only costs a re-render.
+ */
+import { readFile } from 'node:fs/promises';
+import { AppError } from '../errors';
+import { prepareImage } from '../images/image-decoder';
+import { getImage } from '../store/images-repo';
+import { originalPath, thumbnailPath, writeFileAtomic, type Library } from './library';
+
+/** Longest side of a thumbnail, in pixels. */
+export const THUMBNAIL_SIZE = 160;
+
+/** The WebP thumbnail of stored image `id`, rendering it the first time. */
+export async function thumbnailFor(library: Library, id: number): Promise<Buffer> {
+  const image = getImage(library.db, id);
+  if (!image) throw new AppError('not_found', `image ${id} not found`);
+  const path = thumbnailPath(library.config, image.contentHash);
+  const cached = await readFile(path).catch(() => null);
+  if (cached) return cached;
+  const original = await readFile(originalPath(library.config, image.contentHash)).catch((error: unknown) => {
+    throw new AppError('internal', `the original of image ${id} is missing`, { cause: error });
+  });
+  const prepared = await prepareImage(original, { target: { height: 1, width: 1, channels: 3 }, thumbnailSize: THUMBNAIL_SIZE });
+  await writeFileAtomic(path, prepared.thumbnail!, { durable: false });
+  return prepared.thumbnail!;
+}
