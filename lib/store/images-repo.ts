@@ -21,17 +21,10 @@ export interface ImageRecord {
   createdAt: string;
 }
 
-export interface NewImage {
-  contentHash: string;
-  originalName: string | null;
-  format: string;
-  byteSize: number;
-  width: number;
-  height: number;
-  modality: Modality;
+export type NewImage = Omit<ImageRecord, 'id' | 'createdAt' | 'labels' | 'metadata'> & {
   labels?: string[];
   metadata?: Record<string, unknown>;
-}
+};
 
 interface Row {
   id: number; content_hash: string; original_name: string | null; format: string; byte_size: number; width: number;
