@@ -15,12 +15,13 @@ const program = new Command('ingest')
   .description('Add every image under a folder to the library (idempotent, resumable).')
   .argument('<folder>', 'folder of images (searched recursively; links are not followed)')
   .addOption(new Option('--modality <kind>', 'modality of non-DICOM images').choices(['photo', 'xray']).default('photo'))
-  .option('--label-from-folder', 'label each image with the name of its parent folder');
+  .option('--label-from-folder', 'label each image with the name of its parent folder')
+  .option('--keep-patient-tags', 'DICOM: also store patient-identifying tags (off by default)');
 
 await runCli(async () => {
   program.parse();
   const [folder] = program.args as [string];
-  const o = program.opts<{ modality: 'photo' | 'xray'; labelFromFolder?: boolean }>();
+  const o = program.opts<{ modality: 'photo' | 'xray'; labelFromFolder?: boolean; keepPatientTags?: boolean }>();
   const config = parseConfig();
   const engine = await initEngine(config.backend);
   process.stderr.write(`backend: ${engine.backend}\n`);
@@ -33,7 +34,7 @@ await runCli(async () => {
   let lastLog = 0;
   try {
     const report = await ingestFolder(library, folder, {
-      modality: o.modality, labelFromFolder: o.labelFromFolder ?? false, signal: controller.signal,
+      modality: o.modality, labelFromFolder: o.labelFromFolder ?? false, includePatient: o.keepPatientTags ?? false, signal: controller.signal,
       onProgress: (p) => {
         const payload = { added: p.added, duplicates: p.duplicates, skipped: p.skipped, rate: Math.round(p.imagesPerSec) };
         if (!tty) {

@@ -31,6 +31,8 @@ export interface IngestOptions {
   labelFromFolder?: boolean;
   /** Images decoded at once (sharp uses its own threads; 2× cores keeps them busy). Default 4. */
   concurrency?: number;
+  /** DICOM: store patient-identifying tags (name, id, birth date…) too. Default false. */
+  includePatient?: boolean;
   /** Images embedded and committed together. Default 256. */
   batchSize?: number;
   signal?: AbortSignal;
@@ -112,7 +114,7 @@ export async function ingestSources(library: Library, sources: IngestSource[], o
           report.duplicates++;
         } else {
           known.add(hash);
-          const image = await prepareImage(bytes, { target: targetOf(loaded) });
+          const image = await prepareImage(bytes, { target: targetOf(loaded), includePatient: options.includePatient ?? false });
           const labels = options.labelFromFolder && dirname(source.name) !== '.' ? [basename(dirname(source.name))] : [];
           pending.push({ name: source.name, hash, bytes, image, labels });
           if (pending.length >= batchSize) {
