@@ -3,7 +3,8 @@
  * by id, and an index that is rebuilt or reconciled from SQLite whenever it cannot be trusted.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countEmbeddings, iterateEmbeddings } from '../../lib/store/embeddings-repo';
@@ -16,7 +17,7 @@ import { sniffImageFormat } from '../../lib/images/image-format';
 import { forgetOpenIndexes, openModelIndex } from '../../lib/services/model-service';
 import { searchSimilar } from '../../lib/services/search-service';
 import { HnswIndex } from '../../lib/vector-index/hnsw-index';
-import { photo } from '../helpers/files';
+import { dicom, photo } from '../helpers/files';
 import { startWasm } from '../helpers/engine';
 import { fashionFolder, tempLibrary } from '../helpers/library';
 
@@ -73,6 +74,26 @@ describe('ingest', () => {
     expect(report.added).toBe(0);
     expect(report.duplicates).toBe(300);
     expect(countImages(library.db)).toBe(300);
+  });
+});
+
+describe('ingest of DICOM', () => {
+  it('stores uncompressed DICOM as modality dicom without patient tags, and refuses compressed files by name', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'latent-atlas-dicom-'));
+    for (const name of ['CT_small.dcm', 'MR_small.dcm', 'JPEG2000.dcm']) writeFileSync(join(dir, name), dicom(name));
+    try {
+      const report = await ingestFolder(library, dir);
+      expect(report.added).toBe(2);
+      expect(report.skipped).toEqual([{ name: 'JPEG2000.dcm', reason: expect.stringContaining('JPEG 2000') }]);
+      const rows = library.db.prepare(`SELECT modality, metadata FROM images WHERE original_name LIKE '%.dcm'`).all() as { modality: string; metadata: string }[];
+      expect(rows.map((r) => r.modality)).toEqual(['dicom', 'dicom']);
+      for (const row of rows) {
+        expect(Object.keys(JSON.parse(row.metadata))).not.toContain('patientName');
+        expect(row.metadata).not.toMatch(/CompressedSamples|Anonymized/i);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
