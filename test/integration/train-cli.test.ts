@@ -26,7 +26,7 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 async function train(args: string[]): Promise<Record<string, unknown>> {
-  const { stdout } = await run(TSX, ['scripts/train.ts', ...args], { env: { ...process.env, LATENT_ATLAS_WORKERS: '2' }, timeout: 120_000 });
+  const { stdout } = await run(TSX, ['scripts/train.ts', ...args], { env: { ...process.env, LATENT_ATLAS_WORKERS: '2', LATENT_ATLAS_DATA_DIR: join(dir, 'library') }, timeout: 120_000 });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
 }
 
