@@ -9,6 +9,7 @@ import type { Autoencoder } from '../models/autoencoder';
 import { loadModel, readModelManifest } from '../models/model-io';
 import { parseModelSpec } from '../models/spec';
 import { countEmbeddings, getEmbedding, iterateEmbeddings } from '../store/embeddings-repo';
+import { deleteImage } from '../store/images-repo';
 import { activateModel, activeModel, findModelByName, indexGeneration, registerModel, type ModelRecord } from '../store/models-repo';
 import { HnswIndex } from '../vector-index/hnsw-index';
 import type { DistanceSpace } from '../vectors/distance';
@@ -106,6 +107,15 @@ export function modelIndex(library: Library, model: ModelRecord): OpenedIndex {
 /** Forgets the open indexes (after files changed behind this process's back, or in tests). */
 export function forgetOpenIndexes(): void {
   openIndexes.clear();
+}
+
+/** Deletes stored images: rows and vectors in one transaction, then out of the open indexes. */
+export function deleteImages(library: Library, ids: readonly number[]): number {
+  const deleted = ids.filter((id) => deleteImage(library.db, id));
+  for (const [key, opened] of openIndexes) {
+    if (key.startsWith(`${library.config.dbPath}#`)) opened.index.remove(deleted);
+  }
+  return deleted.length;
 }
 
 /** A stored image's embedding under `model`, or AppError('not_found'). */

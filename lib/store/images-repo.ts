@@ -2,7 +2,7 @@
  * Images in the store: one row per distinct content (sha-256 of the bytes); the name a user gave
  * is metadata only, never a path.
  */
-import type { Db } from './database';
+import { immediate, type Db } from './database';
 
 export const MODALITIES = Object.freeze(['photo', 'xray', 'dicom'] as const);
 export type Modality = (typeof MODALITIES)[number];
@@ -70,12 +70,19 @@ export function insertImage(db: Db, image: NewImage): number {
   return Number(result.lastInsertRowid);
 }
 
-/** Soft-deletes an image (its embeddings go; its hash stays known). Returns false if absent. */
+/**
+ * Soft-deletes an image in one transaction: its embeddings go, the index generation of every
+ * model that had one moves on (so their indexes drop it), its hash stays known. False if absent.
+ */
 export function deleteImage(db: Db, id: number): boolean {
-  const result = db.prepare('UPDATE images SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL').run(new Date().toISOString(), id);
-  if (result.changes === 0) return false;
-  db.prepare('DELETE FROM embeddings WHERE image_id = ?').run(id);
-  return true;
+  return immediate(db, () => {
+    const result = db.prepare('UPDATE images SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL').run(new Date().toISOString(), id);
+    if (result.changes === 0) return false;
+    const models = db.prepare('SELECT model_id FROM embeddings WHERE image_id = ?').pluck().all(id) as number[];
+    db.prepare('DELETE FROM embeddings WHERE image_id = ?').run(id);
+    for (const model of models) db.prepare('UPDATE models SET index_generation = index_generation + 1 WHERE id = ?').run(model);
+    return true;
+  });
 }
 
 export function countImages(db: Db): number {

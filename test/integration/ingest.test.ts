@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countEmbeddings, iterateEmbeddings } from '../../lib/store/embeddings-repo';
-import { countImages, deleteImage } from '../../lib/store/images-repo';
-import { activeModel, bumpIndexGeneration } from '../../lib/store/models-repo';
+import { countImages } from '../../lib/store/images-repo';
+import { activeModel } from '../../lib/store/models-repo';
 import { ingestFolder } from '../../lib/services/ingest-service';
 import { originalPath, thumbnailPath, type Library } from '../../lib/services/library';
 import { thumbnailFor } from '../../lib/services/thumbnail-service';
 import { sniffImageFormat } from '../../lib/images/image-format';
-import { forgetOpenIndexes, openModelIndex } from '../../lib/services/model-service';
+import { deleteImages, forgetOpenIndexes, openModelIndex } from '../../lib/services/model-service';
 import { searchSimilar } from '../../lib/services/search-service';
 import { HnswIndex } from '../../lib/vector-index/hnsw-index';
 import { dicom, photo } from '../helpers/files';
@@ -115,8 +115,9 @@ describe('search', () => {
 
   it('answers 404 alike for unknown and deleted ids, and validates k', async () => {
     await expect(searchSimilar(library, { imageId: 99999 })).rejects.toMatchObject({ code: 'not_found' });
-    deleteImage(library.db, 5);
-    bumpIndexGeneration(library.db, activeModel(library.db)!.id);
+    expect(deleteImages(library, [5, 424242])).toBe(1);
+    await expect(searchSimilar(library, { imageId: 4 }, { k: 300 })).resolves.toSatisfy((r: { hits: { image: { id: number } }[] }) => !r.hits.some((h) => h.image.id === 5));
+    forgetOpenIndexes();
     await expect(searchSimilar(library, { imageId: 5 })).rejects.toMatchObject({ code: 'not_found', message: 'image 5 not found' });
     await expect(searchSimilar(library, { imageId: 6 }, { k: 0 })).rejects.toMatchObject({ code: 'invalid_input' });
   });
