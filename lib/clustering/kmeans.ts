@@ -1,0 +1,125 @@
+/**
+ * k-means for libraries of up to millions of vectors: seeded k-means++ initialisation (by
+ * ml-kmeans, on a sample), Lloyd iterations whose assignment step is one matrix product on the
+ * engine (`PointSet`), several restarts keeping the lowest inertia, empty clusters re-seeded
+ * with the worst-fitted points. Typed arrays throughout.
+ */
+import { kmeans as mlKmeans } from 'ml-kmeans';
+import { AppError } from '../errors';
+import { PointSet } from '../engine/nearest-centroids';
+import { seededRandom } from '../models/layers';
+
+export interface KMeansOptions {
+  k: number;
+  /** Seed of the initialisation; same seed, same result. Default 0. */
+  seed?: number;
+  /** Cap on Lloyd iterations per restart. Default 100. */
+  maxIterations?: number;
+  /** Restarts from different seeds; the lowest inertia wins. Default 3. */
+  restarts?: number;
+  /** Stop when no centroid moves more than this fraction of the data's spread. Default 1e-4. */
+  tolerance?: number;
+  /** Points sampled for the k-means++ initialisation. Default 4096. */
+  initSample?: number;
+}
+
+export interface KMeansResult {
+  k: number;
+  dim: number;
+  /** Row-major k × dim. */
+  centroids: Float32Array;
+  assignments: Int32Array;
+  /** Squared distance of each point to its centroid. */
+  distances: Float32Array;
+  sizes: Int32Array;
+  inertia: number;
+  iterations: number;
+}
+
+/** Refuses k ≤ 0, k > n, non-integer k and vectors with NaN or Infinity. */
+export function checkKMeansInput(data: Float32Array, n: number, dim: number, k: number): void {
+  if (!Number.isInteger(n) || n < 1 || !Number.isInteger(dim) || dim < 1 || data.length !== n * dim) {
+    throw new AppError('invalid_input', `expected ${n} vectors of ${dim} values (${n * dim}), got ${data.length} values`);
+  }
+  if (!Number.isInteger(k) || k < 1) throw new AppError('invalid_input', `k must be a positive integer; got ${k}`);
+  if (k > n) throw new AppError('invalid_input', `k = ${k} is larger than the number of vectors (${n})`);
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) throw new AppError('invalid_input', `vector ${Math.floor(i / dim)} has a non-finite value`);
+  }
+}
+
+function initialCentroids(data: Float32Array, n: number, dim: number, k: number, sampleSize: number, seed: number): Float32Array {
+  const random = seededRandom(seed);
+  const size = Math.max(k, Math.min(n, sampleSize));
+  const picked = new Set<number>();
+  while (picked.size < size) picked.add(Math.floor(random() * n));
+  const sample = [...picked].map((i) => Array.from(data.subarray(i * dim, (i + 1) * dim)));
+  const { centroids } = mlKmeans(sample, k, { initialization: 'kmeans++', seed, maxIterations: 1 });
+  return Float32Array.from(centroids.flat());
+}
+
+function lloyd(points: PointSet, initial: Float32Array, k: number, maxIterations: number, tolerance: number): KMeansResult {
+  const { data, n, dim } = points;
+  let centroids = initial;
+  let assigned = points.assign(centroids, k);
+  let iterations = 0;
+  const spread = data.reduce((s, v) => s + v * v, 0) / n;
+  for (; iterations < maxIterations; iterations++) {
+    const sums = new Float64Array(k * dim);
+    const sizes = new Int32Array(k);
+    for (let i = 0; i < n; i++) {
+      const c = assigned.assignments[i]!;
+      sizes[c]!++;
+      const row = i * dim;
+      const at = c * dim;
+      for (let j = 0; j < dim; j++) sums[at + j]! += data[row + j]!;
+    }
+    const next = new Float32Array(k * dim);
+    const distances = assigned.distances;
+    const worst = sizes.includes(0) ? [...distances.keys()].sort((a, b) => distances[b]! - distances[a]!) : [];
+    let reseed = 0;
+    for (let c = 0; c < k; c++) {
+      if (sizes[c] === 0) {
+        // An empty cluster takes the point that fits its own cluster worst.
+        next.set(data.subarray(worst[reseed]! * dim, (worst[reseed]! + 1) * dim), c * dim);
+        reseed++;
+      } else {
+        for (let j = 0; j < dim; j++) next[c * dim + j] = sums[c * dim + j]! / sizes[c]!;
+      }
+    }
+    let shift = 0;
+    for (let i = 0; i < next.length; i++) shift += (next[i]! - centroids[i]!) ** 2;
+    centroids = next;
+    assigned = points.assign(centroids, k);
+    if (shift <= tolerance * spread * k) { iterations++; break; }
+  }
+  const sizes = new Int32Array(k);
+  let inertia = 0;
+  for (let i = 0; i < n; i++) {
+    sizes[assigned.assignments[i]!]!++;
+    inertia += assigned.distances[i]!;
+  }
+  return { k, dim, centroids, assignments: assigned.assignments, distances: assigned.distances, sizes, inertia, iterations };
+}
+
+/**
+ * Clusters `n` vectors of `dim` values (row-major `data`) into `k` groups.
+ * @example kmeans(vectors, 70000, 64, { k: 10, seed: 1 }).assignments
+ */
+export function kmeans(data: Float32Array, n: number, dim: number, options: KMeansOptions): KMeansResult {
+  const { k, seed = 0, maxIterations = 100, restarts = 3, tolerance = 1e-4, initSample = 4096 } = options;
+  checkKMeansInput(data, n, dim, k);
+  if (!Number.isInteger(restarts) || restarts < 1) throw new AppError('invalid_input', `restarts must be a positive integer; got ${restarts}`);
+  if (!Number.isInteger(maxIterations) || maxIterations < 1) throw new AppError('invalid_input', `maxIterations must be a positive integer; got ${maxIterations}`);
+  const points = new PointSet(data, n, dim);
+  try {
+    let best: KMeansResult | null = null;
+    for (let r = 0; r < restarts; r++) {
+      const result = lloyd(points, initialCentroids(data, n, dim, k, initSample, seed + r * 7919), k, maxIterations, tolerance);
+      if (!best || result.inertia < best.inertia) best = result;
+    }
+    return best!;
+  } finally {
+    points.dispose();
+  }
+}

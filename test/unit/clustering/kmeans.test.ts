@@ -1,0 +1,68 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { kmeans } from '../../../lib/clustering/kmeans';
+import { adjustedRandIndex } from '../../../lib/clustering/metrics';
+import { tf } from '../../../lib/engine/tf';
+import { isAppError } from '../../../lib/errors';
+import { seededRandom } from '../../../lib/models/layers';
+import { startWasm } from '../../helpers/engine';
+
+beforeAll(startWasm);
+
+/** n points around `centres` (row-major), with their true groups. */
+function blobs(centres: number[][], perGroup: number, spread: number, seed = 3) {
+  const random = seededRandom(seed);
+  const dim = centres[0]!.length;
+  const data = new Float32Array(centres.length * perGroup * dim);
+  const truth = new Int32Array(centres.length * perGroup);
+  let i = 0;
+  centres.forEach((c, g) => {
+    for (let p = 0; p < perGroup; p++, i++) {
+      truth[i] = g;
+      for (let j = 0; j < dim; j++) data[i * dim + j] = c[j]! + (random() - 0.5) * spread;
+    }
+  });
+  return { data, truth, n: truth.length, dim };
+}
+
+describe('kmeans', () => {
+  it('finds well-separated groups exactly, with sizes, centroids and inertia', () => {
+    const { data, truth, n, dim } = blobs([[0, 0], [10, 0], [0, 10], [10, 10]], 50, 1);
+    const result = kmeans(data, n, dim, { k: 4, seed: 1 });
+    expect(adjustedRandIndex(truth, result.assignments)).toBe(1);
+    expect([...result.sizes].sort()).toEqual([50, 50, 50, 50]);
+    const centre = [...Array(4).keys()].map((c) => [result.centroids[c * 2]!, result.centroids[c * 2 + 1]!].map(Math.round).join(','));
+    expect(centre.sort()).toEqual(['0,0', '0,10', '10,0', '10,10']);
+    const inertia = result.distances.reduce((a, b) => a + b, 0);
+    expect(result.inertia).toBeCloseTo(inertia, 3);
+    expect(result.inertia / n).toBeLessThan(0.25);
+  });
+
+  it('a point and its own cluster: k = n gives zero inertia', () => {
+    const data = Float32Array.from([1, 1, 5, 5, 9, 9]);
+    const result = kmeans(data, 3, 2, { k: 3, seed: 2 });
+    expect(result.inertia).toBeCloseTo(0, 6);
+    expect(new Set(result.assignments).size).toBe(3);
+  });
+
+  it('is repeatable with a seed and leaks no tensors', () => {
+    const { data, n, dim } = blobs([[0, 0, 0], [4, 4, 4], [8, 0, 8]], 100, 6);
+    const before = tf.memory().numTensors;
+    const a = kmeans(data, n, dim, { k: 3, seed: 5 });
+    const b = kmeans(data, n, dim, { k: 3, seed: 5 });
+    expect(b.assignments).toEqual(a.assignments);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('refuses k ≤ 0, k > n, non-integer k and NaN vectors with clear errors', () => {
+    const data = Float32Array.from([0, 0, 1, 1, 2, 2]);
+    const message = (f: () => unknown) => {
+      try { f(); } catch (e) { expect(isAppError(e, 'invalid_input')).toBe(true); return (e as Error).message; }
+      throw new Error('expected an error');
+    };
+    expect(message(() => kmeans(data, 3, 2, { k: 0 }))).toMatch(/positive integer; got 0/);
+    expect(message(() => kmeans(data, 3, 2, { k: -1 }))).toMatch(/got -1/);
+    expect(message(() => kmeans(data, 3, 2, { k: 1.5 }))).toMatch(/got 1.5/);
+    expect(message(() => kmeans(data, 3, 2, { k: 4 }))).toMatch(/k = 4 is larger than the number of vectors \(3\)/);
+    expect(message(() => kmeans(Float32Array.from([0, 0, Number.NaN, 1]), 2, 2, { k: 1 }))).toMatch(/vector 1 has a non-finite value/);
+  });
+});
