@@ -1,0 +1,128 @@
+/**
+ * How good are the embeddings? Retrieval precision@10 (each test image queries the training
+ * images; exact and through HNSW, with the index's recall) and k-means clustering against the
+ * labels (ACC, NMI, ARI) for the model's latents, next to two baselines computed in the same run:
+ * raw pixels and PCA to the latent size.
+ */
+import { kmeans } from '../clustering/kmeans';
+import { adjustedRandIndex, clusteringAccuracy, normalizedMutualInfo, precisionAtK } from '../clustering/metrics';
+import { applyPca, fitPca } from '../clustering/pca';
+import { exactKnn } from '../engine/linear-algebra';
+import type { BackendName } from '../engine/backend';
+import type { Autoencoder } from '../models/autoencoder';
+import { imageSize, type ImageSet } from '../models/image-set';
+import { encodeImages } from '../models/inference';
+import { ModelWorkerPool } from '../models/worker-pool';
+import { HnswIndex } from '../vector-index/hnsw-index';
+
+export interface MethodScores {
+  dim: number;
+  p_at_10: number;
+  kmeans_acc: number;
+  kmeans_nmi: number;
+  kmeans_ari: number;
+  hnsw_p_at_10?: number;
+  hnsw_recall_at_10?: number;
+  seconds: number;
+}
+
+export interface Evaluation { dataset: string; train: number; test: number; classes: number; model: MethodScores; raw: MethodScores; pca: MethodScores }
+
+function labelsOf(set: ImageSet): Int32Array {
+  if (!set.labels) throw new Error('evaluation needs labelled images');
+  return Int32Array.from(set.labels);
+}
+
+function pixelsAsFloats(set: ImageSet): Float32Array {
+  return Float32Array.from(set.pixels, (v) => (set.pixels instanceof Uint8Array ? v / 255 : v));
+}
+
+function concat(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+function score(train: Float32Array, test: Float32Array, dim: number, trainLabels: Int32Array, testLabels: Int32Array, classes: number, withIndex: boolean): MethodScores {
+  const started = performance.now();
+  const nTrain = trainLabels.length;
+  const nTest = testLabels.length;
+  const knn = exactKnn(test, nTest, train, nTrain, dim, 10);
+  const neighbourLabels = Array.from({ length: nTest }, (_, q) => Array.from(knn.indices.subarray(q * 10, q * 10 + 10), (i) => trainLabels[i]!));
+  const all = concat(train, test);
+  const labels = Int32Array.from([...trainLabels, ...testLabels]);
+  const clusters = kmeans(all, nTrain + nTest, dim, { k: classes, seed: 0, restarts: 3 }).assignments;
+  const scores: MethodScores = {
+    dim,
+    p_at_10: precisionAtK(testLabels, neighbourLabels),
+    kmeans_acc: clusteringAccuracy(labels, clusters),
+    kmeans_nmi: normalizedMutualInfo(labels, clusters),
+    kmeans_ari: adjustedRandIndex(labels, clusters),
+    seconds: 0,
+  };
+  if (withIndex) {
+    const index = HnswIndex.create('/nonexistent/eval-index', { dim, space: 'l2' }, nTrain);
+    const entries = Array.from({ length: nTrain }, (_, i) => ({ id: i + 1, vector: train.subarray(i * dim, (i + 1) * dim) }));
+    for (let s = 0; s < nTrain; s += 10_000) index.add(entries.slice(s, s + 10_000));
+    let found = 0;
+    const hnswLabels = Array.from({ length: nTest }, (_, q) => {
+      const hits = index.search(test.subarray(q * dim, (q + 1) * dim), 10).map((h) => h.id - 1);
+      const exact = new Set(knn.indices.subarray(q * 10, q * 10 + 10));
+      found += hits.filter((h) => exact.has(h)).length;
+      return hits.map((i) => trainLabels[i]!);
+    });
+    scores.hnsw_p_at_10 = precisionAtK(testLabels, hnswLabels);
+    scores.hnsw_recall_at_10 = found / (nTest * 10);
+  }
+  scores.seconds = (performance.now() - started) / 1000;
+  return scores;
+}
+
+async function embed(model: Autoencoder, set: ImageSet, workers: number, backend: BackendName): Promise<Float32Array> {
+  if (workers < 2 || backend !== 'wasm') return encodeImages(model, set);
+  const pool = await ModelWorkerPool.start(model, workers, backend);
+  try {
+    return await pool.encode(set, model.latentSize);
+  } finally {
+    await pool.close();
+  }
+}
+
+/** Evaluates `model` on a labelled train/test pair; `onStep` names each phase as it starts. */
+export async function evaluateEmbeddings(model: Autoencoder, dataset: string, train: ImageSet, test: ImageSet,
+  options: { workers: number; backend: BackendName; onStep?: (step: string) => void }): Promise<Evaluation> {
+  const trainLabels = labelsOf(train);
+  const testLabels = labelsOf(test);
+  const classes = new Set([...trainLabels, ...testLabels]).size;
+  options.onStep?.('embedding');
+  const trainLatent = await embed(model, train, options.workers, options.backend);
+  const testLatent = await embed(model, test, options.workers, options.backend);
+  const latent = model.latentSize;
+  options.onStep?.('model');
+  const modelScores = score(trainLatent, testLatent, latent, trainLabels, testLabels, classes, true);
+  const rawTrain = pixelsAsFloats(train);
+  const rawTest = pixelsAsFloats(test);
+  const pixels = imageSize(train);
+  options.onStep?.('pca');
+  const pca = fitPca(rawTrain, train.count, pixels, latent);
+  const pcaScores = score(applyPca(pca, rawTrain, train.count), applyPca(pca, rawTest, test.count), latent, trainLabels, testLabels, classes, false);
+  options.onStep?.('raw');
+  const rawScores = score(rawTrain, rawTest, pixels, trainLabels, testLabels, classes, false);
+  return { dataset, train: train.count, test: test.count, classes, model: modelScores, raw: rawScores, pca: pcaScores };
+}
+
+/** The evaluation as a Markdown table. */
+export function evaluationTable(e: Evaluation, modelName: string): string {
+  const f = (v: number | undefined) => (v === undefined ? '–' : v.toFixed(3));
+  const rows = ([['model', `${modelName} (latent ${e.model.dim})`], ['pca', `PCA of pixels to ${e.pca.dim}`], ['raw', `raw pixels (${e.raw.dim})`]] as const)
+    .map(([key, name]) => `| ${name} | ${f(e[key].p_at_10)} | ${f(e[key].hnsw_p_at_10)} | ${f(e[key].hnsw_recall_at_10)} | ${f(e[key].kmeans_acc)} | ${f(e[key].kmeans_nmi)} | ${f(e[key].kmeans_ari)} |`);
+  return [
+    `# Evaluation on ${e.dataset}: ${e.train} training images queried by ${e.test} test images; k-means (k = ${e.classes}) on all ${e.train + e.test}`,
+    '',
+    '| method | precision@10 (exact) | precision@10 (HNSW) | HNSW recall@10 | k-means ACC | k-means NMI | k-means ARI |',
+    '|---|---|---|---|---|---|---|',
+    ...rows,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,56 @@
+/**
+ * npm run eval -- fashion-mnist [--model <dir>] [--out <file.md>] [--epochs 8]
+ * Retrieval and clustering quality of a model's latent space next to raw pixels and PCA, all
+ * measured in this run. Without --model, the reference CAE is trained first. Prints one JSON
+ * line and writes a Markdown table.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { Command } from 'commander';
+import { z } from 'zod';
+import { parseConfig } from '../lib/config';
+import { loadFashionMnist } from '../lib/data/fashion-mnist';
+import { initEngine } from '../lib/engine/backend';
+import { AppError } from '../lib/errors';
+import { loadModel } from '../lib/models/model-io';
+import { presetSpec } from '../lib/models/spec';
+import { trainOptionsSchema } from '../lib/models/train';
+import { evaluateEmbeddings, evaluationTable } from '../lib/services/evaluate-service';
+import { defaultModelDir, trainModel } from '../lib/services/train-service';
+import { runCli } from './cli/run';
+
+const program = new Command('eval')
+  .argument('<dataset>', "'fashion-mnist'")
+  .option('--model <dir>', 'a saved model (default: train the reference CAE first)')
+  .option('--epochs <n>', 'epochs when training the reference CAE', '8')
+  .option('--out <file>', 'Markdown table (default data/eval/<dataset>-<model>.md)');
+
+await runCli(async () => {
+  program.parse();
+  const [dataset] = program.args as [string];
+  if (dataset !== 'fashion-mnist') throw new AppError('invalid_input', `unknown dataset '${dataset}'; valid: fashion-mnist`);
+  const o = program.opts<{ model?: string; epochs: string; out?: string }>();
+  const config = parseConfig();
+  const engine = await initEngine(config.backend);
+  let dir = o.model;
+  if (!dir) {
+    const spec = presetSpec('reference-cae');
+    dir = defaultModelDir(config.modelsDir, spec);
+    process.stderr.write(`no --model: training the reference CAE for ${o.epochs} epochs into ${dir}\n`);
+    await trainModel({ data: 'fashion-mnist', spec, outDir: dir, workers: config.workers, backend: engine.backend,
+      options: trainOptionsSchema.parse({ epochs: z.coerce.number().int().min(1).parse(o.epochs), validationSplit: 0 }) }, {
+      onProgress: (p) => { if (p.epochDone) process.stderr.write(`epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(5)}\n`); },
+    });
+  }
+  const { model } = await loadModel(dir);
+  const started = performance.now();
+  const evaluation = await evaluateEmbeddings(model, dataset, await loadFashionMnist('train'), await loadFashionMnist('test'), {
+    workers: config.workers, backend: engine.backend,
+    onStep: (step) => process.stderr.write(`${step}… (${((performance.now() - started) / 1000).toFixed(0)} s)\n`),
+  });
+  const out = o.out ?? join(config.dataDir, 'eval', `${dataset}-${basename(dir)}.md`);
+  await mkdir(dirname(out), { recursive: true });
+  await writeFile(out, evaluationTable(evaluation, basename(dir)));
+  process.stderr.write(`table written to ${out}\n`);
+  console.log(JSON.stringify({ ...evaluation, modelDir: dir, seconds: Number(((performance.now() - started) / 1000).toFixed(1)) }));
+});
