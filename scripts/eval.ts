@@ -1,5 +1,6 @@
 /**
  * npm run eval -- fashion-mnist [--model <dir>] [--out <file.md>] [--epochs 8]
+ * npm run eval -- chest-xray --model <dir>      (each X-ray queries the others; k-means, k = classes)
  * Retrieval and clustering quality of a model's latent space next to raw pixels and PCA, all
  * measured in this run. Without --model, the reference CAE is trained first. Prints one JSON
  * line and writes a Markdown table.
@@ -10,6 +11,7 @@ import { Command } from 'commander';
 import { z } from 'zod';
 import { parseConfig } from '../lib/config';
 import { loadFashionMnist } from '../lib/data/fashion-mnist';
+import { loadLabelledFolder } from '../lib/data/labelled-folder';
 import { initEngine } from '../lib/engine/backend';
 import { AppError } from '../lib/errors';
 import { loadModel } from '../lib/models/model-io';
@@ -19,8 +21,10 @@ import { evaluateEmbeddings, evaluationTable } from '../lib/services/evaluate-se
 import { defaultModelDir, trainModel } from '../lib/services/train-service';
 import { runCli } from './cli/run';
 
+const LABELLED = { 'chest-xray': new URL('../../shared/data/chest-xray', import.meta.url).pathname } as const;
+
 const program = new Command('eval')
-  .argument('<dataset>', "'fashion-mnist'")
+  .argument('<dataset>', "'fashion-mnist', 'chest-xray' (../shared/data, needs --model), or a folder with labels.csv")
   .option('--model <dir>', 'a saved model (default: train the reference CAE first)')
   .option('--epochs <n>', 'epochs when training the reference CAE', '8')
   .option('--out <file>', 'Markdown table (default data/eval/<dataset>-<model>.md)');
@@ -28,8 +32,8 @@ const program = new Command('eval')
 await runCli(async () => {
   program.parse();
   const [dataset] = program.args as [string];
-  if (dataset !== 'fashion-mnist') throw new AppError('invalid_input', `unknown dataset '${dataset}'; valid: fashion-mnist`);
   const o = program.opts<{ model?: string; epochs: string; out?: string }>();
+  if (dataset !== 'fashion-mnist' && !o.model) throw new AppError('invalid_input', `evaluating '${dataset}' needs --model <dir> (a model trained on such images)`);
   const config = parseConfig();
   const engine = await initEngine(config.backend);
   let dir = o.model;
@@ -44,11 +48,21 @@ await runCli(async () => {
   }
   const { model } = await loadModel(dir);
   const started = performance.now();
-  const evaluation = await evaluateEmbeddings(model, dataset, await loadFashionMnist('train'), await loadFashionMnist('test'), {
+  let train;
+  let test;
+  if (dataset === 'fashion-mnist') {
+    train = await loadFashionMnist('train');
+    test = await loadFashionMnist('test');
+  } else {
+    const [height, width, channels] = model.spec.inputShape;
+    const folder = LABELLED[dataset as keyof typeof LABELLED] ?? dataset;
+    train = test = (await loadLabelledFolder(folder, { height, width, channels })).set;
+  }
+  const evaluation = await evaluateEmbeddings(model, dataset, train, test, {
     workers: config.workers, backend: engine.backend,
     onStep: (step) => process.stderr.write(`${step}… (${((performance.now() - started) / 1000).toFixed(0)} s)\n`),
   });
-  const out = o.out ?? join(config.dataDir, 'eval', `${dataset}-${basename(dir)}.md`);
+  const out = o.out ?? join(config.dataDir, 'eval', `${basename(dataset)}-${basename(dir)}.md`);
   await mkdir(dirname(out), { recursive: true });
   await writeFile(out, evaluationTable(evaluation, basename(dir)));
   process.stderr.write(`table written to ${out}\n`);

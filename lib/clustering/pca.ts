@@ -17,8 +17,10 @@ export function fitPca(data: Float32Array, n: number, dim: number, components: n
   const picked = new Set<number>();
   while (picked.size < size) picked.add(Math.floor(random() * n));
   const rows = [...picked].map((i) => Array.from(data.subarray(i * dim, (i + 1) * dim)));
-  const pca = new PCA(rows, { center: true, scale: false });
-  const vectors = pca.getEigenvectors(); // dim × dim, columns sorted by explained variance
+  // Fewer samples than dimensions (a few hundred 64×64 X-rays): SVD of the data, not a dim × dim EVD.
+  const pca = new PCA(rows, { center: true, scale: false, method: rows.length < dim ? 'SVD' : 'covarianceMatrix' });
+  const vectors = pca.getEigenvectors(); // dim × r, columns sorted by explained variance
+  if (vectors.columns < components) throw new AppError('invalid_input', `PCA of ${rows.length} samples gives at most ${vectors.columns} components; asked for ${components}`);
   const matrix = new Float32Array(dim * components);
   for (let r = 0; r < dim; r++) for (let c = 0; c < components; c++) matrix[r * components + c] = vectors.get(r, c);
   const mean = new Float32Array(dim);

@@ -44,15 +44,20 @@ function concat(a: Float32Array, b: Float32Array): Float32Array {
   return out;
 }
 
-function score(train: Float32Array, test: Float32Array, dim: number, trainLabels: Int32Array, testLabels: Int32Array, classes: number, withIndex: boolean): MethodScores {
+/**
+ * Scores one representation. `within`: test is train itself (a small labelled set): each image
+ * queries all the others, and clustering runs once over the set.
+ */
+function score(train: Float32Array, test: Float32Array, dim: number, trainLabels: Int32Array, testLabels: Int32Array, classes: number,
+  withIndex: boolean, within = false): MethodScores {
   const started = performance.now();
   const nTrain = trainLabels.length;
   const nTest = testLabels.length;
-  const knn = exactKnn(test, nTest, train, nTrain, dim, 10);
+  const knn = exactKnn(test, nTest, train, nTrain, dim, 10, { skipSelf: within });
   const neighbourLabels = Array.from({ length: nTest }, (_, q) => Array.from(knn.indices.subarray(q * 10, q * 10 + 10), (i) => trainLabels[i]!));
-  const all = concat(train, test);
-  const labels = Int32Array.from([...trainLabels, ...testLabels]);
-  const clusters = kmeans(all, nTrain + nTest, dim, { k: classes, seed: 0, restarts: 3 }).assignments;
+  const all = within ? train : concat(train, test);
+  const labels = within ? trainLabels : Int32Array.from([...trainLabels, ...testLabels]);
+  const clusters = kmeans(all, labels.length, dim, { k: classes, seed: 0, restarts: 3 }).assignments;
   const scores: MethodScores = {
     dim,
     p_at_10: precisionAtK(testLabels, neighbourLabels),
@@ -67,7 +72,7 @@ function score(train: Float32Array, test: Float32Array, dim: number, trainLabels
     for (let s = 0; s < nTrain; s += 10_000) index.add(entries.slice(s, s + 10_000));
     let found = 0;
     const hnswLabels = Array.from({ length: nTest }, (_, q) => {
-      const hits = index.search(test.subarray(q * dim, (q + 1) * dim), 10).map((h) => h.id - 1);
+      const hits = index.search(test.subarray(q * dim, (q + 1) * dim), within ? 11 : 10).map((h) => h.id - 1).filter((i) => !within || i !== q).slice(0, 10);
       const exact = new Set(knn.indices.subarray(q * 10, q * 10 + 10));
       found += hits.filter((h) => exact.has(h)).length;
       return hits.map((i) => trainLabels[i]!);
@@ -90,25 +95,31 @@ async function embed(model: Autoencoder, set: ImageSet, workers: number, backend
 }
 
 /** Evaluates `model` on a labelled train/test pair; `onStep` names each phase as it starts. */
+/**
+ * Evaluates `model` on a labelled train/test pair; pass the same set twice for a small labelled
+ * collection (each image then queries all the others). `onStep` names each phase as it starts.
+ */
 export async function evaluateEmbeddings(model: Autoencoder, dataset: string, train: ImageSet, test: ImageSet,
   options: { workers: number; backend: BackendName; onStep?: (step: string) => void }): Promise<Evaluation> {
+  const within = train === test;
   const trainLabels = labelsOf(train);
   const testLabels = labelsOf(test);
   const classes = new Set([...trainLabels, ...testLabels]).size;
   options.onStep?.('embedding');
   const trainLatent = await embed(model, train, options.workers, options.backend);
-  const testLatent = await embed(model, test, options.workers, options.backend);
+  const testLatent = within ? trainLatent : await embed(model, test, options.workers, options.backend);
   const latent = model.latentSize;
   options.onStep?.('model');
-  const modelScores = score(trainLatent, testLatent, latent, trainLabels, testLabels, classes, true);
+  const modelScores = score(trainLatent, testLatent, latent, trainLabels, testLabels, classes, true, within);
   const rawTrain = pixelsAsFloats(train);
-  const rawTest = pixelsAsFloats(test);
+  const rawTest = within ? rawTrain : pixelsAsFloats(test);
   const pixels = imageSize(train);
   options.onStep?.('pca');
-  const pca = fitPca(rawTrain, train.count, pixels, latent);
-  const pcaScores = score(applyPca(pca, rawTrain, train.count), applyPca(pca, rawTest, test.count), latent, trainLabels, testLabels, classes, false);
+  const pca = fitPca(rawTrain, train.count, pixels, Math.min(latent, pixels, train.count));
+  const pcaTrain = applyPca(pca, rawTrain, train.count);
+  const pcaScores = score(pcaTrain, within ? pcaTrain : applyPca(pca, rawTest, test.count), pca.components, trainLabels, testLabels, classes, false, within);
   options.onStep?.('raw');
-  const rawScores = score(rawTrain, rawTest, pixels, trainLabels, testLabels, classes, false);
+  const rawScores = score(rawTrain, rawTest, pixels, trainLabels, testLabels, classes, false, within);
   return { dataset, train: train.count, test: test.count, classes, model: modelScores, raw: rawScores, pca: pcaScores };
 }
 
