@@ -1,6 +1,6 @@
 /**
- * k-means for libraries of up to millions of vectors: seeded k-means++ initialisation (by
- * ml-kmeans, on a sample), Lloyd iterations whose assignment step is one matrix product on the
+ * k-means for libraries of up to millions of vectors: seeded k-means++ initialisation (ml-kmeans
+ * for small sets; a greedy k-means++ with engine distances for large ones), Lloyd iterations whose assignment step is one matrix product on the
  * engine (`PointSet`), several restarts keeping the lowest inertia, empty clusters re-seeded
  * with the worst-fitted points. Typed arrays throughout.
  */
@@ -19,8 +19,6 @@ export interface KMeansOptions {
   restarts?: number;
   /** Stop when no centroid moves more than this fraction of the data's spread. Default 1e-4. */
   tolerance?: number;
-  /** Points sampled for the k-means++ initialisation. Default 4096. */
-  initSample?: number;
 }
 
 export interface KMeansResult {
@@ -48,13 +46,57 @@ export function checkKMeansInput(data: Float32Array, n: number, dim: number, k: 
   }
 }
 
-function initialCentroids(data: Float32Array, n: number, dim: number, k: number, sampleSize: number, seed: number): Float32Array {
+/** Up to this many vectors, ml-kmeans's own k-means++ runs on all of them. */
+const SMALL = 5000;
+
+/**
+ * Greedy k-means++ (as scikit-learn: 2 + ln k candidates per centre, keep the one that lowers the
+ * potential most), with the candidates' distances computed on the engine.
+ */
+function kmeansPlusPlus(points: PointSet, k: number, seed: number): Float32Array {
+  const { data, n, dim } = points;
   const random = seededRandom(seed);
-  const size = Math.max(k, Math.min(n, sampleSize));
-  const picked = new Set<number>();
-  while (picked.size < size) picked.add(Math.floor(random() * n));
-  const sample = [...picked].map((i) => Array.from(data.subarray(i * dim, (i + 1) * dim)));
-  const { centroids } = mlKmeans(sample, k, { initialization: 'kmeans++', seed, maxIterations: 1 });
+  const centres = new Float32Array(k * dim);
+  const first = Math.floor(random() * n);
+  centres.set(data.subarray(first * dim, (first + 1) * dim));
+  let closest = points.distancesTo(centres.subarray(0, dim), 1);
+  const trials = 2 + Math.floor(Math.log(k));
+  const cumulative = new Float64Array(n);
+  for (let c = 1; c < k; c++) {
+    let total = 0;
+    for (let i = 0; i < n; i++) cumulative[i] = total += closest[i]!;
+    const candidates = new Float32Array(trials * dim);
+    for (let t = 0; t < trials; t++) {
+      const target = random() * total;
+      let lo = 0;
+      let hi = n - 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (cumulative[mid]! < target) lo = mid + 1; else hi = mid;
+      }
+      candidates.set(data.subarray(lo * dim, (lo + 1) * dim), t * dim);
+    }
+    const d = points.distancesTo(candidates, trials);
+    let best = 0;
+    let bestPotential = Infinity;
+    for (let t = 0; t < trials; t++) {
+      let potential = 0;
+      for (let i = 0; i < n; i++) potential += Math.min(closest[i]!, d[i * trials + t]!);
+      if (potential < bestPotential) { bestPotential = potential; best = t; }
+    }
+    centres.set(candidates.subarray(best * dim, (best + 1) * dim), c * dim);
+    const next = new Float32Array(n);
+    for (let i = 0; i < n; i++) next[i] = Math.min(closest[i]!, d[i * trials + best]!);
+    closest = next;
+  }
+  return centres;
+}
+
+function initialCentroids(points: PointSet, k: number, seed: number): Float32Array {
+  const { data, n, dim } = points;
+  if (n > SMALL) return kmeansPlusPlus(points, k, seed);
+  const rows = Array.from({ length: n }, (_, i) => Array.from(data.subarray(i * dim, (i + 1) * dim)));
+  const { centroids } = mlKmeans(rows, k, { initialization: 'kmeans++', seed, maxIterations: 1 });
   return Float32Array.from(centroids.flat());
 }
 
@@ -63,7 +105,9 @@ function lloyd(points: PointSet, initial: Float32Array, k: number, maxIterations
   let centroids = initial;
   let assigned = points.assign(centroids, k);
   let iterations = 0;
-  const spread = data.reduce((s, v) => s + v * v, 0) / n;
+  let spread = 0;
+  for (let i = 0; i < data.length; i++) spread += data[i]! * data[i]!;
+  spread /= n;
   for (; iterations < maxIterations; iterations++) {
     const sums = new Float64Array(k * dim);
     const sizes = new Int32Array(k);
@@ -107,7 +151,7 @@ function lloyd(points: PointSet, initial: Float32Array, k: number, maxIterations
  * @example kmeans(vectors, 70000, 64, { k: 10, seed: 1 }).assignments
  */
 export function kmeans(data: Float32Array, n: number, dim: number, options: KMeansOptions): KMeansResult {
-  const { k, seed = 0, maxIterations = 100, restarts = 3, tolerance = 1e-4, initSample = 4096 } = options;
+  const { k, seed = 0, maxIterations = 100, restarts = 3, tolerance = 1e-4 } = options;
   checkKMeansInput(data, n, dim, k);
   if (!Number.isInteger(restarts) || restarts < 1) throw new AppError('invalid_input', `restarts must be a positive integer; got ${restarts}`);
   if (!Number.isInteger(maxIterations) || maxIterations < 1) throw new AppError('invalid_input', `maxIterations must be a positive integer; got ${maxIterations}`);
@@ -115,7 +159,7 @@ export function kmeans(data: Float32Array, n: number, dim: number, options: KMea
   try {
     let best: KMeansResult | null = null;
     for (let r = 0; r < restarts; r++) {
-      const result = lloyd(points, initialCentroids(data, n, dim, k, initSample, seed + r * 7919), k, maxIterations, tolerance);
+      const result = lloyd(points, initialCentroids(points, k, seed + r * 7919), k, maxIterations, tolerance);
       if (!best || result.inertia < best.inertia) best = result;
     }
     return best!;

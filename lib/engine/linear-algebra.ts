@@ -55,3 +55,13 @@ export function project(data: Float32Array, n: number, dim: number, mean: Float3
   });
   return result;
 }
+
+/** Squared L2 distances between all pairs of `n` vectors (row-major n × n), by one matrix product. */
+export function pairwiseSquaredDistances(data: Float32Array, n: number, dim: number): Float32Array {
+  return tf.tidy(() => {
+    const x = tf.tensor2d(data, [n, dim]);
+    const norms = tf.sum(tf.square(x), 1);
+    const d = tf.add(tf.sub(norms.reshape([n, 1]), tf.mul(2, tf.matMul(x, x, false, true))), norms);
+    return tf.relu(d).dataSync() as Float32Array;
+  });
+}

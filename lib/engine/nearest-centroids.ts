@@ -40,6 +40,17 @@ export class PointSet {
     return { assignments, distances };
   }
 
+  /** Squared distances from every point to each of `m` centres (row-major n × m). */
+  distancesTo(centres: Float32Array, m: number): Float32Array {
+    const out = tf.tidy(() => {
+      const c = tf.tensor2d(centres, [m, this.dim]);
+      return tf.add(tf.sub(tf.sum(tf.square(c), 1), tf.mul(2, tf.matMul(this.points, c, false, true))), tf.tensor2d(this.norms, [this.n, 1]))
+        .dataSync() as Float32Array;
+    });
+    for (let i = 0; i < out.length; i++) if (out[i]! < 0) out[i] = 0;
+    return out;
+  }
+
   dispose(): void {
     this.points.dispose();
   }

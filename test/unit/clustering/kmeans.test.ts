@@ -37,6 +37,13 @@ describe('kmeans', () => {
     expect(result.inertia / n).toBeLessThan(0.25);
   });
 
+  it('large sets take the engine k-means++ path and still find the groups', () => {
+    const { data, truth, n, dim } = blobs([[0, 0, 0], [12, 0, 0], [0, 12, 0], [0, 0, 12]], 1600, 2);
+    expect(n).toBeGreaterThan(5000);
+    const result = kmeans(data, n, dim, { k: 4, seed: 3, restarts: 1 });
+    expect(adjustedRandIndex(truth, result.assignments)).toBe(1);
+  });
+
   it('a point and its own cluster: k = n gives zero inertia', () => {
     const data = Float32Array.from([1, 1, 5, 5, 9, 9]);
     const result = kmeans(data, 3, 2, { k: 3, seed: 2 });

@@ -1,0 +1,155 @@
+/**
+ * Grouping a library: k-means over the active model's stored vectors (k given, or chosen by the
+ * silhouette score on a sample, with the elbow of inertia by k reported for the UI), stored as a
+ * run with a summary per cluster; clusters can be named and exported as a manifest (CSV/JSON) or
+ * a folder of copies of their originals.
+ */
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { kmeans, type KMeansResult } from '../clustering/kmeans';
+import { silhouetteScore } from '../clustering/silhouette';
+import { pairwiseSquaredDistances } from '../engine/linear-algebra';
+import { AppError } from '../errors';
+import { seededRandom } from '../models/layers';
+import { clusterMembers, getClusterRun, insertClusterRun, updateClusterRunResult, type ClusterRun, type ClusterSummary } from '../store/clusters-repo';
+import { iterateEmbeddings } from '../store/embeddings-repo';
+import { getImages } from '../store/images-repo';
+import { activeModel } from '../store/models-repo';
+import { originalPath, type Library } from './library';
+
+export interface ClusterRequest {
+  /** Number of clusters, or 'auto' to choose by silhouette over `range`. */
+  k: number | 'auto';
+  /** Candidate k for 'auto'. Default [2, 20]. */
+  range?: [number, number];
+  seed?: number;
+  restarts?: number;
+  /** Images per cluster listed as representatives and as outliers. Default 6. */
+  listed?: number;
+}
+
+function loadVectors(library: Library) {
+  const model = activeModel(library.db);
+  if (!model) throw new AppError('not_found', 'no active model yet: train one first (npm run train)');
+  const ids: number[] = [];
+  const chunks: Float32Array[] = [];
+  for (const e of iterateEmbeddings(library.db, model.id, model.latentSize)) {
+    ids.push(e.imageId);
+    chunks.push(e.vector);
+  }
+  if (ids.length === 0) throw new AppError('invalid_input', 'the library has no images yet: ingest some first (npm run ingest -- <folder>)');
+  const data = new Float32Array(ids.length * model.latentSize);
+  chunks.forEach((v, i) => data.set(v, i * model.latentSize));
+  return { model, ids, data, dim: model.latentSize };
+}
+
+/** Silhouette (on a sample of ≤ 2,000) and inertia for each k in the range. */
+function chooseK(data: Float32Array, n: number, dim: number, range: [number, number], seed: number) {
+  const [lo, hi] = range;
+  if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 2 || hi < lo) throw new AppError('invalid_input', `k range must be integers with 2 ≤ from ≤ to; got ${lo}..${hi}`);
+  const random = seededRandom(seed);
+  const m = Math.min(n, 2000);
+  const picked = new Set<number>();
+  while (picked.size < m) picked.add(Math.floor(random() * n));
+  const sample = [...picked];
+  const sampleData = new Float32Array(m * dim);
+  sample.forEach((i, j) => sampleData.set(data.subarray(i * dim, (i + 1) * dim), j * dim));
+  const distances = pairwiseSquaredDistances(sampleData, m, dim);
+  const elbow: { k: number; inertia: number; silhouette: number }[] = [];
+  for (let k = lo; k <= Math.min(hi, n - 1); k++) {
+    const result = kmeans(data, n, dim, { k, seed, restarts: 1 });
+    elbow.push({ k, inertia: result.inertia, silhouette: silhouetteScore(distances, sample.map((i) => result.assignments[i]!), k) });
+  }
+  if (elbow.length === 0) throw new AppError('invalid_input', `too few images (${n}) to choose k in ${lo}..${hi}`);
+  return elbow;
+}
+
+function summarise(result: KMeansResult, ids: number[], listed: number): ClusterSummary[] {
+  const members: number[][] = Array.from({ length: result.k }, () => []);
+  result.assignments.forEach((c, i) => members[c]!.push(i));
+  return members.map((m, cluster) => {
+    const byDistance = [...m].sort((a, b) => result.distances[a]! - result.distances[b]!);
+    return {
+      cluster, name: null, size: m.length,
+      centroid: Array.from(result.centroids.subarray(cluster * result.dim, (cluster + 1) * result.dim)),
+      spread: m.length ? m.reduce((s, i) => s + result.distances[i]!, 0) / m.length : 0,
+      representatives: byDistance.slice(0, listed).map((i) => ids[i]!),
+      outliers: byDistance.slice(-listed).reverse().map((i) => ids[i]!),
+    };
+  });
+}
+
+/** Clusters the library and stores the run. */
+export function runClustering(library: Library, request: ClusterRequest): ClusterRun {
+  const { model, ids, data, dim } = loadVectors(library);
+  const seed = request.seed ?? 0;
+  const restarts = request.restarts ?? 3;
+  let k: number;
+  let elbow: { k: number; inertia: number; silhouette: number }[] | undefined;
+  if (request.k === 'auto') {
+    elbow = chooseK(data, ids.length, dim, request.range ?? [2, 20], seed);
+    k = elbow.reduce((best, e) => (e.silhouette > best.silhouette ? e : best)).k;
+  } else {
+    k = request.k;
+  }
+  const result = kmeans(data, ids.length, dim, { k, seed, restarts });
+  return insertClusterRun(library.db, {
+    modelId: model.id,
+    params: { k, seed, restarts, auto: request.k === 'auto' },
+    result: { clusters: summarise(result, ids, request.listed ?? 6), inertia: result.inertia, iterations: result.iterations, ...(elbow ? { elbow } : {}) },
+  }, ids.map((imageId, i) => ({ imageId, cluster: result.assignments[i]!, distance: result.distances[i]! })));
+}
+
+function requireRun(library: Library, runId: number, cluster?: number): ClusterRun {
+  const run = getClusterRun(library.db, runId);
+  if (!run) throw new AppError('not_found', `cluster run ${runId} not found`);
+  if (cluster !== undefined && !run.result.clusters.some((c) => c.cluster === cluster)) throw new AppError('not_found', `cluster ${cluster} not found in run ${runId}`);
+  return run;
+}
+
+/** Names a cluster (trimmed, 1–100 characters). */
+export function nameCluster(library: Library, runId: number, cluster: number, name: string): ClusterRun {
+  const run = requireRun(library, runId, cluster);
+  const clean = name.trim();
+  if (clean.length < 1 || clean.length > 100) throw new AppError('invalid_input', 'a cluster name must have 1 to 100 characters');
+  const result = { ...run.result, clusters: run.result.clusters.map((c) => (c.cluster === cluster ? { ...c, name: clean } : c)) };
+  updateClusterRunResult(library.db, runId, result);
+  return { ...run, result };
+}
+
+export interface ManifestRow { id: number; name: string | null; contentHash: string; format: string; modality: string; labels: string[]; distance: number }
+
+/** A cluster's members, nearest to the centroid first. */
+export function clusterManifest(library: Library, runId: number, cluster: number): ManifestRow[] {
+  requireRun(library, runId, cluster);
+  const members = clusterMembers(library.db, runId, cluster);
+  const images = getImages(library.db, members.map((m) => m.imageId));
+  return members.filter((m) => images.has(m.imageId)).map((m) => {
+    const image = images.get(m.imageId)!;
+    return { id: image.id, name: image.originalName, contentHash: image.contentHash, format: image.format, modality: image.modality, labels: image.labels, distance: m.distance };
+  });
+}
+
+const csvCell = (v: unknown) => {
+  const s = Array.isArray(v) ? v.join(';') : String(v ?? '');
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+
+/** The manifest as CSV (RFC 4180 quoting) or JSON. */
+export function formatManifest(rows: ManifestRow[], format: 'csv' | 'json'): string {
+  if (format === 'json') return JSON.stringify(rows, null, 2);
+  const header = ['id', 'name', 'contentHash', 'format', 'modality', 'labels', 'distance'] as const;
+  return [header.join(','), ...rows.map((r) => header.map((h) => csvCell(r[h])).join(','))].join('\n') + '\n';
+}
+
+/**
+ * Copies a cluster's originals into `dest` (created), named `<id>.<format>` — never by the name a
+ * user gave — with a manifest.csv beside them. Returns how many files were written.
+ */
+export async function exportClusterFolder(library: Library, runId: number, cluster: number, dest: string): Promise<number> {
+  const rows = clusterManifest(library, runId, cluster);
+  await mkdir(dest, { recursive: true });
+  for (const row of rows) await copyFile(originalPath(library.config, row.contentHash), join(dest, `${row.id}.${row.format === 'jpeg' ? 'jpg' : row.format === 'dicom' ? 'dcm' : row.format}`));
+  await writeFile(join(dest, 'manifest.csv'), formatManifest(rows, 'csv'));
+  return rows.length;
+}

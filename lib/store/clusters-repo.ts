@@ -1,0 +1,60 @@
+/**
+ * Cluster runs and their assignments. A run keeps its parameters, its model and a summary per
+ * cluster (name, size, centroid, spread, representatives, outliers) as JSON.
+ */
+import { immediate, type Db } from './database';
+
+export interface ClusterSummary {
+  cluster: number;
+  name: string | null;
+  size: number;
+  centroid: number[];
+  /** Mean squared distance of the members to the centroid. */
+  spread: number;
+  /** Image ids closest to the centroid. */
+  representatives: number[];
+  /** Image ids farthest from the centroid. */
+  outliers: number[];
+}
+
+export interface ClusterRun {
+  id: number;
+  modelId: number;
+  params: { k: number; seed: number; restarts: number; auto: boolean };
+  result: { clusters: ClusterSummary[]; inertia: number; iterations: number; elbow?: { k: number; inertia: number; silhouette: number }[] };
+  createdAt: string;
+}
+
+interface Row { id: number; model_id: number; params: string; result: string; created_at: string }
+
+const toRun = (r: Row): ClusterRun => ({ id: r.id, modelId: r.model_id, params: JSON.parse(r.params), result: JSON.parse(r.result), createdAt: r.created_at });
+
+export function insertClusterRun(db: Db, run: Omit<ClusterRun, 'id' | 'createdAt'>, assignments: { imageId: number; cluster: number; distance: number }[]): ClusterRun {
+  return immediate(db, () => {
+    const info = db.prepare('INSERT INTO cluster_runs (model_id, params, result, created_at) VALUES (?, ?, ?, ?)')
+      .run(run.modelId, JSON.stringify(run.params), JSON.stringify(run.result), new Date().toISOString());
+    const id = Number(info.lastInsertRowid);
+    const insert = db.prepare('INSERT INTO cluster_assignments (run_id, image_id, cluster, distance) VALUES (?, ?, ?, ?)');
+    for (const a of assignments) insert.run(id, a.imageId, a.cluster, a.distance);
+    return toRun(db.prepare('SELECT * FROM cluster_runs WHERE id = ?').get(id) as Row);
+  });
+}
+
+export function getClusterRun(db: Db, id: number): ClusterRun | null {
+  const row = db.prepare('SELECT * FROM cluster_runs WHERE id = ?').get(id) as Row | undefined;
+  return row ? toRun(row) : null;
+}
+
+export function listClusterRuns(db: Db): ClusterRun[] {
+  return (db.prepare('SELECT * FROM cluster_runs ORDER BY id DESC').all() as Row[]).map(toRun);
+}
+
+export function updateClusterRunResult(db: Db, id: number, result: ClusterRun['result']): void {
+  db.prepare('UPDATE cluster_runs SET result = ? WHERE id = ?').run(JSON.stringify(result), id);
+}
+
+/** Members of one cluster of a run (live images only), nearest to the centroid first. */
+export function clusterMembers(db: Db, runId: number, cluster: number): { imageId: number; distance: number }[] {
+  return db.prepare(`SELECT a.image_id AS imageId, a.distance AS distance FROM cluster_assignments a JOIN images i ON i.id = a.image_id
+    WHERE a.run_id = ? AND a.cluster = ? AND i.deleted_at IS NULL ORDER BY a.distance`).all(runId, cluster) as { imageId: number; distance: number }[];
+}

@@ -1,0 +1,84 @@
+/**
+ * Clustering a real library: runs are stored with a summary per cluster, automatic k reports the
+ * silhouette and elbow, clusters are named, and exported as manifests or folders of copies.
+ */
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clusterManifest, exportClusterFolder, formatManifest, nameCluster, runClustering } from '../../lib/services/cluster-service';
+import { ingestFolder } from '../../lib/services/ingest-service';
+import type { Library } from '../../lib/services/library';
+import { getClusterRun } from '../../lib/store/clusters-repo';
+import { startWasm } from '../helpers/engine';
+import { fashionFolder, tempLibrary } from '../helpers/library';
+
+let library: Library;
+let dataDir: string;
+let folder: string;
+
+beforeAll(async () => {
+  await startWasm();
+  ({ library, dataDir } = await tempLibrary());
+  folder = await fashionFolder(240);
+  await ingestFolder(library, folder, { labelFromFolder: true });
+});
+afterAll(() => {
+  library.close();
+  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(folder, { recursive: true, force: true });
+});
+
+describe('clustering a library', () => {
+  it('stores a run whose clusters cover every image, with representatives and outliers', () => {
+    const run = runClustering(library, { k: 4, seed: 1 });
+    const clusters = run.result.clusters;
+    expect(clusters).toHaveLength(4);
+    expect(clusters.reduce((s, c) => s + c.size, 0)).toBe(240);
+    for (const c of clusters.filter((c) => c.size > 0)) {
+      expect(c.representatives.length).toBeGreaterThan(0);
+      const members = clusterManifest(library, run.id, c.cluster);
+      expect(members).toHaveLength(c.size);
+      expect(members[0]!.id).toBe(c.representatives[0]);
+      expect(members.at(-1)!.id).toBe(c.outliers[0]);
+    }
+    expect(getClusterRun(library.db, run.id)!.params).toEqual({ k: 4, seed: 1, restarts: 3, auto: false });
+  });
+
+  it('chooses k automatically by silhouette and reports the elbow', () => {
+    const run = runClustering(library, { k: 'auto', range: [2, 5], seed: 1 });
+    const elbow = run.result.elbow!;
+    expect(elbow.map((e) => e.k)).toEqual([2, 3, 4, 5]);
+    const best = elbow.reduce((a, b) => (b.silhouette > a.silhouette ? b : a));
+    expect(run.params.k).toBe(best.k);
+    expect(elbow[3]!.inertia).toBeLessThan(elbow[0]!.inertia);
+  });
+
+  it('names a cluster and exports it as CSV, JSON and a folder of copies', async () => {
+    const run = runClustering(library, { k: 3, seed: 2 });
+    const named = nameCluster(library, run.id, 0, '  Shoes, mostly  ');
+    expect(named.result.clusters[0]!.name).toBe('Shoes, mostly');
+    expect(getClusterRun(library.db, run.id)!.result.clusters[0]!.name).toBe('Shoes, mostly');
+    const rows = clusterManifest(library, run.id, 0);
+    const csv = formatManifest(rows, 'csv');
+    expect(csv.split('\n')[0]).toBe('id,name,contentHash,format,modality,labels,distance');
+    expect(csv.trim().split('\n')).toHaveLength(rows.length + 1);
+    expect(JSON.parse(formatManifest(rows, 'json'))).toHaveLength(rows.length);
+    const dest = join(dataDir, 'export');
+    expect(await exportClusterFolder(library, run.id, 0, dest)).toBe(rows.length);
+    const files = readdirSync(dest);
+    expect(files).toContain('manifest.csv');
+    expect(files.filter((f) => f.endsWith('.png'))).toHaveLength(rows.length);
+    expect(readFileSync(join(dest, `${rows[0]!.id}.png`)).subarray(1, 4).toString()).toBe('PNG');
+    expect(existsSync(join(dest, rows[0]!.name!))).toBe(false);
+  });
+
+  it('refuses bad k and unknown runs or clusters with typed errors', () => {
+    expect(() => runClustering(library, { k: 0 })).toThrow(/positive integer/);
+    expect(() => runClustering(library, { k: 1.5 })).toThrow(/positive integer/);
+    expect(() => runClustering(library, { k: 241 })).toThrow(/larger than the number of vectors/);
+    expect(() => nameCluster(library, 9999, 0, 'x')).toThrow(/cluster run 9999 not found/);
+    const run = runClustering(library, { k: 2 });
+    expect(() => nameCluster(library, run.id, 7, 'x')).toThrow(/cluster 7 not found/);
+    expect(() => nameCluster(library, run.id, 0, '   ')).toThrow(/1 to 100 characters/);
+  });
+});
