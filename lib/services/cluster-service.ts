@@ -12,10 +12,9 @@ import { pairwiseSquaredDistances } from '../engine/linear-algebra';
 import { AppError } from '../errors';
 import { seededRandom } from '../models/layers';
 import { clusterMembers, getClusterRun, insertClusterRun, updateClusterRunResult, type ClusterRun, type ClusterSummary } from '../store/clusters-repo';
-import { iterateEmbeddings } from '../store/embeddings-repo';
 import { getImages } from '../store/images-repo';
-import { activeModel } from '../store/models-repo';
 import { originalPath, type Library } from './library';
+import { loadActiveVectors } from './model-service';
 
 export interface ClusterRequest {
   /** Number of clusters, or 'auto' to choose by silhouette over `range`. */
@@ -26,21 +25,6 @@ export interface ClusterRequest {
   restarts?: number;
   /** Images per cluster listed as representatives and as outliers. Default 6. */
   listed?: number;
-}
-
-function loadVectors(library: Library) {
-  const model = activeModel(library.db);
-  if (!model) throw new AppError('not_found', 'no active model yet: train one first (npm run train)');
-  const ids: number[] = [];
-  const chunks: Float32Array[] = [];
-  for (const e of iterateEmbeddings(library.db, model.id, model.latentSize)) {
-    ids.push(e.imageId);
-    chunks.push(e.vector);
-  }
-  if (ids.length === 0) throw new AppError('invalid_input', 'the library has no images yet: ingest some first (npm run ingest -- <folder>)');
-  const data = new Float32Array(ids.length * model.latentSize);
-  chunks.forEach((v, i) => data.set(v, i * model.latentSize));
-  return { model, ids, data, dim: model.latentSize };
 }
 
 /** Silhouette (on a sample of ≤ 2,000) and inertia for each k in the range. */
@@ -81,7 +65,7 @@ function summarise(result: KMeansResult, ids: number[], listed: number): Cluster
 
 /** Clusters the library and stores the run. */
 export function runClustering(library: Library, request: ClusterRequest): ClusterRun {
-  const { model, ids, data, dim } = loadVectors(library);
+  const { model, ids, data, dim } = loadActiveVectors(library);
   const seed = request.seed ?? 0;
   const restarts = request.restarts ?? 3;
   let k: number;

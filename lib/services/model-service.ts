@@ -109,6 +109,22 @@ export function forgetOpenIndexes(): void {
   openIndexes.clear();
 }
 
+/** Every live image's vector under the active model, row-major, with the image ids in order. */
+export function loadActiveVectors(library: Library): { model: ModelRecord; ids: number[]; data: Float32Array; dim: number } {
+  const model = activeModel(library.db);
+  if (!model) throw new AppError('not_found', 'no active model yet: train one first (npm run train)');
+  const ids: number[] = [];
+  const chunks: Float32Array[] = [];
+  for (const e of iterateEmbeddings(library.db, model.id, model.latentSize)) {
+    ids.push(e.imageId);
+    chunks.push(e.vector);
+  }
+  if (ids.length === 0) throw new AppError('invalid_input', 'the library has no images yet: ingest some first (npm run ingest -- <folder>)');
+  const data = new Float32Array(ids.length * model.latentSize);
+  chunks.forEach((v, i) => data.set(v, i * model.latentSize));
+  return { model, ids, data, dim: model.latentSize };
+}
+
 /** Deletes stored images: rows and vectors in one transaction, then out of the open indexes. */
 export function deleteImages(library: Library, ids: readonly number[]): number {
   const deleted = ids.filter((id) => deleteImage(library.db, id));

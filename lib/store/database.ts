@@ -73,6 +73,16 @@ const MIGRATIONS: readonly string[] = Object.freeze([
     updated_at TEXT NOT NULL
   );
   `,
+  `
+  CREATE TABLE map_points (
+    model_id INTEGER NOT NULL REFERENCES models (id) ON DELETE CASCADE,
+    method TEXT NOT NULL CHECK (method IN ('pca', 'umap')),
+    image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+    x REAL NOT NULL,
+    y REAL NOT NULL,
+    PRIMARY KEY (model_id, method, image_id)
+  ) WITHOUT ROWID;
+  `,
 ]);
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterManifest, exportClusterFolder, formatManifest, nameCluster, runClustering } from '../../lib/services/cluster-service';
 import { ingestFolder } from '../../lib/services/ingest-service';
+import { computeMap, storedMap } from '../../lib/services/map-service';
 import type { Library } from '../../lib/services/library';
 import { getClusterRun } from '../../lib/store/clusters-repo';
 import { startWasm } from '../helpers/engine';
@@ -70,6 +71,16 @@ describe('clustering a library', () => {
     expect(files.filter((f) => f.endsWith('.png'))).toHaveLength(rows.length);
     expect(readFileSync(join(dest, `${rows[0]!.id}.png`)).subarray(1, 4).toString()).toBe('PNG');
     expect(existsSync(join(dest, rows[0]!.name!))).toBe(false);
+  });
+
+  it('computes and stores the 2-D map by PCA and by UMAP', async () => {
+    for (const method of ['pca', 'umap'] as const) {
+      const points = await computeMap(library, method, { seed: 1 });
+      expect(points).toHaveLength(240);
+      expect(points.every((p) => Number.isFinite(p.x) && Number.isFinite(p.y))).toBe(true);
+      expect(storedMap(library, method)).toEqual(points.map((p) => ({ imageId: p.imageId, x: expect.closeTo(p.x, 4), y: expect.closeTo(p.y, 4) })));
+    }
+    await expect(computeMap(library, 'tsne' as 'pca')).rejects.toThrow(/unknown map method 'tsne'; valid: pca, umap/);
   });
 
   it('refuses bad k and unknown runs or clusters with typed errors', () => {
