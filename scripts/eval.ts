@@ -27,12 +27,13 @@ const program = new Command('eval')
   .argument('<dataset>', "'fashion-mnist', 'chest-xray' (../shared/data, needs --model), or a folder with labels.csv")
   .option('--model <dir>', 'a saved model (default: train the reference CAE first)')
   .option('--epochs <n>', 'epochs when training the reference CAE', '8')
+  .option('--umap', 'also cluster on a UMAP of the latents (N2D), reported as model_umap')
   .option('--out <file>', 'Markdown table (default data/eval/<dataset>-<model>.md)');
 
 await runCli(async () => {
   program.parse();
   const [dataset] = program.args as [string];
-  const o = program.opts<{ model?: string; epochs: string; out?: string }>();
+  const o = program.opts<{ model?: string; epochs: string; out?: string; umap?: boolean }>();
   if (dataset !== 'fashion-mnist' && !o.model) throw new AppError('invalid_input', `evaluating '${dataset}' needs --model <dir> (a model trained on such images)`);
   const config = parseConfig();
   const engine = await initEngine(config.backend);
@@ -59,7 +60,7 @@ await runCli(async () => {
     train = test = (await loadLabelledFolder(folder, { height, width, channels })).set;
   }
   const evaluation = await evaluateEmbeddings(model, dataset, train, test, {
-    workers: config.workers, backend: engine.backend,
+    workers: config.workers, backend: engine.backend, umap: o.umap ?? false,
     onStep: (step) => process.stderr.write(`${step}… (${((performance.now() - started) / 1000).toFixed(0)} s)\n`),
   });
   const out = o.out ?? join(config.dataDir, 'eval', `${basename(dataset)}-${basename(dir)}.md`);

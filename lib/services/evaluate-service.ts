@@ -7,6 +7,7 @@
 import { kmeans } from '../clustering/kmeans';
 import { adjustedRandIndex, clusteringAccuracy, normalizedMutualInfo, precisionAtK } from '../clustering/metrics';
 import { applyPca, fitPca } from '../clustering/pca';
+import { umapFromNeighbors } from '../clustering/umap';
 import { exactKnn } from '../engine/linear-algebra';
 import type { BackendName } from '../engine/backend';
 import type { Autoencoder } from '../models/autoencoder';
@@ -26,7 +27,7 @@ export interface MethodScores {
   seconds: number;
 }
 
-export interface Evaluation { dataset: string; train: number; test: number; classes: number; model: MethodScores; raw: MethodScores; pca: MethodScores }
+export interface Evaluation { dataset: string; train: number; test: number; classes: number; model: MethodScores; raw: MethodScores; pca: MethodScores; model_umap?: MethodScores }
 
 function labelsOf(set: ImageSet): Int32Array {
   if (!set.labels) throw new Error('evaluation needs labelled images');
@@ -84,6 +85,32 @@ function score(train: Float32Array, test: Float32Array, dim: number, trainLabels
   return scores;
 }
 
+/**
+ * N2D-style clustering: UMAP of the latents to `classes` dimensions (20 neighbours from the HNSW
+ * index, min_dist 0), then k-means. Retrieval numbers are the latent space's own.
+ */
+async function umapClustering(latents: Float32Array, dim: number, labels: Int32Array, classes: number, base: MethodScores): Promise<MethodScores> {
+  const started = performance.now();
+  const n = labels.length;
+  const k = 20;
+  const index = HnswIndex.create('/nonexistent/eval-umap', { dim, space: 'l2' }, n);
+  const entries = Array.from({ length: n }, (_, i) => ({ id: i + 1, vector: latents.subarray(i * dim, (i + 1) * dim) }));
+  for (let s = 0; s < n; s += 10_000) index.add(entries.slice(s, s + 10_000));
+  const indices = new Int32Array(n * k);
+  const distances = new Float32Array(n * k);
+  for (let i = 0; i < n; i++) {
+    const hits = index.search(latents.subarray(i * dim, (i + 1) * dim), k + 1).filter((h) => h.id !== i + 1).slice(0, k);
+    hits.forEach((h, j) => { indices[i * k + j] = h.id - 1; distances[i * k + j] = Math.sqrt(h.distance); });
+  }
+  const embedded = await umapFromNeighbors(latents, n, dim, indices, distances, k, { components: classes, neighbors: k, minDist: 0, seed: 0 });
+  const clusters = kmeans(embedded, n, classes, { k: classes, seed: 0, restarts: 3 }).assignments;
+  return {
+    dim: classes, p_at_10: base.p_at_10,
+    kmeans_acc: clusteringAccuracy(labels, clusters), kmeans_nmi: normalizedMutualInfo(labels, clusters), kmeans_ari: adjustedRandIndex(labels, clusters),
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
 async function embed(model: Autoencoder, set: ImageSet, workers: number, backend: BackendName): Promise<Float32Array> {
   if (workers < 2 || backend !== 'wasm') return encodeImages(model, set);
   const pool = await ModelWorkerPool.start(model, workers, backend);
@@ -100,7 +127,7 @@ async function embed(model: Autoencoder, set: ImageSet, workers: number, backend
  * collection (each image then queries all the others). `onStep` names each phase as it starts.
  */
 export async function evaluateEmbeddings(model: Autoencoder, dataset: string, train: ImageSet, test: ImageSet,
-  options: { workers: number; backend: BackendName; onStep?: (step: string) => void }): Promise<Evaluation> {
+  options: { workers: number; backend: BackendName; umap?: boolean; onStep?: (step: string) => void }): Promise<Evaluation> {
   const within = train === test;
   const trainLabels = labelsOf(train);
   const testLabels = labelsOf(test);
@@ -118,16 +145,27 @@ export async function evaluateEmbeddings(model: Autoencoder, dataset: string, tr
   const pca = fitPca(rawTrain, train.count, pixels, Math.min(latent, pixels, train.count));
   const pcaTrain = applyPca(pca, rawTrain, train.count);
   const pcaScores = score(pcaTrain, within ? pcaTrain : applyPca(pca, rawTest, test.count), pca.components, trainLabels, testLabels, classes, false, within);
+  let umapScores: MethodScores | undefined;
+  if (options.umap) {
+    options.onStep?.('umap');
+    umapScores = await umapClustering(within ? trainLatent : concat(trainLatent, testLatent), latent,
+      within ? trainLabels : Int32Array.from([...trainLabels, ...testLabels]), classes, modelScores);
+  }
   options.onStep?.('raw');
   const rawScores = score(rawTrain, rawTest, pixels, trainLabels, testLabels, classes, false, within);
-  return { dataset, train: train.count, test: test.count, classes, model: modelScores, raw: rawScores, pca: pcaScores };
+  return { dataset, train: train.count, test: test.count, classes, model: modelScores, raw: rawScores, pca: pcaScores, ...(umapScores ? { model_umap: umapScores } : {}) };
 }
 
 /** The evaluation as a Markdown table. */
 export function evaluationTable(e: Evaluation, modelName: string): string {
   const f = (v: number | undefined) => (v === undefined ? '–' : v.toFixed(3));
-  const rows = ([['model', `${modelName} (latent ${e.model.dim})`], ['pca', `PCA of pixels to ${e.pca.dim}`], ['raw', `raw pixels (${e.raw.dim})`]] as const)
-    .map(([key, name]) => `| ${name} | ${f(e[key].p_at_10)} | ${f(e[key].hnsw_p_at_10)} | ${f(e[key].hnsw_recall_at_10)} | ${f(e[key].kmeans_acc)} | ${f(e[key].kmeans_nmi)} | ${f(e[key].kmeans_ari)} |`);
+  const methods: [keyof Evaluation, string][] = [['model', `${modelName} (latent ${e.model.dim})`]];
+  if (e.model_umap) methods.push(['model_umap', `${modelName} + UMAP(${e.model_umap.dim}) + k-means`]);
+  methods.push(['pca', `PCA of pixels to ${e.pca.dim}`], ['raw', `raw pixels (${e.raw.dim})`]);
+  const rows = methods.map(([key, name]) => {
+    const m = e[key] as MethodScores;
+    return `| ${name} | ${f(m.p_at_10)} | ${f(m.hnsw_p_at_10)} | ${f(m.hnsw_recall_at_10)} | ${f(m.kmeans_acc)} | ${f(m.kmeans_nmi)} | ${f(m.kmeans_ari)} |`;
+  });
   return [
     `# Evaluation on ${e.dataset}: ${e.train} training images queried by ${e.test} test images; k-means (k = ${e.classes}) on all ${e.train + e.test}`,
     '',
