@@ -16,8 +16,8 @@ import { AppError } from '../errors';
 import { prepareImage, type PreparedImage } from '../images/image-decoder';
 import { encodeImages } from '../models/inference';
 import { immediate } from '../store/database';
-import { putEmbedding } from '../store/embeddings-repo';
-import { findImageByHash, insertImage, knownHashes, type Modality } from '../store/images-repo';
+import { imagesWithoutEmbedding, putEmbedding } from '../store/embeddings-repo';
+import { findImageByHash, getImage, insertImage, knownHashes, type Modality } from '../store/images-repo';
 import { bumpIndexGeneration } from '../store/models-repo';
 import { originalPath, writeFileAtomic, type Library } from './library';
 import { loadActiveModel, modelIndex, type LoadedModel, type OpenedIndex } from './model-service';
@@ -143,6 +143,55 @@ export async function ingestSources(library: Library, sources: IngestSource[], o
   report.seconds = (performance.now() - started) / 1000;
   if (options.signal?.aborted) throw new AppError('cancelled', `ingest was cancelled after ${done} of ${sources.length} files (${report.added} added and kept)`);
   return report;
+}
+
+/**
+ * Embeds, with the active model, every stored image that has no vector under it yet (after a
+ * model is activated), from the stored originals; resumable, committed in batches.
+ */
+export async function embedMissing(library: Library, options: Pick<IngestOptions, 'signal' | 'onProgress' | 'batchSize'> = {}): Promise<{ embedded: number; failed: { id: number; reason: string }[] }> {
+  const loaded = await loadActiveModel(library);
+  const opened = modelIndex(library, loaded.record);
+  const missing = imagesWithoutEmbedding(library.db, loaded.record.id);
+  const [height, width, channels] = loaded.model.spec.inputShape;
+  const size = height * width * channels;
+  const dim = loaded.record.latentSize;
+  const batchSize = options.batchSize ?? 256;
+  const failed: { id: number; reason: string }[] = [];
+  const started = performance.now();
+  let embedded = 0;
+  try {
+    for (let s = 0; s < missing.length; s += batchSize) {
+      if (options.signal?.aborted) throw new AppError('cancelled', `embedding was cancelled after ${embedded} of ${missing.length} images (kept)`);
+      const ids: number[] = [];
+      const pixels = new Uint8Array(Math.min(batchSize, missing.length - s) * size);
+      for (const id of missing.slice(s, s + batchSize)) {
+        const image = getImage(library.db, id);
+        if (!image) continue;
+        try {
+          const prepared = await prepareImage(await readFile(originalPath(library.config, image.contentHash)), { target: { height, width, channels } });
+          pixels.set(prepared.pixels, ids.length * size);
+          ids.push(id);
+        } catch (error) {
+          failed.push({ id, reason: (error as Error).message });
+        }
+      }
+      const latents = encodeImages(loaded.model, { pixels: pixels.subarray(0, ids.length * size), count: ids.length, height, width, channels });
+      const entries = ids.map((id, i) => ({ id, vector: latents.slice(i * dim, (i + 1) * dim) }));
+      immediate(library.db, () => {
+        for (const e of entries) putEmbedding(library.db, e.id, loaded.record.id, e.vector);
+        if (entries.length) bumpIndexGeneration(library.db, loaded.record.id);
+      });
+      opened.index.add(entries);
+      embedded += entries.length;
+      const rate = (s + batchSize) / ((performance.now() - started) / 1000);
+      options.onProgress?.({ done: Math.min(missing.length, s + batchSize), total: missing.length, added: embedded, duplicates: 0, skipped: failed.length,
+        imagesPerSec: rate, etaSeconds: (missing.length - s - batchSize) / rate });
+    }
+  } finally {
+    opened.index.save(currentGeneration(library, loaded));
+  }
+  return { embedded, failed };
 }
 
 function targetOf(loaded: LoadedModel) {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countEmbeddings, iterateEmbeddings } from '../../lib/store/embeddings-repo';
 import { countImages } from '../../lib/store/images-repo';
 import { activeModel } from '../../lib/store/models-repo';
-import { ingestFolder } from '../../lib/services/ingest-service';
+import { embedMissing, ingestFolder } from '../../lib/services/ingest-service';
 import { originalPath, thumbnailPath, type Library } from '../../lib/services/library';
 import { thumbnailFor } from '../../lib/services/thumbnail-service';
 import { sniffImageFormat } from '../../lib/images/image-format';
@@ -19,7 +19,7 @@ import { searchSimilar } from '../../lib/services/search-service';
 import { HnswIndex } from '../../lib/vector-index/hnsw-index';
 import { dicom, photo } from '../helpers/files';
 import { startWasm } from '../helpers/engine';
-import { fashionFolder, tempLibrary } from '../helpers/library';
+import { addModel, fashionFolder, tempLibrary } from '../helpers/library';
 
 let library: Library;
 let dataDir: string;
@@ -160,5 +160,19 @@ describe('the index is rebuilt or reconciled from SQLite', () => {
     expect(opened.reason).toMatch(/dimension 8 differs from the model's 16/);
     expect(opened.index.dim).toBe(16);
     forgetOpenIndexes();
+  });
+
+  it('a newly activated model of another latent size embeds the library and gets its own index', async () => {
+    await addModel(library, 'conv-8', 8, true);
+    const model = activeModel(library.db)!;
+    expect(model.latentSize).toBe(8);
+    await expect(searchSimilar(library, { imageId: 10 })).rejects.toMatchObject({ code: 'not_found' });
+    const result = await embedMissing(library);
+    expect(result.embedded).toBe(countImages(library.db));
+    expect((await embedMissing(library)).embedded).toBe(0);
+    const hits = await searchSimilar(library, { imageId: 10 }, { k: 5 });
+    expect(hits.modelId).toBe(model.id);
+    expect(hits.hits).toHaveLength(5);
+    expect(openModelIndex(library, model).index.dim).toBe(8);
   });
 });
