@@ -15,6 +15,8 @@ import { basename, dirname, join, relative } from 'node:path';
 import { AppError } from '../errors';
 import { prepareImage, type PreparedImage } from '../images/image-decoder';
 import { encodeImages } from '../models/inference';
+import { ModelWorkerPool } from '../models/worker-pool';
+import { initEngine } from '../engine/backend';
 import { immediate } from '../store/database';
 import { imagesWithoutEmbedding, putEmbedding } from '../store/embeddings-repo';
 import { findImageByHash, getImage, insertImage, knownHashes, type Modality } from '../store/images-repo';
@@ -81,6 +83,7 @@ export async function ingestSources(library: Library, sources: IngestSource[], o
   const loaded = await loadActiveModel(library);
   const opened = modelIndex(library, loaded.record);
   const known = knownHashes(library.db);
+  const encoder = await startEncoder(library, loaded, sources.length);
   const report: IngestReport = { total: sources.length, added: 0, duplicates: 0, skipped: [], ids: [], seconds: 0, index: { rebuilt: opened.rebuilt, reconciled: opened.reconciled, reason: opened.reason } };
   const started = performance.now();
   const batchSize = options.batchSize ?? 256;
@@ -89,6 +92,7 @@ export async function ingestSources(library: Library, sources: IngestSource[], o
   let next = 0;
   let done = 0;
   let flushing = Promise.resolve();
+  let queued = 0;
 
   const progress = () => {
     const elapsed = (performance.now() - started) / 1000;
@@ -98,7 +102,7 @@ export async function ingestSources(library: Library, sources: IngestSource[], o
   };
   const flush = async (batch: Decoded[]) => {
     if (!batch.length) return;
-    const ids = await commitBatch(library, loaded, opened, batch, options);
+    const ids = await commitBatch(library, loaded, opened, encoder, batch, options);
     report.ids.push(...ids);
     report.added += ids.length;
     report.duplicates += batch.length - ids.length;
@@ -121,7 +125,10 @@ export async function ingestSources(library: Library, sources: IngestSource[], o
             const batch = pending;
             pending = [];
             flushing = flushing.then(() => flush(batch));
-            await flushing;
+            // Back-pressure: wait only when two batches are already waiting to be committed.
+            if (++queued > 1) await flushing;
+            const done = () => { queued = Math.max(0, queued - 1); };
+            void flushing.then(done, done);
           }
         }
       } catch (error) {
@@ -139,6 +146,7 @@ export async function ingestSources(library: Library, sources: IngestSource[], o
     await flushing;
   } finally {
     opened.index.save(currentGeneration(library, loaded));
+    await encoder.close();
   }
   report.seconds = (performance.now() - started) / 1000;
   if (options.signal?.aborted) throw new AppError('cancelled', `ingest was cancelled after ${done} of ${sources.length} files (${report.added} added and kept)`);
@@ -194,6 +202,31 @@ export async function embedMissing(library: Library, options: Pick<IngestOptions
   return { embedded, failed };
 }
 
+/** Ingests at least this large embed in a worker thread, so decoding never waits for the model. */
+const WORKER_EMBED_MIN = 512;
+
+interface Encoder { encode(pixels: Uint8Array, count: number): Promise<Float32Array>; close(): Promise<void> }
+
+/**
+ * Embedding for an ingest: in one worker thread for large runs (the main thread stays free to keep
+ * sharp's decoder threads fed), here for small ones (no thread start-up cost).
+ */
+async function startEncoder(library: Library, loaded: LoadedModel, files: number): Promise<Encoder> {
+  const [height, width, channels] = loaded.model.spec.inputShape;
+  const engine = await initEngine();
+  if (files >= WORKER_EMBED_MIN && engine.backend === 'wasm' && library.config.workers > 1) {
+    const pool = await ModelWorkerPool.start(loaded.model, 1, engine.backend);
+    return {
+      encode: (pixels, count) => pool.encode({ pixels, count, height, width, channels }, loaded.model.latentSize, { chunk: count, batchSize: 256 }),
+      close: () => pool.close(),
+    };
+  }
+  return {
+    encode: async (pixels, count) => encodeImages(loaded.model, { pixels, count, height, width, channels }),
+    close: async () => undefined,
+  };
+}
+
 function targetOf(loaded: LoadedModel) {
   const [height, width, channels] = loaded.model.spec.inputShape;
   return { height, width, channels };
@@ -204,12 +237,12 @@ function currentGeneration(library: Library, loaded: LoadedModel): number {
 }
 
 /** Embeds a batch, writes its files, commits rows + vectors, then adds them to the index. */
-async function commitBatch(library: Library, loaded: LoadedModel, opened: OpenedIndex, batch: Decoded[], options: IngestOptions): Promise<number[]> {
+async function commitBatch(library: Library, loaded: LoadedModel, opened: OpenedIndex, encoder: Encoder, batch: Decoded[], options: IngestOptions): Promise<number[]> {
   const [height, width, channels] = loaded.model.spec.inputShape;
   const size = height * width * channels;
   const pixels = new Uint8Array(batch.length * size);
   batch.forEach((d, i) => pixels.set(d.image.pixels, i * size));
-  const latents = encodeImages(loaded.model, { pixels, count: batch.length, height, width, channels });
+  const latents = await encoder.encode(pixels, batch.length);
   // Originals first: a row must never point at a file that is not there. They are fsynced in
   // parallel so the file system can group the flushes. Thumbnails are made on first view.
   await Promise.all(batch.map((d) => writeFileAtomic(originalPath(library.config, d.hash), d.bytes)));
