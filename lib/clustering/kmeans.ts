@@ -92,8 +92,24 @@ function kmeansPlusPlus(points: PointSet, k: number, seed: number): Float32Array
   return centres;
 }
 
+/** Large sets seed k-means++ from a random sample of this many points (a few Lloyd steps fix the rest). */
+const INIT_SAMPLE = 20_000;
+
 function initialCentroids(points: PointSet, k: number, seed: number): Float32Array {
   const { data, n, dim } = points;
+  if (n > INIT_SAMPLE) {
+    const random = seededRandom(seed ^ 0x5bd1e995);
+    const picked = new Set<number>();
+    while (picked.size < INIT_SAMPLE) picked.add(Math.floor(random() * n));
+    const sample = new Float32Array(INIT_SAMPLE * dim);
+    [...picked].forEach((i, j) => sample.set(data.subarray(i * dim, (i + 1) * dim), j * dim));
+    const sampled = new PointSet(sample, INIT_SAMPLE, dim);
+    try {
+      return kmeansPlusPlus(sampled, k, seed);
+    } finally {
+      sampled.dispose();
+    }
+  }
   if (n > SMALL) return kmeansPlusPlus(points, k, seed);
   const rows = Array.from({ length: n }, (_, i) => Array.from(data.subarray(i * dim, (i + 1) * dim)));
   const { centroids } = mlKmeans(rows, k, { initialization: 'kmeans++', seed, maxIterations: 1 });

@@ -5,6 +5,9 @@
  */
 import { tf } from './tf';
 
+/** Rows per matrix product: bounds the temporary n × k distance block. */
+const CHUNK = 65536;
+
 export class PointSet {
   private readonly points: tf.Tensor2D;
   private readonly norms: Float32Array;
@@ -20,7 +23,7 @@ export class PointSet {
   }
 
   /** Nearest of `k` centroids (row-major k×dim) for every point, with squared distances. */
-  assign(centroids: Float32Array, k: number, chunk = 65536): { assignments: Int32Array; distances: Float32Array } {
+  assign(centroids: Float32Array, k: number, chunk = CHUNK): { assignments: Int32Array; distances: Float32Array } {
     const assignments = new Int32Array(this.n);
     const distances = new Float32Array(this.n);
     tf.tidy(() => {
@@ -42,12 +45,29 @@ export class PointSet {
 
   /** Squared distances from every point to each of `m` centres (row-major n × m). */
   distancesTo(centres: Float32Array, m: number): Float32Array {
-    const out = tf.tidy(() => {
+    // ‖c‖² − 2·x·c on the engine (a row broadcast, which wasm does fast); ‖x‖² added here, since a
+    // column broadcast is a slow generic loop on wasm.
+    const partial = new Float32Array(this.n * m);
+    tf.tidy(() => {
       const c = tf.tensor2d(centres, [m, this.dim]);
-      return tf.add(tf.sub(tf.sum(tf.square(c), 1), tf.mul(2, tf.matMul(this.points, c, false, true))), tf.tensor2d(this.norms, [this.n, 1]))
-        .dataSync() as Float32Array;
+      const cNorm = tf.sum(tf.square(c), 1);
+      for (let s = 0; s < this.n; s += CHUNK) {
+        const rows = Math.min(CHUNK, this.n - s);
+        tf.tidy(() => {
+          const x = rows === this.n ? this.points : tf.slice(this.points, [s, 0], [rows, this.dim]);
+          partial.set(tf.sub(cNorm, tf.mul(2, tf.matMul(x, c, false, true))).dataSync() as Float32Array, s * m);
+        });
+      }
     });
-    for (let i = 0; i < out.length; i++) if (out[i]! < 0) out[i] = 0;
+    const out = new Float32Array(this.n * m);
+    const norms = this.norms;
+    for (let i = 0, at = 0; i < norms.length; i++) {
+      const norm = norms[i]!;
+      for (let j = 0; j < m; j++, at++) {
+        const v = partial[at]! + norm;
+        out[at] = v > 0 ? v : 0;
+      }
+    }
     return out;
   }
 
