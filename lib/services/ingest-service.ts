@@ -35,7 +35,7 @@ export interface IngestOptions {
   concurrency?: number;
   /** DICOM: store patient-identifying tags (name, id, birth date…) too. Default false. */
   includePatient?: boolean;
-  /** Images embedded and committed together. Default 256. */
+  /** Images embedded and committed together: small batches overlap commits with decoding. Default 64. */
   batchSize?: number;
   signal?: AbortSignal;
   onProgress?: (progress: IngestProgress) => void;
@@ -86,7 +86,7 @@ export async function ingestSources(library: Library, sources: IngestSource[], o
   const encoder = await startEncoder(library, loaded, sources.length);
   const report: IngestReport = { total: sources.length, added: 0, duplicates: 0, skipped: [], ids: [], seconds: 0, index: { rebuilt: opened.rebuilt, reconciled: opened.reconciled, reason: opened.reason } };
   const started = performance.now();
-  const batchSize = options.batchSize ?? 256;
+  const batchSize = options.batchSize ?? 64;
   const concurrency = options.concurrency ?? 4;
   let pending: Decoded[] = [];
   let next = 0;
@@ -202,8 +202,11 @@ export async function embedMissing(library: Library, options: Pick<IngestOptions
   return { embedded, failed };
 }
 
-/** Ingests at least this large embed in a worker thread, so decoding never waits for the model. */
-const WORKER_EMBED_MIN = 512;
+/**
+ * Ingests at least this large embed in a worker thread, so decoding never waits for the model;
+ * smaller ones do not repay the thread's start-up (about a second of CPU).
+ */
+const WORKER_EMBED_MIN = 2000;
 
 interface Encoder { encode(pixels: Uint8Array, count: number): Promise<Float32Array>; close(): Promise<void> }
 
