@@ -19,6 +19,7 @@ const program = new Command('cluster')
   .option('--k <k>', "number of clusters, or 'auto' (silhouette over --range)")
   .option('--range <from,to>', 'candidate k for --k auto', '2,20')
   .option('--seed <n>', 'seed', '0')
+  .option('--umap', 'cluster a UMAP projection of the vectors (N2D): slower, often better separated')
   .option('--run <id>', 'an existing run (to name or export its clusters)')
   .option('--name <cluster=name>', 'rename a cluster of --run')
   .option('--export <cluster>', 'export a cluster of --run')
@@ -28,7 +29,7 @@ const int = z.coerce.number().int();
 
 await runCli(async () => {
   program.parse();
-  const o = program.opts<{ k?: string; range: string; seed: string; run?: string; name?: string; export?: string; to?: string }>();
+  const o = program.opts<{ k?: string; range: string; seed: string; umap?: boolean; run?: string; name?: string; export?: string; to?: string }>();
   const config = parseConfig();
   await initEngine(config.backend);
   const library = openLibrary(config);
@@ -55,7 +56,7 @@ await runCli(async () => {
     }
     if (!o.k) throw new AppError('invalid_input', "give --k <n | auto>, or --run <id> to work on an earlier run");
     const range = o.range.split(',').map((v) => int.parse(v)) as [number, number];
-    const run = runClustering(library, { k: o.k === 'auto' ? 'auto' : int.parse(o.k), range, seed: int.parse(o.seed) });
+    const run = await runClustering(library, { k: o.k === 'auto' ? 'auto' : int.parse(o.k), range, seed: int.parse(o.seed), umap: o.umap ?? false });
     console.log(JSON.stringify({ run: run.id, k: run.params.k, inertia: run.result.inertia, elbow: run.result.elbow,
       clusters: run.result.clusters.map((c) => ({ cluster: c.cluster, size: c.size, spread: Number(c.spread.toFixed(4)), representatives: c.representatives })) }));
   } finally {

@@ -15,6 +15,8 @@ import { clusterMembers, getClusterRun, insertClusterRun, updateClusterRunResult
 import { getImages } from '../store/images-repo';
 import { originalPath, type Library } from './library';
 import { loadActiveVectors } from './model-service';
+import { latentNeighbors } from './map-service';
+import { umapFromNeighbors } from '../clustering/umap';
 
 export interface ClusterRequest {
   /** Number of clusters, or 'auto' to choose by silhouette over `range`. */
@@ -25,6 +27,8 @@ export interface ClusterRequest {
   restarts?: number;
   /** Images per cluster listed as representatives and as outliers. Default 6. */
   listed?: number;
+  /** Cluster a UMAP projection of the vectors (N2D) instead of the vectors themselves. Default false. */
+  umap?: boolean;
 }
 
 /** Silhouette (on a sample of ≤ 2,000) and inertia for each k in the range. */
@@ -63,9 +67,19 @@ function summarise(result: KMeansResult, ids: number[], listed: number): Cluster
   });
 }
 
-/** Clusters the library and stores the run. */
-export function runClustering(library: Library, request: ClusterRequest): ClusterRun {
-  const { model, ids, data, dim } = loadActiveVectors(library);
+/** Clusters the library and stores the run (centroids and distances are in the space clustered). */
+export async function runClustering(library: Library, request: ClusterRequest): Promise<ClusterRun> {
+  const loaded = loadActiveVectors(library);
+  const { model, ids } = loaded;
+  let { data, dim } = loaded;
+  if (request.umap) {
+    if (ids.length < 4) throw new AppError('invalid_input', 'UMAP clustering needs at least 4 images');
+    const k = Math.min(20, ids.length - 1);
+    const { indices, distances } = latentNeighbors(library, model, ids, data, dim, k);
+    const components = Math.min(10, dim);
+    data = await umapFromNeighbors(data, ids.length, dim, indices, distances, k, { components, neighbors: k, minDist: 0, seed: request.seed ?? 0 });
+    dim = components;
+  }
   const seed = request.seed ?? 0;
   const restarts = request.restarts ?? 3;
   let k: number;
@@ -79,7 +93,7 @@ export function runClustering(library: Library, request: ClusterRequest): Cluste
   const result = kmeans(data, ids.length, dim, { k, seed, restarts });
   return insertClusterRun(library.db, {
     modelId: model.id,
-    params: { k, seed, restarts, auto: request.k === 'auto' },
+    params: { k, seed, restarts, auto: request.k === 'auto', umap: request.umap ?? false },
     result: { clusters: summarise(result, ids, request.listed ?? 6), inertia: result.inertia, iterations: result.iterations, ...(elbow ? { elbow } : {}) },
   }, ids.map((imageId, i) => ({ imageId, cluster: result.assignments[i]!, distance: result.distances[i]! })));
 }

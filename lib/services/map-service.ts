@@ -8,7 +8,7 @@ import { umapFromNeighbors } from '../clustering/umap';
 import { exactKnn } from '../engine/linear-algebra';
 import { AppError } from '../errors';
 import { readMap, replaceMap, type MapMethod, type MapPoint } from '../store/maps-repo';
-import { activeModel } from '../store/models-repo';
+import { activeModel, type ModelRecord } from '../store/models-repo';
 import type { Library } from './library';
 import { loadActiveVectors, modelIndex } from './model-service';
 
@@ -18,6 +18,31 @@ const NEIGHBORS = 15;
 const EXACT_LIMIT = 20_000;
 
 export interface MapOptions { signal?: AbortSignal; onProgress?: (done: number, total: number) => void; seed?: number }
+
+/**
+ * Each vector's k nearest others (Euclidean distances): exact on small libraries, through the
+ * model's HNSW index on large ones.
+ */
+export function latentNeighbors(library: Library, model: ModelRecord, ids: number[], data: Float32Array, dim: number, k: number):
+  { indices: Int32Array; distances: Float32Array } {
+  const n = ids.length;
+  let indices: Int32Array;
+  let distances: Float32Array;
+  if (n <= EXACT_LIMIT) {
+    ({ indices, distances } = exactKnn(data, n, data, n, dim, k, { skipSelf: true }));
+  } else {
+    indices = new Int32Array(n * k);
+    distances = new Float32Array(n * k);
+    const position = new Map(ids.map((id, i) => [id, i]));
+    const { index } = modelIndex(library, model);
+    for (let i = 0; i < n; i++) {
+      const hits = index.search(data.subarray(i * dim, (i + 1) * dim), k + 1).filter((h) => h.id !== ids[i]).slice(0, k);
+      hits.forEach((h, j) => { indices[i * k + j] = position.get(h.id) ?? i; distances[i * k + j] = h.distance; });
+    }
+  }
+  for (let i = 0; i < distances.length; i++) distances[i] = Math.sqrt(distances[i]!);
+  return { indices, distances };
+}
 
 /** Computes and stores the active model's map by `method`. */
 export async function computeMap(library: Library, method: MapMethod, options: MapOptions = {}): Promise<MapPoint[]> {
@@ -30,21 +55,7 @@ export async function computeMap(library: Library, method: MapMethod, options: M
     coords = applyPca(fitPca(data, n, dim, Math.min(2, dim)), data, n);
   } else {
     const k = Math.min(NEIGHBORS, n - 1);
-    let indices: Int32Array;
-    let distances: Float32Array;
-    if (n <= EXACT_LIMIT) {
-      ({ indices, distances } = exactKnn(data, n, data, n, dim, k, { skipSelf: true }));
-    } else {
-      indices = new Int32Array(n * k);
-      distances = new Float32Array(n * k);
-      const position = new Map(ids.map((id, i) => [id, i]));
-      const { index } = modelIndex(library, model);
-      for (let i = 0; i < n; i++) {
-        const hits = index.search(data.subarray(i * dim, (i + 1) * dim), k + 1).filter((h) => h.id !== ids[i]).slice(0, k);
-        hits.forEach((h, j) => { indices[i * k + j] = position.get(h.id) ?? i; distances[i * k + j] = h.distance; });
-      }
-    }
-    for (let i = 0; i < distances.length; i++) distances[i] = Math.sqrt(distances[i]!);
+    const { indices, distances } = latentNeighbors(library, model, ids, data, dim, k);
     coords = await umapFromNeighbors(data, n, dim, indices, distances, k, {
       seed: options.seed ?? 0, ...(options.signal ? { signal: options.signal } : {}),
       onProgress: (e, total) => options.onProgress?.(e, total),

@@ -20,7 +20,7 @@ export interface ClusterSummary {
 export interface ClusterRun {
   id: number;
   modelId: number;
-  params: { k: number; seed: number; restarts: number; auto: boolean };
+  params: { k: number; seed: number; restarts: number; auto: boolean; umap: boolean };
   result: { clusters: ClusterSummary[]; inertia: number; iterations: number; elbow?: { k: number; inertia: number; silhouette: number }[] };
   createdAt: string;
 }

@@ -32,8 +32,8 @@ afterAll(() => {
 });
 
 describe('clustering a library', () => {
-  it('stores a run whose clusters cover every image, with representatives and outliers', () => {
-    const run = runClustering(library, { k: 4, seed: 1 });
+  it('stores a run whose clusters cover every image, with representatives and outliers', async () => {
+    const run = await runClustering(library, { k: 4, seed: 1 });
     const clusters = run.result.clusters;
     expect(clusters).toHaveLength(4);
     expect(clusters.reduce((s, c) => s + c.size, 0)).toBe(240);
@@ -44,11 +44,11 @@ describe('clustering a library', () => {
       expect(members[0]!.id).toBe(c.representatives[0]);
       expect(members.at(-1)!.id).toBe(c.outliers[0]);
     }
-    expect(getClusterRun(library.db, run.id)!.params).toEqual({ k: 4, seed: 1, restarts: 3, auto: false });
+    expect(getClusterRun(library.db, run.id)!.params).toEqual({ k: 4, seed: 1, restarts: 3, auto: false, umap: false });
   });
 
-  it('chooses k automatically by silhouette and reports the elbow', () => {
-    const run = runClustering(library, { k: 'auto', range: [2, 5], seed: 1 });
+  it('chooses k automatically by silhouette and reports the elbow', async () => {
+    const run = await runClustering(library, { k: 'auto', range: [2, 5], seed: 1 });
     const elbow = run.result.elbow!;
     expect(elbow.map((e) => e.k)).toEqual([2, 3, 4, 5]);
     const best = elbow.reduce((a, b) => (b.silhouette > a.silhouette ? b : a));
@@ -57,7 +57,7 @@ describe('clustering a library', () => {
   });
 
   it('names a cluster and exports it as CSV, JSON and a folder of copies', async () => {
-    const run = runClustering(library, { k: 3, seed: 2 });
+    const run = await runClustering(library, { k: 3, seed: 2 });
     const named = nameCluster(library, run.id, 0, '  Shoes, mostly  ');
     expect(named.result.clusters[0]!.name).toBe('Shoes, mostly');
     expect(getClusterRun(library.db, run.id)!.result.clusters[0]!.name).toBe('Shoes, mostly');
@@ -98,12 +98,19 @@ describe('clustering a library', () => {
     expect(() => findNearDuplicates(library, { threshold: -1 })).toThrow(/threshold must be a finite number/);
   });
 
-  it('refuses bad k and unknown runs or clusters with typed errors', () => {
-    expect(() => runClustering(library, { k: 0 })).toThrow(/positive integer/);
-    expect(() => runClustering(library, { k: 1.5 })).toThrow(/positive integer/);
-    expect(() => runClustering(library, { k: 1000 })).toThrow(/larger than the number of vectors/);
+  it('clusters a UMAP projection of the vectors when asked (N2D)', async () => {
+    const run = await runClustering(library, { k: 4, seed: 1, umap: true });
+    expect(run.params.umap).toBe(true);
+    expect(run.result.clusters.reduce((s, c) => s + c.size, 0)).toBeGreaterThanOrEqual(240);
+    expect(run.result.clusters[0]!.centroid).toHaveLength(10);
+  });
+
+  it('refuses bad k and unknown runs or clusters with typed errors', async () => {
+    await expect(runClustering(library, { k: 0 })).rejects.toThrow(/positive integer/);
+    await expect(runClustering(library, { k: 1.5 })).rejects.toThrow(/positive integer/);
+    await expect(runClustering(library, { k: 1000 })).rejects.toThrow(/larger than the number of vectors/);
     expect(() => nameCluster(library, 9999, 0, 'x')).toThrow(/cluster run 9999 not found/);
-    const run = runClustering(library, { k: 2 });
+    const run = await runClustering(library, { k: 2 });
     expect(() => nameCluster(library, run.id, 7, 'x')).toThrow(/cluster 7 not found/);
     expect(() => nameCluster(library, run.id, 0, '   ')).toThrow(/1 to 100 characters/);
   });
