@@ -6,8 +6,16 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterManifest, exportClusterFolder, formatManifest, nameCluster, runClustering } from '../../lib/services/cluster-service';
-import { ingestBytes, ingestFolder } from '../../lib/services/ingest-service';
+import { embedMissing, ingestBytes, ingestFolder } from '../../lib/services/ingest-service';
 import { findNearDuplicates } from '../../lib/services/duplicates-service';
+import { findAnomalies } from '../../lib/services/anomaly-service';
+import { seededRandom } from '../../lib/models/layers';
+import { Autoencoder } from '../../lib/models/autoencoder';
+import { parseModelSpec } from '../../lib/models/spec';
+import { trainAutoencoder, trainOptionsSchema } from '../../lib/models/train';
+import { loadFashionMnist } from '../../lib/data/fashion-mnist';
+import { saveModel } from '../../lib/models/model-io';
+import { registerModelDir } from '../../lib/services/model-service';
 import sharp from 'sharp';
 import { computeMap, storedMap } from '../../lib/services/map-service';
 import type { Library } from '../../lib/services/library';
@@ -103,6 +111,26 @@ describe('clustering a library', () => {
     expect(run.params.umap).toBe(true);
     expect(run.result.clusters.reduce((s, c) => s + c.size, 0)).toBeGreaterThanOrEqual(240);
     expect(run.result.clusters[0]!.centroid).toHaveLength(10);
+  });
+
+  it('ranks anomalies by reconstruction error: a noise image among clothes comes first', async () => {
+    // A model that has learnt clothes: Fashion-MNIST, a few epochs.
+    const model = Autoencoder.create(parseModelSpec({ arch: 'conv', inputShape: [28, 28, 1], latentSize: 16, filters: [8, 16], downsample: 'stride', upsampling: 'transposed' }));
+    await trainAutoencoder(model, await loadFashionMnist('train', { limit: 1500 }), trainOptionsSchema.parse({ epochs: 3, validationSplit: 0, batchSize: 32, learningRate: 3e-3 }));
+    const dir = join(library.config.modelsDir, 'trained');
+    await saveModel(model, dir);
+    model.dispose();
+    await registerModelDir(library, dir, { activate: true });
+    await embedMissing(library);
+    const random = seededRandom(11);
+    const noise = await sharp(Uint8Array.from({ length: 28 * 28 }, () => Math.floor(random() * 256)), { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer();
+    const added = await ingestBytes(library, 'noise.png', noise);
+    const anomalies = await findAnomalies(library, 5);
+    expect(anomalies).toHaveLength(5);
+    expect(anomalies[0]!.image.id).toBe(added.ids[0]);
+    expect(anomalies[0]!.error).toBeGreaterThan(anomalies[1]!.error);
+    expect(anomalies[1]!.error).toBeGreaterThanOrEqual(anomalies[4]!.error);
+    await expect(findAnomalies(library, 0)).rejects.toThrow(/top must be an integer/);
   });
 
   it('refuses bad k and unknown runs or clusters with typed errors', async () => {
