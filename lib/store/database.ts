@@ -83,6 +83,17 @@ const MIGRATIONS: readonly string[] = Object.freeze([
     PRIMARY KEY (model_id, method, image_id)
   ) WITHOUT ROWID;
   `,
+  `
+  ALTER TABLE jobs ADD COLUMN dedupe_key TEXT;
+  ALTER TABLE jobs ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE jobs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE jobs ADD COLUMN worker TEXT;
+  ALTER TABLE jobs ADD COLUMN heartbeat_at TEXT;
+  ALTER TABLE jobs ADD COLUMN started_at TEXT;
+  ALTER TABLE jobs ADD COLUMN finished_at TEXT;
+  CREATE INDEX jobs_by_state ON jobs (state, id);
+  CREATE UNIQUE INDEX jobs_one_active_per_key ON jobs (dedupe_key) WHERE state IN ('queued', 'running');
+  `,
 ]);
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

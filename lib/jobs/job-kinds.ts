@@ -1,0 +1,107 @@
+/**
+ * The kinds of background work, each with its validated parameters, the key that stops two
+ * identical jobs from running at once, whether a killed run can resume from where it stopped,
+ * and the one library function it calls.
+ */
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { AppError } from '../errors';
+import { parseModelSpec } from '../models/spec';
+import { trainOptionsSchema } from '../models/train';
+import { runClustering } from '../services/cluster-service';
+import { embedMissing, ingestFolder } from '../services/ingest-service';
+import type { Library } from '../services/library';
+import { computeMap } from '../services/map-service';
+import { registerModelDir } from '../services/model-service';
+import { defaultModelDir, trainModel } from '../services/train-service';
+import type { JobProgress } from '../store/jobs-repo';
+import { initEngine } from '../engine/backend';
+
+export interface JobContext {
+  library: Library;
+  signal: AbortSignal;
+  progress: (p: JobProgress) => void;
+}
+
+interface JobKind<P> {
+  schema: z.ZodType<P>;
+  /** Identical work has the same key. */
+  dedupeKey: (params: P) => string;
+  /** A killed run can start again and continue (the work is idempotent). */
+  resumable: boolean;
+  run: (params: P, context: JobContext) => Promise<unknown>;
+}
+
+const ingest: JobKind<{ folder: string; modality: 'photo' | 'xray'; labelFromFolder: boolean }> = {
+  schema: z.strictObject({ folder: z.string().min(1).transform((f) => resolve(f)), modality: z.enum(['photo', 'xray']).default('photo'), labelFromFolder: z.boolean().default(false) }),
+  dedupeKey: (p) => `ingest:${p.folder}`,
+  resumable: true, // content hashes make a rerun add only what is missing
+  run: async (p, { library, signal, progress }) => {
+    const report = await ingestFolder(library, p.folder, { modality: p.modality, labelFromFolder: p.labelFromFolder, signal,
+      onProgress: (q) => progress({ phase: 'ingest', done: q.done, total: q.total, imagesPerSec: q.imagesPerSec, etaSeconds: q.etaSeconds,
+        message: `${q.added} new, ${q.duplicates} known, ${q.skipped} refused` }) });
+    return { added: report.added, duplicates: report.duplicates, refused: report.skipped };
+  },
+};
+
+const train: JobKind<{ data: string; spec: unknown; options: unknown; outDir?: string; activate: boolean }> = {
+  schema: z.strictObject({ data: z.string().min(1), spec: z.unknown(), options: z.unknown().default({}), outDir: z.string().optional(), activate: z.boolean().default(false) }),
+  dedupeKey: (p) => `train:${p.outDir ?? JSON.stringify([p.data, p.spec, p.options])}`,
+  resumable: false, // a killed training fails with the reason; queue it again
+  run: async (p, { library, signal, progress }) => {
+    const spec = parseModelSpec(p.spec);
+    const options = trainOptionsSchema.parse(p.options);
+    const engine = await initEngine();
+    const outDir = p.outDir ?? defaultModelDir(library.config.modelsDir, spec);
+    const outcome = await trainModel({ data: p.data === 'fashion-mnist' ? p.data : resolve(p.data), spec, options, outDir, workers: library.config.workers, backend: engine.backend }, {
+      signal,
+      onProgress: (q) => progress({ phase: q.phase, done: (q.epoch - 1) * q.batches + q.batch, total: q.epochs * q.batches, loss: q.loss, imagesPerSec: q.imagesPerSec, etaSeconds: q.etaSeconds }),
+    });
+    const record = await registerModelDir(library, outDir, { activate: p.activate });
+    return { modelId: record.id, modelDir: outDir, testMse: outcome.testMse, history: outcome.result.history };
+  },
+};
+
+const embed: JobKind<Record<string, never>> = {
+  schema: z.strictObject({}),
+  dedupeKey: () => 'embed',
+  resumable: true,
+  run: async (_p, { library, signal, progress }) => embedMissing(library, { signal,
+    onProgress: (q) => progress({ phase: 'embed', done: q.done, total: q.total, imagesPerSec: q.imagesPerSec, etaSeconds: q.etaSeconds }) }),
+};
+
+const cluster: JobKind<{ k: number | 'auto'; range?: [number, number]; seed: number; umap: boolean }> = {
+  schema: z.strictObject({ k: z.union([z.number().int().min(1), z.literal('auto')]), range: z.tuple([z.number().int(), z.number().int()]).optional(), seed: z.number().int().default(0), umap: z.boolean().default(false) }),
+  dedupeKey: (p) => `cluster:${JSON.stringify(p)}`,
+  resumable: true,
+  run: async (p, { library }) => {
+    const run = await runClustering(library, { k: p.k, seed: p.seed, umap: p.umap, ...(p.range ? { range: p.range } : {}) });
+    return { runId: run.id, k: run.params.k };
+  },
+};
+
+const map: JobKind<{ method: 'pca' | 'umap' }> = {
+  schema: z.strictObject({ method: z.enum(['pca', 'umap']).default('umap') }),
+  dedupeKey: (p) => `map:${p.method}`,
+  resumable: true,
+  run: async (p, { library, signal, progress }) => {
+    const points = await computeMap(library, p.method, { signal, onProgress: (done, total) => progress({ phase: 'umap', done, total }) });
+    return { points: points.length };
+  },
+};
+
+export const JOB_KINDS = Object.freeze({ ingest, train, embed, cluster, map } as Record<string, JobKind<unknown>>);
+
+export function jobKind(kind: string): JobKind<unknown> {
+  const found = JOB_KINDS[kind];
+  if (!found) throw new AppError('invalid_input', `unknown job kind '${kind}'; valid kinds: ${Object.keys(JOB_KINDS).join(', ')}`);
+  return found;
+}
+
+/** Validates a job's parameters, naming every problem. */
+export function parseJobParams(kind: string, params: unknown): { params: Record<string, unknown>; dedupeKey: string } {
+  const spec = jobKind(kind);
+  const parsed = spec.schema.safeParse(params ?? {});
+  if (!parsed.success) throw new AppError('invalid_input', `invalid ${kind} job: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ')}`);
+  return { params: parsed.data as Record<string, unknown>, dedupeKey: spec.dedupeKey(parsed.data) };
+}

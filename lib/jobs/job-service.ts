@@ -1,0 +1,107 @@
+/**
+ * The job queue's API and its runner. Jobs live in SQLite; a runner (the `npm run worker`
+ * process) claims the oldest queued job, runs its library function with progress written back
+ * (throttled) and a heartbeat that also carries cancellation, and records the outcome. A worker
+ * that died (kill -9) is noticed at the next start: resumable jobs run again from where the
+ * store says they stopped, others fail with the reason — none stays "running" forever.
+ */
+import { hostname } from 'node:os';
+import { AppError, isAppError } from '../errors';
+import type { Library } from '../services/library';
+import {
+  claimNextJob, enqueueJob, finishJob, getJob, heartbeat, recoverStaleJobs, reportProgress, requestCancel, type Job, type JobProgress,
+} from '../store/jobs-repo';
+import { JOB_KINDS, jobKind, parseJobParams } from './job-kinds';
+
+export function queueJob(library: Library, kind: string, params: unknown): Job {
+  const parsed = parseJobParams(kind, params);
+  return enqueueJob(library.db, kind, parsed.params, parsed.dedupeKey);
+}
+
+export function jobOrThrow(library: Library, id: number): Job {
+  const job = Number.isInteger(id) && id > 0 ? getJob(library.db, id) : null;
+  if (!job) throw new AppError('not_found', `job ${id} not found`);
+  return job;
+}
+
+export function cancelJob(library: Library, id: number): Job {
+  return requestCancel(library.db, id);
+}
+
+/** This process, as recorded on the jobs it runs. */
+export const WORKER_NAME = `${process.pid}@${hostname()}`;
+
+function isDeadWorker(worker: string | null): boolean {
+  if (!worker) return true;
+  const [pid, host] = worker.split('@');
+  if (host !== hostname() || worker === WORKER_NAME) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+export interface RunnerOptions {
+  /** How often the runner writes its heartbeat and checks for cancellation. Default 1000 ms. */
+  heartbeatMs?: number;
+  /** A running job silent this long is presumed dead (another host's worker). Default 120 s. */
+  staleMs?: number;
+  /** Shortest interval between progress writes. Default 500 ms. */
+  progressMs?: number;
+}
+
+export function recoverJobs(library: Library, staleMs = 120_000) {
+  return recoverStaleJobs(library.db, { resumable: (kind) => JOB_KINDS[kind]?.resumable ?? false, isDead: isDeadWorker, staleMs });
+}
+
+/** Claims and runs one queued job; null when the queue is empty. `stop` aborts it (shutdown). */
+export async function runNextJob(library: Library, options: RunnerOptions & { stop?: AbortSignal } = {}): Promise<Job | null> {
+  const job = claimNextJob(library.db, WORKER_NAME);
+  if (!job) return null;
+  const controller = new AbortController();
+  let cancelled = false;
+  const beat = setInterval(() => {
+    if (heartbeat(library.db, job.id)) {
+      cancelled = true;
+      controller.abort();
+    }
+  }, options.heartbeatMs ?? 1000);
+  const onStop = () => controller.abort();
+  options.stop?.addEventListener('abort', onStop);
+  let lastWrite = 0;
+  const progress = (p: JobProgress) => {
+    const now = Date.now();
+    if (now - lastWrite < (options.progressMs ?? 500) && p.done !== p.total) return;
+    lastWrite = now;
+    reportProgress(library.db, job.id, p);
+  };
+  try {
+    const kind = jobKind(job.kind);
+    const result = await kind.run(kind.schema.parse(job.params), { library, signal: controller.signal, progress });
+    finishJob(library.db, job.id, 'succeeded', { result });
+  } catch (error) {
+    if (cancelled || (isAppError(error, 'cancelled') && !options.stop?.aborted)) {
+      finishJob(library.db, job.id, 'cancelled', { error: 'cancelled by request' });
+    } else if (options.stop?.aborted && (JOB_KINDS[job.kind]?.resumable ?? false)) {
+      library.db.prepare(`UPDATE jobs SET state = 'queued', worker = NULL WHERE id = ?`).run(job.id); // resumes at next start
+    } else {
+      finishJob(library.db, job.id, 'failed', { error: isAppError(error) ? error.message : `internal error: ${(error as Error).message}` });
+    }
+  } finally {
+    clearInterval(beat);
+    options.stop?.removeEventListener('abort', onStop);
+  }
+  return getJob(library.db, job.id);
+}
+
+/** Runs jobs until `stop` aborts: recovers dead workers' jobs first, then polls the queue. */
+export async function runJobs(library: Library, options: RunnerOptions & { stop: AbortSignal; idleMs?: number; onJob?: (job: Job) => void }): Promise<void> {
+  recoverJobs(library, options.staleMs);
+  while (!options.stop.aborted) {
+    const job = await runNextJob(library, options);
+    if (job) options.onJob?.(job);
+    else await new Promise((resolve) => setTimeout(resolve, options.idleMs ?? 500));
+  }
+}
