@@ -1,7 +1,7 @@
 /**
  * npm run models -- list
  * npm run models -- register <dir> [--activate]
- * npm run models -- activate <id>     (then embeds every stored image the model has not seen)
+ * npm run models -- activate <id>     (embeds every stored image under it first, then switches)
  */
 import { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
@@ -10,23 +10,25 @@ import { parseConfig } from '../lib/config';
 import { initEngine } from '../lib/engine/backend';
 import { embedMissing } from '../lib/services/ingest-service';
 import { openLibrary, type Library } from '../lib/services/library';
-import { registerModelDir } from '../lib/services/model-service';
-import { activateModel, listModels } from '../lib/store/models-repo';
+import { registerModelDir, switchActiveModel } from '../lib/services/model-service';
+import { listModels } from '../lib/store/models-repo';
 import { abortOnSigint, runCli } from './cli/run';
 
-async function embedWithProgress(library: Library): Promise<void> {
+/** Embeds the library under `model` (old model still active meanwhile), then switches to it. */
+async function switchWithProgress(library: Library, modelId: number): Promise<void> {
   const bar = new SingleBar({ format: 'embedding |{bar}| {value}/{total} | {rate} img/s | ETA {eta_formatted}' }, Presets.shades_classic);
   let started = false;
   const controller = abortOnSigint('embedding');
-  const result = await embedMissing(library, {
+  let result: unknown;
+  await switchActiveModel(library, modelId, async (lib, model) => { result = await embedMissing(lib, { model,
     signal: controller.signal,
     onProgress: (p) => {
       if (!process.stderr.isTTY) return;
       if (!started) { bar.start(p.total, 0, { rate: 0 }); started = true; }
       bar.update(p.done, { rate: Math.round(p.imagesPerSec) });
     },
-  }).finally(() => bar.stop());
-  console.log(JSON.stringify(result));
+  }); }).finally(() => bar.stop());
+  console.log(JSON.stringify({ active: modelId, ...(result as object) }));
 }
 
 const program = new Command('models');
@@ -38,15 +40,15 @@ program.command('list').action(async () => {
     library.close();
   }
 });
-program.command('register').argument('<dir>').option('--activate', 'make it the active model and embed the library with it').action(async (dir: string, o: { activate?: boolean }) => {
+program.command('register').argument('<dir>').option('--activate', 'embed the library with it, then make it the active model').action(async (dir: string, o: { activate?: boolean }) => {
   const config = parseConfig();
   const library = openLibrary(config);
   try {
-    const record = await registerModelDir(library, dir, { activate: o.activate ?? false });
+    const record = await registerModelDir(library, dir);
     console.log(JSON.stringify({ id: record.id, name: record.name, active: record.active }));
-    if (record.active) {
+    if (o.activate && !record.active) {
       await initEngine(config.backend);
-      await embedWithProgress(library);
+      await switchWithProgress(library, record.id);
     }
   } finally {
     library.close();
@@ -56,9 +58,8 @@ program.command('activate').argument('<id>').action(async (id: string) => {
   const config = parseConfig();
   const library = openLibrary(config);
   try {
-    activateModel(library.db, z.coerce.number().int().min(1).parse(id));
     await initEngine(config.backend);
-    await embedWithProgress(library);
+    await switchWithProgress(library, z.coerce.number().int().min(1).parse(id));
   } finally {
     library.close();
   }

@@ -12,7 +12,7 @@ import { runClustering } from '../services/cluster-service';
 import { embedMissing, ingestFolder } from '../services/ingest-service';
 import type { Library } from '../services/library';
 import { computeMap } from '../services/map-service';
-import { registerModelDir } from '../services/model-service';
+import { registerModelDir, switchActiveModel } from '../services/model-service';
 import { defaultModelDir, trainModel } from '../services/train-service';
 import type { JobProgress } from '../store/jobs-repo';
 import { initEngine } from '../engine/backend';
@@ -90,7 +90,18 @@ const map: JobKind<{ method: 'pca' | 'umap' }> = {
   },
 };
 
-export const JOB_KINDS = Object.freeze({ ingest, train, embed, cluster, map } as Record<string, JobKind<unknown>>);
+const activate: JobKind<{ modelId: number }> = {
+  schema: z.strictObject({ modelId: z.number().int().min(1) }),
+  dedupeKey: (p) => `activate:${p.modelId}`,
+  resumable: true, // embedding is idempotent; the switch is one transaction at the end
+  run: async (p, { library, signal, progress }) => {
+    const model = await switchActiveModel(library, p.modelId, (lib, record) => embedMissing(lib, { model: record, signal,
+      onProgress: (q) => progress({ phase: 're-embed', done: q.done, total: q.total, imagesPerSec: q.imagesPerSec, etaSeconds: q.etaSeconds }) }));
+    return { activeModelId: model.id };
+  },
+};
+
+export const JOB_KINDS = Object.freeze({ ingest, train, embed, activate, cluster, map } as Record<string, JobKind<unknown>>);
 
 export function jobKind(kind: string): JobKind<unknown> {
   const found = JOB_KINDS[kind];

@@ -22,7 +22,8 @@ import { imagesWithoutEmbedding, putEmbedding } from '../store/embeddings-repo';
 import { findImageByHash, getImage, insertImage, knownHashes, type Modality } from '../store/images-repo';
 import { bumpIndexGeneration } from '../store/models-repo';
 import { originalPath, writeFileAtomic, type Library } from './library';
-import { loadActiveModel, modelIndex, type LoadedModel, type OpenedIndex } from './model-service';
+import { loadActiveModel, loadRegisteredModel, modelIndex, type LoadedModel, type OpenedIndex } from './model-service';
+import type { ModelRecord } from '../store/models-repo';
 
 export interface IngestSource { name: string; read: () => Promise<Uint8Array> }
 
@@ -154,11 +155,12 @@ export async function ingestSources(library: Library, sources: IngestSource[], o
 }
 
 /**
- * Embeds, with the active model, every stored image that has no vector under it yet (after a
- * model is activated), from the stored originals; resumable, committed in batches.
+ * Embeds, with the active model (or `options.model`), every stored image that has no vector under
+ * it yet, from the stored originals; resumable, committed in batches.
  */
-export async function embedMissing(library: Library, options: Pick<IngestOptions, 'signal' | 'onProgress' | 'batchSize'> = {}): Promise<{ embedded: number; failed: { id: number; reason: string }[] }> {
-  const loaded = await loadActiveModel(library);
+export async function embedMissing(library: Library, options: Pick<IngestOptions, 'signal' | 'onProgress' | 'batchSize'> & { model?: ModelRecord } = {}):
+  Promise<{ embedded: number; failed: { id: number; reason: string }[] }> {
+  const loaded = options.model ? await loadRegisteredModel(library, options.model) : await loadActiveModel(library);
   const opened = modelIndex(library, loaded.record);
   const missing = imagesWithoutEmbedding(library.db, loaded.record.id);
   const [height, width, channels] = loaded.model.spec.inputShape;

@@ -10,7 +10,7 @@ import { loadModel, readModelManifest } from '../models/model-io';
 import { parseModelSpec } from '../models/spec';
 import { countEmbeddings, getEmbedding, iterateEmbeddings } from '../store/embeddings-repo';
 import { deleteImage } from '../store/images-repo';
-import { activateModel, activeModel, findModelByName, indexGeneration, registerModel, type ModelRecord } from '../store/models-repo';
+import { activateModel, activeModel, findModelByName, getModel, indexGeneration, registerModel, type ModelRecord } from '../store/models-repo';
 import { HnswIndex } from '../vector-index/hnsw-index';
 import type { DistanceSpace } from '../vectors/distance';
 import type { Library } from './library';
@@ -37,6 +37,11 @@ const cache = new Map<string, LoadedModel>();
 export async function loadActiveModel(library: Library): Promise<LoadedModel> {
   const record = activeModel(library.db);
   if (!record) throw new AppError('not_found', 'no active model yet: train one first (npm run train -- --data <folder>)');
+  return loadRegisteredModel(library, record);
+}
+
+/** A registered model, loaded once per process. */
+export async function loadRegisteredModel(library: Library, record: ModelRecord): Promise<LoadedModel> {
   const key = `${library.config.dbPath}#${record.id}`;
   const cached = cache.get(key);
   if (cached) return cached;
@@ -123,6 +128,19 @@ export function loadActiveVectors(library: Library): { model: ModelRecord; ids: 
   const data = new Float32Array(ids.length * model.latentSize);
   chunks.forEach((v, i) => data.set(v, i * model.latentSize));
   return { model, ids, data, dim: model.latentSize };
+}
+
+/**
+ * Switches the active model without a gap: every stored image is embedded and indexed under the
+ * new model first (search keeps using the old one meanwhile), then one transaction flips it.
+ */
+export async function switchActiveModel(library: Library, modelId: number,
+  embed: (library: Library, model: ModelRecord) => Promise<unknown>): Promise<ModelRecord> {
+  const record = getModel(library.db, modelId);
+  if (!record) throw new AppError('not_found', `no model with id ${modelId}`);
+  await embed(library, record);
+  activateModel(library.db, record.id);
+  return getModel(library.db, record.id)!;
 }
 
 /** Deletes stored images: rows and vectors in one transaction, then out of the open indexes. */

@@ -14,7 +14,8 @@ import { countEmbeddings } from '../../lib/store/embeddings-repo';
 import { activeModel } from '../../lib/store/models-repo';
 import type { Job } from '../../lib/store/jobs-repo';
 import { startWasm } from '../helpers/engine';
-import { fashionFolder, tempLibrary } from '../helpers/library';
+import { addModel, fashionFolder, tempLibrary } from '../helpers/library';
+import { searchSimilar } from '../../lib/services/search-service';
 
 let library: Library;
 let dataDir: string;
@@ -65,13 +66,35 @@ describe('jobs', () => {
   });
 
   it('validates parameters and refuses a second identical job while one is active', () => {
-    expect(() => queueJob(library, 'reindex', {})).toThrow(/unknown job kind 'reindex'; valid kinds: ingest, train, embed, cluster, map/);
+    expect(() => queueJob(library, 'reindex', {})).toThrow(/unknown job kind 'reindex'; valid kinds: ingest, train, embed, activate, cluster, map/);
     expect(() => queueJob(library, 'ingest', { folder: 3 })).toThrow(/invalid ingest job: folder/);
     const first = queueJob(library, 'cluster', { k: 3 });
     expect(() => queueJob(library, 'cluster', { k: 3 })).toThrow(/identical cluster job .* already queued or running/);
     expect(cancelJob(library, first.id).state).toBe('cancelled');
     expect(queueJob(library, 'cluster', { k: 3 }).state).toBe('queued');
     cancelJob(library, job(first.id + 1).id);
+  });
+
+  it('activating a model re-embeds first and switches atomically: every search during the switch succeeds on one model', async () => {
+    const before = activeModel(library.db)!;
+    const next = await addModel(library, 'conv-8', 8);
+    const queued = queueJob(library, 'activate', { modelId: next.id });
+    const running = runNextJob(library, { progressMs: 0 });
+    let finished = false;
+    void running.then(() => { finished = true; });
+    const seen: number[] = [];
+    while (!finished) {
+      const result = await searchSimilar(library, { imageId: 20 }, { k: 3 });
+      expect(result.hits).toHaveLength(3);
+      seen.push(result.modelId);
+      await new Promise((r) => setImmediate(r));
+    }
+    expect((await running)!.state).toBe('succeeded');
+    expect(seen.length).toBeGreaterThan(0);
+    expect(new Set(seen)).toEqual(new Set([before.id]));
+    expect(activeModel(library.db)!.id).toBe(next.id);
+    expect((await searchSimilar(library, { imageId: 20 }, { k: 3 })).modelId).toBe(next.id);
+    expect(job(queued.id).result).toEqual({ activeModelId: next.id });
   });
 
   it('a running job cancels within seconds when asked, keeping what it committed', async () => {
