@@ -42,7 +42,7 @@ describe('formats are decided from the bytes', () => {
       const refused = await refusal(bytes);
       expect(refused.code).toBe('unsupported');
       expect(refused.message).toContain(kind);
-      expect(refused.message).toContain('accepted formats: dicom, jpeg, png, webp, tiff, gif');
+      expect(refused.message).toContain('accepted formats: dicom, jpeg, png, webp, tiff, gif, avif');
     }
   });
 
@@ -107,6 +107,23 @@ describe('real images come out right', () => {
       return a.pixels.reduce((s, v, i) => s + Math.abs(v - b.pixels[i]!), 0) / a.pixels.length;
     };
     expect(await diff(90)).toBeLessThan((await diff(270)) / 3);
+  });
+
+  it('AVIF, WebP, GIF (first frame) and multi-page TIFF (first page) decode', async () => {
+    const base = sharp(photo()).resize(64, 48);
+    const avif = new Uint8Array(await base.clone().avif().toBuffer());
+    expect(sniffImageFormat(avif)).toBe('avif');
+    expect((await prepareImage(avif, grey64)).originalWidth).toBe(64);
+    const webp = new Uint8Array(await base.clone().webp().toBuffer());
+    expect((await prepareImage(webp, grey64)).format).toBe('webp');
+    const frames = await Promise.all([0, 255].map((v) => sharp({ create: { width: 16, height: 16, channels: 3, background: { r: v, g: v, b: v } } }).raw().toBuffer()));
+    const strip = Buffer.concat(frames);
+    const gif = new Uint8Array(await sharp(strip, { raw: { width: 16, height: 32, channels: 3, pageHeight: 16 } as never }).gif().toBuffer());
+    const tif = new Uint8Array(await sharp(strip, { raw: { width: 16, height: 32, channels: 3, pageHeight: 16 } as never }).tiff().toBuffer());
+    for (const bytes of [gif, tif]) {
+      const first = await prepareImage(bytes, grey64);
+      expect(Math.max(...first.pixels)).toBeLessThan(10); // the black first frame/page, not the white second
+    }
   });
 
   it('an RGB photo becomes a 3-channel input', async () => {
