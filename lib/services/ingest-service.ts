@@ -19,7 +19,7 @@ import { ModelWorkerPool } from '../models/worker-pool';
 import { initEngine } from '../engine/backend';
 import { immediate } from '../store/database';
 import { imagesWithoutEmbedding, putEmbedding } from '../store/embeddings-repo';
-import { findImageByHash, getImage, insertImage, knownHashes, type Modality } from '../store/images-repo';
+import { findImageByHash, getImage, insertImage, knownHashes, purgeDeletedHash, type Modality } from '../store/images-repo';
 import { bumpIndexGeneration } from '../store/models-repo';
 import { originalPath, writeFileAtomic, type Library } from './library';
 import { loadActiveModel, loadRegisteredModel, modelIndex, type LoadedModel, type OpenedIndex } from './model-service';
@@ -256,6 +256,7 @@ async function commitBatch(library: Library, loaded: LoadedModel, opened: Opened
     const out: { id: number; vector: Float32Array }[] = [];
     batch.forEach((d, i) => {
       if (findImageByHash(library.db, d.hash)) return; // stored meanwhile by another process
+      purgeDeletedHash(library.db, d.hash); // a deleted image added again: new id, never resurrected in an index
       const id = insertImage(library.db, {
         contentHash: d.hash, originalName: d.name, format: d.image.format, byteSize: d.bytes.length,
         width: d.image.originalWidth, height: d.image.originalHeight,

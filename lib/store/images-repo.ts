@@ -42,9 +42,14 @@ export function findImageByHash(db: Db, contentHash: string): ImageRecord | null
   return row ? toRecord(row) : null;
 }
 
-/** Hashes already stored (deleted ones included: a deleted image is not re-ingested silently). */
+/** Hashes of the live images (a deleted image added again comes back, under a new id). */
 export function knownHashes(db: Db): Set<string> {
-  return new Set((db.prepare('SELECT content_hash FROM images').pluck().all() as string[]));
+  return new Set((db.prepare('SELECT content_hash FROM images WHERE deleted_at IS NULL').pluck().all() as string[]));
+}
+
+/** Removes the rows of a deleted image with this hash, so the bytes can be added again (new id). */
+export function purgeDeletedHash(db: Db, contentHash: string): void {
+  db.prepare('DELETE FROM images WHERE content_hash = ? AND deleted_at IS NOT NULL').run(contentHash);
 }
 
 export function getImage(db: Db, id: number): ImageRecord | null {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countEmbeddings, iterateEmbeddings } from '../../lib/store/embeddings-repo';
 import { countImages } from '../../lib/store/images-repo';
 import { activeModel } from '../../lib/store/models-repo';
-import { embedMissing, ingestFolder } from '../../lib/services/ingest-service';
+import { embedMissing, ingestBytes, ingestFolder } from '../../lib/services/ingest-service';
 import { originalPath, thumbnailPath, type Library } from '../../lib/services/library';
 import { thumbnailFor } from '../../lib/services/thumbnail-service';
 import { sniffImageFormat } from '../../lib/images/image-format';
@@ -116,10 +116,18 @@ describe('search', () => {
   it('answers 404 alike for unknown and deleted ids, and validates k', async () => {
     await expect(searchSimilar(library, { imageId: 99999 })).rejects.toMatchObject({ code: 'not_found' });
     expect(deleteImages(library, [5, 424242])).toBe(1);
+    const name5 = library.db.prepare('SELECT original_name FROM images WHERE id = 5').pluck().get() as string;
     await expect(searchSimilar(library, { imageId: 4 }, { k: 300 })).resolves.toSatisfy((r: { hits: { image: { id: number } }[] }) => !r.hits.some((h) => h.image.id === 5));
     forgetOpenIndexes();
     await expect(searchSimilar(library, { imageId: 5 })).rejects.toMatchObject({ code: 'not_found', message: 'image 5 not found' });
     await expect(searchSimilar(library, { imageId: 6 }, { k: 0 })).rejects.toMatchObject({ code: 'invalid_input' });
+    // The same bytes added again come back under a new id, found by search; id 5 stays gone.
+    const again = await ingestBytes(library, 'again.png', readFileSync(join(folder, name5)));
+    expect(again.added).toBe(1);
+    expect(again.ids[0]).toBeGreaterThan(300);
+    const found = await searchSimilar(library, { bytes: readFileSync(join(folder, name5)) }, { k: 1 });
+    expect(found.hits[0]!.image.id).toBe(again.ids[0]);
+    deleteImages(library, again.ids);
   });
 });
 
