@@ -145,6 +145,7 @@ export async function ingestSources(library: Library, sources: IngestSource[], o
     pending = [];
     flushing = flushing.then(() => flush(batch));
     await flushing;
+    progress(); // the final counts, after the last commit
   } finally {
     opened.index.save(currentGeneration(library, loaded));
     await encoder.close();
