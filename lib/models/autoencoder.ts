@@ -3,7 +3,7 @@
  * tf.Variables, PyTorch-style seeded initialisation) and its encoder and decoder as functions
  * of tensors. Training, inference and saving live in their own modules and use this one.
  */
-import { tf, type Tensor, type Tensor2D, type Tensor4D } from '../engine/tf';
+import { tf, type Tensor2D, type Tensor4D } from '../engine/tf';
 import {
   conv, convOutputSize, convTranspose, dense, maxPool2x2, poolOutputSize, torchPadding, torchUniform, upsample,
   type Activation,

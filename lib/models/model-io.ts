@@ -4,7 +4,7 @@
  * endian, in manifest order). Written to a temporary directory, fsynced, then renamed into
  * place, so a crash never leaves a half-written model.
  */
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { z } from 'zod';
 import { AppError } from '../errors';

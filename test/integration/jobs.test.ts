@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cancelJob, jobOrThrow, queueJob, runNextJob } from '../../lib/jobs/job-service';
 import type { Library } from '../../lib/services/library';
