@@ -29,6 +29,8 @@ interface JobKind<P> {
   dedupeKey: (params: P) => string;
   /** A killed run can start again and continue (the work is idempotent). */
   resumable: boolean;
+  /** Fills in defaults that must not change between runs (chosen when the job is queued). */
+  prepare?: (params: P, library: Library) => P;
   run: (params: P, context: JobContext) => Promise<unknown>;
 }
 
@@ -44,16 +46,19 @@ const ingest: JobKind<{ folder: string; modality: 'photo' | 'xray'; labelFromFol
   },
 };
 
-const train: JobKind<{ data: string; spec: unknown; options: unknown; outDir?: string; activate: boolean }> = {
-  schema: z.strictObject({ data: z.string().min(1), spec: z.unknown(), options: z.unknown().default({}), outDir: z.string().optional(), activate: z.boolean().default(false) }),
+const train: JobKind<{ data: string; spec: unknown; options: unknown; outDir?: string; limit?: number; activate: boolean }> = {
+  schema: z.strictObject({ data: z.string().min(1), spec: z.unknown(), options: z.unknown().default({}), outDir: z.string().optional(),
+    limit: z.number().int().min(1).optional(), activate: z.boolean().default(false) }),
   dedupeKey: (p) => `train:${p.outDir ?? JSON.stringify([p.data, p.spec, p.options])}`,
-  resumable: false, // a killed training fails with the reason; queue it again
+  resumable: true, // a checkpoint after every epoch; a rerun continues from the next one
+  prepare: (p, library) => ({ ...p, outDir: p.outDir ?? defaultModelDir(library.config.modelsDir, parseModelSpec(p.spec)) }),
   run: async (p, { library, signal, progress }) => {
     const spec = parseModelSpec(p.spec);
     const options = trainOptionsSchema.parse(p.options);
     const engine = await initEngine();
     const outDir = p.outDir ?? defaultModelDir(library.config.modelsDir, spec);
-    const outcome = await trainModel({ data: p.data === 'fashion-mnist' ? p.data : resolve(p.data), spec, options, outDir, workers: library.config.workers, backend: engine.backend }, {
+    const outcome = await trainModel({ data: p.data === 'fashion-mnist' ? p.data : resolve(p.data), spec, options, outDir, checkpointDir: `${outDir}.checkpoint`,
+      workers: library.config.workers, backend: engine.backend, ...(p.limit ? { limit: p.limit } : {}) }, {
       signal,
       onProgress: (q) => progress({ phase: q.phase, done: (q.epoch - 1) * q.batches + q.batch, total: q.epochs * q.batches, loss: q.loss, imagesPerSec: q.imagesPerSec, etaSeconds: q.etaSeconds }),
     });
@@ -109,10 +114,11 @@ export function jobKind(kind: string): JobKind<unknown> {
   return found;
 }
 
-/** Validates a job's parameters, naming every problem. */
-export function parseJobParams(kind: string, params: unknown): { params: Record<string, unknown>; dedupeKey: string } {
+/** Validates a job's parameters (naming every problem) and fixes its queue-time defaults. */
+export function parseJobParams(kind: string, params: unknown, library: Library): { params: Record<string, unknown>; dedupeKey: string } {
   const spec = jobKind(kind);
   const parsed = spec.schema.safeParse(params ?? {});
   if (!parsed.success) throw new AppError('invalid_input', `invalid ${kind} job: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ')}`);
-  return { params: parsed.data as Record<string, unknown>, dedupeKey: spec.dedupeKey(parsed.data) };
+  const prepared = spec.prepare ? spec.prepare(parsed.data, library) : parsed.data;
+  return { params: prepared as Record<string, unknown>, dedupeKey: spec.dedupeKey(prepared) };
 }

@@ -14,7 +14,7 @@ import {
 import { JOB_KINDS, jobKind, parseJobParams } from './job-kinds';
 
 export function queueJob(library: Library, kind: string, params: unknown): Job {
-  const parsed = parseJobParams(kind, params);
+  const parsed = parseJobParams(kind, params, library);
   return enqueueJob(library.db, kind, parsed.params, parsed.dedupeKey);
 }
 

@@ -58,6 +58,10 @@ export interface TrainResult {
 export interface TrainHooks {
   onProgress?: (progress: TrainProgress) => void;
   signal?: AbortSignal;
+  /** Resume after a checkpoint: the first epoch to run (1-based) and the epochs already done. */
+  resume?: { startEpoch: number; history: EpochRecord[] };
+  /** After each completed epoch, with the weights in the model (to save a checkpoint). */
+  onEpochEnd?: (epoch: number, history: readonly EpochRecord[]) => Promise<void>;
 }
 
 /** Seeded Fisher–Yates shuffle of 0..n-1. */
@@ -124,7 +128,7 @@ async function fit(set: ImageSet, split: { train: Int32Array; val: Int32Array },
   let images = 0;
   const started = performance.now();
   try {
-    for (let epoch = 1; epoch <= epochs; epoch++) {
+    for (let epoch = hooks.resume?.startEpoch ?? 1; epoch <= epochs; epoch++) {
       const order = shuffledIndices(split.train.length, seed + epoch);
       const epochStart = performance.now();
       let sum = 0;
@@ -170,6 +174,7 @@ async function fit(set: ImageSet, split: { train: Int32Array; val: Int32Array },
         stoppedEarly = true;
         break;
       }
+      await hooks.onEpochEnd?.(epoch, history);
     }
     if (stoppedEarly && bestWeights) phase.vars.forEach((v, i) => v.assign(bestWeights![i]!));
   } finally {
@@ -199,7 +204,7 @@ export async function trainAutoencoder(model: Autoencoder, set: ImageSet, option
   checkImageSet(set, model.spec.inputShape);
   const split = splitIndices(set.count, options.validationSplit, options.seed);
   const objective = autoencoderObjective(model, options);
-  const history: EpochRecord[] = [];
+  const history: EpochRecord[] = [...(hooks.resume?.history ?? [])];
   const result = await fit(set, split, {
     phase: 'train',
     vars: model.autoencoderParams,
@@ -224,6 +229,8 @@ export async function trainStacked(model: Autoencoder, set: ImageSet, options: T
   const split = splitIndices(set.count, options.validationSplit, options.seed);
   const history: EpochRecord[] = [];
   const layers = spec.hidden.length + 1;
+  // Layer-wise phases do not resume from checkpoints: only progress and cancellation pass through.
+  const stackHooks: TrainHooks = { ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}), ...(hooks.signal ? { signal: hooks.signal } : {}) };
   let images = 0;
   let seconds = 0;
   for (let layer = 0; layer < layers; layer++) {
@@ -242,7 +249,7 @@ export async function trainStacked(model: Autoencoder, set: ImageSet, options: T
         const lossFn = layer === 0 ? RECONSTRUCTION_LOSSES[spec.loss] : meanSquaredError;
         return lossFn(recon, input) as tf.Scalar;
       },
-    }, options, hooks, history);
+    }, options, stackHooks, history);
     images += split.train.length * options.epochs;
     seconds += split.train.length * options.epochs / r.imagesPerSec;
   }
@@ -252,7 +259,7 @@ export async function trainStacked(model: Autoencoder, set: ImageSet, options: T
     vars: [...model.params].filter(([n]) => n.startsWith('enc/') || n.startsWith('cls/')).map(([, v]) => v),
     lossOf: (x, idx) => tf.losses.softmaxCrossEntropy(labelTensor(idx),
       tf.add(tf.matMul(model.encode(x), model.p('cls/kernel')), model.p('cls/bias'))) as tf.Scalar,
-  }, options, hooks, history);
+  }, options, stackHooks, history);
   const evalSet = split.val.length ? split.val : split.train;
   let correct = 0;
   for (let s = 0; s < evalSet.length; s += 1000) {

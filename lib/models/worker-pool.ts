@@ -123,7 +123,7 @@ export class ModelWorkerPool {
     const onAbort = () => Atomics.store(controlView, CONTROL.ABORT, 1);
     hooks.signal?.addEventListener('abort', onAbort);
     if (hooks.signal?.aborted) onAbort();
-    const history: EpochRecord[] = [];
+    const history: EpochRecord[] = [...(hooks.resume?.history ?? [])];
     const started = performance.now();
     let images = 0;
     let best = Infinity;
@@ -132,7 +132,7 @@ export class ModelWorkerPool {
     let stale = 0;
     let stoppedEarly = false;
     try {
-      for (let epoch = 1; epoch <= options.epochs; epoch++) {
+      for (let epoch = hooks.resume?.startEpoch ?? 1; epoch <= options.epochs; epoch++) {
         const epochStart = performance.now();
         const onEvent = (m: FromWorker) => {
           if (m.type !== 'batch') return;
@@ -160,6 +160,10 @@ export class ModelWorkerPool {
         } else if (options.earlyStopping && ++stale >= options.earlyStopping.patience) {
           stoppedEarly = true;
           break;
+        }
+        if (hooks.onEpochEnd) {
+          model.writeWeights(new Map(Object.entries((await this.handles[0]!.request({ type: 'get-weights' }, 'weights')).weights)));
+          await hooks.onEpochEnd(epoch, history);
         }
       }
       const final = stoppedEarly && bestWeights ? bestWeights : (await this.handles[0]!.request({ type: 'get-weights' }, 'weights')).weights;

@@ -3,6 +3,8 @@
  * model from its spec, train it (stacked AEs through layer-wise pretraining), evaluate the
  * reconstruction on held-out images and save it. The CLI and, later, the job runner call this.
  */
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError } from '../errors';
 import { loadFashionMnist } from '../data/fashion-mnist';
@@ -10,11 +12,11 @@ import { loadImageFolder } from '../data/image-folder';
 import { Autoencoder } from '../models/autoencoder';
 import type { ImageSet } from '../models/image-set';
 import { reconstructionErrors } from '../models/inference';
-import { saveModel } from '../models/model-io';
+import { loadModel, saveModel } from '../models/model-io';
 import type { ModelSpec } from '../models/spec';
 import { ModelWorkerPool } from '../models/worker-pool';
 import type { BackendName } from '../engine/backend';
-import { trainAutoencoder, trainStacked, type TrainHooks, type TrainOptions, type TrainResult } from '../models/train';
+import { trainAutoencoder, trainStacked, type EpochRecord, type TrainHooks, type TrainOptions, type TrainResult } from '../models/train';
 
 export interface TrainRequest {
   /** 'fashion-mnist' or a folder of images. */
@@ -25,6 +27,11 @@ export interface TrainRequest {
   limit?: number;
   /** Where to save the model directory. */
   outDir: string;
+  /**
+   * A folder for a checkpoint after every epoch; when it holds one, training resumes from the
+   * epoch after it (optimizer moments restart). Removed when training ends. Not for stacked AEs.
+   */
+  checkpointDir?: string;
   /** Worker threads for data-parallel training on wasm (1 = this thread). */
   workers: number;
   backend: BackendName;
@@ -60,7 +67,19 @@ export async function trainModel(request: TrainRequest, hooks: TrainHooks & { on
   const { set, skipped } = await loadTrainingImages(request.data, request.spec, request.limit, hooks.onFile);
   const model = Autoencoder.create(request.spec);
   try {
-    const result = await fitModel(model, set, request, hooks);
+    const checkpoint = request.checkpointDir && request.spec.arch !== 'stacked' ? request.checkpointDir : null;
+    let resumeHooks: TrainHooks = hooks;
+    if (checkpoint) {
+      if (existsSync(join(checkpoint, 'model.json'))) {
+        const { model: saved, manifest } = await loadModel(checkpoint);
+        model.writeWeights(saved.readWeights());
+        saved.dispose();
+        const done = manifest.training as { epoch: number; history: EpochRecord[] };
+        resumeHooks = { ...resumeHooks, resume: { startEpoch: done.epoch + 1, history: done.history } };
+      }
+      resumeHooks = { ...resumeHooks, onEpochEnd: async (epoch, history) => { await saveModel(model, checkpoint, { epoch, history }); } };
+    }
+    const result = await fitModel(model, set, request, resumeHooks);
     let testMse: number | null = null;
     if (request.data === FASHION_MNIST) {
       const errors = reconstructionErrors(model, await loadFashionMnist('test'));
@@ -70,6 +89,7 @@ export async function trainModel(request: TrainRequest, hooks: TrainHooks & { on
       data: request.data === FASHION_MNIST ? FASHION_MNIST : 'folder', images: set.count, options: request.options, history: result.history,
       testMse, ...(result.valAccuracy !== undefined ? { valAccuracy: result.valAccuracy } : {}),
     });
+    if (checkpoint) await rm(checkpoint, { recursive: true, force: true });
     return { modelDir: request.outDir, images: set.count, skipped, result, testMse };
   } finally {
     model.dispose();

@@ -4,7 +4,8 @@
  * the next worker resumes (ingest) or fails with the reason (training) — never "running" forever.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cancelJob, jobOrThrow, queueJob, runNextJob } from '../../lib/jobs/job-service';
 import type { Library } from '../../lib/services/library';
@@ -109,23 +110,34 @@ describe('jobs', () => {
     runner.kill('SIGTERM');
   });
 
-  it('after kill -9, the next worker resumes the ingest; a killed training fails with the reason', async () => {
+  it('after kill -9, the next worker resumes the ingest, and a training from its last epoch checkpoint', async () => {
     const runner = startRunner();
     const ingest = queueJob(library, 'ingest', { folder: large });
     await until('progress', () => job(ingest.id).state === 'running' && (job(ingest.id).progress.done ?? 0) > 50);
     runner.kill('SIGKILL');
     await new Promise((r) => runner.once('exit', r));
     expect(job(ingest.id).state).toBe('running'); // until a worker notices
-    const train = queueJob(library, 'train', { data: 'fashion-mnist', spec: { arch: 'dense', inputShape: [28, 28, 1], latentSize: 8 }, options: { epochs: 50 } });
+    const train = queueJob(library, 'train', { data: 'fashion-mnist', limit: 1200, spec: { arch: 'conv', inputShape: [28, 28, 1], latentSize: 8, filters: [8, 16],
+      downsample: 'stride', upsampling: 'transposed' }, options: { epochs: 4, validationSplit: 0, batchSize: 32 } });
+    const checkpoint = `${String(train.params.outDir)}.checkpoint`;
     const second = startRunner();
     await until('the resumed ingest', () => job(ingest.id).state === 'succeeded');
     expect(job(ingest.id).attempts).toBe(2);
     expect(countImages(library.db)).toBe(LARGE); // the small folder's images are the large one's first 150
-    await until('training to start', () => job(train.id).state === 'running' && (job(train.id).progress.done ?? 0) > 0);
+    await until('a training checkpoint', () => existsSync(join(checkpoint, 'model.json')));
     second.kill('SIGKILL');
     await new Promise((r) => second.once('exit', r));
+    const saved = JSON.parse(readFileSync(join(checkpoint, 'model.json'), 'utf8')).training as { epoch: number; history: { seconds: number }[] };
+    expect(saved.epoch).toBeGreaterThanOrEqual(1);
     startRunner();
-    await until('the killed training to fail', () => job(train.id).state === 'failed');
-    expect(job(train.id).error).toMatch(/its worker stopped while it ran/);
+    await until('the resumed training', () => job(train.id).state === 'succeeded');
+    const done = job(train.id);
+    expect(done.attempts).toBe(2);
+    const history = (done.result as { history: { epoch: number; seconds: number }[] }).history;
+    expect(history.map((h) => h.epoch)).toEqual([1, 2, 3, 4]);
+    // The epochs done before the kill were kept, not run again (their timings are the saved ones).
+    expect(history.slice(0, saved.epoch).map((h) => h.seconds)).toEqual(saved.history.map((h) => h.seconds));
+    expect(existsSync(checkpoint)).toBe(false);
+    expect(existsSync(join(String(train.params.outDir), 'model.json'))).toBe(true);
   });
 });
