@@ -27,17 +27,19 @@ async function sharpAlone(files: string[]): Promise<number> {
   let next = 0;
   let decoded = 0;
   const started = performance.now();
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < files.length) {
-      const bytes = await readFile(files[next++]!);
-      try {
-        await sharp(bytes, { failOn: 'error' }).rotate().resize(SIZE, SIZE, { fit: 'cover' }).toColourspace('b-w').raw().toBuffer();
-        decoded++;
-      } catch {
-        // not an image (labels.csv, ATTRIBUTION.md)
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < files.length) {
+        const bytes = await readFile(files[next++]!);
+        try {
+          await sharp(bytes, { failOn: 'error' }).rotate().resize(SIZE, SIZE, { fit: 'cover' }).toColourspace('b-w').raw().toBuffer();
+          decoded++;
+        } catch {
+          // not an image (labels.csv, ATTRIBUTION.md)
+        }
       }
-    }
-  }));
+    }),
+  );
   return decoded / ((performance.now() - started) / 1000);
 }
 
@@ -52,15 +54,20 @@ await runCli(async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'latent-atlas-bench-'));
     const library = openLibrary(parseConfig({ LATENT_ATLAS_DATA_DIR: dataDir }));
     try {
-      const model = Autoencoder.create(parseModelSpec({ arch: 'conv', inputShape: [SIZE, SIZE, 1], latentSize: 64, filters: [16, 32, 64] }));
+      const model = Autoencoder.create(
+        parseModelSpec({ arch: 'conv', inputShape: [SIZE, SIZE, 1], latentSize: 64, filters: [16, 32, 64] }),
+      );
       await saveModel(model, join(library.config.modelsDir, 'bench'));
       model.dispose();
       await registerModelDir(library, join(library.config.modelsDir, 'bench'));
       const report = await ingestFolder(library, folder, { concurrency: CONCURRENCY });
       const ingestRate = report.added / report.seconds;
       line[name.replace('-', '_')] = {
-        n: report.added, refused: report.skipped.length, ingest_img_s: Math.round(ingestRate * 10) / 10,
-        sharp_img_s: Math.round(sharpRate * 10) / 10, ratio: Number((ingestRate / sharpRate).toFixed(2)),
+        n: report.added,
+        refused: report.skipped.length,
+        ingest_img_s: Math.round(ingestRate * 10) / 10,
+        sharp_img_s: Math.round(sharpRate * 10) / 10,
+        ratio: Number((ingestRate / sharpRate).toFixed(2)),
       };
     } finally {
       library.close();

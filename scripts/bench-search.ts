@@ -27,10 +27,15 @@ function gaussian(random: () => number): number {
 
 await runCli(async () => {
   program.parse();
-  const o = z.object({
-    n: z.coerce.number().int().min(100).max(1_000_000), dim: z.coerce.number().int().min(2).max(4096),
-    queries: z.coerce.number().int().min(10), ef: z.coerce.number().int().min(1).optional(), recallQueries: z.coerce.number().int().min(10),
-  }).parse(program.opts());
+  const o = z
+    .object({
+      n: z.coerce.number().int().min(100).max(1_000_000),
+      dim: z.coerce.number().int().min(2).max(4096),
+      queries: z.coerce.number().int().min(10),
+      ef: z.coerce.number().int().min(1).optional(),
+      recallQueries: z.coerce.number().int().min(10),
+    })
+    .parse(program.opts());
   const random = seededRandom(1);
   const centres = Array.from({ length: 50 }, () => Float32Array.from({ length: o.dim }, () => gaussian(random) * 3));
   const draw = () => {
@@ -63,12 +68,20 @@ await runCli(async () => {
       const exact = new Set(exactSearch('l2', entries, q, 10).map((n) => n.id));
       found += index.search(q, 10, searchOptions).filter((n) => exact.has(n.id)).length;
     }
-    console.log(JSON.stringify({
-      n: o.n, dim: o.dim, ef: o.ef ?? 'default (100)', qps: Math.round(qps),
-      p50_ms: Number(latencies[Math.floor(latencies.length * 0.5)]!.toFixed(3)), p99_ms: Number(latencies[Math.floor(latencies.length * 0.99)]!.toFixed(3)),
-      recall_at_10: Number((found / (o.recallQueries * 10)).toFixed(4)), build_s: Number(buildSeconds.toFixed(2)),
-      rss_mb: Math.round(rssMb), rss_growth_mb: Math.round((rssMb * 2 ** 20 - rssBefore) / 2 ** 20),
-    }));
+    console.log(
+      JSON.stringify({
+        n: o.n,
+        dim: o.dim,
+        ef: o.ef ?? 'default (100)',
+        qps: Math.round(qps),
+        p50_ms: Number(latencies[Math.floor(latencies.length * 0.5)]!.toFixed(3)),
+        p99_ms: Number(latencies[Math.floor(latencies.length * 0.99)]!.toFixed(3)),
+        recall_at_10: Number((found / (o.recallQueries * 10)).toFixed(4)),
+        build_s: Number(buildSeconds.toFixed(2)),
+        rss_mb: Math.round(rssMb),
+        rss_growth_mb: Math.round((rssMb * 2 ** 20 - rssBefore) / 2 ** 20),
+      }),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

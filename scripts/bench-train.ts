@@ -32,7 +32,8 @@ const program = new Command('bench:train')
 function runReference(images: number, threads: number): Record<string, number | string> {
   if (!existsSync(REFERENCE)) throw new AppError('not_found', `reference script not found at ${REFERENCE}`);
   const run = spawnSync('/usr/bin/python3', [REFERENCE, String(images), String(threads), '1'], { encoding: 'utf8' });
-  if (run.status !== 0) throw new AppError('internal', `PyTorch reference failed (apt-get install -y python3-torch?): ${run.stderr.trim().split('\n').at(-1)}`);
+  if (run.status !== 0)
+    throw new AppError('internal', `PyTorch reference failed (apt-get install -y python3-torch?): ${run.stderr.trim().split('\n').at(-1)}`);
   return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as Record<string, number | string>;
 }
 
@@ -50,8 +51,8 @@ await runCli(async () => {
   const model = Autoencoder.create(presetSpec('reference-cae'));
   const parallel = workers > 1 && engine.backend === 'wasm';
   const pool = parallel ? await ModelWorkerPool.start(model, workers, engine.backend) : null;
-  const train = (s: typeof set) => pool ? pool.train(model, s, options) : trainAutoencoder(model, s, options);
-  const embed = (s: typeof set) => pool ? pool.encode(s, model.latentSize, { batchSize: 1000 }) : Promise.resolve(encodeImages(model, s));
+  const train = (s: typeof set) => (pool ? pool.train(model, s, options) : trainAutoencoder(model, s, options));
+  const embed = (s: typeof set) => (pool ? pool.encode(s, model.latentSize, { batchSize: 1000 }) : Promise.resolve(encodeImages(model, s)));
   try {
     await train(headImages(set, 512)); // warm-up, as the reference does
     let started = performance.now();
@@ -62,8 +63,14 @@ await runCli(async () => {
     await embed(set);
     const embedImgS = images / ((performance.now() - started) / 1000);
     const line: Record<string, unknown> = {
-      backend: engine.backend, workers: pool ? workers : 1, n: images, epochs: 1, batch: 128,
-      train_img_s: Math.round(trainImgS), embed_img_s: Math.round(embedImgS), last_epoch_loss: Number(result.history[0]!.loss.toFixed(5)),
+      backend: engine.backend,
+      workers: pool ? workers : 1,
+      n: images,
+      epochs: 1,
+      batch: 128,
+      train_img_s: Math.round(trainImgS),
+      embed_img_s: Math.round(embedImgS),
+      last_epoch_loss: Number(result.history[0]!.loss.toFixed(5)),
     };
     if (reference) {
       line.reference = reference;

@@ -29,7 +29,16 @@ const int = z.coerce.number().int();
 
 await runCli(async () => {
   program.parse();
-  const o = program.opts<{ k?: string; range: string; seed: string; umap?: boolean; run?: string; name?: string; export?: string; to?: string }>();
+  const o = program.opts<{
+    k?: string;
+    range: string;
+    seed: string;
+    umap?: boolean;
+    run?: string;
+    name?: string;
+    export?: string;
+    to?: string;
+  }>();
   const config = parseConfig();
   await initEngine(config.backend);
   const library = openLibrary(config);
@@ -44,7 +53,10 @@ await runCli(async () => {
         if (!o.to) throw new AppError('invalid_input', '--export needs --to <folder | file.csv | file.json>');
         const cluster = int.parse(o.export);
         if (/\.(csv|json)$/i.test(o.to)) {
-          await writeFile(o.to, formatManifest(clusterManifest(library, runId, cluster), o.to.toLowerCase().endsWith('.json') ? 'json' : 'csv'));
+          await writeFile(
+            o.to,
+            formatManifest(clusterManifest(library, runId, cluster), o.to.toLowerCase().endsWith('.json') ? 'json' : 'csv'),
+          );
         } else {
           process.stderr.write(`copied ${await exportClusterFolder(library, runId, cluster, o.to)} originals to ${o.to}\n`);
         }
@@ -54,11 +66,28 @@ await runCli(async () => {
       console.log(JSON.stringify(run.result.clusters.map(({ centroid: _, ...c }) => c)));
       return;
     }
-    if (!o.k) throw new AppError('invalid_input', "give --k <n | auto>, or --run <id> to work on an earlier run");
+    if (!o.k) throw new AppError('invalid_input', 'give --k <n | auto>, or --run <id> to work on an earlier run');
     const range = o.range.split(',').map((v) => int.parse(v)) as [number, number];
-    const run = await runClustering(library, { k: o.k === 'auto' ? 'auto' : int.parse(o.k), range, seed: int.parse(o.seed), umap: o.umap ?? false });
-    console.log(JSON.stringify({ run: run.id, k: run.params.k, inertia: run.result.inertia, elbow: run.result.elbow,
-      clusters: run.result.clusters.map((c) => ({ cluster: c.cluster, size: c.size, spread: Number(c.spread.toFixed(4)), representatives: c.representatives })) }));
+    const run = await runClustering(library, {
+      k: o.k === 'auto' ? 'auto' : int.parse(o.k),
+      range,
+      seed: int.parse(o.seed),
+      umap: o.umap ?? false,
+    });
+    console.log(
+      JSON.stringify({
+        run: run.id,
+        k: run.params.k,
+        inertia: run.result.inertia,
+        elbow: run.result.elbow,
+        clusters: run.result.clusters.map((c) => ({
+          cluster: c.cluster,
+          size: c.size,
+          spread: Number(c.spread.toFixed(4)),
+          representatives: c.representatives,
+        })),
+      }),
+    );
   } finally {
     library.close();
   }

@@ -15,7 +15,9 @@ await runCli(async () => {
     `Latent Atlas doctor`,
     `node ${process.versions.node}, ${availableParallelism()} cores, tfjs ${engine.tfjsVersion}`,
     `backend in use: ${engine.backend} — ${engine.why}`,
-    ...engine.candidates.map((c) => `  ${c.name === engine.backend ? '*' : ' '} ${c.name.padEnd(15)} ${c.package}@${c.version ?? '-'}: ${c.reason ?? 'in use'}`),
+    ...engine.candidates.map(
+      (c) => `  ${c.name === engine.backend ? '*' : ' '} ${c.name.padEnd(15)} ${c.package}@${c.version ?? '-'}: ${c.reason ?? 'in use'}`,
+    ),
   ];
   if (engine.backend === 'wasm') {
     lines.push('fast wasm kernels registered:');

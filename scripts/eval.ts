@@ -34,7 +34,8 @@ await runCli(async () => {
   program.parse();
   const [dataset] = program.args as [string];
   const o = program.opts<{ model?: string; epochs: string; out?: string; umap?: boolean }>();
-  if (dataset !== 'fashion-mnist' && !o.model) throw new AppError('invalid_input', `evaluating '${dataset}' needs --model <dir> (a model trained on such images)`);
+  if (dataset !== 'fashion-mnist' && !o.model)
+    throw new AppError('invalid_input', `evaluating '${dataset}' needs --model <dir> (a model trained on such images)`);
   const config = parseConfig();
   const engine = await initEngine(config.backend);
   let dir = o.model;
@@ -42,10 +43,21 @@ await runCli(async () => {
     const spec = presetSpec('reference-cae');
     dir = defaultModelDir(config.modelsDir, spec);
     process.stderr.write(`no --model: training the reference CAE for ${o.epochs} epochs into ${dir}\n`);
-    await trainModel({ data: 'fashion-mnist', spec, outDir: dir, workers: config.workers, backend: engine.backend,
-      options: trainOptionsSchema.parse({ epochs: z.coerce.number().int().min(1).parse(o.epochs), validationSplit: 0 }) }, {
-      onProgress: (p) => { if (p.epochDone) process.stderr.write(`epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(5)}\n`); },
-    });
+    await trainModel(
+      {
+        data: 'fashion-mnist',
+        spec,
+        outDir: dir,
+        workers: config.workers,
+        backend: engine.backend,
+        options: trainOptionsSchema.parse({ epochs: z.coerce.number().int().min(1).parse(o.epochs), validationSplit: 0 }),
+      },
+      {
+        onProgress: (p) => {
+          if (p.epochDone) process.stderr.write(`epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(5)}\n`);
+        },
+      },
+    );
   }
   const { model } = await loadModel(dir);
   const started = performance.now();
@@ -60,7 +72,9 @@ await runCli(async () => {
     train = test = (await loadLabelledFolder(folder, { height, width, channels })).set;
   }
   const evaluation = await evaluateEmbeddings(model, dataset, train, test, {
-    workers: config.workers, backend: engine.backend, umap: o.umap ?? false,
+    workers: config.workers,
+    backend: engine.backend,
+    umap: o.umap ?? false,
     onStep: (step) => process.stderr.write(`${step}… (${((performance.now() - started) / 1000).toFixed(0)} s)\n`),
   });
   const out = o.out ?? join(config.dataDir, 'eval', `${basename(dataset)}-${basename(dir)}.md`);

@@ -25,7 +25,9 @@ await runCli(async () => {
       const label = FASHION_MNIST_CLASSES[set.labels![i]!]!.replace(/\W+/g, '-').toLowerCase();
       const dir = join(folder, split, label);
       await mkdir(dir, { recursive: true });
-      const png = await sharp(set.pixels.subarray(i * 784, (i + 1) * 784), { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer();
+      const png = await sharp(set.pixels.subarray(i * 784, (i + 1) * 784), { raw: { width: 28, height: 28, channels: 1 } })
+        .png()
+        .toBuffer();
       await writeFile(join(dir, `${split}-${String(i).padStart(5, '0')}.png`), png);
       if (i % 500 === 0) bar.update(i);
     }

@@ -28,30 +28,49 @@ await runCli(async () => {
   const library = openLibrary(config);
   const controller = abortOnSigint('ingest');
   const tty = process.stderr.isTTY;
-  const bar = new SingleBar({ format: 'ingest |{bar}| {value}/{total} | +{added} new, {duplicates} known, {skipped} refused | {rate} img/s | ETA {eta_formatted}' },
-    Presets.shades_classic);
+  const bar = new SingleBar(
+    { format: 'ingest |{bar}| {value}/{total} | +{added} new, {duplicates} known, {skipped} refused | {rate} img/s | ETA {eta_formatted}' },
+    Presets.shades_classic,
+  );
   let started = false;
   let lastLog = 0;
   try {
     const report = await ingestFolder(library, folder, {
-      modality: o.modality, labelFromFolder: o.labelFromFolder ?? false, includePatient: o.keepPatientTags ?? false, signal: controller.signal,
+      modality: o.modality,
+      labelFromFolder: o.labelFromFolder ?? false,
+      includePatient: o.keepPatientTags ?? false,
+      signal: controller.signal,
       onProgress: (p) => {
         const payload = { added: p.added, duplicates: p.duplicates, skipped: p.skipped, rate: Math.round(p.imagesPerSec) };
         if (!tty) {
           if (p.done === p.total || performance.now() - lastLog > 5000) {
             lastLog = performance.now();
-            process.stderr.write(`ingest ${p.done}/${p.total} +${p.added} new, ${p.duplicates} known, ${p.skipped} refused, ${payload.rate} img/s\n`);
+            process.stderr.write(
+              `ingest ${p.done}/${p.total} +${p.added} new, ${p.duplicates} known, ${p.skipped} refused, ${payload.rate} img/s\n`,
+            );
           }
           return;
         }
-        if (!started) { bar.start(p.total, 0, payload); started = true; }
+        if (!started) {
+          bar.start(p.total, 0, payload);
+          started = true;
+        }
         bar.update(p.done, payload);
       },
     }).finally(() => bar.stop());
     for (const s of report.skipped) process.stderr.write(`refused ${s.name}: ${s.reason}\n`);
-    if (report.index.rebuilt || report.index.reconciled) process.stderr.write(`index ${report.index.rebuilt ? 'rebuilt' : 'reconciled'} from the store (${report.index.reason})\n`);
-    console.log(JSON.stringify({ total: report.total, added: report.added, duplicates: report.duplicates, refused: report.skipped.length,
-      seconds: Number(report.seconds.toFixed(2)), imagesPerSec: Math.round(report.total / Math.max(report.seconds, 1e-9)) }));
+    if (report.index.rebuilt || report.index.reconciled)
+      process.stderr.write(`index ${report.index.rebuilt ? 'rebuilt' : 'reconciled'} from the store (${report.index.reason})\n`);
+    console.log(
+      JSON.stringify({
+        total: report.total,
+        added: report.added,
+        duplicates: report.duplicates,
+        refused: report.skipped.length,
+        seconds: Number(report.seconds.toFixed(2)),
+        imagesPerSec: Math.round(report.total / Math.max(report.seconds, 1e-9)),
+      }),
+    );
   } finally {
     library.close();
   }

@@ -20,14 +20,20 @@ async function switchWithProgress(library: Library, modelId: number): Promise<vo
   let started = false;
   const controller = abortOnSigint('embedding');
   let result: unknown;
-  await switchActiveModel(library, modelId, async (lib, model) => { result = await embedMissing(lib, { model,
-    signal: controller.signal,
-    onProgress: (p) => {
-      if (!process.stderr.isTTY) return;
-      if (!started) { bar.start(p.total, 0, { rate: 0 }); started = true; }
-      bar.update(p.done, { rate: Math.round(p.imagesPerSec) });
-    },
-  }); }).finally(() => bar.stop());
+  await switchActiveModel(library, modelId, async (lib, model) => {
+    result = await embedMissing(lib, {
+      model,
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (!process.stderr.isTTY) return;
+        if (!started) {
+          bar.start(p.total, 0, { rate: 0 });
+          started = true;
+        }
+        bar.update(p.done, { rate: Math.round(p.imagesPerSec) });
+      },
+    });
+  }).finally(() => bar.stop());
   console.log(JSON.stringify({ active: modelId, ...(result as object) }));
 }
 
@@ -35,35 +41,43 @@ const program = new Command('models');
 program.command('list').action(async () => {
   const library = openLibrary(parseConfig());
   try {
-    for (const m of listModels(library.db)) console.log(JSON.stringify({ id: m.id, name: m.name, latentSize: m.latentSize, active: m.active, dir: m.dir }));
+    for (const m of listModels(library.db))
+      console.log(JSON.stringify({ id: m.id, name: m.name, latentSize: m.latentSize, active: m.active, dir: m.dir }));
   } finally {
     library.close();
   }
 });
-program.command('register').argument('<dir>').option('--activate', 'embed the library with it, then make it the active model').action(async (dir: string, o: { activate?: boolean }) => {
-  const config = parseConfig();
-  const library = openLibrary(config);
-  try {
-    const record = await registerModelDir(library, dir);
-    console.log(JSON.stringify({ id: record.id, name: record.name, active: record.active }));
-    if (o.activate && !record.active) {
-      await initEngine(config.backend);
-      await switchWithProgress(library, record.id);
+program
+  .command('register')
+  .argument('<dir>')
+  .option('--activate', 'embed the library with it, then make it the active model')
+  .action(async (dir: string, o: { activate?: boolean }) => {
+    const config = parseConfig();
+    const library = openLibrary(config);
+    try {
+      const record = await registerModelDir(library, dir);
+      console.log(JSON.stringify({ id: record.id, name: record.name, active: record.active }));
+      if (o.activate && !record.active) {
+        await initEngine(config.backend);
+        await switchWithProgress(library, record.id);
+      }
+    } finally {
+      library.close();
     }
-  } finally {
-    library.close();
-  }
-});
-program.command('activate').argument('<id>').action(async (id: string) => {
-  const config = parseConfig();
-  const library = openLibrary(config);
-  try {
-    await initEngine(config.backend);
-    await switchWithProgress(library, z.coerce.number().int().min(1).parse(id));
-  } finally {
-    library.close();
-  }
-});
+  });
+program
+  .command('activate')
+  .argument('<id>')
+  .action(async (id: string) => {
+    const config = parseConfig();
+    const library = openLibrary(config);
+    try {
+      await initEngine(config.backend);
+      await switchWithProgress(library, z.coerce.number().int().min(1).parse(id));
+    } finally {
+      library.close();
+    }
+  });
 
 await runCli(async () => {
   await program.parseAsync();

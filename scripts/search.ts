@@ -23,21 +23,39 @@ await runCli(async () => {
   program.parse();
   const [query] = program.args as [string];
   const o = program.opts<{ k: string; ef?: string; exact?: boolean }>();
-  const parsed = z.object({ k: z.coerce.number().int().min(1).max(1000), ef: z.coerce.number().int().min(1).max(100000).optional() })
+  const parsed = z
+    .object({ k: z.coerce.number().int().min(1).max(1000), ef: z.coerce.number().int().min(1).max(100000).optional() })
     .safeParse({ k: o.k, ef: o.ef });
-  if (!parsed.success) throw new AppError('invalid_input', `invalid option: ${parsed.error.issues.map((i) => `--${i.path.join('.')} ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new AppError(
+      'invalid_input',
+      `invalid option: ${parsed.error.issues.map((i) => `--${i.path.join('.')} ${i.message}`).join('; ')}`,
+    );
   const config = parseConfig();
   await initEngine(config.backend);
   const library = openLibrary(config);
   try {
     const byId = /^\d+$/.test(query);
-    const bytes = byId ? null : await readFile(query).catch((error: NodeJS.ErrnoException) => {
-      throw new AppError('not_found', `cannot read ${query}: ${error.code ?? 'error'}`, { cause: error });
+    const bytes = byId
+      ? null
+      : await readFile(query).catch((error: NodeJS.ErrnoException) => {
+          throw new AppError('not_found', `cannot read ${query}: ${error.code ?? 'error'}`, { cause: error });
+        });
+    const result = await searchSimilar(library, bytes ? { bytes } : { imageId: Number(query) }, {
+      k: parsed.data.k,
+      ...(parsed.data.ef ? { ef: parsed.data.ef } : {}),
+      exact: o.exact ?? false,
     });
-    const result = await searchSimilar(library, bytes ? { bytes } : { imageId: Number(query) },
-      { k: parsed.data.k, ...(parsed.data.ef ? { ef: parsed.data.ef } : {}), exact: o.exact ?? false });
     for (const hit of result.hits) {
-      console.log(JSON.stringify({ id: hit.image.id, distance: Number(hit.distance.toFixed(6)), name: hit.image.originalName, labels: hit.image.labels, modality: hit.image.modality }));
+      console.log(
+        JSON.stringify({
+          id: hit.image.id,
+          distance: Number(hit.distance.toFixed(6)),
+          name: hit.image.originalName,
+          labels: hit.image.labels,
+          modality: hit.image.modality,
+        }),
+      );
     }
   } finally {
     library.close();

@@ -47,7 +47,7 @@ const program = new Command('train')
 const numeric = z.coerce.number();
 
 function specFromFlags(o: Record<string, string | undefined>, inputShape: [number, number, number]) {
-  const extra = o.spec ? JSON.parse(o.spec) as Record<string, unknown> : {};
+  const extra = o.spec ? (JSON.parse(o.spec) as Record<string, unknown>) : {};
   const fields: Record<string, unknown> = { inputShape, ...extra };
   if (o.latent && !o.preset) fields.latentSize = numeric.parse(o.latent);
   if (o.hidden) fields.hidden = list(o.hidden);
@@ -75,39 +75,71 @@ await runCli(async () => {
   const inputShape: [number, number, number] = o.data === FASHION_MNIST ? [28, 28, 1] : [size, size, Number(o.channels)];
   const spec = specFromFlags(o, inputShape);
   const optionsResult = trainOptionsSchema.safeParse({
-    epochs: numeric.parse(o.epochs), batchSize: numeric.parse(o.batchSize), learningRate: numeric.parse(o.lr),
-    validationSplit: numeric.parse(o.valSplit), seed: numeric.parse(o.seed),
+    epochs: numeric.parse(o.epochs),
+    batchSize: numeric.parse(o.batchSize),
+    learningRate: numeric.parse(o.lr),
+    validationSplit: numeric.parse(o.valSplit),
+    seed: numeric.parse(o.seed),
     ...(o.patience ? { earlyStopping: { patience: numeric.parse(o.patience) } } : {}),
   });
-  if (!optionsResult.success) throw new AppError('invalid_input', `invalid training option: ${optionsResult.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!optionsResult.success)
+    throw new AppError(
+      'invalid_input',
+      `invalid training option: ${optionsResult.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   const engine = await initEngine(config.backend);
   process.stderr.write(`backend: ${engine.backend} (${engine.why}), ${config.workers} worker thread(s)\n`);
   const outDir = o.out ?? defaultModelDir(config.modelsDir, spec);
   const controller = abortOnSigint('training');
-  const bar = new SingleBar({
-    format: '{phase} epoch {epoch}/{epochs} |{bar}| {percentage}% | loss {loss} | val {val} | {rate} img/s | ETA {eta_formatted}',
-    etaBuffer: 50,
-  }, Presets.shades_classic);
-  let started = false;
-  const outcome = await trainModel({ data: o.data!, spec, options: optionsResult.data, outDir, workers: config.workers, backend: engine.backend, ...(o.limit ? { limit: numeric.parse(o.limit) } : {}) }, {
-    signal: controller.signal,
-    onFile: (done, total) => { if (done === total || done % 100 === 0) process.stderr.write(`\rdecoding images ${done}/${total}`); },
-    onProgress: (p) => {
-      if (!process.stderr.isTTY) {
-        if (p.epochDone) {
-          process.stderr.write(`${p.phase}${p.layer !== undefined ? ` layer ${p.layer + 1}` : ''} epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(5)}${p.valLoss === null ? '' : ` val ${p.valLoss.toFixed(5)}`} ${Math.round(p.imagesPerSec)} img/s\n`);
-        }
-        return;
-      }
-      const payload = {
-        phase: p.phase === 'pretrain' ? `pretrain layer ${p.layer! + 1}` : p.phase, epoch: p.epoch, epochs: p.epochs,
-        loss: p.loss.toFixed(5), val: p.valLoss === null ? '-' : p.valLoss.toFixed(5), rate: Math.round(p.imagesPerSec),
-      };
-      if (!started) { bar.start(p.batches * p.epochs, 0, payload); started = true; }
-      bar.setTotal(p.batches * p.epochs);
-      bar.update((p.epoch - 1) * p.batches + p.batch, payload);
+  const bar = new SingleBar(
+    {
+      format: '{phase} epoch {epoch}/{epochs} |{bar}| {percentage}% | loss {loss} | val {val} | {rate} img/s | ETA {eta_formatted}',
+      etaBuffer: 50,
     },
-  }).finally(() => bar.stop());
+    Presets.shades_classic,
+  );
+  let started = false;
+  const outcome = await trainModel(
+    {
+      data: o.data!,
+      spec,
+      options: optionsResult.data,
+      outDir,
+      workers: config.workers,
+      backend: engine.backend,
+      ...(o.limit ? { limit: numeric.parse(o.limit) } : {}),
+    },
+    {
+      signal: controller.signal,
+      onFile: (done, total) => {
+        if (done === total || done % 100 === 0) process.stderr.write(`\rdecoding images ${done}/${total}`);
+      },
+      onProgress: (p) => {
+        if (!process.stderr.isTTY) {
+          if (p.epochDone) {
+            process.stderr.write(
+              `${p.phase}${p.layer !== undefined ? ` layer ${p.layer + 1}` : ''} epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(5)}${p.valLoss === null ? '' : ` val ${p.valLoss.toFixed(5)}`} ${Math.round(p.imagesPerSec)} img/s\n`,
+            );
+          }
+          return;
+        }
+        const payload = {
+          phase: p.phase === 'pretrain' ? `pretrain layer ${p.layer! + 1}` : p.phase,
+          epoch: p.epoch,
+          epochs: p.epochs,
+          loss: p.loss.toFixed(5),
+          val: p.valLoss === null ? '-' : p.valLoss.toFixed(5),
+          rate: Math.round(p.imagesPerSec),
+        };
+        if (!started) {
+          bar.start(p.batches * p.epochs, 0, payload);
+          started = true;
+        }
+        bar.setTotal(p.batches * p.epochs);
+        bar.update((p.epoch - 1) * p.batches + p.batch, payload);
+      },
+    },
+  ).finally(() => bar.stop());
   let registered: { id: number; active: boolean } | null = null;
   if (o.register !== (false as unknown as string)) {
     const library = openLibrary(config);
@@ -121,10 +153,20 @@ await runCli(async () => {
   const last = outcome.result.history.at(-1);
   for (const s of outcome.skipped.slice(0, 10)) process.stderr.write(`skipped ${s.file}: ${s.reason}\n`);
   if (outcome.skipped.length > 10) process.stderr.write(`… and ${outcome.skipped.length - 10} more files skipped\n`);
-  console.log(JSON.stringify({
-    model: outcome.modelDir, registered, arch: spec.arch, images: outcome.images, skipped: outcome.skipped.length,
-    epochs: outcome.result.history.filter((h) => h.phase !== 'pretrain').length, loss: last?.loss, valLoss: last?.valLoss,
-    testMse: outcome.testMse, stoppedEarly: outcome.result.stoppedEarly, imagesPerSec: Math.round(outcome.result.imagesPerSec),
-    ...(outcome.result.valAccuracy !== undefined ? { valAccuracy: outcome.result.valAccuracy } : {}),
-  }));
+  console.log(
+    JSON.stringify({
+      model: outcome.modelDir,
+      registered,
+      arch: spec.arch,
+      images: outcome.images,
+      skipped: outcome.skipped.length,
+      epochs: outcome.result.history.filter((h) => h.phase !== 'pretrain').length,
+      loss: last?.loss,
+      valLoss: last?.valLoss,
+      testMse: outcome.testMse,
+      stoppedEarly: outcome.result.stoppedEarly,
+      imagesPerSec: Math.round(outcome.result.imagesPerSec),
+      ...(outcome.result.valAccuracy !== undefined ? { valAccuracy: outcome.result.valAccuracy } : {}),
+    }),
+  );
 });

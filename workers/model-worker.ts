@@ -125,7 +125,11 @@ async function handle(message: ToWorker): Promise<void> {
     case 'encode': {
       const m = requireModel();
       const [height, width, channels] = m.spec.inputShape;
-      const latents = encodeImages(m, { pixels: message.pixels, count: message.count, height, width, channels }, { batchSize: message.batchSize });
+      const latents = encodeImages(
+        m,
+        { pixels: message.pixels, count: message.count, height, width, channels },
+        { batchSize: message.batchSize },
+      );
       send({ type: 'encoded', latents }, [latents.buffer as ArrayBuffer]);
       return;
     }
@@ -137,10 +141,18 @@ async function handle(message: ToWorker): Promise<void> {
       training?.optimizer.dispose();
       training = {
         set: { pixels, count: meta.count, height: meta.height, width: meta.width, channels: meta.channels },
-        train: message.train, options: message.options, worker: message.worker, workers: message.workers,
-        control: new Int32Array(message.control), grads: new Float32Array(message.grads), losses: new Float64Array(message.losses),
-        paramSize: vars.reduce((n, v) => n + v.size, 0), vars, optimizer: createAdam(message.options.learningRate),
-        objective: autoencoderObjective(m, message.options), step: 0,
+        train: message.train,
+        options: message.options,
+        worker: message.worker,
+        workers: message.workers,
+        control: new Int32Array(message.control),
+        grads: new Float32Array(message.grads),
+        losses: new Float64Array(message.losses),
+        paramSize: vars.reduce((n, v) => n + v.size, 0),
+        vars,
+        optimizer: createAdam(message.options.learningRate),
+        objective: autoencoderObjective(m, message.options),
+        step: 0,
       };
       send({ type: 'ready' });
       return;
@@ -170,7 +182,9 @@ async function handle(message: ToWorker): Promise<void> {
 
 let queue = Promise.resolve();
 port.on('message', (message: ToWorker) => {
-  queue = queue.then(() => handle(message)).catch((error: unknown) => {
-    send({ type: 'error', message: (error as Error).message, ...(error instanceof AppError ? { code: error.code } : {}) });
-  });
+  queue = queue
+    .then(() => handle(message))
+    .catch((error: unknown) => {
+      send({ type: 'error', message: (error as Error).message, ...(error instanceof AppError ? { code: error.code } : {}) });
+    });
 });

@@ -72,7 +72,8 @@ function kmeansPlusPlus(points: PointSet, k: number, seed: number): Float32Array
       let hi = n - 1;
       while (lo < hi) {
         const mid = (lo + hi) >> 1;
-        if (cumulative[mid]! < target) lo = mid + 1; else hi = mid;
+        if (cumulative[mid]! < target) lo = mid + 1;
+        else hi = mid;
       }
       candidates.set(data.subarray(lo * dim, (lo + 1) * dim), t * dim);
     }
@@ -82,7 +83,10 @@ function kmeansPlusPlus(points: PointSet, k: number, seed: number): Float32Array
     for (let t = 0; t < trials; t++) {
       let potential = 0;
       for (let i = 0; i < n; i++) potential += Math.min(closest[i]!, d[i * trials + t]!);
-      if (potential < bestPotential) { bestPotential = potential; best = t; }
+      if (potential < bestPotential) {
+        bestPotential = potential;
+        best = t;
+      }
     }
     centres.set(candidates.subarray(best * dim, (best + 1) * dim), c * dim);
     const next = new Float32Array(n);
@@ -151,7 +155,10 @@ function lloyd(points: PointSet, initial: Float32Array, k: number, maxIterations
     for (let i = 0; i < next.length; i++) shift += (next[i]! - centroids[i]!) ** 2;
     centroids = next;
     assigned = points.assign(centroids, k);
-    if (shift <= tolerance * spread * k) { iterations++; break; }
+    if (shift <= tolerance * spread * k) {
+      iterations++;
+      break;
+    }
   }
   const sizes = new Int32Array(k);
   let inertia = 0;
@@ -169,8 +176,10 @@ function lloyd(points: PointSet, initial: Float32Array, k: number, maxIterations
 export function kmeans(data: Float32Array, n: number, dim: number, options: KMeansOptions): KMeansResult {
   const { k, seed = 0, maxIterations = 100, restarts = 3, tolerance = 1e-4 } = options;
   checkKMeansInput(data, n, dim, k);
-  if (!Number.isInteger(restarts) || restarts < 1) throw new AppError('invalid_input', `restarts must be a positive integer; got ${restarts}`);
-  if (!Number.isInteger(maxIterations) || maxIterations < 1) throw new AppError('invalid_input', `maxIterations must be a positive integer; got ${maxIterations}`);
+  if (!Number.isInteger(restarts) || restarts < 1)
+    throw new AppError('invalid_input', `restarts must be a positive integer; got ${restarts}`);
+  if (!Number.isInteger(maxIterations) || maxIterations < 1)
+    throw new AppError('invalid_input', `maxIterations must be a positive integer; got ${maxIterations}`);
   const points = new PointSet(data, n, dim);
   try {
     let best: KMeansResult | null = null;

@@ -10,7 +10,8 @@ import { AppError } from '../errors';
 type Labels = ArrayLike<number>;
 
 function check(labels: Labels, clusters: Labels): void {
-  if (labels.length !== clusters.length) throw new AppError('invalid_input', `${labels.length} labels but ${clusters.length} cluster assignments`);
+  if (labels.length !== clusters.length)
+    throw new AppError('invalid_input', `${labels.length} labels but ${clusters.length} cluster assignments`);
   if (labels.length === 0) throw new AppError('invalid_input', 'no items to score');
 }
 
@@ -33,7 +34,9 @@ export function clusteringAccuracy(labels: Labels, clusters: Labels): number {
   const { table, n } = contingency(labels, clusters);
   const { rowAssignments } = linearSumAssignment(table, { maximaze: true });
   let matched = 0;
-  rowAssignments.forEach((column, row) => { if (column >= 0) matched += table[row]![column]!; });
+  rowAssignments.forEach((column, row) => {
+    if (column >= 0) matched += table[row]![column]!;
+  });
   return matched / n;
 }
 
@@ -45,7 +48,11 @@ export function normalizedMutualInfo(labels: Labels, clusters: Labels): number {
   const rows = table.map((r) => r.reduce((a, b) => a + b, 0));
   const cols = table[0]!.map((_, j) => table.reduce((a, r) => a + r[j]!, 0));
   let mi = 0;
-  table.forEach((r, i) => r.forEach((c, j) => { if (c > 0) mi += (c / n) * Math.log((n * c) / (rows[i]! * cols[j]!)); }));
+  table.forEach((r, i) =>
+    r.forEach((c, j) => {
+      if (c > 0) mi += (c / n) * Math.log((n * c) / (rows[i]! * cols[j]!));
+    }),
+  );
   const hu = entropy(rows, n);
   const hv = entropy(cols, n);
   if (hu === 0 && hv === 0) return 1;
@@ -66,7 +73,8 @@ export function adjustedRandIndex(labels: Labels, clusters: Labels): number {
 
 /** Mean fraction of each query's neighbours that share its label. */
 export function precisionAtK(queryLabels: Labels, neighborLabels: readonly Labels[]): number {
-  if (queryLabels.length !== neighborLabels.length || queryLabels.length === 0) throw new AppError('invalid_input', 'one neighbour list per query is needed');
+  if (queryLabels.length !== neighborLabels.length || queryLabels.length === 0)
+    throw new AppError('invalid_input', 'one neighbour list per query is needed');
   let total = 0;
   for (let q = 0; q < queryLabels.length; q++) {
     const neighbors = neighborLabels[q]!;

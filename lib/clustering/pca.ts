@@ -8,10 +8,22 @@ import { AppError } from '../errors';
 import { project } from '../engine/linear-algebra';
 import { seededRandom } from '../models/layers';
 
-export interface PcaModel { dim: number; components: number; mean: Float32Array; /** dim × components, row-major. */ matrix: Float32Array }
+export interface PcaModel {
+  dim: number;
+  components: number;
+  mean: Float32Array;
+  /** dim × components, row-major. */ matrix: Float32Array;
+}
 
-export function fitPca(data: Float32Array, n: number, dim: number, components: number, options: { sample?: number; seed?: number } = {}): PcaModel {
-  if (!Number.isInteger(components) || components < 1 || components > dim) throw new AppError('invalid_input', `components must be an integer from 1 to ${dim}; got ${components}`);
+export function fitPca(
+  data: Float32Array,
+  n: number,
+  dim: number,
+  components: number,
+  options: { sample?: number; seed?: number } = {},
+): PcaModel {
+  if (!Number.isInteger(components) || components < 1 || components > dim)
+    throw new AppError('invalid_input', `components must be an integer from 1 to ${dim}; got ${components}`);
   const random = seededRandom(options.seed ?? 0);
   const size = Math.min(n, options.sample ?? 10_000);
   const picked = new Set<number>();
@@ -20,7 +32,11 @@ export function fitPca(data: Float32Array, n: number, dim: number, components: n
   // Fewer samples than dimensions (a few hundred 64×64 X-rays): SVD of the data, not a dim × dim EVD.
   const pca = new PCA(rows, { center: true, scale: false, method: rows.length < dim ? 'SVD' : 'covarianceMatrix' });
   const vectors = pca.getEigenvectors(); // dim × r, columns sorted by explained variance
-  if (vectors.columns < components) throw new AppError('invalid_input', `PCA of ${rows.length} samples gives at most ${vectors.columns} components; asked for ${components}`);
+  if (vectors.columns < components)
+    throw new AppError(
+      'invalid_input',
+      `PCA of ${rows.length} samples gives at most ${vectors.columns} components; asked for ${components}`,
+    );
   const matrix = new Float32Array(dim * components);
   for (let r = 0; r < dim; r++) for (let c = 0; c < components; c++) matrix[r * components + c] = vectors.get(r, c);
   const mean = new Float32Array(dim);

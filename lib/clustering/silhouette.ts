@@ -7,7 +7,8 @@ import { AppError } from '../errors';
 
 export function silhouetteScore(squaredDistances: Float32Array, assignments: ArrayLike<number>, k: number): number {
   const n = assignments.length;
-  if (squaredDistances.length !== n * n) throw new AppError('invalid_input', `distance matrix of ${squaredDistances.length} values for ${n} points`);
+  if (squaredDistances.length !== n * n)
+    throw new AppError('invalid_input', `distance matrix of ${squaredDistances.length} values for ${n} points`);
   if (k < 2) throw new AppError('invalid_input', 'the silhouette needs at least 2 clusters');
   const sizes = new Int32Array(k);
   for (let i = 0; i < n; i++) sizes[assignments[i]!]!++;

@@ -24,12 +24,24 @@ export interface UmapOptions {
  * Embeds n points given their k nearest neighbours (indices into 0..n-1, Euclidean distances,
  * the point itself excluded), returning n × components coordinates.
  */
-export async function umapFromNeighbors(data: Float32Array, n: number, dim: number, knnIndices: Int32Array, knnDistances: Float32Array, k: number,
-  options: UmapOptions = {}): Promise<Float32Array> {
+export async function umapFromNeighbors(
+  data: Float32Array,
+  n: number,
+  dim: number,
+  knnIndices: Int32Array,
+  knnDistances: Float32Array,
+  k: number,
+  options: UmapOptions = {},
+): Promise<Float32Array> {
   const components = options.components ?? 2;
   if (n < 3) throw new AppError('invalid_input', `UMAP needs at least 3 points; got ${n}`);
   const neighbors = Math.min(k, options.neighbors ?? 15, n - 1);
-  const umap = new UMAP({ nComponents: components, nNeighbors: neighbors + 1, minDist: options.minDist ?? 0.1, random: seededRandom(options.seed ?? 0) });
+  const umap = new UMAP({
+    nComponents: components,
+    nNeighbors: neighbors + 1,
+    minDist: options.minDist ?? 0.1,
+    random: seededRandom(options.seed ?? 0),
+  });
   // umap-js expects each point to list itself first, at distance 0.
   const indices = Array.from({ length: n }, (_, i) => [i, ...Array.from(knnIndices.subarray(i * k, i * k + neighbors))]);
   const distances = Array.from({ length: n }, (_, i) => [0, ...Array.from(knnDistances.subarray(i * k, i * k + neighbors))]);

@@ -104,7 +104,8 @@ async function start(preferred?: BackendName): Promise<EngineInfo> {
     candidate.available = failure === null;
     if (failure === null) {
       for (const other of candidates) {
-        if (other.reason === 'not tried') other.reason = preferred ? `not requested (LATENT_ATLAS_BACKEND=${preferred})` : `${name} is preferred`;
+        if (other.reason === 'not tried')
+          other.reason = preferred ? `not requested (LATENT_ATLAS_BACKEND=${preferred})` : `${name} is preferred`;
       }
       await tf.ready();
       return {

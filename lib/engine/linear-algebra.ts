@@ -8,8 +8,15 @@ import { tf } from './tf';
  * For each of `nq` queries, the indices (into `base`) and squared L2 distances of its k nearest
  * base vectors. `skipSelf`: queries are the base itself; each point's own index is excluded.
  */
-export function exactKnn(queries: Float32Array, nq: number, base: Float32Array, nb: number, dim: number, k: number,
-  options: { chunk?: number; skipSelf?: boolean } = {}): { indices: Int32Array; distances: Float32Array } {
+export function exactKnn(
+  queries: Float32Array,
+  nq: number,
+  base: Float32Array,
+  nb: number,
+  dim: number,
+  k: number,
+  options: { chunk?: number; skipSelf?: boolean } = {},
+): { indices: Int32Array; distances: Float32Array } {
   const chunk = options.chunk ?? 512;
   const kk = k + (options.skipSelf ? 1 : 0);
   const indices = new Int32Array(nq * k);
@@ -50,7 +57,9 @@ export function project(data: Float32Array, n: number, dim: number, mean: Float3
     const mu = tf.tensor1d(mean);
     for (let s = 0; s < n; s += 8192) {
       const rows = Math.min(8192, n - s);
-      tf.tidy(() => result.set(tf.matMul(tf.sub(tf.tensor2d(data.subarray(s * dim, (s + rows) * dim), [rows, dim]), mu), m).dataSync(), s * out));
+      tf.tidy(() =>
+        result.set(tf.matMul(tf.sub(tf.tensor2d(data.subarray(s * dim, (s + rows) * dim), [rows, dim]), mu), m).dataSync(), s * out),
+      );
     }
   });
   return result;

@@ -12,7 +12,11 @@ export class PointSet {
   private readonly points: tf.Tensor2D;
   private readonly norms: Float32Array;
 
-  constructor(readonly data: Float32Array, readonly n: number, readonly dim: number) {
+  constructor(
+    readonly data: Float32Array,
+    readonly n: number,
+    readonly dim: number,
+  ) {
     this.points = tf.tensor2d(data, [n, dim]);
     this.norms = new Float32Array(n);
     for (let i = 0; i < n; i++) {

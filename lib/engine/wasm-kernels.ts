@@ -86,7 +86,12 @@ function conv2dBackpropFilter({ inputs, backend, attrs }: KernelArgs): tf.Tensor
   const info = tf.backend_util.computeConv2DInfo(
     x.shape as [number, number, number, number],
     filterShape as [number, number, number, number],
-    strides, 1, pad, dimRoundingMode, false, tf.backend_util.convertConv2DDataFormat(dataFormat),
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    tf.backend_util.convertConv2DDataFormat(dataFormat),
   );
   if (info.dataFormat !== 'channelsLast') throw new Error('Conv2DBackpropFilter on wasm supports NHWC only');
   const { inHeight, inWidth, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth } = info;
@@ -102,18 +107,36 @@ function conv2dBackpropFilter({ inputs, backend, attrs }: KernelArgs): tf.Tensor
   const flippedBottom = inHeight + top - outHeight;
   const flippedLeft = filterWidth - 1 - left;
   const flippedRight = inWidth + left - outWidth;
-  if (strideHeight === 1 && strideWidth === 1 && co < ci && flippedTop >= 0 && flippedBottom >= 0 && flippedLeft >= 0 && flippedRight >= 0) {
+  if (
+    strideHeight === 1 &&
+    strideWidth === 1 &&
+    co < ci &&
+    flippedTop >= 0 &&
+    flippedBottom >= 0 &&
+    flippedLeft >= 0 &&
+    flippedRight >= 0
+  ) {
     return conv2dBackpropFilterFlipped(backend, x, dy, [flippedTop, flippedBottom, flippedLeft, flippedRight], filterHeight, filterWidth);
   }
   const xT = transpose(backend, x, [3, 1, 2, 0]); // [Ci, H, W, N]: channels become the batch
   const dyT = transpose(backend, dy, [1, 2, 0, 3]); // [Ho, Wo, N, Co]: the gradient becomes the filter
-  const conv = call('Conv2D', backend, { x: xT, filter: dyT }, {
-    strides: [1, 1],
-    pad: [[0, 0], [top, bottom], [left, right], [0, 0]],
-    dataFormat: 'NHWC',
-    dilations: [strideHeight, strideWidth],
-    dimRoundingMode: undefined as unknown as string,
-  });
+  const conv = call(
+    'Conv2D',
+    backend,
+    { x: xT, filter: dyT },
+    {
+      strides: [1, 1],
+      pad: [
+        [0, 0],
+        [top, bottom],
+        [left, right],
+        [0, 0],
+      ],
+      dataFormat: 'NHWC',
+      dilations: [strideHeight, strideWidth],
+      dimRoundingMode: undefined as unknown as string,
+    },
+  );
   release(backend, xT, dyT);
   const cropped = crop(backend, conv, [0, 0, 0, 0], [ci, filterHeight, filterWidth, co]);
   const dw = transpose(backend, cropped, [1, 2, 0, 3]); // [kh, kw, Ci, Co]
@@ -127,19 +150,35 @@ function conv2dBackpropFilter({ inputs, backend, attrs }: KernelArgs): tf.Tensor
  * channel-transposed dy with x as the filter. XNNPACK then produces Ci output channels instead of
  * a handful, which keeps its GEMM tiles full (4× faster for 16→1 at 64×64).
  */
-function conv2dBackpropFilterFlipped(backend: WasmBackend, x: tf.TensorInfo, dy: tf.TensorInfo,
-  [top, bottom, left, right]: number[], kh: number, kw: number): tf.TensorInfo {
+function conv2dBackpropFilterFlipped(
+  backend: WasmBackend,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  [top, bottom, left, right]: number[],
+  kh: number,
+  kw: number,
+): tf.TensorInfo {
   const ci = dim(x.shape, 3);
   const co = dim(dy.shape, 3);
   const dyT = transpose(backend, dy, [3, 1, 2, 0]); // [Co, Ho, Wo, N]
   const xF = transpose(backend, x, [1, 2, 0, 3]); // [H, W, N, Ci]
-  const conv = call('Conv2D', backend, { x: dyT, filter: xF }, {
-    strides: [1, 1],
-    pad: [[0, 0], [top!, bottom!], [left!, right!], [0, 0]],
-    dataFormat: 'NHWC',
-    dilations: [1, 1],
-    dimRoundingMode: undefined as unknown as string,
-  });
+  const conv = call(
+    'Conv2D',
+    backend,
+    { x: dyT, filter: xF },
+    {
+      strides: [1, 1],
+      pad: [
+        [0, 0],
+        [top!, bottom!],
+        [left!, right!],
+        [0, 0],
+      ],
+      dataFormat: 'NHWC',
+      dilations: [1, 1],
+      dimRoundingMode: undefined as unknown as string,
+    },
+  );
   release(backend, dyT, xF);
   // conv[co, kh−1−a, kw−1−b, ci] → dW[a, b, ci, co]: a small tensor, rearranged here.
   const src = backend.typedArrayFromHeap(conv);
@@ -170,7 +209,12 @@ function conv2dBackpropInput(args: KernelArgs): tf.TensorInfo {
   const info = tf.backend_util.computeConv2DInfo(
     inputShape as [number, number, number, number],
     filter.shape as [number, number, number, number],
-    strides, 1, pad, dimRoundingMode, false, tf.backend_util.convertConv2DDataFormat(dataFormat),
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+    false,
+    tf.backend_util.convertConv2DDataFormat(dataFormat),
   );
   const s = info.strideHeight;
   const { filterHeight: kh, filterWidth: kw, inHeight: H, inWidth: W, outHeight: Ho, outWidth: Wo } = info;
@@ -206,7 +250,7 @@ function conv2dBackpropInput(args: KernelArgs): tf.TensorInfo {
           const phase = (rh * s + rw) * ci;
           for (let c = 0; c < ci; c++) {
             const srcRow = src + c * co;
-            let dst = ((t * mw + u) * co) * phases * ci + phase + c;
+            let dst = (t * mw + u) * co * phases * ci + phase + c;
             for (let o = 0; o < co; o++, dst += phases * ci) g[dst] = w[srcRow + o] as number;
           }
         }
@@ -217,13 +261,23 @@ function conv2dBackpropInput(args: KernelArgs): tf.TensorInfo {
   const cols = Math.ceil((left + W) / s) - q0w;
   const padBottom = Math.max(0, rows - Ho - padTop + m - 1);
   const padRight = Math.max(0, cols - Wo - padLeft + mw - 1);
-  const conv = call('Conv2D', backend, { x: dy, filter: gInfo }, {
-    strides: [1, 1],
-    pad: [[0, 0], [padTop, padBottom], [padLeft, padRight], [0, 0]],
-    dataFormat: 'NHWC',
-    dilations: [1, 1],
-    dimRoundingMode: undefined as unknown as string,
-  });
+  const conv = call(
+    'Conv2D',
+    backend,
+    { x: dy, filter: gInfo },
+    {
+      strides: [1, 1],
+      pad: [
+        [0, 0],
+        [padTop, padBottom],
+        [padLeft, padRight],
+        [0, 0],
+      ],
+      dataFormat: 'NHWC',
+      dilations: [1, 1],
+      dimRoundingMode: undefined as unknown as string,
+    },
+  );
   release(backend, gInfo);
   const n = dim(dy.shape, 0);
   let out = conv;
@@ -258,9 +312,17 @@ function batchMatMul({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const b = as3d(b0);
   const aT = transposeA ? transpose(backend, a, [0, 2, 1]) : a;
   const bT = transposeB ? transpose(backend, b, [0, 2, 1]) : b;
-  const out = call('_FusedMatMul', backend, { a: aT, b: bT }, {
-    transposeA: false, transposeB: false, activation: 'linear', leakyreluAlpha: 0,
-  });
+  const out = call(
+    '_FusedMatMul',
+    backend,
+    { a: aT, b: bT },
+    {
+      transposeA: false,
+      transposeB: false,
+      activation: 'linear',
+      leakyreluAlpha: 0,
+    },
+  );
   if (aT !== a) release(backend, aT);
   if (bT !== b) release(backend, bT);
   release(backend, a, b);
@@ -279,7 +341,14 @@ function maxPoolGrad({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const dy = inputs.dy as tf.TensorInfo;
   const input = inputs.input as tf.TensorInfo;
   const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as tf.MaxPoolGradAttrs;
-  const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+  const info = tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    filterSize,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+  );
   const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth, strideHeight, strideWidth, filterHeight, filterWidth } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
@@ -305,7 +374,10 @@ function maxPoolGrad({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
               if (iw < 0 || iw >= inWidth) continue;
               const at = ((n * inHeight + ih) * inWidth + iw) * c + ch;
               const v = x[at]!;
-              if (v > best) { best = v; where = at; }
+              if (v > best) {
+                best = v;
+                where = at;
+              }
             }
           }
           if (where >= 0) dx[where]! += g[dyBase + ch]!;

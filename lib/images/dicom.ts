@@ -32,7 +32,13 @@ const COMPRESSED_NAMES: Record<string, string> = {
 
 /** Tags kept as metadata; patient-identifying ones only with `includePatient`. */
 const SAFE_TAGS = Object.freeze({ x00080060: 'modality', x00180015: 'bodyPart', x00280004: 'photometric', x00080070: 'manufacturer' });
-const PATIENT_TAGS = Object.freeze({ x00100010: 'patientName', x00100020: 'patientId', x00100030: 'patientBirthDate', x00100040: 'patientSex', x00080080: 'institution' });
+const PATIENT_TAGS = Object.freeze({
+  x00100010: 'patientName',
+  x00100020: 'patientId',
+  x00100030: 'patientBirthDate',
+  x00100040: 'patientSex',
+  x00080080: 'institution',
+});
 
 export interface DicomImage {
   width: number;
@@ -56,7 +62,7 @@ export function decodeDicom(bytes: Uint8Array, options: { includePatient?: boole
     try {
       return dicomParser.parseDicom(bytes, options);
     } catch (error) {
-      const message = typeof error === 'string' ? error : (error as Error).message ?? String(error);
+      const message = typeof error === 'string' ? error : ((error as Error).message ?? String(error));
       throw bad(`cannot parse the file (${message.replace(/^dicomParser\.\w+: /, '')})`, error);
     }
   };
@@ -65,7 +71,12 @@ export function decodeDicom(bytes: Uint8Array, options: { includePatient?: boole
   const known = UNCOMPRESSED[syntax as keyof typeof UNCOMPRESSED];
   if (!known) {
     const name = COMPRESSED_NAMES[syntax];
-    throw new AppError('unsupported', `DICOM transfer syntax ${name ? `${name} (${syntax})` : syntax} is not supported; supported: ${Object.values(UNCOMPRESSED).map((u) => u.name).join(', ')}`);
+    throw new AppError(
+      'unsupported',
+      `DICOM transfer syntax ${name ? `${name} (${syntax})` : syntax} is not supported; supported: ${Object.values(UNCOMPRESSED)
+        .map((u) => u.name)
+        .join(', ')}`,
+    );
   }
   const data = parse();
   const rows = data.uint16('x00280010') ?? 0;
@@ -75,15 +86,20 @@ export function decodeDicom(bytes: Uint8Array, options: { includePatient?: boole
   const signed = (data.uint16('x00280103') ?? 0) === 1;
   const photometric = data.string('x00280004')?.trim() ?? 'MONOCHROME2';
   if (!rows || !columns) throw bad('no image size (Rows/Columns missing)');
-  if (rows * columns > (options.maxPixels ?? 100_000_000)) throw bad(`image is ${columns}×${rows} pixels; the limit is ${options.maxPixels ?? 100_000_000}`);
-  if (samples !== 1 || !photometric.startsWith('MONOCHROME')) throw new AppError('unsupported', `DICOM with ${samples} samples per pixel (${photometric}) is not supported; only greyscale`);
-  if (bitsAllocated !== 8 && bitsAllocated !== 16) throw new AppError('unsupported', `DICOM with ${bitsAllocated} bits allocated is not supported; only 8 or 16`);
+  if (rows * columns > (options.maxPixels ?? 100_000_000))
+    throw bad(`image is ${columns}×${rows} pixels; the limit is ${options.maxPixels ?? 100_000_000}`);
+  if (samples !== 1 || !photometric.startsWith('MONOCHROME'))
+    throw new AppError('unsupported', `DICOM with ${samples} samples per pixel (${photometric}) is not supported; only greyscale`);
+  if (bitsAllocated !== 8 && bitsAllocated !== 16)
+    throw new AppError('unsupported', `DICOM with ${bitsAllocated} bits allocated is not supported; only 8 or 16`);
   const element = data.elements.x7fe00010;
   if (!element) throw bad('no pixel data');
   const bytesPerSample = bitsAllocated / 8;
   const needed = rows * columns * bytesPerSample;
-  if (element.length === 0xffffffff || element.encapsulatedPixelData) throw bad('pixel data of undefined length (encapsulated) in an uncompressed transfer syntax');
-  if (element.dataOffset + element.length > bytes.length) throw bad(`pixel data declares ${element.length} bytes but the file ends after ${bytes.length - element.dataOffset}`);
+  if (element.length === 0xffffffff || element.encapsulatedPixelData)
+    throw bad('pixel data of undefined length (encapsulated) in an uncompressed transfer syntax');
+  if (element.dataOffset + element.length > bytes.length)
+    throw bad(`pixel data declares ${element.length} bytes but the file ends after ${bytes.length - element.dataOffset}`);
   if (element.length < needed) throw bad(`pixel data holds ${element.length} bytes; ${columns}×${rows}×${bytesPerSample} needs ${needed}`);
 
   const view = new DataView(bytes.buffer, bytes.byteOffset + element.dataOffset, needed);
@@ -91,9 +107,14 @@ export function decodeDicom(bytes: Uint8Array, options: { includePatient?: boole
   const slope = data.floatString('x00281053') ?? 1;
   const intercept = data.floatString('x00281052') ?? 0;
   for (let i = 0; i < values.length; i++) {
-    const raw = bitsAllocated === 8
-      ? (signed ? view.getInt8(i) : view.getUint8(i))
-      : (signed ? view.getInt16(i * 2, known.littleEndian) : view.getUint16(i * 2, known.littleEndian));
+    const raw =
+      bitsAllocated === 8
+        ? signed
+          ? view.getInt8(i)
+          : view.getUint8(i)
+        : signed
+          ? view.getInt16(i * 2, known.littleEndian)
+          : view.getUint16(i * 2, known.littleEndian);
     values[i] = raw * slope + intercept;
   }
   let center = data.floatString('x00281050');
@@ -101,7 +122,10 @@ export function decodeDicom(bytes: Uint8Array, options: { includePatient?: boole
   if (center === undefined || width === undefined || !(width > 0)) {
     let min = Infinity;
     let max = -Infinity;
-    for (const v of values) { if (v < min) min = v; if (v > max) max = v; }
+    for (const v of values) {
+      if (v < min) min = v;
+      if (v > max) max = v;
+    }
     center = (min + max) / 2;
     width = Math.max(max - min, 1);
   }

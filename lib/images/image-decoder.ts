@@ -23,7 +23,11 @@ export const DEFAULT_DECODE_LIMITS: Readonly<DecodeLimits> = Object.freeze({ max
 /** Longest side of the decoded working copy every output is made from (at least 2× the model input). */
 const WORKING_SIZE = 128;
 
-export interface PreprocessTarget { height: number; width: number; channels: 1 | 3 }
+export interface PreprocessTarget {
+  height: number;
+  width: number;
+  channels: 1 | 3;
+}
 
 export interface PreparedImage {
   format: ImageFormat;
@@ -46,8 +50,12 @@ export interface PrepareOptions {
   includePatient?: boolean;
 }
 
-async function sharpFor(bytes: Uint8Array, format: ImageFormat, limits: DecodeLimits, includePatient: boolean):
-  Promise<{ image: Sharp; width: number; height: number; metadata: Record<string, string | number> }> {
+async function sharpFor(
+  bytes: Uint8Array,
+  format: ImageFormat,
+  limits: DecodeLimits,
+  includePatient: boolean,
+): Promise<{ image: Sharp; width: number; height: number; metadata: Record<string, string | number> }> {
   if (format === 'dicom') {
     const dicom = decodeDicom(bytes, { includePatient, maxPixels: limits.maxPixels });
     const image = sharp(dicom.pixels, { raw: { width: dicom.width, height: dicom.height, channels: 1 } });
@@ -88,14 +96,24 @@ export async function prepareImage(bytes: Uint8Array, options: PrepareOptions): 
     // JavaScript, see resample.ts) and the thumbnail are both made from it. Training, ingest and search all take this path, so preprocessing is
     // identical everywhere (and a thumbnail costs no second decode).
     const workingSize = Math.max(WORKING_SIZE, 2 * Math.max(target.width, target.height), options.thumbnailSize ?? 0);
-    const working = await image.resize(workingSize, workingSize, { fit: 'inside', withoutEnlargement: true })
-      .toColourspace(target.channels === 1 ? 'b-w' : 'srgb').removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    const working = await image
+      .resize(workingSize, workingSize, { fit: 'inside', withoutEnlargement: true })
+      .toColourspace(target.channels === 1 ? 'b-w' : 'srgb')
+      .removeAlpha()
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
     const raw = { raw: { width: working.info.width, height: working.info.height, channels: working.info.channels } };
-    const pixels = coverResize({ data: working.data, width: working.info.width, height: working.info.height, channels: working.info.channels },
-      target.width, target.height, target.channels);
+    const pixels = coverResize(
+      { data: working.data, width: working.info.width, height: working.info.height, channels: working.info.channels },
+      target.width,
+      target.height,
+      target.channels,
+    );
     const thumbnail = options.thumbnailSize
-      ? await sharp(working.data, raw).resize(options.thumbnailSize, options.thumbnailSize, { fit: 'inside', withoutEnlargement: true })
-        .webp({ quality: 80, effort: 0 }).toBuffer()
+      ? await sharp(working.data, raw)
+          .resize(options.thumbnailSize, options.thumbnailSize, { fit: 'inside', withoutEnlargement: true })
+          .webp({ quality: 80, effort: 0 })
+          .toBuffer()
       : null;
     return { format, pixels, originalWidth: width, originalHeight: height, thumbnail, metadata };
   } catch (error) {
@@ -104,6 +122,10 @@ export async function prepareImage(bytes: Uint8Array, options: PrepareOptions): 
 }
 
 /** Bytes → model input pixels only (training). */
-export async function preprocessImage(bytes: Uint8Array, target: PreprocessTarget, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): Promise<PreparedImage> {
+export async function preprocessImage(
+  bytes: Uint8Array,
+  target: PreprocessTarget,
+  limits: DecodeLimits = DEFAULT_DECODE_LIMITS,
+): Promise<PreparedImage> {
   return prepareImage(bytes, { target, limits });
 }

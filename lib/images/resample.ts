@@ -5,7 +5,12 @@
  * antialiased; the weights handle fractional factors exactly.
  */
 
-export interface RawImage { data: Uint8Array; width: number; height: number; channels: number }
+export interface RawImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  channels: number;
+}
 
 /** Source interval [start, end) of output cell `i` when `inSize` maps onto `outSize` (with crop offset). */
 function weightsFor(outSize: number, scale: number, offset: number): { first: Int32Array; weights: Float32Array[] } {

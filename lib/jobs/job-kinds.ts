@@ -35,20 +35,44 @@ interface JobKind<P> {
 }
 
 const ingest: JobKind<{ folder: string; modality: 'photo' | 'xray'; labelFromFolder: boolean }> = {
-  schema: z.strictObject({ folder: z.string().min(1).transform((f) => resolve(f)), modality: z.enum(['photo', 'xray']).default('photo'), labelFromFolder: z.boolean().default(false) }),
+  schema: z.strictObject({
+    folder: z
+      .string()
+      .min(1)
+      .transform((f) => resolve(f)),
+    modality: z.enum(['photo', 'xray']).default('photo'),
+    labelFromFolder: z.boolean().default(false),
+  }),
   dedupeKey: (p) => `ingest:${p.folder}`,
   resumable: true, // content hashes make a rerun add only what is missing
   run: async (p, { library, signal, progress }) => {
-    const report = await ingestFolder(library, p.folder, { modality: p.modality, labelFromFolder: p.labelFromFolder, signal,
-      onProgress: (q) => progress({ phase: 'ingest', done: q.done, total: q.total, imagesPerSec: q.imagesPerSec, etaSeconds: q.etaSeconds,
-        message: `${q.added} new, ${q.duplicates} known, ${q.skipped} refused` }) });
+    const report = await ingestFolder(library, p.folder, {
+      modality: p.modality,
+      labelFromFolder: p.labelFromFolder,
+      signal,
+      onProgress: (q) =>
+        progress({
+          phase: 'ingest',
+          done: q.done,
+          total: q.total,
+          imagesPerSec: q.imagesPerSec,
+          etaSeconds: q.etaSeconds,
+          message: `${q.added} new, ${q.duplicates} known, ${q.skipped} refused`,
+        }),
+    });
     return { added: report.added, duplicates: report.duplicates, refused: report.skipped };
   },
 };
 
 const train: JobKind<{ data: string; spec: unknown; options: unknown; outDir?: string; limit?: number; activate: boolean }> = {
-  schema: z.strictObject({ data: z.string().min(1), spec: z.unknown(), options: z.unknown().default({}), outDir: z.string().optional(),
-    limit: z.number().int().min(1).optional(), activate: z.boolean().default(false) }),
+  schema: z.strictObject({
+    data: z.string().min(1),
+    spec: z.unknown(),
+    options: z.unknown().default({}),
+    outDir: z.string().optional(),
+    limit: z.number().int().min(1).optional(),
+    activate: z.boolean().default(false),
+  }),
   dedupeKey: (p) => `train:${p.outDir ?? JSON.stringify([p.data, p.spec, p.options])}`,
   resumable: true, // a checkpoint after every epoch; a rerun continues from the next one
   prepare: (p, library) => ({ ...p, outDir: p.outDir ?? defaultModelDir(library.config.modelsDir, parseModelSpec(p.spec)) }),
@@ -57,11 +81,30 @@ const train: JobKind<{ data: string; spec: unknown; options: unknown; outDir?: s
     const options = trainOptionsSchema.parse(p.options);
     const engine = await initEngine();
     const outDir = p.outDir ?? defaultModelDir(library.config.modelsDir, spec);
-    const outcome = await trainModel({ data: p.data === 'fashion-mnist' ? p.data : resolve(p.data), spec, options, outDir, checkpointDir: `${outDir}.checkpoint`,
-      workers: library.config.workers, backend: engine.backend, ...(p.limit ? { limit: p.limit } : {}) }, {
-      signal,
-      onProgress: (q) => progress({ phase: q.phase, done: (q.epoch - 1) * q.batches + q.batch, total: q.epochs * q.batches, loss: q.loss, imagesPerSec: q.imagesPerSec, etaSeconds: q.etaSeconds }),
-    });
+    const outcome = await trainModel(
+      {
+        data: p.data === 'fashion-mnist' ? p.data : resolve(p.data),
+        spec,
+        options,
+        outDir,
+        checkpointDir: `${outDir}.checkpoint`,
+        workers: library.config.workers,
+        backend: engine.backend,
+        ...(p.limit ? { limit: p.limit } : {}),
+      },
+      {
+        signal,
+        onProgress: (q) =>
+          progress({
+            phase: q.phase,
+            done: (q.epoch - 1) * q.batches + q.batch,
+            total: q.epochs * q.batches,
+            loss: q.loss,
+            imagesPerSec: q.imagesPerSec,
+            etaSeconds: q.etaSeconds,
+          }),
+      },
+    );
     const record = await registerModelDir(library, outDir, { activate: p.activate });
     return { modelId: record.id, modelDir: outDir, testMse: outcome.testMse, history: outcome.result.history };
   },
@@ -71,12 +114,20 @@ const embed: JobKind<Record<string, never>> = {
   schema: z.strictObject({}),
   dedupeKey: () => 'embed',
   resumable: true,
-  run: async (_p, { library, signal, progress }) => embedMissing(library, { signal,
-    onProgress: (q) => progress({ phase: 'embed', done: q.done, total: q.total, imagesPerSec: q.imagesPerSec, etaSeconds: q.etaSeconds }) }),
+  run: async (_p, { library, signal, progress }) =>
+    embedMissing(library, {
+      signal,
+      onProgress: (q) => progress({ phase: 'embed', done: q.done, total: q.total, imagesPerSec: q.imagesPerSec, etaSeconds: q.etaSeconds }),
+    }),
 };
 
 const cluster: JobKind<{ k: number | 'auto'; range?: [number, number]; seed: number; umap: boolean }> = {
-  schema: z.strictObject({ k: z.union([z.number().int().min(1), z.literal('auto')]), range: z.tuple([z.number().int(), z.number().int()]).optional(), seed: z.number().int().default(0), umap: z.boolean().default(false) }),
+  schema: z.strictObject({
+    k: z.union([z.number().int().min(1), z.literal('auto')]),
+    range: z.tuple([z.number().int(), z.number().int()]).optional(),
+    seed: z.number().int().default(0),
+    umap: z.boolean().default(false),
+  }),
   dedupeKey: (p) => `cluster:${JSON.stringify(p)}`,
   resumable: true,
   run: async (p, { library }) => {
@@ -100,8 +151,14 @@ const activate: JobKind<{ modelId: number }> = {
   dedupeKey: (p) => `activate:${p.modelId}`,
   resumable: true, // embedding is idempotent; the switch is one transaction at the end
   run: async (p, { library, signal, progress }) => {
-    const model = await switchActiveModel(library, p.modelId, (lib, record) => embedMissing(lib, { model: record, signal,
-      onProgress: (q) => progress({ phase: 're-embed', done: q.done, total: q.total, imagesPerSec: q.imagesPerSec, etaSeconds: q.etaSeconds }) }));
+    const model = await switchActiveModel(library, p.modelId, (lib, record) =>
+      embedMissing(lib, {
+        model: record,
+        signal,
+        onProgress: (q) =>
+          progress({ phase: 're-embed', done: q.done, total: q.total, imagesPerSec: q.imagesPerSec, etaSeconds: q.etaSeconds }),
+      }),
+    );
     return { activeModelId: model.id };
   },
 };
@@ -118,7 +175,11 @@ export function jobKind(kind: string): JobKind<unknown> {
 export function parseJobParams(kind: string, params: unknown, library: Library): { params: Record<string, unknown>; dedupeKey: string } {
   const spec = jobKind(kind);
   const parsed = spec.schema.safeParse(params ?? {});
-  if (!parsed.success) throw new AppError('invalid_input', `invalid ${kind} job: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new AppError(
+      'invalid_input',
+      `invalid ${kind} job: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ')}`,
+    );
   const prepared = spec.prepare ? spec.prepare(parsed.data, library) : parsed.data;
   return { params: prepared as Record<string, unknown>, dedupeKey: spec.dedupeKey(prepared) };
 }

@@ -9,7 +9,16 @@ import { hostname } from 'node:os';
 import { AppError, isAppError } from '../errors';
 import type { Library } from '../services/library';
 import {
-  claimNextJob, enqueueJob, finishJob, getJob, heartbeat, recoverStaleJobs, reportProgress, requestCancel, type Job, type JobProgress,
+  claimNextJob,
+  enqueueJob,
+  finishJob,
+  getJob,
+  heartbeat,
+  recoverStaleJobs,
+  reportProgress,
+  requestCancel,
+  type Job,
+  type JobProgress,
 } from '../store/jobs-repo';
 import { JOB_KINDS, jobKind, parseJobParams } from './job-kinds';
 
@@ -97,7 +106,10 @@ export async function runNextJob(library: Library, options: RunnerOptions & { st
 }
 
 /** Runs jobs until `stop` aborts: recovers dead workers' jobs first, then polls the queue. */
-export async function runJobs(library: Library, options: RunnerOptions & { stop: AbortSignal; idleMs?: number; onJob?: (job: Job) => void }): Promise<void> {
+export async function runJobs(
+  library: Library,
+  options: RunnerOptions & { stop: AbortSignal; idleMs?: number; onJob?: (job: Job) => void },
+): Promise<void> {
   recoverJobs(library, options.staleMs);
   while (!options.stop.aborted) {
     const job = await runNextJob(library, options);

@@ -5,7 +5,15 @@
  */
 import { tf, type Tensor2D, type Tensor4D } from '../engine/tf';
 import {
-  conv, convOutputSize, convTranspose, dense, maxPool2x2, poolOutputSize, torchPadding, torchUniform, upsample,
+  conv,
+  convOutputSize,
+  convTranspose,
+  dense,
+  maxPool2x2,
+  poolOutputSize,
+  torchPadding,
+  torchUniform,
+  upsample,
   type Activation,
 } from './layers';
 import { RECONSTRUCTION_LOSSES, sparsityPenalty } from './losses';
@@ -13,7 +21,11 @@ import type { ConvSpec, ModelSpec } from './spec';
 
 const KERNEL = 3;
 
-interface ParamDef { name: string; shape: number[]; fanIn: number }
+interface ParamDef {
+  name: string;
+  shape: number[];
+  fanIn: number;
+}
 
 function denseLayerSizes(spec: ModelSpec): number[] {
   const [h, w, c] = spec.inputShape;
@@ -26,9 +38,7 @@ export function convLevels(spec: ConvSpec): [number, number][] {
   const levels: [number, number][] = [[spec.inputShape[0], spec.inputShape[1]]];
   for (let i = 0; i < spec.filters.length; i++) {
     const [h, w] = levels[i]!;
-    const next = spec.downsample === 'stride'
-      ? (n: number) => convOutputSize(n, KERNEL, 2)
-      : poolOutputSize;
+    const next = spec.downsample === 'stride' ? (n: number) => convOutputSize(n, KERNEL, 2) : poolOutputSize;
     levels.push([next(h), next(w)]);
   }
   return levels;
@@ -67,7 +77,10 @@ function paramDefs(spec: ModelSpec): ParamDef[] {
   return defs;
 }
 
-export interface ForwardResult { code: Tensor2D; output: Tensor4D }
+export interface ForwardResult {
+  code: Tensor2D;
+  output: Tensor4D;
+}
 
 export class Autoencoder {
   readonly spec: ModelSpec;
@@ -133,9 +146,10 @@ export class Autoencoder {
     spec.filters.forEach((_, i) => {
       const kernel = this.p(`enc/conv${i}/kernel`) as unknown as Tensor4D;
       const bias = this.p(`enc/conv${i}/bias`);
-      h = spec.downsample === 'stride'
-        ? conv(h, kernel, bias, 2, 'relu', torchPadding(KERNEL))
-        : maxPool2x2(conv(h, kernel, bias, 1, 'relu', 'same'));
+      h =
+        spec.downsample === 'stride'
+          ? conv(h, kernel, bias, 2, 'relu', torchPadding(KERNEL))
+          : maxPool2x2(conv(h, kernel, bias, 1, 'relu', 'same'));
     });
     const flat = tf.reshape(h, [h.shape[0], -1]) as Tensor2D;
     return dense(flat, this.p('enc/latent/kernel') as unknown as Tensor2D, this.p('enc/latent/bias'), spec.latentActivation);
@@ -145,15 +159,23 @@ export class Autoencoder {
   encodeLayer(h: Tensor2D, i: number): Tensor2D {
     const spec = this.spec as Exclude<ModelSpec, ConvSpec>;
     const last = i === denseLayerSizes(spec).length - 2;
-    return dense(h, this.p(`enc/dense${i}/kernel`) as unknown as Tensor2D, this.p(`enc/dense${i}/bias`),
-      last ? spec.latentActivation : spec.activation);
+    return dense(
+      h,
+      this.p(`enc/dense${i}/kernel`) as unknown as Tensor2D,
+      this.p(`enc/dense${i}/bias`),
+      last ? spec.latentActivation : spec.activation,
+    );
   }
 
   /** One decoder layer of a dense/stacked AE: ĥ_i = s(h_{i+1} W'_i + b'_i). */
   decodeLayer(h: Tensor2D, i: number): Tensor2D {
     const spec = this.spec as Exclude<ModelSpec, ConvSpec>;
-    return dense(h, this.p(`dec/dense${i}/kernel`) as unknown as Tensor2D, this.p(`dec/dense${i}/bias`),
-      i === 0 ? spec.outputActivation : spec.activation);
+    return dense(
+      h,
+      this.p(`dec/dense${i}/kernel`) as unknown as Tensor2D,
+      this.p(`dec/dense${i}/bias`),
+      i === 0 ? spec.outputActivation : spec.activation,
+    );
   }
 
   /** Codes [n, latentSize] → images [n, h, w, c]. */
@@ -174,9 +196,10 @@ export class Autoencoder {
       const act: Activation = i === 0 ? spec.outputActivation : 'relu';
       const kernel = this.p(`dec/up${i}/kernel`) as unknown as Tensor4D;
       const bias = this.p(`dec/up${i}/bias`);
-      h = spec.upsampling === 'transposed'
-        ? convTranspose(h, kernel, bias, 2, levels[i]!, act)
-        : conv(upsample(h, spec.upsampling, levels[i]!), kernel, bias, 1, act, 'same');
+      h =
+        spec.upsampling === 'transposed'
+          ? convTranspose(h, kernel, bias, 2, levels[i]!, act)
+          : conv(upsample(h, spec.upsampling, levels[i]!), kernel, bias, 1, act, 'same');
     }
     return h;
   }
@@ -221,4 +244,3 @@ export class Autoencoder {
     for (const v of this.params.values()) v.dispose();
   }
 }
-

@@ -23,10 +23,16 @@ export function imageSize(set: Pick<ImageSet, 'height' | 'width' | 'channels'>):
 /** Checks that the buffer holds `count` images of the declared shape and fits the model input. */
 export function checkImageSet(set: ImageSet, inputShape?: readonly [number, number, number]): void {
   if (set.pixels.length !== set.count * imageSize(set)) {
-    throw new AppError('invalid_input', `image set declares ${set.count} images of ${set.height}×${set.width}×${set.channels} but holds ${set.pixels.length} values`);
+    throw new AppError(
+      'invalid_input',
+      `image set declares ${set.count} images of ${set.height}×${set.width}×${set.channels} but holds ${set.pixels.length} values`,
+    );
   }
   if (inputShape && (inputShape[0] !== set.height || inputShape[1] !== set.width || inputShape[2] !== set.channels)) {
-    throw new AppError('invalid_input', `images are ${set.height}×${set.width}×${set.channels} but the model expects ${inputShape.join('×')}`);
+    throw new AppError(
+      'invalid_input',
+      `images are ${set.height}×${set.width}×${set.channels} but the model expects ${inputShape.join('×')}`,
+    );
   }
   if (set.labels && set.labels.length !== set.count) {
     throw new AppError('invalid_input', `image set has ${set.count} images but ${set.labels.length} labels`);
@@ -66,7 +72,9 @@ export function subsetImages(set: ImageSet, indices: ArrayLike<number>): ImageSe
 export function headImages(set: ImageSet, n: number): ImageSet {
   const count = Math.min(n, set.count);
   return {
-    ...set, count, pixels: set.pixels.subarray(0, count * imageSize(set)),
+    ...set,
+    count,
+    pixels: set.pixels.subarray(0, count * imageSize(set)),
     ...(set.labels ? { labels: set.labels.subarray(0, count) } : {}),
   };
 }

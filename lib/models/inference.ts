@@ -52,7 +52,11 @@ export function reconstructionErrors(model: Autoencoder, set: ImageSet, options:
  * Denoises images with a (denoising) autoencoder. With `noiseFactor`, Gaussian noise is added
  * first (seeded), so a UI can show noisy → denoised; returns both.
  */
-export function denoiseImages(model: Autoencoder, set: ImageSet, options: InferenceOptions & { noiseFactor?: number; seed?: number } = {}): { noisy: Float32Array; denoised: Float32Array } {
+export function denoiseImages(
+  model: Autoencoder,
+  set: ImageSet,
+  options: InferenceOptions & { noiseFactor?: number; seed?: number } = {},
+): { noisy: Float32Array; denoised: Float32Array } {
   checkImageSet(set, model.spec.inputShape);
   const size = imageSize(set);
   const noisy = new Float32Array(set.count * size);
@@ -67,6 +71,7 @@ export function denoiseImages(model: Autoencoder, set: ImageSet, options: Infere
 
 /** Images decoded from latent vectors [count × latentSize]. */
 export function decodeCodes(model: Autoencoder, codes: Float32Array): Float32Array {
-  if (codes.length % model.latentSize !== 0) throw new Error(`codes length ${codes.length} is not a multiple of latent size ${model.latentSize}`);
+  if (codes.length % model.latentSize !== 0)
+    throw new Error(`codes length ${codes.length} is not a multiple of latent size ${model.latentSize}`);
   return tf.tidy(() => model.decode(tf.tensor2d(codes, [codes.length / model.latentSize, model.latentSize])).dataSync() as Float32Array);
 }

@@ -12,7 +12,12 @@ export type Upsampling = 'nearest' | 'bilinear' | 'transposed';
 /** Padding of a k×k, stride-s convolution as PyTorch's `padding=k//2`: [[0,0],[p,p],[p,p],[0,0]]. */
 export function torchPadding(kernelSize: number): [[number, number], [number, number], [number, number], [number, number]] {
   const p = Math.floor(kernelSize / 2);
-  return [[0, 0], [p, p], [p, p], [0, 0]];
+  return [
+    [0, 0],
+    [p, p],
+    [p, p],
+    [0, 0],
+  ];
 }
 
 /** Output size of a PyTorch-style padded convolution: floor((n + 2p − k) / s) + 1. */
@@ -36,12 +41,18 @@ export function activate(x: Tensor, activation: Activation): Tensor {
 export function dense(x: Tensor2D, kernel: Tensor2D, bias: Tensor, activation: Activation): Tensor2D {
   const fused = activation === 'sigmoid' ? 'linear' : activation;
   const y = tf.fused.matMul({ a: x, b: kernel, bias, activation: fused });
-  return activation === 'sigmoid' ? tf.sigmoid(y) as Tensor2D : y as Tensor2D;
+  return activation === 'sigmoid' ? (tf.sigmoid(y) as Tensor2D) : (y as Tensor2D);
 }
 
 /** 2-D convolution (cross-correlation, as in the course) + bias + activation. */
-export function conv(x: Tensor4D, filter: Tensor4D, bias: Tensor, stride: number, activation: Activation,
-  pad: 'same' | 'valid' | ReturnType<typeof torchPadding> = 'same'): Tensor4D {
+export function conv(
+  x: Tensor4D,
+  filter: Tensor4D,
+  bias: Tensor,
+  stride: number,
+  activation: Activation,
+  pad: 'same' | 'valid' | ReturnType<typeof torchPadding> = 'same',
+): Tensor4D {
   const fused = activation === 'sigmoid' ? 'linear' : activation;
   const y = tf.fused.conv2d({ x, filter, bias, strides: stride, pad, activation: fused });
   return activation === 'sigmoid' ? tf.sigmoid(y) : y;
@@ -56,24 +67,32 @@ export function maxPool2x2(x: Tensor4D): Tensor4D {
  * Transposed convolution of stride s to an exact output size, PyTorch-style padding k//2 with
  * the output padding implied by `outSize`. filter: [k, k, outChannels, inChannels].
  */
-export function convTranspose(x: Tensor4D, filter: Tensor4D, bias: Tensor, stride: number,
-  outSize: [number, number], activation: Activation): Tensor4D {
+export function convTranspose(
+  x: Tensor4D,
+  filter: Tensor4D,
+  bias: Tensor,
+  stride: number,
+  outSize: [number, number],
+  activation: Activation,
+): Tensor4D {
   const [n, inH, inW] = x.shape;
   const [k, , outChannels] = filter.shape;
   const top = Math.floor(k / 2);
   const bottom = stride * (inH - 1) + k - outSize[0] - top;
   const right = stride * (inW - 1) + k - outSize[1] - top;
   if (bottom < 0 || right < 0) throw new Error(`cannot upsample ${inH}×${inW} to ${outSize.join('×')} with stride ${stride}`);
-  const y = tf.conv2dTranspose(x, filter, [n, outSize[0], outSize[1], outChannels], stride,
-    [[0, 0], [top, bottom], [top, right], [0, 0]]);
+  const y = tf.conv2dTranspose(x, filter, [n, outSize[0], outSize[1], outChannels], stride, [
+    [0, 0],
+    [top, bottom],
+    [top, right],
+    [0, 0],
+  ]);
   return activate(tf.add(y, bias), activation) as Tensor4D;
 }
 
 /** Resizes to `size` by nearest neighbour (2× repeats each value in a 2×2 block) or bilinear. */
 export function upsample(x: Tensor4D, mode: Exclude<Upsampling, 'transposed'>, size: [number, number]): Tensor4D {
-  return mode === 'nearest'
-    ? tf.image.resizeNearestNeighbor(x, size)
-    : tf.image.resizeBilinear(x, size, false, true);
+  return mode === 'nearest' ? tf.image.resizeNearestNeighbor(x, size) : tf.image.resizeBilinear(x, size, false, true);
 }
 
 /** Mulberry32: a tiny seeded PRNG for shuffles and weight seeds. */

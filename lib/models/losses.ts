@@ -17,10 +17,7 @@ export function klDivergence(rho: number, rhoHat: number): number {
 export function sparsityPenalty(code: Tensor, rho: number, beta: number): Tensor {
   return tf.tidy(() => {
     const rhoHat = tf.clipByValue(tf.mean(code, 0), EPS, 1 - EPS);
-    const kl = tf.add(
-      tf.mul(rho, tf.log(tf.div(rho, rhoHat))),
-      tf.mul(1 - rho, tf.log(tf.div(1 - rho, tf.sub(1, rhoHat)))),
-    );
+    const kl = tf.add(tf.mul(rho, tf.log(tf.div(rho, rhoHat))), tf.mul(1 - rho, tf.log(tf.div(1 - rho, tf.sub(1, rhoHat)))));
     return tf.mul(beta, tf.sum(kl));
   });
 }

@@ -62,7 +62,9 @@ export async function saveModel(model: Autoencoder, dir: string, training?: unkn
     await writeDurably(join(tmp, 'weights.bin'), bytes);
     await writeDurably(join(tmp, 'model.json'), JSON.stringify(manifest, null, 2));
     const old = `${tmp}-old`;
-    await rename(dir, old).catch((e: NodeJS.ErrnoException) => { if (e.code !== 'ENOENT') throw e; });
+    await rename(dir, old).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
     await rename(tmp, dir);
     await rm(old, { recursive: true, force: true });
   } catch (error) {
@@ -83,7 +85,10 @@ export async function readModelManifest(dir: string): Promise<ModelManifest> {
   const parsed = manifestSchema.safeParse(JSON.parse(text));
   if (!parsed.success) throw new AppError('invalid_input', `model.json is not a Latent Atlas model: ${parsed.error.issues[0]?.message}`);
   if (parsed.data.formatVersion > MODEL_FORMAT_VERSION) {
-    throw new AppError('unsupported', `model format ${parsed.data.formatVersion} is newer than this version of Latent Atlas understands (${MODEL_FORMAT_VERSION})`);
+    throw new AppError(
+      'unsupported',
+      `model format ${parsed.data.formatVersion} is newer than this version of Latent Atlas understands (${MODEL_FORMAT_VERSION})`,
+    );
   }
   return parsed.data;
 }
@@ -97,7 +102,11 @@ export async function loadModel(dir: string): Promise<{ model: Autoencoder; mani
   const weights = new Map<string, Float32Array>();
   for (const w of manifest.weights) {
     const size = w.shape.reduce((a, b) => a * b, 1);
-    if (w.offset + size > floats.length) throw new AppError('invalid_input', `weights.bin is truncated: ${w.name} needs values up to ${w.offset + size}, file has ${floats.length}`);
+    if (w.offset + size > floats.length)
+      throw new AppError(
+        'invalid_input',
+        `weights.bin is truncated: ${w.name} needs values up to ${w.offset + size}, file has ${floats.length}`,
+      );
     weights.set(w.name, floats.subarray(w.offset, w.offset + size));
   }
   try {

@@ -75,7 +75,7 @@ export type ModelSpecInput = z.input<typeof denseSpec> | z.input<typeof convSpec
 
 /** Architectures of the family; an unknown key is refused with the list of valid ones. */
 export const ARCHITECTURES = Object.freeze({
-  dense: { schema: denseSpec, summary: 'dense AE: f(x)=s(Wx+b), g(z)=s(W\'z+b\'), under- or overcomplete' },
+  dense: { schema: denseSpec, summary: "dense AE: f(x)=s(Wx+b), g(z)=s(W'z+b'), under- or overcomplete" },
   conv: { schema: convSpec, summary: 'convolutional AE: conv+ReLU+pooling blocks, upsampling decoder' },
   stacked: { schema: stackedSpec, summary: 'stacked AE: greedy layer-wise pretraining + classifier head' },
 } as const);
@@ -84,8 +84,15 @@ export type ArchName = keyof typeof ARCHITECTURES;
 /** Named, ready-made specs. `reference-cae` is exactly shared/bench/reference_cae.py. */
 export const PRESETS = Object.freeze({
   'reference-cae': {
-    arch: 'conv', inputShape: [28, 28, 1], latentSize: 64, filters: [32, 64, 128],
-    downsample: 'stride', upsampling: 'transposed', latentActivation: 'linear', outputActivation: 'sigmoid', loss: 'mse',
+    arch: 'conv',
+    inputShape: [28, 28, 1],
+    latentSize: 64,
+    filters: [32, 64, 128],
+    downsample: 'stride',
+    upsampling: 'transposed',
+    latentActivation: 'linear',
+    outputActivation: 'sigmoid',
+    loss: 'mse',
   },
 } as const satisfies Record<string, ModelSpecInput>);
 export type PresetName = keyof typeof PRESETS;
@@ -106,7 +113,10 @@ function describeIssue(issue: z.core.$ZodIssue, arch: string): string {
 export function parseModelSpec(input: unknown): ModelSpec {
   const arch = (input as { arch?: unknown } | null)?.arch;
   if (typeof arch !== 'string' || !(arch in ARCHITECTURES)) {
-    throw new AppError('invalid_input', `unknown arch ${JSON.stringify(arch)}; valid architectures: ${Object.keys(ARCHITECTURES).join(', ')}`);
+    throw new AppError(
+      'invalid_input',
+      `unknown arch ${JSON.stringify(arch)}; valid architectures: ${Object.keys(ARCHITECTURES).join(', ')}`,
+    );
   }
   const result = ARCHITECTURES[arch as ArchName].schema.safeParse(input);
   if (!result.success) {
@@ -115,7 +125,10 @@ export function parseModelSpec(input: unknown): ModelSpec {
   const spec = result.data as ModelSpec;
   const latentActivation = spec.latentActivation;
   if (spec.sparse && latentActivation !== 'sigmoid') {
-    throw new AppError('invalid_input', `a sparse AE needs latentActivation 'sigmoid' (mean activations in (0,1)); got '${latentActivation}'`);
+    throw new AppError(
+      'invalid_input',
+      `a sparse AE needs latentActivation 'sigmoid' (mean activations in (0,1)); got '${latentActivation}'`,
+    );
   }
   if (spec.loss === 'bce' && spec.outputActivation !== 'sigmoid') {
     throw new AppError('invalid_input', `loss 'bce' needs outputActivation 'sigmoid' (outputs in (0,1)); got '${spec.outputActivation}'`);
@@ -125,6 +138,7 @@ export function parseModelSpec(input: unknown): ModelSpec {
 
 /** A preset by name, validated; unknown names list the valid ones. */
 export function presetSpec(name: string, overrides: Record<string, unknown> = {}): ModelSpec {
-  if (!(name in PRESETS)) throw new AppError('invalid_input', `unknown preset '${name}'; valid presets: ${Object.keys(PRESETS).join(', ')}`);
+  if (!(name in PRESETS))
+    throw new AppError('invalid_input', `unknown preset '${name}'; valid presets: ${Object.keys(PRESETS).join(', ')}`);
   return parseModelSpec({ ...PRESETS[name as PresetName], ...overrides });
 }

@@ -44,7 +44,14 @@ export interface TrainProgress {
   epochDone?: true;
 }
 
-export interface EpochRecord { phase: TrainProgress['phase']; epoch: number; loss: number; valLoss: number | null; imagesPerSec: number; seconds: number }
+export interface EpochRecord {
+  phase: TrainProgress['phase'];
+  epoch: number;
+  loss: number;
+  valLoss: number | null;
+  imagesPerSec: number;
+  seconds: number;
+}
 
 export interface TrainResult {
   history: EpochRecord[];
@@ -82,7 +89,8 @@ export function shuffledIndices(n: number, seed: number): Int32Array {
 export function splitIndices(n: number, validationSplit: number, seed: number): { train: Int32Array; val: Int32Array } {
   const order = shuffledIndices(n, seed);
   const valCount = validationSplit > 0 ? Math.max(1, Math.round(n * validationSplit)) : 0;
-  if (n - valCount < 1) throw new AppError('invalid_input', `${n} images leave none to train on after a validation split of ${validationSplit}`);
+  if (n - valCount < 1)
+    throw new AppError('invalid_input', `${n} images leave none to train on after a validation split of ${validationSplit}`);
   return { train: order.slice(valCount), val: order.slice(0, valCount) };
 }
 
@@ -115,8 +123,14 @@ function evaluate(set: ImageSet, indices: Int32Array, lossOf: FitPhase['lossOf']
   return total / indices.length;
 }
 
-async function fit(set: ImageSet, split: { train: Int32Array; val: Int32Array }, phase: FitPhase, options: TrainOptions,
-  hooks: TrainHooks, history: EpochRecord[]): Promise<{ stoppedEarly: boolean; bestEpoch: number; imagesPerSec: number }> {
+async function fit(
+  set: ImageSet,
+  split: { train: Int32Array; val: Int32Array },
+  phase: FitPhase,
+  options: TrainOptions,
+  hooks: TrainHooks,
+  history: EpochRecord[],
+): Promise<{ stoppedEarly: boolean; bestEpoch: number; imagesPerSec: number }> {
   const { epochs, batchSize, learningRate, seed, earlyStopping } = options;
   const optimizer = createAdam(learningRate);
   const batches = Math.ceil(split.train.length / batchSize);
@@ -144,23 +158,47 @@ async function fit(set: ImageSet, split: { train: Int32Array; val: Int32Array },
           const cost = optimizer.minimize(() => phase.lossOf(x, idx, step), true, phase.vars);
           return cost!.dataSync()[0]!;
         });
-        if (!Number.isFinite(loss)) throw new AppError('invalid_input', `training diverged (loss ${loss}) at epoch ${epoch}, batch ${b + 1}; try a lower learning rate`);
+        if (!Number.isFinite(loss))
+          throw new AppError(
+            'invalid_input',
+            `training diverged (loss ${loss}) at epoch ${epoch}, batch ${b + 1}; try a lower learning rate`,
+          );
         sum += loss * idx.length;
         images += idx.length;
         const elapsed = (performance.now() - started) / 1000;
         const rate = images / Math.max(elapsed, 1e-9);
         const remaining = (epochs - epoch) * split.train.length + (split.train.length - e);
-        hooks.onProgress?.({ phase: phase.phase, ...(phase.layer !== undefined ? { layer: phase.layer } : {}), epoch, epochs,
-          batch: b + 1, batches, loss, valLoss: null, imagesPerSec: rate, etaSeconds: remaining / rate });
+        hooks.onProgress?.({
+          phase: phase.phase,
+          ...(phase.layer !== undefined ? { layer: phase.layer } : {}),
+          epoch,
+          epochs,
+          batch: b + 1,
+          batches,
+          loss,
+          valLoss: null,
+          imagesPerSec: rate,
+          etaSeconds: remaining / rate,
+        });
         await nextTick();
       }
       const seconds = (performance.now() - epochStart) / 1000;
       const trainLoss = sum / split.train.length;
       const valLoss = split.val.length ? evaluate(set, split.val, phase.lossOf) : null;
       history.push({ phase: phase.phase, epoch, loss: trainLoss, valLoss, imagesPerSec: split.train.length / seconds, seconds });
-      hooks.onProgress?.({ phase: phase.phase, ...(phase.layer !== undefined ? { layer: phase.layer } : {}), epoch, epochs,
-        batch: batches, batches, loss: trainLoss, valLoss, imagesPerSec: images / ((performance.now() - started) / 1000),
-        etaSeconds: ((epochs - epoch) * seconds), epochDone: true });
+      hooks.onProgress?.({
+        phase: phase.phase,
+        ...(phase.layer !== undefined ? { layer: phase.layer } : {}),
+        epoch,
+        epochs,
+        batch: batches,
+        batches,
+        loss: trainLoss,
+        valLoss,
+        imagesPerSec: images / ((performance.now() - started) / 1000),
+        etaSeconds: (epochs - epoch) * seconds,
+        epochDone: true,
+      });
       const monitored = valLoss ?? trainLoss;
       if (monitored < best - (earlyStopping?.minDelta ?? 0)) {
         best = monitored;
@@ -200,16 +238,28 @@ export function autoencoderObjective(model: Autoencoder, options: Pick<TrainOpti
  * Trains an autoencoder on `set` (dense, conv, sparse, denoising; a stacked AE goes through
  * `trainStacked`). Throws AppError('cancelled') when `hooks.signal` aborts.
  */
-export async function trainAutoencoder(model: Autoencoder, set: ImageSet, options: TrainOptions, hooks: TrainHooks = {}): Promise<TrainResult> {
+export async function trainAutoencoder(
+  model: Autoencoder,
+  set: ImageSet,
+  options: TrainOptions,
+  hooks: TrainHooks = {},
+): Promise<TrainResult> {
   checkImageSet(set, model.spec.inputShape);
   const split = splitIndices(set.count, options.validationSplit, options.seed);
   const objective = autoencoderObjective(model, options);
   const history: EpochRecord[] = [...(hooks.resume?.history ?? [])];
-  const result = await fit(set, split, {
-    phase: 'train',
-    vars: model.autoencoderParams,
-    lossOf: (x, _idx, step) => objective(x, step),
-  }, options, hooks, history);
+  const result = await fit(
+    set,
+    split,
+    {
+      phase: 'train',
+      vars: model.autoencoderParams,
+      lossOf: (x, _idx, step) => objective(x, step),
+    },
+    options,
+    hooks,
+    history,
+  );
   return { history, ...result };
 }
 
@@ -222,15 +272,20 @@ export async function trainStacked(model: Autoencoder, set: ImageSet, options: T
   if (spec.arch !== 'stacked') throw new AppError('invalid_input', `trainStacked needs a stacked spec, got '${spec.arch}'`);
   checkImageSet(set, spec.inputShape);
   const labels = set.labels;
-  if (!labels) throw new AppError('invalid_input', 'a stacked AE fine-tunes a classifier and needs labelled images (e.g. --data fashion-mnist)');
+  if (!labels)
+    throw new AppError('invalid_input', 'a stacked AE fine-tunes a classifier and needs labelled images (e.g. --data fashion-mnist)');
   for (const label of labels) {
-    if (label < 0 || label >= spec.classes) throw new AppError('invalid_input', `label ${label} is outside 0..${spec.classes - 1} (spec.classes = ${spec.classes})`);
+    if (label < 0 || label >= spec.classes)
+      throw new AppError('invalid_input', `label ${label} is outside 0..${spec.classes - 1} (spec.classes = ${spec.classes})`);
   }
   const split = splitIndices(set.count, options.validationSplit, options.seed);
   const history: EpochRecord[] = [];
   const layers = spec.hidden.length + 1;
   // Layer-wise phases do not resume from checkpoints: only progress and cancellation pass through.
-  const stackHooks: TrainHooks = { ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}), ...(hooks.signal ? { signal: hooks.signal } : {}) };
+  const stackHooks: TrainHooks = {
+    ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
+    ...(hooks.signal ? { signal: hooks.signal } : {}),
+  };
   let images = 0;
   let seconds = 0;
   for (let layer = 0; layer < layers; layer++) {
@@ -239,35 +294,68 @@ export async function trainStacked(model: Autoencoder, set: ImageSet, options: T
       for (let i = 0; i < layer; i++) h = model.encodeLayer(h, i);
       return h;
     };
-    const r = await fit(set, split, {
-      phase: 'pretrain',
-      layer,
-      vars: [`enc/dense${layer}/kernel`, `enc/dense${layer}/bias`, `dec/dense${layer}/kernel`, `dec/dense${layer}/bias`].map((n) => model.p(n)),
-      lossOf: (x) => {
-        const input = below(x);
-        const recon = model.decodeLayer(model.encodeLayer(input, layer), layer);
-        const lossFn = layer === 0 ? RECONSTRUCTION_LOSSES[spec.loss] : meanSquaredError;
-        return lossFn(recon, input) as tf.Scalar;
+    const r = await fit(
+      set,
+      split,
+      {
+        phase: 'pretrain',
+        layer,
+        vars: [`enc/dense${layer}/kernel`, `enc/dense${layer}/bias`, `dec/dense${layer}/kernel`, `dec/dense${layer}/bias`].map((n) =>
+          model.p(n),
+        ),
+        lossOf: (x) => {
+          const input = below(x);
+          const recon = model.decodeLayer(model.encodeLayer(input, layer), layer);
+          const lossFn = layer === 0 ? RECONSTRUCTION_LOSSES[spec.loss] : meanSquaredError;
+          return lossFn(recon, input) as tf.Scalar;
+        },
       },
-    }, options, stackHooks, history);
+      options,
+      stackHooks,
+      history,
+    );
     images += split.train.length * options.epochs;
-    seconds += split.train.length * options.epochs / r.imagesPerSec;
+    seconds += (split.train.length * options.epochs) / r.imagesPerSec;
   }
-  const labelTensor = (idx: Int32Array) => tf.oneHot(tf.tensor1d(Array.from(idx, (i) => labels[i]!), 'int32'), spec.classes);
-  const finetune = await fit(set, split, {
-    phase: 'finetune',
-    vars: [...model.params].filter(([n]) => n.startsWith('enc/') || n.startsWith('cls/')).map(([, v]) => v),
-    lossOf: (x, idx) => tf.losses.softmaxCrossEntropy(labelTensor(idx),
-      tf.add(tf.matMul(model.encode(x), model.p('cls/kernel')), model.p('cls/bias'))) as tf.Scalar,
-  }, options, stackHooks, history);
+  const labelTensor = (idx: Int32Array) =>
+    tf.oneHot(
+      tf.tensor1d(
+        Array.from(idx, (i) => labels[i]!),
+        'int32',
+      ),
+      spec.classes,
+    );
+  const finetune = await fit(
+    set,
+    split,
+    {
+      phase: 'finetune',
+      vars: [...model.params].filter(([n]) => n.startsWith('enc/') || n.startsWith('cls/')).map(([, v]) => v),
+      lossOf: (x, idx) =>
+        tf.losses.softmaxCrossEntropy(
+          labelTensor(idx),
+          tf.add(tf.matMul(model.encode(x), model.p('cls/kernel')), model.p('cls/bias')),
+        ) as tf.Scalar,
+    },
+    options,
+    stackHooks,
+    history,
+  );
   const evalSet = split.val.length ? split.val : split.train;
   let correct = 0;
   for (let s = 0; s < evalSet.length; s += 1000) {
     const idx = evalSet.subarray(s, Math.min(evalSet.length, s + 1000));
     const predicted = tf.tidy(() => tf.argMax(model.classify(batchTensor(set, idx, 0, idx.length)), 1).dataSync());
-    predicted.forEach((p, k) => { if (p === labels[idx[k]!]) correct++; });
+    predicted.forEach((p, k) => {
+      if (p === labels[idx[k]!]) correct++;
+    });
   }
-  return { history, stoppedEarly: finetune.stoppedEarly, bestEpoch: finetune.bestEpoch,
-    imagesPerSec: (images + split.train.length * options.epochs) / (seconds + split.train.length * options.epochs / finetune.imagesPerSec),
-    valAccuracy: correct / evalSet.length };
+  return {
+    history,
+    stoppedEarly: finetune.stoppedEarly,
+    bestEpoch: finetune.bestEpoch,
+    imagesPerSec:
+      (images + split.train.length * options.epochs) / (seconds + (split.train.length * options.epochs) / finetune.imagesPerSec),
+    valAccuracy: correct / evalSet.length,
+  };
 }

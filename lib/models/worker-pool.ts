@@ -15,7 +15,12 @@ import { CONTROL, type FromWorker, type ToWorker, type Weights } from './worker-
 const BOOTSTRAP = new URL('../../workers/thread-bootstrap.mjs', import.meta.url);
 const ENTRY = new URL('../../workers/model-worker.ts', import.meta.url).href;
 
-interface Pending { expect: FromWorker['type']; resolve: (m: FromWorker) => void; reject: (e: Error) => void; onEvent?: (m: FromWorker) => void }
+interface Pending {
+  expect: FromWorker['type'];
+  resolve: (m: FromWorker) => void;
+  reject: (e: Error) => void;
+  onEvent?: (m: FromWorker) => void;
+}
 
 class WorkerHandle {
   private pending: Pending[] = [];
@@ -43,8 +48,12 @@ class WorkerHandle {
     worker.on('exit', (code) => fail(new Error(`model worker exited (code ${code})`)));
   }
 
-  request<T extends FromWorker['type']>(message: ToWorker, expect: T, onEvent?: (m: FromWorker) => void,
-    transfer: ArrayBuffer[] = []): Promise<Extract<FromWorker, { type: T }>> {
+  request<T extends FromWorker['type']>(
+    message: ToWorker,
+    expect: T,
+    onEvent?: (m: FromWorker) => void,
+    transfer: ArrayBuffer[] = [],
+  ): Promise<Extract<FromWorker, { type: T }>> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.pending.push({ expect, resolve: resolve as (m: FromWorker) => void, reject, ...(onEvent ? { onEvent } : {}) });
@@ -89,8 +98,12 @@ export class ModelWorkerPool {
         const end = Math.min(set.count, start + chunk);
         next = end;
         const pixels = set.pixels.slice(start * size, end * size);
-        const reply = await h.request({ type: 'encode', pixels, count: end - start, batchSize: options.batchSize ?? 512 }, 'encoded',
-          undefined, [pixels.buffer as ArrayBuffer]);
+        const reply = await h.request(
+          { type: 'encode', pixels, count: end - start, batchSize: options.batchSize ?? 512 },
+          'encoded',
+          undefined,
+          [pixels.buffer as ArrayBuffer],
+        );
         out.set(reply.latents, start * latentSize);
       }
     };
@@ -115,9 +128,25 @@ export class ModelWorkerPool {
     const grads = new SharedArrayBuffer(2 * workers * paramSize * 4);
     const losses = new SharedArrayBuffer(2 * workers * 8);
     const meta = { count: set.count, height: set.height, width: set.width, channels: set.channels, float };
-    await Promise.all(this.handles.map((h, worker) => h.request({
-      type: 'train-setup', pixels, meta, train: split.train, options, control, grads, losses, worker, workers,
-    }, 'ready')));
+    await Promise.all(
+      this.handles.map((h, worker) =>
+        h.request(
+          {
+            type: 'train-setup',
+            pixels,
+            meta,
+            train: split.train,
+            options,
+            control,
+            grads,
+            losses,
+            worker,
+            workers,
+          },
+          'ready',
+        ),
+      ),
+    );
 
     const controlView = new Int32Array(control);
     const onAbort = () => Atomics.store(controlView, CONTROL.ABORT, 1);
@@ -138,19 +167,41 @@ export class ModelWorkerPool {
           if (m.type !== 'batch') return;
           images += m.images;
           const rate = images / ((performance.now() - started) / 1000);
-          const remaining = (options.epochs - epoch) * split.train.length + (split.train.length - Math.min(split.train.length, m.batch * options.batchSize));
-          hooks.onProgress?.({ phase: 'train', epoch, epochs: options.epochs, batch: m.batch, batches: m.batches, loss: m.loss,
-            valLoss: null, imagesPerSec: rate, etaSeconds: remaining / rate });
+          const remaining =
+            (options.epochs - epoch) * split.train.length +
+            (split.train.length - Math.min(split.train.length, m.batch * options.batchSize));
+          hooks.onProgress?.({
+            phase: 'train',
+            epoch,
+            epochs: options.epochs,
+            batch: m.batch,
+            batches: m.batches,
+            loss: m.loss,
+            valLoss: null,
+            imagesPerSec: rate,
+            etaSeconds: remaining / rate,
+          });
         };
-        const results = await Promise.all(this.handles.map((h, i) => h.request({ type: 'train-epoch', epoch }, 'epoch-done', i === 0 ? onEvent : undefined)));
+        const results = await Promise.all(
+          this.handles.map((h, i) => h.request({ type: 'train-epoch', epoch }, 'epoch-done', i === 0 ? onEvent : undefined)),
+        );
         if (results.some((r) => r.cancelled)) throw new AppError('cancelled', 'training was cancelled');
         const seconds = (performance.now() - epochStart) / 1000;
         const loss = results[0]!.sumLoss / split.train.length;
         const valLoss = split.val.length ? await this.evaluate(split.val) : null;
         history.push({ phase: 'train', epoch, loss, valLoss, imagesPerSec: split.train.length / seconds, seconds });
-        hooks.onProgress?.({ phase: 'train', epoch, epochs: options.epochs, batch: Math.ceil(split.train.length / options.batchSize),
-          batches: Math.ceil(split.train.length / options.batchSize), loss, valLoss, imagesPerSec: images / ((performance.now() - started) / 1000),
-          etaSeconds: (options.epochs - epoch) * seconds, epochDone: true });
+        hooks.onProgress?.({
+          phase: 'train',
+          epoch,
+          epochs: options.epochs,
+          batch: Math.ceil(split.train.length / options.batchSize),
+          batches: Math.ceil(split.train.length / options.batchSize),
+          loss,
+          valLoss,
+          imagesPerSec: images / ((performance.now() - started) / 1000),
+          etaSeconds: (options.epochs - epoch) * seconds,
+          epochDone: true,
+        });
         const monitored = valLoss ?? loss;
         if (monitored < best - (options.earlyStopping?.minDelta ?? 0)) {
           best = monitored;
@@ -166,7 +217,8 @@ export class ModelWorkerPool {
           await hooks.onEpochEnd(epoch, history);
         }
       }
-      const final = stoppedEarly && bestWeights ? bestWeights : (await this.handles[0]!.request({ type: 'get-weights' }, 'weights')).weights;
+      const final =
+        stoppedEarly && bestWeights ? bestWeights : (await this.handles[0]!.request({ type: 'get-weights' }, 'weights')).weights;
       model.writeWeights(new Map(Object.entries(final)));
     } finally {
       hooks.signal?.removeEventListener('abort', onAbort);
@@ -176,8 +228,9 @@ export class ModelWorkerPool {
 
   private async evaluate(indices: Int32Array): Promise<number> {
     const share = Math.ceil(indices.length / this.size);
-    const parts = await Promise.all(this.handles.map((h, i) =>
-      h.request({ type: 'eval', indices: indices.slice(i * share, (i + 1) * share) }, 'eval-done')));
+    const parts = await Promise.all(
+      this.handles.map((h, i) => h.request({ type: 'eval', indices: indices.slice(i * share, (i + 1) * share) }, 'eval-done')),
+    );
     return parts.reduce((s, p) => s + p.sum, 0) / indices.length;
   }
 

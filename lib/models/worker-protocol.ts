@@ -11,13 +11,29 @@ export type Weights = Record<string, Float32Array>;
 /** Int32 slots of the training control block. */
 export const CONTROL = Object.freeze({ COUNT: 0, GENERATION: 1, ABORT: 2, STOP0: 3, STOP1: 4, LENGTH: 5 });
 
-export interface ImageMeta { count: number; height: number; width: number; channels: number; float: boolean }
+export interface ImageMeta {
+  count: number;
+  height: number;
+  width: number;
+  channels: number;
+  float: boolean;
+}
 
 export type ToWorker =
   | { type: 'init'; backend: BackendName; spec: ModelSpec; weights: Weights }
   | { type: 'encode'; pixels: Uint8Array | Float32Array; count: number; batchSize: number }
-  | { type: 'train-setup'; pixels: SharedArrayBuffer; meta: ImageMeta; train: Int32Array; options: TrainOptions;
-      control: SharedArrayBuffer; grads: SharedArrayBuffer; losses: SharedArrayBuffer; worker: number; workers: number }
+  | {
+      type: 'train-setup';
+      pixels: SharedArrayBuffer;
+      meta: ImageMeta;
+      train: Int32Array;
+      options: TrainOptions;
+      control: SharedArrayBuffer;
+      grads: SharedArrayBuffer;
+      losses: SharedArrayBuffer;
+      worker: number;
+      workers: number;
+    }
   | { type: 'train-epoch'; epoch: number }
   | { type: 'eval'; indices: Int32Array }
   | { type: 'get-weights' };

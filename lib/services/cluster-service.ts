@@ -11,7 +11,14 @@ import { silhouetteScore } from '../clustering/silhouette';
 import { pairwiseSquaredDistances } from '../engine/linear-algebra';
 import { AppError } from '../errors';
 import { seededRandom } from '../models/layers';
-import { clusterMembers, getClusterRun, insertClusterRun, updateClusterRunResult, type ClusterRun, type ClusterSummary } from '../store/clusters-repo';
+import {
+  clusterMembers,
+  getClusterRun,
+  insertClusterRun,
+  updateClusterRunResult,
+  type ClusterRun,
+  type ClusterSummary,
+} from '../store/clusters-repo';
 import { getImages } from '../store/images-repo';
 import { originalPath, type Library } from './library';
 import { loadActiveVectors } from './model-service';
@@ -34,7 +41,8 @@ export interface ClusterRequest {
 /** Silhouette (on a sample of ≤ 2,000) and inertia for each k in the range. */
 function chooseK(data: Float32Array, n: number, dim: number, range: [number, number], seed: number) {
   const [lo, hi] = range;
-  if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 2 || hi < lo) throw new AppError('invalid_input', `k range must be integers with 2 ≤ from ≤ to; got ${lo}..${hi}`);
+  if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 2 || hi < lo)
+    throw new AppError('invalid_input', `k range must be integers with 2 ≤ from ≤ to; got ${lo}..${hi}`);
   const random = seededRandom(seed);
   const m = Math.min(n, 2000);
   const picked = new Set<number>();
@@ -46,7 +54,15 @@ function chooseK(data: Float32Array, n: number, dim: number, range: [number, num
   const elbow: { k: number; inertia: number; silhouette: number }[] = [];
   for (let k = lo; k <= Math.min(hi, n - 1); k++) {
     const result = kmeans(data, n, dim, { k, seed, restarts: 1 });
-    elbow.push({ k, inertia: result.inertia, silhouette: silhouetteScore(distances, sample.map((i) => result.assignments[i]!), k) });
+    elbow.push({
+      k,
+      inertia: result.inertia,
+      silhouette: silhouetteScore(
+        distances,
+        sample.map((i) => result.assignments[i]!),
+        k,
+      ),
+    });
   }
   if (elbow.length === 0) throw new AppError('invalid_input', `too few images (${n}) to choose k in ${lo}..${hi}`);
   return elbow;
@@ -58,11 +74,16 @@ function summarise(result: KMeansResult, ids: number[], listed: number): Cluster
   return members.map((m, cluster) => {
     const byDistance = [...m].sort((a, b) => result.distances[a]! - result.distances[b]!);
     return {
-      cluster, name: null, size: m.length,
+      cluster,
+      name: null,
+      size: m.length,
       centroid: Array.from(result.centroids.subarray(cluster * result.dim, (cluster + 1) * result.dim)),
       spread: m.length ? m.reduce((s, i) => s + result.distances[i]!, 0) / m.length : 0,
       representatives: byDistance.slice(0, listed).map((i) => ids[i]!),
-      outliers: byDistance.slice(-listed).reverse().map((i) => ids[i]!),
+      outliers: byDistance
+        .slice(-listed)
+        .reverse()
+        .map((i) => ids[i]!),
     };
   });
 }
@@ -77,7 +98,12 @@ export async function runClustering(library: Library, request: ClusterRequest): 
     const k = Math.min(20, ids.length - 1);
     const { indices, distances } = latentNeighbors(library, model, ids, data, dim, k);
     const components = Math.min(10, dim);
-    data = await umapFromNeighbors(data, ids.length, dim, indices, distances, k, { components, neighbors: k, minDist: 0, seed: request.seed ?? 0 });
+    data = await umapFromNeighbors(data, ids.length, dim, indices, distances, k, {
+      components,
+      neighbors: k,
+      minDist: 0,
+      seed: request.seed ?? 0,
+    });
     dim = components;
   }
   const seed = request.seed ?? 0;
@@ -91,17 +117,27 @@ export async function runClustering(library: Library, request: ClusterRequest): 
     k = request.k;
   }
   const result = kmeans(data, ids.length, dim, { k, seed, restarts });
-  return insertClusterRun(library.db, {
-    modelId: model.id,
-    params: { k, seed, restarts, auto: request.k === 'auto', umap: request.umap ?? false },
-    result: { clusters: summarise(result, ids, request.listed ?? 6), inertia: result.inertia, iterations: result.iterations, ...(elbow ? { elbow } : {}) },
-  }, ids.map((imageId, i) => ({ imageId, cluster: result.assignments[i]!, distance: result.distances[i]! })));
+  return insertClusterRun(
+    library.db,
+    {
+      modelId: model.id,
+      params: { k, seed, restarts, auto: request.k === 'auto', umap: request.umap ?? false },
+      result: {
+        clusters: summarise(result, ids, request.listed ?? 6),
+        inertia: result.inertia,
+        iterations: result.iterations,
+        ...(elbow ? { elbow } : {}),
+      },
+    },
+    ids.map((imageId, i) => ({ imageId, cluster: result.assignments[i]!, distance: result.distances[i]! })),
+  );
 }
 
 function requireRun(library: Library, runId: number, cluster?: number): ClusterRun {
   const run = getClusterRun(library.db, runId);
   if (!run) throw new AppError('not_found', `cluster run ${runId} not found`);
-  if (cluster !== undefined && !run.result.clusters.some((c) => c.cluster === cluster)) throw new AppError('not_found', `cluster ${cluster} not found in run ${runId}`);
+  if (cluster !== undefined && !run.result.clusters.some((c) => c.cluster === cluster))
+    throw new AppError('not_found', `cluster ${cluster} not found in run ${runId}`);
   return run;
 }
 
@@ -115,17 +151,38 @@ export function nameCluster(library: Library, runId: number, cluster: number, na
   return { ...run, result };
 }
 
-export interface ManifestRow { id: number; name: string | null; contentHash: string; format: string; modality: string; labels: string[]; distance: number }
+export interface ManifestRow {
+  id: number;
+  name: string | null;
+  contentHash: string;
+  format: string;
+  modality: string;
+  labels: string[];
+  distance: number;
+}
 
 /** A cluster's members, nearest to the centroid first. */
 export function clusterManifest(library: Library, runId: number, cluster: number): ManifestRow[] {
   requireRun(library, runId, cluster);
   const members = clusterMembers(library.db, runId, cluster);
-  const images = getImages(library.db, members.map((m) => m.imageId));
-  return members.filter((m) => images.has(m.imageId)).map((m) => {
-    const image = images.get(m.imageId)!;
-    return { id: image.id, name: image.originalName, contentHash: image.contentHash, format: image.format, modality: image.modality, labels: image.labels, distance: m.distance };
-  });
+  const images = getImages(
+    library.db,
+    members.map((m) => m.imageId),
+  );
+  return members
+    .filter((m) => images.has(m.imageId))
+    .map((m) => {
+      const image = images.get(m.imageId)!;
+      return {
+        id: image.id,
+        name: image.originalName,
+        contentHash: image.contentHash,
+        format: image.format,
+        modality: image.modality,
+        labels: image.labels,
+        distance: m.distance,
+      };
+    });
 }
 
 const csvCell = (v: unknown) => {
@@ -147,7 +204,11 @@ export function formatManifest(rows: ManifestRow[], format: 'csv' | 'json'): str
 export async function exportClusterFolder(library: Library, runId: number, cluster: number, dest: string): Promise<number> {
   const rows = clusterManifest(library, runId, cluster);
   await mkdir(dest, { recursive: true });
-  for (const row of rows) await copyFile(originalPath(library.config, row.contentHash), join(dest, `${row.id}.${row.format === 'jpeg' ? 'jpg' : row.format === 'dicom' ? 'dcm' : row.format}`));
+  for (const row of rows)
+    await copyFile(
+      originalPath(library.config, row.contentHash),
+      join(dest, `${row.id}.${row.format === 'jpeg' ? 'jpg' : row.format === 'dicom' ? 'dcm' : row.format}`),
+    );
   await writeFile(join(dest, 'manifest.csv'), formatManifest(rows, 'csv'));
   return rows.length;
 }

@@ -14,12 +14,16 @@ export interface DuplicateOptions {
   neighbors?: number;
 }
 
-export interface DuplicateGroups { threshold: number; groups: { ids: number[]; maxDistance: number }[] }
+export interface DuplicateGroups {
+  threshold: number;
+  groups: { ids: number[]; maxDistance: number }[];
+}
 
 export function findNearDuplicates(library: Library, options: DuplicateOptions = {}): DuplicateGroups {
   const { model, ids, data, dim } = loadActiveVectors(library);
   const neighbors = options.neighbors ?? 10;
-  if (!Number.isInteger(neighbors) || neighbors < 1 || neighbors > 100) throw new AppError('invalid_input', `neighbors must be an integer from 1 to 100; got ${neighbors}`);
+  if (!Number.isInteger(neighbors) || neighbors < 1 || neighbors > 100)
+    throw new AppError('invalid_input', `neighbors must be an integer from 1 to 100; got ${neighbors}`);
   if (options.threshold !== undefined && !(options.threshold >= 0 && Number.isFinite(options.threshold))) {
     throw new AppError('invalid_input', `threshold must be a finite number ≥ 0; got ${options.threshold}`);
   }
@@ -27,7 +31,10 @@ export function findNearDuplicates(library: Library, options: DuplicateOptions =
   const hits = ids.map((id, i) => index.search(data.subarray(i * dim, (i + 1) * dim), neighbors + 1).filter((h) => h.id !== id));
   let threshold = options.threshold;
   if (threshold === undefined) {
-    const nearest = hits.map((h) => h[0]?.distance ?? Infinity).filter(Number.isFinite).sort((a, b) => a - b);
+    const nearest = hits
+      .map((h) => h[0]?.distance ?? Infinity)
+      .filter(Number.isFinite)
+      .sort((a, b) => a - b);
     threshold = nearest.length ? 0.05 * nearest[Math.floor(nearest.length / 2)]! : 0;
   }
   const parent = new Map<number, number>(ids.map((id) => [id, id]));
@@ -56,7 +63,8 @@ export function findNearDuplicates(library: Library, options: DuplicateOptions =
   }
   return {
     threshold,
-    groups: [...groups.entries()].filter(([, g]) => g.length > 1)
+    groups: [...groups.entries()]
+      .filter(([, g]) => g.length > 1)
       .map(([root, g]) => ({ ids: g.sort((a, b) => a - b), maxDistance: maxDistance.get(root) ?? 0 }))
       .sort((a, b) => b.ids.length - a.ids.length),
   };

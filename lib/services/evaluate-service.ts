@@ -27,7 +27,16 @@ export interface MethodScores {
   seconds: number;
 }
 
-export interface Evaluation { dataset: string; train: number; test: number; classes: number; model: MethodScores; raw: MethodScores; pca: MethodScores; model_umap?: MethodScores }
+export interface Evaluation {
+  dataset: string;
+  train: number;
+  test: number;
+  classes: number;
+  model: MethodScores;
+  raw: MethodScores;
+  pca: MethodScores;
+  model_umap?: MethodScores;
+}
 
 function labelsOf(set: ImageSet): Int32Array {
   if (!set.labels) throw new Error('evaluation needs labelled images');
@@ -49,13 +58,23 @@ function concat(a: Float32Array, b: Float32Array): Float32Array {
  * Scores one representation. `within`: test is train itself (a small labelled set): each image
  * queries all the others, and clustering runs once over the set.
  */
-function score(train: Float32Array, test: Float32Array, dim: number, trainLabels: Int32Array, testLabels: Int32Array, classes: number,
-  withIndex: boolean, within = false): MethodScores {
+function score(
+  train: Float32Array,
+  test: Float32Array,
+  dim: number,
+  trainLabels: Int32Array,
+  testLabels: Int32Array,
+  classes: number,
+  withIndex: boolean,
+  within = false,
+): MethodScores {
   const started = performance.now();
   const nTrain = trainLabels.length;
   const nTest = testLabels.length;
   const knn = exactKnn(test, nTest, train, nTrain, dim, 10, { skipSelf: within });
-  const neighbourLabels = Array.from({ length: nTest }, (_, q) => Array.from(knn.indices.subarray(q * 10, q * 10 + 10), (i) => trainLabels[i]!));
+  const neighbourLabels = Array.from({ length: nTest }, (_, q) =>
+    Array.from(knn.indices.subarray(q * 10, q * 10 + 10), (i) => trainLabels[i]!),
+  );
   const all = within ? train : concat(train, test);
   const labels = within ? trainLabels : Int32Array.from([...trainLabels, ...testLabels]);
   const clusters = kmeans(all, labels.length, dim, { k: classes, seed: 0, restarts: 3 }).assignments;
@@ -73,7 +92,11 @@ function score(train: Float32Array, test: Float32Array, dim: number, trainLabels
     for (let s = 0; s < nTrain; s += 10_000) index.add(entries.slice(s, s + 10_000));
     let found = 0;
     const hnswLabels = Array.from({ length: nTest }, (_, q) => {
-      const hits = index.search(test.subarray(q * dim, (q + 1) * dim), within ? 11 : 10).map((h) => h.id - 1).filter((i) => !within || i !== q).slice(0, 10);
+      const hits = index
+        .search(test.subarray(q * dim, (q + 1) * dim), within ? 11 : 10)
+        .map((h) => h.id - 1)
+        .filter((i) => !within || i !== q)
+        .slice(0, 10);
       const exact = new Set(knn.indices.subarray(q * 10, q * 10 + 10));
       found += hits.filter((h) => exact.has(h)).length;
       return hits.map((i) => trainLabels[i]!);
@@ -89,7 +112,13 @@ function score(train: Float32Array, test: Float32Array, dim: number, trainLabels
  * N2D-style clustering: UMAP of the latents to `classes` dimensions (20 neighbours from the HNSW
  * index, min_dist 0), then k-means. Retrieval numbers are the latent space's own.
  */
-async function umapClustering(latents: Float32Array, dim: number, labels: Int32Array, classes: number, base: MethodScores): Promise<MethodScores> {
+async function umapClustering(
+  latents: Float32Array,
+  dim: number,
+  labels: Int32Array,
+  classes: number,
+  base: MethodScores,
+): Promise<MethodScores> {
   const started = performance.now();
   const n = labels.length;
   const k = 20;
@@ -99,14 +128,28 @@ async function umapClustering(latents: Float32Array, dim: number, labels: Int32A
   const indices = new Int32Array(n * k);
   const distances = new Float32Array(n * k);
   for (let i = 0; i < n; i++) {
-    const hits = index.search(latents.subarray(i * dim, (i + 1) * dim), k + 1).filter((h) => h.id !== i + 1).slice(0, k);
-    hits.forEach((h, j) => { indices[i * k + j] = h.id - 1; distances[i * k + j] = Math.sqrt(h.distance); });
+    const hits = index
+      .search(latents.subarray(i * dim, (i + 1) * dim), k + 1)
+      .filter((h) => h.id !== i + 1)
+      .slice(0, k);
+    hits.forEach((h, j) => {
+      indices[i * k + j] = h.id - 1;
+      distances[i * k + j] = Math.sqrt(h.distance);
+    });
   }
-  const embedded = await umapFromNeighbors(latents, n, dim, indices, distances, k, { components: classes, neighbors: k, minDist: 0, seed: 0 });
+  const embedded = await umapFromNeighbors(latents, n, dim, indices, distances, k, {
+    components: classes,
+    neighbors: k,
+    minDist: 0,
+    seed: 0,
+  });
   const clusters = kmeans(embedded, n, classes, { k: classes, seed: 0, restarts: 3 }).assignments;
   return {
-    dim: classes, p_at_10: base.p_at_10,
-    kmeans_acc: clusteringAccuracy(labels, clusters), kmeans_nmi: normalizedMutualInfo(labels, clusters), kmeans_ari: adjustedRandIndex(labels, clusters),
+    dim: classes,
+    p_at_10: base.p_at_10,
+    kmeans_acc: clusteringAccuracy(labels, clusters),
+    kmeans_nmi: normalizedMutualInfo(labels, clusters),
+    kmeans_ari: adjustedRandIndex(labels, clusters),
     seconds: (performance.now() - started) / 1000,
   };
 }
@@ -126,8 +169,13 @@ async function embed(model: Autoencoder, set: ImageSet, workers: number, backend
  * Evaluates `model` on a labelled train/test pair; pass the same set twice for a small labelled
  * collection (each image then queries all the others). `onStep` names each phase as it starts.
  */
-export async function evaluateEmbeddings(model: Autoencoder, dataset: string, train: ImageSet, test: ImageSet,
-  options: { workers: number; backend: BackendName; umap?: boolean; onStep?: (step: string) => void }): Promise<Evaluation> {
+export async function evaluateEmbeddings(
+  model: Autoencoder,
+  dataset: string,
+  train: ImageSet,
+  test: ImageSet,
+  options: { workers: number; backend: BackendName; umap?: boolean; onStep?: (step: string) => void },
+): Promise<Evaluation> {
   const within = train === test;
   const trainLabels = labelsOf(train);
   const testLabels = labelsOf(test);
@@ -144,16 +192,39 @@ export async function evaluateEmbeddings(model: Autoencoder, dataset: string, tr
   options.onStep?.('pca');
   const pca = fitPca(rawTrain, train.count, pixels, Math.min(latent, pixels, train.count));
   const pcaTrain = applyPca(pca, rawTrain, train.count);
-  const pcaScores = score(pcaTrain, within ? pcaTrain : applyPca(pca, rawTest, test.count), pca.components, trainLabels, testLabels, classes, false, within);
+  const pcaScores = score(
+    pcaTrain,
+    within ? pcaTrain : applyPca(pca, rawTest, test.count),
+    pca.components,
+    trainLabels,
+    testLabels,
+    classes,
+    false,
+    within,
+  );
   let umapScores: MethodScores | undefined;
   if (options.umap) {
     options.onStep?.('umap');
-    umapScores = await umapClustering(within ? trainLatent : concat(trainLatent, testLatent), latent,
-      within ? trainLabels : Int32Array.from([...trainLabels, ...testLabels]), classes, modelScores);
+    umapScores = await umapClustering(
+      within ? trainLatent : concat(trainLatent, testLatent),
+      latent,
+      within ? trainLabels : Int32Array.from([...trainLabels, ...testLabels]),
+      classes,
+      modelScores,
+    );
   }
   options.onStep?.('raw');
   const rawScores = score(rawTrain, rawTest, pixels, trainLabels, testLabels, classes, false, within);
-  return { dataset, train: train.count, test: test.count, classes, model: modelScores, raw: rawScores, pca: pcaScores, ...(umapScores ? { model_umap: umapScores } : {}) };
+  return {
+    dataset,
+    train: train.count,
+    test: test.count,
+    classes,
+    model: modelScores,
+    raw: rawScores,
+    pca: pcaScores,
+    ...(umapScores ? { model_umap: umapScores } : {}),
+  };
 }
 
 /** The evaluation as a Markdown table. */

@@ -25,7 +25,10 @@ import { originalPath, writeFileAtomic, type Library } from './library';
 import { loadActiveModel, loadRegisteredModel, modelIndex, type LoadedModel, type OpenedIndex } from './model-service';
 import type { ModelRecord } from '../store/models-repo';
 
-export interface IngestSource { name: string; read: () => Promise<Uint8Array> }
+export interface IngestSource {
+  name: string;
+  read: () => Promise<Uint8Array>;
+}
 
 export interface IngestOptions {
   /** Modality of non-DICOM images. Default 'photo'. */
@@ -42,7 +45,15 @@ export interface IngestOptions {
   onProgress?: (progress: IngestProgress) => void;
 }
 
-export interface IngestProgress { done: number; total: number; added: number; duplicates: number; skipped: number; imagesPerSec: number; etaSeconds: number }
+export interface IngestProgress {
+  done: number;
+  total: number;
+  added: number;
+  duplicates: number;
+  skipped: number;
+  imagesPerSec: number;
+  etaSeconds: number;
+}
 
 export interface IngestReport {
   total: number;
@@ -54,7 +65,13 @@ export interface IngestReport {
   index: Pick<OpenedIndex, 'rebuilt' | 'reconciled' | 'reason'>;
 }
 
-interface Decoded { name: string; hash: string; bytes: Uint8Array; image: PreparedImage; labels: string[] }
+interface Decoded {
+  name: string;
+  hash: string;
+  bytes: Uint8Array;
+  image: PreparedImage;
+  labels: string[];
+}
 
 /** Regular files under `dir`, recursively; links are not followed, dot files are ignored. */
 export async function listImageFiles(dir: string): Promise<string[]> {
@@ -64,7 +81,14 @@ export async function listImageFiles(dir: string): Promise<string[]> {
   if (!info.isDirectory()) throw new AppError('invalid_input', `${dir} is not a folder`);
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
   return entries
-    .filter((e) => e.isFile() && !e.name.startsWith('.') && !relative(dir, e.parentPath).split('/').some((p) => p.startsWith('.')))
+    .filter(
+      (e) =>
+        e.isFile() &&
+        !e.name.startsWith('.') &&
+        !relative(dir, e.parentPath)
+          .split('/')
+          .some((p) => p.startsWith('.')),
+    )
     .map((e) => join(e.parentPath, e.name))
     .sort();
 }
@@ -72,7 +96,11 @@ export async function listImageFiles(dir: string): Promise<string[]> {
 /** Ingests every file under `dir`. */
 export async function ingestFolder(library: Library, dir: string, options: IngestOptions = {}): Promise<IngestReport> {
   const files = await listImageFiles(dir);
-  return ingestSources(library, files.map((file) => ({ name: relative(dir, file), read: () => readFile(file) })), options);
+  return ingestSources(
+    library,
+    files.map((file) => ({ name: relative(dir, file), read: () => readFile(file) })),
+    options,
+  );
 }
 
 /** Ingests already-read bytes (uploads); `name` is kept as metadata only. */
@@ -85,7 +113,15 @@ export async function ingestSources(library: Library, sources: IngestSource[], o
   const opened = modelIndex(library, loaded.record);
   const known = knownHashes(library.db);
   const encoder = await startEncoder(library, loaded, sources.length);
-  const report: IngestReport = { total: sources.length, added: 0, duplicates: 0, skipped: [], ids: [], seconds: 0, index: { rebuilt: opened.rebuilt, reconciled: opened.reconciled, reason: opened.reason } };
+  const report: IngestReport = {
+    total: sources.length,
+    added: 0,
+    duplicates: 0,
+    skipped: [],
+    ids: [],
+    seconds: 0,
+    index: { rebuilt: opened.rebuilt, reconciled: opened.reconciled, reason: opened.reason },
+  };
   const started = performance.now();
   const batchSize = options.batchSize ?? 64;
   const concurrency = options.concurrency ?? 4;
@@ -98,8 +134,15 @@ export async function ingestSources(library: Library, sources: IngestSource[], o
   const progress = () => {
     const elapsed = (performance.now() - started) / 1000;
     const rate = done / Math.max(elapsed, 1e-9);
-    options.onProgress?.({ done, total: sources.length, added: report.added, duplicates: report.duplicates, skipped: report.skipped.length,
-      imagesPerSec: rate, etaSeconds: (sources.length - done) / Math.max(rate, 1e-9) });
+    options.onProgress?.({
+      done,
+      total: sources.length,
+      added: report.added,
+      duplicates: report.duplicates,
+      skipped: report.skipped.length,
+      imagesPerSec: rate,
+      etaSeconds: (sources.length - done) / Math.max(rate, 1e-9),
+    });
   };
   const flush = async (batch: Decoded[]) => {
     if (!batch.length) return;
@@ -128,12 +171,17 @@ export async function ingestSources(library: Library, sources: IngestSource[], o
             flushing = flushing.then(() => flush(batch));
             // Back-pressure: wait only when two batches are already waiting to be committed.
             if (++queued > 1) await flushing;
-            const done = () => { queued = Math.max(0, queued - 1); };
+            const done = () => {
+              queued = Math.max(0, queued - 1);
+            };
             void flushing.then(done, done);
           }
         }
       } catch (error) {
-        report.skipped.push({ name: source.name, reason: error instanceof AppError ? error.message : `cannot read: ${(error as Error).message}` });
+        report.skipped.push({
+          name: source.name,
+          reason: error instanceof AppError ? error.message : `cannot read: ${(error as Error).message}`,
+        });
       }
       done++;
       progress();
@@ -151,7 +199,8 @@ export async function ingestSources(library: Library, sources: IngestSource[], o
     await encoder.close();
   }
   report.seconds = (performance.now() - started) / 1000;
-  if (options.signal?.aborted) throw new AppError('cancelled', `ingest was cancelled after ${done} of ${sources.length} files (${report.added} added and kept)`);
+  if (options.signal?.aborted)
+    throw new AppError('cancelled', `ingest was cancelled after ${done} of ${sources.length} files (${report.added} added and kept)`);
   return report;
 }
 
@@ -159,8 +208,10 @@ export async function ingestSources(library: Library, sources: IngestSource[], o
  * Embeds, with the active model (or `options.model`), every stored image that has no vector under
  * it yet, from the stored originals; resumable, committed in batches.
  */
-export async function embedMissing(library: Library, options: Pick<IngestOptions, 'signal' | 'onProgress' | 'batchSize'> & { model?: ModelRecord } = {}):
-  Promise<{ embedded: number; failed: { id: number; reason: string }[] }> {
+export async function embedMissing(
+  library: Library,
+  options: Pick<IngestOptions, 'signal' | 'onProgress' | 'batchSize'> & { model?: ModelRecord } = {},
+): Promise<{ embedded: number; failed: { id: number; reason: string }[] }> {
   const loaded = options.model ? await loadRegisteredModel(library, options.model) : await loadActiveModel(library);
   const opened = modelIndex(library, loaded.record);
   const missing = imagesWithoutEmbedding(library.db, loaded.record.id);
@@ -173,21 +224,30 @@ export async function embedMissing(library: Library, options: Pick<IngestOptions
   let embedded = 0;
   try {
     for (let s = 0; s < missing.length; s += batchSize) {
-      if (options.signal?.aborted) throw new AppError('cancelled', `embedding was cancelled after ${embedded} of ${missing.length} images (kept)`);
+      if (options.signal?.aborted)
+        throw new AppError('cancelled', `embedding was cancelled after ${embedded} of ${missing.length} images (kept)`);
       const ids: number[] = [];
       const pixels = new Uint8Array(Math.min(batchSize, missing.length - s) * size);
       for (const id of missing.slice(s, s + batchSize)) {
         const image = getImage(library.db, id);
         if (!image) continue;
         try {
-          const prepared = await prepareImage(await readFile(originalPath(library.config, image.contentHash)), { target: { height, width, channels } });
+          const prepared = await prepareImage(await readFile(originalPath(library.config, image.contentHash)), {
+            target: { height, width, channels },
+          });
           pixels.set(prepared.pixels, ids.length * size);
           ids.push(id);
         } catch (error) {
           failed.push({ id, reason: (error as Error).message });
         }
       }
-      const latents = encodeImages(loaded.model, { pixels: pixels.subarray(0, ids.length * size), count: ids.length, height, width, channels });
+      const latents = encodeImages(loaded.model, {
+        pixels: pixels.subarray(0, ids.length * size),
+        count: ids.length,
+        height,
+        width,
+        channels,
+      });
       const entries = ids.map((id, i) => ({ id, vector: latents.slice(i * dim, (i + 1) * dim) }));
       immediate(library.db, () => {
         for (const e of entries) putEmbedding(library.db, e.id, loaded.record.id, e.vector);
@@ -196,8 +256,15 @@ export async function embedMissing(library: Library, options: Pick<IngestOptions
       opened.index.add(entries);
       embedded += entries.length;
       const rate = (s + batchSize) / ((performance.now() - started) / 1000);
-      options.onProgress?.({ done: Math.min(missing.length, s + batchSize), total: missing.length, added: embedded, duplicates: 0, skipped: failed.length,
-        imagesPerSec: rate, etaSeconds: (missing.length - s - batchSize) / rate });
+      options.onProgress?.({
+        done: Math.min(missing.length, s + batchSize),
+        total: missing.length,
+        added: embedded,
+        duplicates: 0,
+        skipped: failed.length,
+        imagesPerSec: rate,
+        etaSeconds: (missing.length - s - batchSize) / rate,
+      });
     }
   } finally {
     opened.index.save(currentGeneration(library, loaded));
@@ -211,7 +278,10 @@ export async function embedMissing(library: Library, options: Pick<IngestOptions
  */
 const WORKER_EMBED_MIN = 2000;
 
-interface Encoder { encode(pixels: Uint8Array, count: number): Promise<Float32Array>; close(): Promise<void> }
+interface Encoder {
+  encode(pixels: Uint8Array, count: number): Promise<Float32Array>;
+  close(): Promise<void>;
+}
 
 /**
  * Embedding for an ingest: in one worker thread for large runs (the main thread stays free to keep
@@ -223,7 +293,8 @@ async function startEncoder(library: Library, loaded: LoadedModel, files: number
   if (files >= WORKER_EMBED_MIN && engine.backend === 'wasm' && library.config.workers > 1) {
     const pool = await ModelWorkerPool.start(loaded.model, 1, engine.backend);
     return {
-      encode: (pixels, count) => pool.encode({ pixels, count, height, width, channels }, loaded.model.latentSize, { chunk: count, batchSize: 256 }),
+      encode: (pixels, count) =>
+        pool.encode({ pixels, count, height, width, channels }, loaded.model.latentSize, { chunk: count, batchSize: 256 }),
       close: () => pool.close(),
     };
   }
@@ -243,7 +314,14 @@ function currentGeneration(library: Library, loaded: LoadedModel): number {
 }
 
 /** Embeds a batch, writes its files, commits rows + vectors, then adds them to the index. */
-async function commitBatch(library: Library, loaded: LoadedModel, opened: OpenedIndex, encoder: Encoder, batch: Decoded[], options: IngestOptions): Promise<number[]> {
+async function commitBatch(
+  library: Library,
+  loaded: LoadedModel,
+  opened: OpenedIndex,
+  encoder: Encoder,
+  batch: Decoded[],
+  options: IngestOptions,
+): Promise<number[]> {
   const [height, width, channels] = loaded.model.spec.inputShape;
   const size = height * width * channels;
   const pixels = new Uint8Array(batch.length * size);
@@ -259,9 +337,15 @@ async function commitBatch(library: Library, loaded: LoadedModel, opened: Opened
       if (findImageByHash(library.db, d.hash)) return; // stored meanwhile by another process
       purgeDeletedHash(library.db, d.hash); // a deleted image added again: new id, never resurrected in an index
       const id = insertImage(library.db, {
-        contentHash: d.hash, originalName: d.name, format: d.image.format, byteSize: d.bytes.length,
-        width: d.image.originalWidth, height: d.image.originalHeight,
-        modality: d.image.format === 'dicom' ? 'dicom' : options.modality ?? 'photo', labels: d.labels, metadata: d.image.metadata,
+        contentHash: d.hash,
+        originalName: d.name,
+        format: d.image.format,
+        byteSize: d.bytes.length,
+        width: d.image.originalWidth,
+        height: d.image.originalHeight,
+        modality: d.image.format === 'dicom' ? 'dicom' : (options.modality ?? 'photo'),
+        labels: d.labels,
+        metadata: d.image.metadata,
       });
       const vector = latents.slice(i * dim, (i + 1) * dim);
       putEmbedding(library.db, id, loaded.record.id, vector);

@@ -17,14 +17,24 @@ const NEIGHBORS = 15;
 /** Up to this many images, UMAP's neighbours come from exact search; beyond, from the index. */
 const EXACT_LIMIT = 20_000;
 
-export interface MapOptions { signal?: AbortSignal; onProgress?: (done: number, total: number) => void; seed?: number }
+export interface MapOptions {
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+  seed?: number;
+}
 
 /**
  * Each vector's k nearest others (Euclidean distances): exact on small libraries, through the
  * model's HNSW index on large ones.
  */
-export function latentNeighbors(library: Library, model: ModelRecord, ids: number[], data: Float32Array, dim: number, k: number):
-  { indices: Int32Array; distances: Float32Array } {
+export function latentNeighbors(
+  library: Library,
+  model: ModelRecord,
+  ids: number[],
+  data: Float32Array,
+  dim: number,
+  k: number,
+): { indices: Int32Array; distances: Float32Array } {
   const n = ids.length;
   let indices: Int32Array;
   let distances: Float32Array;
@@ -36,8 +46,14 @@ export function latentNeighbors(library: Library, model: ModelRecord, ids: numbe
     const position = new Map(ids.map((id, i) => [id, i]));
     const { index } = modelIndex(library, model);
     for (let i = 0; i < n; i++) {
-      const hits = index.search(data.subarray(i * dim, (i + 1) * dim), k + 1).filter((h) => h.id !== ids[i]).slice(0, k);
-      hits.forEach((h, j) => { indices[i * k + j] = position.get(h.id) ?? i; distances[i * k + j] = h.distance; });
+      const hits = index
+        .search(data.subarray(i * dim, (i + 1) * dim), k + 1)
+        .filter((h) => h.id !== ids[i])
+        .slice(0, k);
+      hits.forEach((h, j) => {
+        indices[i * k + j] = position.get(h.id) ?? i;
+        distances[i * k + j] = h.distance;
+      });
     }
   }
   for (let i = 0; i < distances.length; i++) distances[i] = Math.sqrt(distances[i]!);
@@ -46,7 +62,8 @@ export function latentNeighbors(library: Library, model: ModelRecord, ids: numbe
 
 /** Computes and stores the active model's map by `method`. */
 export async function computeMap(library: Library, method: MapMethod, options: MapOptions = {}): Promise<MapPoint[]> {
-  if (!MAP_METHODS.includes(method)) throw new AppError('invalid_input', `unknown map method '${method}'; valid: ${MAP_METHODS.join(', ')}`);
+  if (!MAP_METHODS.includes(method))
+    throw new AppError('invalid_input', `unknown map method '${method}'; valid: ${MAP_METHODS.join(', ')}`);
   const { model, ids, data, dim } = loadActiveVectors(library);
   const n = ids.length;
   let coords: Float32Array;
@@ -57,7 +74,8 @@ export async function computeMap(library: Library, method: MapMethod, options: M
     const k = Math.min(NEIGHBORS, n - 1);
     const { indices, distances } = latentNeighbors(library, model, ids, data, dim, k);
     coords = await umapFromNeighbors(data, n, dim, indices, distances, k, {
-      seed: options.seed ?? 0, ...(options.signal ? { signal: options.signal } : {}),
+      seed: options.seed ?? 0,
+      ...(options.signal ? { signal: options.signal } : {}),
       onProgress: (e, total) => options.onProgress?.(e, total),
     });
   }

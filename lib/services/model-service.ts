@@ -10,7 +10,15 @@ import { loadModel, readModelManifest } from '../models/model-io';
 import { parseModelSpec } from '../models/spec';
 import { countEmbeddings, getEmbedding, iterateEmbeddings } from '../store/embeddings-repo';
 import { deleteImage } from '../store/images-repo';
-import { activateModel, activeModel, findModelByName, getModel, indexGeneration, registerModel, type ModelRecord } from '../store/models-repo';
+import {
+  activateModel,
+  activeModel,
+  findModelByName,
+  getModel,
+  indexGeneration,
+  registerModel,
+  type ModelRecord,
+} from '../store/models-repo';
 import { HnswIndex } from '../vector-index/hnsw-index';
 import type { DistanceSpace } from '../vectors/distance';
 import type { Library } from './library';
@@ -23,13 +31,17 @@ export async function registerModelDir(library: Library, dir: string, options: {
   const manifest = await readModelManifest(dir);
   const spec = parseModelSpec(manifest.spec);
   const name = basename(dir);
-  const record = findModelByName(library.db, name)
-    ?? registerModel(library.db, { name, dir, spec, latentSize: spec.latentSize, training: manifest.training });
+  const record =
+    findModelByName(library.db, name) ??
+    registerModel(library.db, { name, dir, spec, latentSize: spec.latentSize, training: manifest.training });
   if (options.activate || !activeModel(library.db)) activateModel(library.db, record.id);
   return findModelByName(library.db, name)!;
 }
 
-export interface LoadedModel { record: ModelRecord; model: Autoencoder }
+export interface LoadedModel {
+  record: ModelRecord;
+  model: Autoencoder;
+}
 
 const cache = new Map<string, LoadedModel>();
 
@@ -46,13 +58,19 @@ export async function loadRegisteredModel(library: Library, record: ModelRecord)
   const cached = cache.get(key);
   if (cached) return cached;
   const { model } = await loadModel(record.dir);
-  if (model.latentSize !== record.latentSize) throw new AppError('internal', `model ${record.name} on disk has latent size ${model.latentSize}, registered ${record.latentSize}`);
+  if (model.latentSize !== record.latentSize)
+    throw new AppError('internal', `model ${record.name} on disk has latent size ${model.latentSize}, registered ${record.latentSize}`);
   const loaded = { record, model };
   cache.set(key, loaded);
   return loaded;
 }
 
-export interface OpenedIndex { index: HnswIndex; rebuilt: boolean; reconciled: boolean; reason: string | null }
+export interface OpenedIndex {
+  index: HnswIndex;
+  rebuilt: boolean;
+  reconciled: boolean;
+  reason: string | null;
+}
 
 function indexPath(library: Library, model: ModelRecord): string {
   return join(library.config.indexDir, `model-${model.id}`);
@@ -86,9 +104,12 @@ export function openModelIndex(library: Library, model: ModelRecord): OpenedInde
   }
   const count = countEmbeddings(db, model.id);
   const index = HnswIndex.create(path, options, count);
-  index.rebuild((function* () {
-    for (const e of iterateEmbeddings(db, model.id, model.latentSize)) yield { id: e.imageId, vector: e.vector };
-  })(), count);
+  index.rebuild(
+    (function* () {
+      for (const e of iterateEmbeddings(db, model.id, model.latentSize)) yield { id: e.imageId, vector: e.vector };
+    })(),
+    count,
+  );
   index.save(generation);
   return { index, rebuilt: true, reconciled: false, reason: loaded.reason };
 }
@@ -124,7 +145,8 @@ export function loadActiveVectors(library: Library): { model: ModelRecord; ids: 
     ids.push(e.imageId);
     chunks.push(e.vector);
   }
-  if (ids.length === 0) throw new AppError('invalid_input', 'the library has no images yet: ingest some first (npm run ingest -- <folder>)');
+  if (ids.length === 0)
+    throw new AppError('invalid_input', 'the library has no images yet: ingest some first (npm run ingest -- <folder>)');
   const data = new Float32Array(ids.length * model.latentSize);
   chunks.forEach((v, i) => data.set(v, i * model.latentSize));
   return { model, ids, data, dim: model.latentSize };
@@ -134,8 +156,11 @@ export function loadActiveVectors(library: Library): { model: ModelRecord; ids: 
  * Switches the active model without a gap: every stored image is embedded and indexed under the
  * new model first (search keeps using the old one meanwhile), then one transaction flips it.
  */
-export async function switchActiveModel(library: Library, modelId: number,
-  embed: (library: Library, model: ModelRecord) => Promise<unknown>): Promise<ModelRecord> {
+export async function switchActiveModel(
+  library: Library,
+  modelId: number,
+  embed: (library: Library, model: ModelRecord) => Promise<unknown>,
+): Promise<ModelRecord> {
   const record = getModel(library.db, modelId);
   if (!record) throw new AppError('not_found', `no model with id ${modelId}`);
   await embed(library, record);

@@ -12,8 +12,15 @@ import { checkK, exactSearch, type Neighbor } from '../vectors/distance';
 import type { Library } from './library';
 import { INDEX_SPACE, loadActiveModel, modelIndex, storedEmbedding } from './model-service';
 
-export interface SearchHit { image: ImageRecord; distance: number }
-export interface SearchResult { query: { imageId: number | null }; hits: SearchHit[]; modelId: number }
+export interface SearchHit {
+  image: ImageRecord;
+  distance: number;
+}
+export interface SearchResult {
+  query: { imageId: number | null };
+  hits: SearchHit[];
+  modelId: number;
+}
 
 export type SearchQuery = { bytes: Uint8Array } | { imageId: number };
 
@@ -29,7 +36,8 @@ export interface SearchOptions {
 export async function queryVector(library: Library, query: SearchQuery): Promise<Float32Array> {
   const { record, model } = await loadActiveModel(library);
   if ('imageId' in query) {
-    if (!Number.isInteger(query.imageId) || query.imageId < 1 || !getImage(library.db, query.imageId)) throw new AppError('not_found', `image ${query.imageId} not found`);
+    if (!Number.isInteger(query.imageId) || query.imageId < 1 || !getImage(library.db, query.imageId))
+      throw new AppError('not_found', `image ${query.imageId} not found`);
     return storedEmbedding(library, record, query.imageId);
   }
   const [height, width, channels] = model.spec.inputShape;
@@ -54,7 +62,10 @@ export async function searchSimilar(library: Library, query: SearchQuery, option
     neighbors = modelIndex(library, record).index.search(vector, k + (self ? 1 : 0), options.ef === undefined ? {} : { ef: options.ef });
   }
   neighbors = neighbors.filter((n) => n.id !== self).slice(0, k);
-  const images = getImages(library.db, neighbors.map((n) => n.id));
+  const images = getImages(
+    library.db,
+    neighbors.map((n) => n.id),
+  );
   return {
     query: { imageId: self },
     hits: neighbors.filter((n) => images.has(n.id)).map((n) => ({ image: images.get(n.id)!, distance: n.distance })),

@@ -49,8 +49,12 @@ export interface TrainOutcome {
 export const FASHION_MNIST = 'fashion-mnist';
 
 /** Loads the training images a request names, shaped for its model. */
-export async function loadTrainingImages(data: string, spec: ModelSpec, limit?: number,
-  onFile?: (done: number, total: number) => void): Promise<{ set: ImageSet; skipped: TrainOutcome['skipped'] }> {
+export async function loadTrainingImages(
+  data: string,
+  spec: ModelSpec,
+  limit?: number,
+  onFile?: (done: number, total: number) => void,
+): Promise<{ set: ImageSet; skipped: TrainOutcome['skipped'] }> {
   const [height, width, channels] = spec.inputShape;
   if (data === FASHION_MNIST) {
     if (height !== 28 || width !== 28 || channels !== 1) {
@@ -63,7 +67,10 @@ export async function loadTrainingImages(data: string, spec: ModelSpec, limit?: 
 }
 
 /** Trains, evaluates and saves a model; throws AppError('cancelled') if `hooks.signal` aborts. */
-export async function trainModel(request: TrainRequest, hooks: TrainHooks & { onFile?: (done: number, total: number) => void } = {}): Promise<TrainOutcome> {
+export async function trainModel(
+  request: TrainRequest,
+  hooks: TrainHooks & { onFile?: (done: number, total: number) => void } = {},
+): Promise<TrainOutcome> {
   const { set, skipped } = await loadTrainingImages(request.data, request.spec, request.limit, hooks.onFile);
   const model = Autoencoder.create(request.spec);
   try {
@@ -77,7 +84,12 @@ export async function trainModel(request: TrainRequest, hooks: TrainHooks & { on
         const done = manifest.training as { epoch: number; history: EpochRecord[] };
         resumeHooks = { ...resumeHooks, resume: { startEpoch: done.epoch + 1, history: done.history } };
       }
-      resumeHooks = { ...resumeHooks, onEpochEnd: async (epoch, history) => { await saveModel(model, checkpoint, { epoch, history }); } };
+      resumeHooks = {
+        ...resumeHooks,
+        onEpochEnd: async (epoch, history) => {
+          await saveModel(model, checkpoint, { epoch, history });
+        },
+      };
     }
     const result = await fitModel(model, set, request, resumeHooks);
     let testMse: number | null = null;
@@ -86,8 +98,12 @@ export async function trainModel(request: TrainRequest, hooks: TrainHooks & { on
       testMse = errors.reduce((a, b) => a + b, 0) / errors.length;
     }
     await saveModel(model, request.outDir, {
-      data: request.data === FASHION_MNIST ? FASHION_MNIST : 'folder', images: set.count, options: request.options, history: result.history,
-      testMse, ...(result.valAccuracy !== undefined ? { valAccuracy: result.valAccuracy } : {}),
+      data: request.data === FASHION_MNIST ? FASHION_MNIST : 'folder',
+      images: set.count,
+      options: request.options,
+      history: result.history,
+      testMse,
+      ...(result.valAccuracy !== undefined ? { valAccuracy: result.valAccuracy } : {}),
     });
     if (checkpoint) await rm(checkpoint, { recursive: true, force: true });
     return { modelDir: request.outDir, images: set.count, skipped, result, testMse };

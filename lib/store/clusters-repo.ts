@@ -25,13 +25,30 @@ export interface ClusterRun {
   createdAt: string;
 }
 
-interface Row { id: number; model_id: number; params: string; result: string; created_at: string }
+interface Row {
+  id: number;
+  model_id: number;
+  params: string;
+  result: string;
+  created_at: string;
+}
 
-const toRun = (r: Row): ClusterRun => ({ id: r.id, modelId: r.model_id, params: JSON.parse(r.params), result: JSON.parse(r.result), createdAt: r.created_at });
+const toRun = (r: Row): ClusterRun => ({
+  id: r.id,
+  modelId: r.model_id,
+  params: JSON.parse(r.params),
+  result: JSON.parse(r.result),
+  createdAt: r.created_at,
+});
 
-export function insertClusterRun(db: Db, run: Omit<ClusterRun, 'id' | 'createdAt'>, assignments: { imageId: number; cluster: number; distance: number }[]): ClusterRun {
+export function insertClusterRun(
+  db: Db,
+  run: Omit<ClusterRun, 'id' | 'createdAt'>,
+  assignments: { imageId: number; cluster: number; distance: number }[],
+): ClusterRun {
   return immediate(db, () => {
-    const info = db.prepare('INSERT INTO cluster_runs (model_id, params, result, created_at) VALUES (?, ?, ?, ?)')
+    const info = db
+      .prepare('INSERT INTO cluster_runs (model_id, params, result, created_at) VALUES (?, ?, ?, ?)')
       .run(run.modelId, JSON.stringify(run.params), JSON.stringify(run.result), new Date().toISOString());
     const id = Number(info.lastInsertRowid);
     const insert = db.prepare('INSERT INTO cluster_assignments (run_id, image_id, cluster, distance) VALUES (?, ?, ?, ?)');
@@ -55,6 +72,10 @@ export function updateClusterRunResult(db: Db, id: number, result: ClusterRun['r
 
 /** Members of one cluster of a run (live images only), nearest to the centroid first. */
 export function clusterMembers(db: Db, runId: number, cluster: number): { imageId: number; distance: number }[] {
-  return db.prepare(`SELECT a.image_id AS imageId, a.distance AS distance FROM cluster_assignments a JOIN images i ON i.id = a.image_id
-    WHERE a.run_id = ? AND a.cluster = ? AND i.deleted_at IS NULL ORDER BY a.distance`).all(runId, cluster) as { imageId: number; distance: number }[];
+  return db
+    .prepare(
+      `SELECT a.image_id AS imageId, a.distance AS distance FROM cluster_assignments a JOIN images i ON i.id = a.image_id
+    WHERE a.run_id = ? AND a.cluster = ? AND i.deleted_at IS NULL ORDER BY a.distance`,
+    )
+    .all(runId, cluster) as { imageId: number; distance: number }[];
 }

@@ -118,7 +118,10 @@ export function openDatabase(path: string): Db {
 function migrate(db: Db): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > SCHEMA_VERSION) {
-    throw new AppError('unsupported', `the database schema (version ${current}) is newer than this version of Latent Atlas (${SCHEMA_VERSION})`);
+    throw new AppError(
+      'unsupported',
+      `the database schema (version ${current}) is newer than this version of Latent Atlas (${SCHEMA_VERSION})`,
+    );
   }
   for (let version = current; version < SCHEMA_VERSION; version++) {
     immediate(db, () => {

@@ -27,14 +27,31 @@ export type NewImage = Omit<ImageRecord, 'id' | 'createdAt' | 'labels' | 'metada
 };
 
 interface Row {
-  id: number; content_hash: string; original_name: string | null; format: string; byte_size: number; width: number;
-  height: number; modality: Modality; labels: string; metadata: string; created_at: string;
+  id: number;
+  content_hash: string;
+  original_name: string | null;
+  format: string;
+  byte_size: number;
+  width: number;
+  height: number;
+  modality: Modality;
+  labels: string;
+  metadata: string;
+  created_at: string;
 }
 
 const toRecord = (r: Row): ImageRecord => ({
-  id: r.id, contentHash: r.content_hash, originalName: r.original_name, format: r.format, byteSize: r.byte_size,
-  width: r.width, height: r.height, modality: r.modality, labels: JSON.parse(r.labels) as string[],
-  metadata: JSON.parse(r.metadata) as Record<string, unknown>, createdAt: r.created_at,
+  id: r.id,
+  contentHash: r.content_hash,
+  originalName: r.original_name,
+  format: r.format,
+  byteSize: r.byte_size,
+  width: r.width,
+  height: r.height,
+  modality: r.modality,
+  labels: JSON.parse(r.labels) as string[],
+  metadata: JSON.parse(r.metadata) as Record<string, unknown>,
+  createdAt: r.created_at,
 });
 
 export function findImageByHash(db: Db, contentHash: string): ImageRecord | null {
@@ -44,7 +61,7 @@ export function findImageByHash(db: Db, contentHash: string): ImageRecord | null
 
 /** Hashes of the live images (a deleted image added again comes back, under a new id). */
 export function knownHashes(db: Db): Set<string> {
-  return new Set((db.prepare('SELECT content_hash FROM images WHERE deleted_at IS NULL').pluck().all() as string[]));
+  return new Set(db.prepare('SELECT content_hash FROM images WHERE deleted_at IS NULL').pluck().all() as string[]);
 }
 
 /** Removes the rows of a deleted image with this hash, so the bytes can be added again (new id). */
@@ -69,9 +86,23 @@ export function getImages(db: Db, ids: readonly number[]): Map<number, ImageReco
 
 /** Inserts an image (call inside a transaction); returns its id. */
 export function insertImage(db: Db, image: NewImage): number {
-  const result = db.prepare(`INSERT INTO images (content_hash, original_name, format, byte_size, width, height, modality, labels, metadata, created_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(image.contentHash, image.originalName, image.format, image.byteSize, image.width,
-    image.height, image.modality, JSON.stringify(image.labels ?? []), JSON.stringify(image.metadata ?? {}), new Date().toISOString());
+  const result = db
+    .prepare(
+      `INSERT INTO images (content_hash, original_name, format, byte_size, width, height, modality, labels, metadata, created_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
+    .run(
+      image.contentHash,
+      image.originalName,
+      image.format,
+      image.byteSize,
+      image.width,
+      image.height,
+      image.modality,
+      JSON.stringify(image.labels ?? []),
+      JSON.stringify(image.metadata ?? {}),
+      new Date().toISOString(),
+    );
   return Number(result.lastInsertRowid);
 }
 

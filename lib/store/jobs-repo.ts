@@ -9,7 +9,15 @@ import { immediate, type Db } from './database';
 export const JOB_STATES = Object.freeze(['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const);
 export type JobState = (typeof JOB_STATES)[number];
 
-export interface JobProgress { done?: number; total?: number; phase?: string; imagesPerSec?: number; etaSeconds?: number; loss?: number; message?: string }
+export interface JobProgress {
+  done?: number;
+  total?: number;
+  phase?: string;
+  imagesPerSec?: number;
+  etaSeconds?: number;
+  loss?: number;
+  message?: string;
+}
 
 export interface Job {
   id: number;
@@ -30,23 +38,50 @@ export interface Job {
 }
 
 interface Row {
-  id: number; kind: string; params: string; state: JobState; progress: string; result: string | null; error: string | null; attempts: number;
-  cancel_requested: number; worker: string | null; created_at: string; updated_at: string; started_at: string | null; finished_at: string | null; heartbeat_at: string | null;
+  id: number;
+  kind: string;
+  params: string;
+  state: JobState;
+  progress: string;
+  result: string | null;
+  error: string | null;
+  attempts: number;
+  cancel_requested: number;
+  worker: string | null;
+  created_at: string;
+  updated_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  heartbeat_at: string | null;
 }
 
 const toJob = (r: Row): Job => ({
-  id: r.id, kind: r.kind, params: JSON.parse(r.params), state: r.state, progress: JSON.parse(r.progress), result: r.result ? JSON.parse(r.result) : null,
-  error: r.error, attempts: r.attempts, cancelRequested: r.cancel_requested === 1, worker: r.worker, createdAt: r.created_at, updatedAt: r.updated_at,
-  startedAt: r.started_at, finishedAt: r.finished_at, heartbeatAt: r.heartbeat_at,
+  id: r.id,
+  kind: r.kind,
+  params: JSON.parse(r.params),
+  state: r.state,
+  progress: JSON.parse(r.progress),
+  result: r.result ? JSON.parse(r.result) : null,
+  error: r.error,
+  attempts: r.attempts,
+  cancelRequested: r.cancel_requested === 1,
+  worker: r.worker,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  startedAt: r.started_at,
+  finishedAt: r.finished_at,
+  heartbeatAt: r.heartbeat_at,
 });
 
 const now = () => new Date().toISOString();
 
 export function enqueueJob(db: Db, kind: string, params: Record<string, unknown>, dedupeKey: string): Job {
   return immediate(db, () => {
-    const active = db.prepare(`SELECT id FROM jobs WHERE dedupe_key = ? AND state IN ('queued', 'running')`).pluck().get(dedupeKey) as number | undefined;
+    const active = db.prepare(`SELECT id FROM jobs WHERE dedupe_key = ? AND state IN ('queued', 'running')`).pluck().get(dedupeKey) as
+      number | undefined;
     if (active) throw new AppError('conflict', `an identical ${kind} job (${active}) is already queued or running`);
-    const info = db.prepare(`INSERT INTO jobs (kind, params, state, dedupe_key, created_at, updated_at) VALUES (?, ?, 'queued', ?, ?, ?)`)
+    const info = db
+      .prepare(`INSERT INTO jobs (kind, params, state, dedupe_key, created_at, updated_at) VALUES (?, ?, 'queued', ?, ?, ?)`)
       .run(kind, JSON.stringify(params), dedupeKey, now(), now());
     return getJob(db, Number(info.lastInsertRowid))!;
   });
@@ -59,7 +94,9 @@ export function getJob(db: Db, id: number): Job | null {
 
 export function listJobs(db: Db, options: { states?: JobState[]; limit?: number } = {}): Job[] {
   const states = options.states ?? [...JOB_STATES];
-  const rows = db.prepare(`SELECT * FROM jobs WHERE state IN (${states.map(() => '?').join(',')}) ORDER BY id DESC LIMIT ?`).all(...states, options.limit ?? 100) as Row[];
+  const rows = db
+    .prepare(`SELECT * FROM jobs WHERE state IN (${states.map(() => '?').join(',')}) ORDER BY id DESC LIMIT ?`)
+    .all(...states, options.limit ?? 100) as Row[];
   return rows.map(toJob);
 }
 
@@ -68,8 +105,9 @@ export function claimNextJob(db: Db, worker: string): Job | null {
   return immediate(db, () => {
     const row = db.prepare(`SELECT * FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1`).get() as Row | undefined;
     if (!row) return null;
-    db.prepare(`UPDATE jobs SET state = 'running', worker = ?, attempts = attempts + 1, started_at = ?, heartbeat_at = ?, updated_at = ? WHERE id = ?`)
-      .run(worker, now(), now(), now(), row.id);
+    db.prepare(
+      `UPDATE jobs SET state = 'running', worker = ?, attempts = attempts + 1, started_at = ?, heartbeat_at = ?, updated_at = ? WHERE id = ?`,
+    ).run(worker, now(), now(), now(), row.id);
     return getJob(db, row.id);
   });
 }
@@ -83,9 +121,20 @@ export function heartbeat(db: Db, id: number): boolean {
   return (db.prepare('SELECT cancel_requested FROM jobs WHERE id = ?').pluck().get(id) as number | undefined) === 1;
 }
 
-export function finishJob(db: Db, id: number, state: 'succeeded' | 'failed' | 'cancelled', outcome: { result?: unknown; error?: string }): void {
-  db.prepare('UPDATE jobs SET state = ?, result = ?, error = ?, finished_at = ?, updated_at = ? WHERE id = ?')
-    .run(state, outcome.result === undefined ? null : JSON.stringify(outcome.result), outcome.error ?? null, now(), now(), id);
+export function finishJob(
+  db: Db,
+  id: number,
+  state: 'succeeded' | 'failed' | 'cancelled',
+  outcome: { result?: unknown; error?: string },
+): void {
+  db.prepare('UPDATE jobs SET state = ?, result = ?, error = ?, finished_at = ?, updated_at = ? WHERE id = ?').run(
+    state,
+    outcome.result === undefined ? null : JSON.stringify(outcome.result),
+    outcome.error ?? null,
+    now(),
+    now(),
+    id,
+  );
 }
 
 /** Asks a job to stop: a queued one is cancelled at once, a running one at its next check. */
@@ -103,13 +152,16 @@ export function requestCancel(db: Db, id: number): Job {
  * Running jobs whose worker is gone (known dead, or silent for longer than `staleMs`): resumable
  * kinds go back to the queue, others fail with the reason. Returns what was done.
  */
-export function recoverStaleJobs(db: Db, options: { resumable: (kind: string) => boolean; isDead: (worker: string | null) => boolean; staleMs: number; maxAttempts?: number }):
-  { requeued: number[]; failed: number[] } {
+export function recoverStaleJobs(
+  db: Db,
+  options: { resumable: (kind: string) => boolean; isDead: (worker: string | null) => boolean; staleMs: number; maxAttempts?: number },
+): { requeued: number[]; failed: number[] } {
   const { resumable, isDead, staleMs, maxAttempts = 3 } = options;
   return immediate(db, () => {
     const cutoff = new Date(Date.now() - staleMs).toISOString();
-    const stale = (db.prepare(`SELECT * FROM jobs WHERE state = 'running'`).all() as Row[])
-      .filter((row) => isDead(row.worker) || row.heartbeat_at === null || row.heartbeat_at < cutoff);
+    const stale = (db.prepare(`SELECT * FROM jobs WHERE state = 'running'`).all() as Row[]).filter(
+      (row) => isDead(row.worker) || row.heartbeat_at === null || row.heartbeat_at < cutoff,
+    );
     const out = { requeued: [] as number[], failed: [] as number[] };
     for (const row of stale) {
       if (row.cancel_requested === 1) {
@@ -118,9 +170,11 @@ export function recoverStaleJobs(db: Db, options: { resumable: (kind: string) =>
         db.prepare(`UPDATE jobs SET state = 'queued', worker = NULL, updated_at = ? WHERE id = ?`).run(now(), row.id);
         out.requeued.push(row.id);
       } else {
-        finishJob(db, row.id, 'failed', { error: resumable(row.kind)
-          ? `its worker stopped ${row.attempts} times; giving up`
-          : 'its worker stopped while it ran (a crash or kill); queue it again to restart it' });
+        finishJob(db, row.id, 'failed', {
+          error: resumable(row.kind)
+            ? `its worker stopped ${row.attempts} times; giving up`
+            : 'its worker stopped while it ran (a crash or kill); queue it again to restart it',
+        });
         out.failed.push(row.id);
       }
     }

@@ -2,7 +2,11 @@
 import { immediate, type Db } from './database';
 
 export type MapMethod = 'pca' | 'umap';
-export interface MapPoint { imageId: number; x: number; y: number }
+export interface MapPoint {
+  imageId: number;
+  x: number;
+  y: number;
+}
 
 /** Replaces a model's map for `method` in one transaction. */
 export function replaceMap(db: Db, modelId: number, method: MapMethod, points: readonly MapPoint[]): void {
@@ -14,6 +18,10 @@ export function replaceMap(db: Db, modelId: number, method: MapMethod, points: r
 }
 
 export function readMap(db: Db, modelId: number, method: MapMethod): MapPoint[] {
-  return db.prepare(`SELECT m.image_id AS imageId, m.x AS x, m.y AS y FROM map_points m JOIN images i ON i.id = m.image_id
-    WHERE m.model_id = ? AND m.method = ? AND i.deleted_at IS NULL ORDER BY m.image_id`).all(modelId, method) as MapPoint[];
+  return db
+    .prepare(
+      `SELECT m.image_id AS imageId, m.x AS x, m.y AS y FROM map_points m JOIN images i ON i.id = m.image_id
+    WHERE m.model_id = ? AND m.method = ? AND i.deleted_at IS NULL ORDER BY m.image_id`,
+    )
+    .all(modelId, method) as MapPoint[];
 }

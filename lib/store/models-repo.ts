@@ -17,19 +17,47 @@ export interface ModelRecord {
   createdAt: string;
 }
 
-interface Row { id: number; name: string; dir: string; spec: string; latent_size: number; active: number; index_generation: number; training: string | null; created_at: string }
+interface Row {
+  id: number;
+  name: string;
+  dir: string;
+  spec: string;
+  latent_size: number;
+  active: number;
+  index_generation: number;
+  training: string | null;
+  created_at: string;
+}
 
 const toRecord = (r: Row): ModelRecord => ({
-  id: r.id, name: r.name, dir: r.dir, spec: JSON.parse(r.spec), latentSize: r.latent_size, active: r.active === 1,
-  indexGeneration: r.index_generation, training: r.training ? JSON.parse(r.training) : null, createdAt: r.created_at,
+  id: r.id,
+  name: r.name,
+  dir: r.dir,
+  spec: JSON.parse(r.spec),
+  latentSize: r.latent_size,
+  active: r.active === 1,
+  indexGeneration: r.index_generation,
+  training: r.training ? JSON.parse(r.training) : null,
+  createdAt: r.created_at,
 });
 
-export function registerModel(db: Db, model: { name: string; dir: string; spec: unknown; latentSize: number; training?: unknown }): ModelRecord {
+export function registerModel(
+  db: Db,
+  model: { name: string; dir: string; spec: unknown; latentSize: number; training?: unknown },
+): ModelRecord {
   return immediate(db, () => {
     const existing = db.prepare('SELECT * FROM models WHERE name = ?').get(model.name) as Row | undefined;
     if (existing) throw new AppError('conflict', `a model named '${model.name}' is already registered`);
-    const result = db.prepare('INSERT INTO models (name, dir, spec, latent_size, training, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(model.name, model.dir, JSON.stringify(model.spec), model.latentSize, model.training === undefined ? null : JSON.stringify(model.training), new Date().toISOString());
+    const result = db
+      .prepare('INSERT INTO models (name, dir, spec, latent_size, training, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(
+        model.name,
+        model.dir,
+        JSON.stringify(model.spec),
+        model.latentSize,
+        model.training === undefined ? null : JSON.stringify(model.training),
+        new Date().toISOString(),
+      );
     return toRecord(db.prepare('SELECT * FROM models WHERE id = ?').get(result.lastInsertRowid) as Row);
   });
 }

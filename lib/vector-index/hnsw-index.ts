@@ -47,7 +47,11 @@ function writeAtomically(path: string, write: (tmp: string) => void): void {
   try {
     write(tmp);
     const fd = openSync(tmp, 'r+');
-    try { fsyncSync(fd); } finally { closeSync(fd); }
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, path);
   } catch (error) {
     rmSync(tmp, { force: true });
@@ -65,7 +69,12 @@ export class HnswIndex implements VectorIndex {
   private readonly efConstruction: number;
   private readonly efSearch: number;
 
-  private constructor(private readonly path: string, options: HnswOptions, index: hnswlib.HierarchicalNSW, live: Set<number>) {
+  private constructor(
+    private readonly path: string,
+    options: HnswOptions,
+    index: hnswlib.HierarchicalNSW,
+    live: Set<number>,
+  ) {
     this.dim = options.dim;
     this.space = options.space;
     this.m = options.m ?? 16;
@@ -78,7 +87,12 @@ export class HnswIndex implements VectorIndex {
   /** An empty index at `path` (nothing written until `save`). */
   static create(path: string, options: HnswOptions, capacity = 1024): HnswIndex {
     const index = new HierarchicalNSW(options.space, options.dim);
-    index.initIndex({ maxElements: Math.max(16, capacity), m: options.m ?? 16, efConstruction: options.efConstruction ?? 200, randomSeed: 100 });
+    index.initIndex({
+      maxElements: Math.max(16, capacity),
+      m: options.m ?? 16,
+      efConstruction: options.efConstruction ?? 200,
+      randomSeed: 100,
+    });
     return new HnswIndex(path, options, index, new Set());
   }
 
@@ -151,7 +165,8 @@ export class HnswIndex implements VectorIndex {
     checkK(k);
     checkVector(query, this.dim);
     const ef = options.ef ?? this.efSearch;
-    if (!Number.isInteger(ef) || ef < 1 || ef > 100_000) throw new AppError('invalid_input', `ef must be an integer from 1 to 100000; got ${ef}`);
+    if (!Number.isInteger(ef) || ef < 1 || ef > 100_000)
+      throw new AppError('invalid_input', `ef must be an integer from 1 to 100000; got ${ef}`);
     const count = Math.min(k, this.live.size);
     if (count === 0) return [];
     this.index.setEf(Math.max(ef, count));
@@ -163,8 +178,16 @@ export class HnswIndex implements VectorIndex {
     const dataPath = `${this.path}.hnsw`;
     writeAtomically(dataPath, (tmp) => this.index.writeIndexSync(tmp));
     const meta: Meta = {
-      format: 'latent-atlas-hnsw', version: 1, dim: this.dim, space: this.space, m: this.m, efConstruction: this.efConstruction,
-      generation, count: this.index.getIdsList().length, bytes: statSync(dataPath).size, deleted: [...this.deleted],
+      format: 'latent-atlas-hnsw',
+      version: 1,
+      dim: this.dim,
+      space: this.space,
+      m: this.m,
+      efConstruction: this.efConstruction,
+      generation,
+      count: this.index.getIdsList().length,
+      bytes: statSync(dataPath).size,
+      deleted: [...this.deleted],
     };
     writeAtomically(`${this.path}.json`, (tmp) => writeFileSync(tmp, JSON.stringify(meta)));
   }

@@ -5,7 +5,10 @@
  */
 import type { DistanceSpace, Neighbor } from '../vectors/distance';
 
-export interface IndexEntry { id: number; vector: Float32Array }
+export interface IndexEntry {
+  id: number;
+  vector: Float32Array;
+}
 
 export interface VectorIndex {
   readonly dim: number;

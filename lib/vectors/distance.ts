@@ -43,10 +43,18 @@ export function checkK(k: number, max = 10_000): void {
   if (!Number.isInteger(k) || k < 1 || k > max) throw new AppError('invalid_input', `k must be an integer from 1 to ${max}; got ${k}`);
 }
 
-export interface Neighbor { id: number; distance: number }
+export interface Neighbor {
+  id: number;
+  distance: number;
+}
 
 /** Exact k nearest neighbours by brute force, for recall checks and small libraries. */
-export function exactSearch(space: DistanceSpace, entries: Iterable<{ id: number; vector: ArrayLike<number> }>, query: ArrayLike<number>, k: number): Neighbor[] {
+export function exactSearch(
+  space: DistanceSpace,
+  entries: Iterable<{ id: number; vector: ArrayLike<number> }>,
+  query: ArrayLike<number>,
+  k: number,
+): Neighbor[] {
   checkK(k);
   const best: Neighbor[] = [];
   for (const { id, vector } of entries) {

@@ -22,7 +22,7 @@ export async function runCli(main: () => Promise<void>): Promise<void> {
       process.stderr.write(`${error.message}\n`);
       process.exit(130);
     }
-    process.stderr.write(`error: ${isAppError(error) ? error.message : (error as Error).stack ?? String(error)}\n`);
+    process.stderr.write(`error: ${isAppError(error) ? error.message : ((error as Error).stack ?? String(error))}\n`);
     process.exit(1);
   }
 }

@@ -47,9 +47,17 @@ export function jpegClaiming(jpeg: Uint8Array, width: number, height: number): U
 
 /** A minimal uncompressed little-endian 16-bit greyscale TIFF of `pixels` (width × height). */
 export function tiff16(pixels: Uint16Array, width: number, height: number): Uint8Array {
-  const entries: [number, number, number, number][] = [ // tag, type (3 SHORT, 4 LONG), count, value
-    [256, 4, 1, width], [257, 4, 1, height], [258, 3, 1, 16], [259, 3, 1, 1], [262, 3, 1, 1],
-    [273, 4, 1, 0], [277, 3, 1, 1], [278, 4, 1, height], [279, 4, 1, pixels.byteLength],
+  const entries: [number, number, number, number][] = [
+    // tag, type (3 SHORT, 4 LONG), count, value
+    [256, 4, 1, width],
+    [257, 4, 1, height],
+    [258, 3, 1, 16],
+    [259, 3, 1, 1],
+    [262, 3, 1, 1],
+    [273, 4, 1, 0],
+    [277, 3, 1, 1],
+    [278, 4, 1, height],
+    [279, 4, 1, pixels.byteLength],
   ];
   const ifdSize = 2 + entries.length * 12 + 4;
   const dataOffset = 8 + ifdSize;

@@ -20,7 +20,9 @@ export async function tempLibrary(latentSize = 16): Promise<{ library: Library; 
 }
 
 export async function addModel(library: Library, name: string, latentSize: number, activate = false) {
-  const model = Autoencoder.create(parseModelSpec({ arch: 'conv', inputShape: [28, 28, 1], latentSize, filters: [8, 16], downsample: 'stride', upsampling: 'transposed' }));
+  const model = Autoencoder.create(
+    parseModelSpec({ arch: 'conv', inputShape: [28, 28, 1], latentSize, filters: [8, 16], downsample: 'stride', upsampling: 'transposed' }),
+  );
   const dir = join(library.config.modelsDir, name);
   await saveModel(model, dir);
   model.dispose();
@@ -33,7 +35,9 @@ export async function fashionFolder(count: number, root = mkdtempSync(join(tmpdi
   for (let i = 0; i < count; i++) {
     const dir = join(root, `class-${set.labels![i]}`);
     mkdirSync(dir, { recursive: true });
-    const png = await sharp(set.pixels.subarray(i * 784, (i + 1) * 784), { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer();
+    const png = await sharp(set.pixels.subarray(i * 784, (i + 1) * 784), { raw: { width: 28, height: 28, channels: 1 } })
+      .png()
+      .toBuffer();
     writeFileSync(join(dir, `img-${i}.png`), png);
   }
   return root;

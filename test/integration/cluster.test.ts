@@ -79,7 +79,11 @@ describe('clustering a library', () => {
     const files = readdirSync(dest);
     expect(files).toContain('manifest.csv');
     expect(files.filter((f) => f.endsWith('.png'))).toHaveLength(rows.length);
-    expect(readFileSync(join(dest, `${rows[0]!.id}.png`)).subarray(1, 4).toString()).toBe('PNG');
+    expect(
+      readFileSync(join(dest, `${rows[0]!.id}.png`))
+        .subarray(1, 4)
+        .toString(),
+    ).toBe('PNG');
     expect(existsSync(join(dest, rows[0]!.name!))).toBe(false);
   });
 
@@ -88,7 +92,9 @@ describe('clustering a library', () => {
       const points = await computeMap(library, method, { seed: 1 });
       expect(points).toHaveLength(240);
       expect(points.every((p) => Number.isFinite(p.x) && Number.isFinite(p.y))).toBe(true);
-      expect(storedMap(library, method)).toEqual(points.map((p) => ({ imageId: p.imageId, x: expect.closeTo(p.x, 4), y: expect.closeTo(p.y, 4) })));
+      expect(storedMap(library, method)).toEqual(
+        points.map((p) => ({ imageId: p.imageId, x: expect.closeTo(p.x, 4), y: expect.closeTo(p.y, 4) })),
+      );
     }
     await expect(computeMap(library, 'tsne' as 'pca')).rejects.toThrow(/unknown map method 'tsne'; valid: pca, umap/);
   });
@@ -115,15 +121,33 @@ describe('clustering a library', () => {
 
   it('ranks anomalies by reconstruction error: a noise image among clothes comes first', async () => {
     // A model that has learnt clothes: Fashion-MNIST, a few epochs.
-    const model = Autoencoder.create(parseModelSpec({ arch: 'conv', inputShape: [28, 28, 1], latentSize: 16, filters: [8, 16], downsample: 'stride', upsampling: 'transposed' }));
-    await trainAutoencoder(model, await loadFashionMnist('train', { limit: 1500 }), trainOptionsSchema.parse({ epochs: 3, validationSplit: 0, batchSize: 32, learningRate: 3e-3 }));
+    const model = Autoencoder.create(
+      parseModelSpec({
+        arch: 'conv',
+        inputShape: [28, 28, 1],
+        latentSize: 16,
+        filters: [8, 16],
+        downsample: 'stride',
+        upsampling: 'transposed',
+      }),
+    );
+    await trainAutoencoder(
+      model,
+      await loadFashionMnist('train', { limit: 1500 }),
+      trainOptionsSchema.parse({ epochs: 3, validationSplit: 0, batchSize: 32, learningRate: 3e-3 }),
+    );
     const dir = join(library.config.modelsDir, 'trained');
     await saveModel(model, dir);
     model.dispose();
     await registerModelDir(library, dir, { activate: true });
     await embedMissing(library);
     const random = seededRandom(11);
-    const noise = await sharp(Uint8Array.from({ length: 28 * 28 }, () => Math.floor(random() * 256)), { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer();
+    const noise = await sharp(
+      Uint8Array.from({ length: 28 * 28 }, () => Math.floor(random() * 256)),
+      { raw: { width: 28, height: 28, channels: 1 } },
+    )
+      .png()
+      .toBuffer();
     const added = await ingestBytes(library, 'noise.png', noise);
     const anomalies = await findAnomalies(library, 5);
     expect(anomalies).toHaveLength(5);

@@ -65,7 +65,11 @@ it('survives kill -9 mid-ingest: rerun ends with store and index in agreement', 
     expect(hashes).toHaveLength(FILES);
     expect(new Set(hashes).size).toBe(FILES);
     for (const hash of hashes.slice(0, 200)) {
-      expect(createHash('sha256').update(readFileSync(originalPath(library.config, hash))).digest('hex')).toBe(hash);
+      expect(
+        createHash('sha256')
+          .update(readFileSync(originalPath(library.config, hash)))
+          .digest('hex'),
+      ).toBe(hash);
     }
     const model = activeModel(library.db)!;
     const stored = new Set([...iterateEmbeddings(library.db, model.id, model.latentSize)].map((e) => e.imageId));

@@ -50,8 +50,15 @@ describe('ingest', () => {
     const model = activeModel(library.db)!;
     expect(countEmbeddings(library.db, model.id)).toBe(300);
     const first = report.ids[0]!;
-    const row = library.db.prepare('SELECT content_hash, labels FROM images WHERE id = ?').get(first) as { content_hash: string; labels: string };
-    expect(createHash('sha256').update(readFileSync(originalPath(library.config, row.content_hash))).digest('hex')).toBe(row.content_hash);
+    const row = library.db.prepare('SELECT content_hash, labels FROM images WHERE id = ?').get(first) as {
+      content_hash: string;
+      labels: string;
+    };
+    expect(
+      createHash('sha256')
+        .update(readFileSync(originalPath(library.config, row.content_hash)))
+        .digest('hex'),
+    ).toBe(row.content_hash);
     expect(JSON.parse(row.labels)[0]).toMatch(/^class-\d$/);
   });
 
@@ -85,7 +92,10 @@ describe('ingest of DICOM', () => {
       const report = await ingestFolder(library, dir);
       expect(report.added).toBe(2);
       expect(report.skipped).toEqual([{ name: 'JPEG2000.dcm', reason: expect.stringContaining('JPEG 2000') }]);
-      const rows = library.db.prepare(`SELECT modality, metadata FROM images WHERE original_name LIKE '%.dcm'`).all() as { modality: string; metadata: string }[];
+      const rows = library.db.prepare(`SELECT modality, metadata FROM images WHERE original_name LIKE '%.dcm'`).all() as {
+        modality: string;
+        metadata: string;
+      }[];
       expect(rows.map((r) => r.modality)).toEqual(['dicom', 'dicom']);
       for (const row of rows) {
         expect(Object.keys(JSON.parse(row.metadata))).not.toContain('patientName');
@@ -117,7 +127,9 @@ describe('search', () => {
     await expect(searchSimilar(library, { imageId: 99999 })).rejects.toMatchObject({ code: 'not_found' });
     expect(deleteImages(library, [5, 424242])).toBe(1);
     const name5 = library.db.prepare('SELECT original_name FROM images WHERE id = 5').pluck().get() as string;
-    await expect(searchSimilar(library, { imageId: 4 }, { k: 300 })).resolves.toSatisfy((r: { hits: { image: { id: number } }[] }) => !r.hits.some((h) => h.image.id === 5));
+    await expect(searchSimilar(library, { imageId: 4 }, { k: 300 })).resolves.toSatisfy(
+      (r: { hits: { image: { id: number } }[] }) => !r.hits.some((h) => h.image.id === 5),
+    );
     forgetOpenIndexes();
     await expect(searchSimilar(library, { imageId: 5 })).rejects.toMatchObject({ code: 'not_found', message: 'image 5 not found' });
     await expect(searchSimilar(library, { imageId: 6 }, { k: 0 })).rejects.toMatchObject({ code: 'invalid_input' });

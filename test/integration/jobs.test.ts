@@ -38,7 +38,8 @@ afterAll(() => {
 
 function startRunner(): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'workers/job-runner.ts'], {
-    env: { ...process.env, LATENT_ATLAS_DATA_DIR: dataDir }, stdio: 'ignore',
+    env: { ...process.env, LATENT_ATLAS_DATA_DIR: dataDir },
+    stdio: 'ignore',
   });
   runners.push(child);
   return child;
@@ -66,7 +67,9 @@ describe('jobs', () => {
   });
 
   it('validates parameters and refuses a second identical job while one is active', () => {
-    expect(() => queueJob(library, 'reindex', {})).toThrow(/unknown job kind 'reindex'; valid kinds: ingest, train, embed, activate, cluster, map/);
+    expect(() => queueJob(library, 'reindex', {})).toThrow(
+      /unknown job kind 'reindex'; valid kinds: ingest, train, embed, activate, cluster, map/,
+    );
     expect(() => queueJob(library, 'ingest', { folder: 3 })).toThrow(/invalid ingest job: folder/);
     const first = queueJob(library, 'cluster', { k: 3 });
     expect(() => queueJob(library, 'cluster', { k: 3 })).toThrow(/identical cluster job .* already queued or running/);
@@ -81,7 +84,9 @@ describe('jobs', () => {
     const queued = queueJob(library, 'activate', { modelId: next.id });
     const running = runNextJob(library, { progressMs: 0 });
     let finished = false;
-    void running.then(() => { finished = true; });
+    void running.then(() => {
+      finished = true;
+    });
     const seen: number[] = [];
     while (!finished) {
       const result = await searchSimilar(library, { imageId: 20 }, { k: 3 });
@@ -117,8 +122,12 @@ describe('jobs', () => {
     runner.kill('SIGKILL');
     await new Promise((r) => runner.once('exit', r));
     expect(job(ingest.id).state).toBe('running'); // until a worker notices
-    const train = queueJob(library, 'train', { data: 'fashion-mnist', limit: 1200, spec: { arch: 'conv', inputShape: [28, 28, 1], latentSize: 8, filters: [8, 16],
-      downsample: 'stride', upsampling: 'transposed' }, options: { epochs: 4, validationSplit: 0, batchSize: 32 } });
+    const train = queueJob(library, 'train', {
+      data: 'fashion-mnist',
+      limit: 1200,
+      spec: { arch: 'conv', inputShape: [28, 28, 1], latentSize: 8, filters: [8, 16], downsample: 'stride', upsampling: 'transposed' },
+      options: { epochs: 4, validationSplit: 0, batchSize: 32 },
+    });
     const checkpoint = `${String(train.params.outDir)}.checkpoint`;
     const second = startRunner();
     await until('the resumed ingest', () => job(ingest.id).state === 'succeeded');
@@ -127,7 +136,10 @@ describe('jobs', () => {
     await until('a training checkpoint', () => existsSync(join(checkpoint, 'model.json')));
     second.kill('SIGKILL');
     await new Promise((r) => second.once('exit', r));
-    const saved = JSON.parse(readFileSync(join(checkpoint, 'model.json'), 'utf8')).training as { epoch: number; history: { seconds: number }[] };
+    const saved = JSON.parse(readFileSync(join(checkpoint, 'model.json'), 'utf8')).training as {
+      epoch: number;
+      history: { seconds: number }[];
+    };
     expect(saved.epoch).toBeGreaterThanOrEqual(1);
     startRunner();
     await until('the resumed training', () => job(train.id).state === 'succeeded');

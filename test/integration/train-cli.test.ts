@@ -26,7 +26,10 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 async function train(args: string[]): Promise<Record<string, unknown>> {
-  const { stdout } = await run(TSX, ['scripts/train.ts', ...args], { env: { ...process.env, LATENT_ATLAS_WORKERS: '2', LATENT_ATLAS_DATA_DIR: join(dir, 'library') }, timeout: 120_000 });
+  const { stdout } = await run(TSX, ['scripts/train.ts', ...args], {
+    env: { ...process.env, LATENT_ATLAS_WORKERS: '2', LATENT_ATLAS_DATA_DIR: join(dir, 'library') },
+    timeout: 120_000,
+  });
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
 }
 
@@ -57,14 +60,30 @@ describe('npm run train', () => {
 
   it('trains on a folder of real X-rays, skipping files that are not images', async () => {
     const out = join(dir, 'xray');
-    const result = await train(['--data', '../shared/data/chest-xray', '--size', '32', '--arch', 'conv', '--filters', '8,16',
-      '--epochs', '1', '--limit', '60', '--out', out]);
+    const result = await train([
+      '--data',
+      '../shared/data/chest-xray',
+      '--size',
+      '32',
+      '--arch',
+      'conv',
+      '--filters',
+      '8,16',
+      '--epochs',
+      '1',
+      '--limit',
+      '60',
+      '--out',
+      out,
+    ]);
     expect(result.images).toBeGreaterThan(50);
     expect(result.skipped).toBeGreaterThanOrEqual(0);
   });
 
   it('refuses an unknown option with the list of valid ones', async () => {
-    const error = await train(['--data', 'fashion-mnist', '--arch', 'conv', '--spec', '{"dropout":0.5}']).catch((e: { stderr: string; code: number }) => e);
+    const error = await train(['--data', 'fashion-mnist', '--arch', 'conv', '--spec', '{"dropout":0.5}']).catch(
+      (e: { stderr: string; code: number }) => e,
+    );
     expect((error as { code: number }).code).toBe(1);
     expect((error as { stderr: string }).stderr).toMatch(/unknown option 'dropout' for arch 'conv'; valid options:/);
   });

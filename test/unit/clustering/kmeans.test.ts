@@ -26,7 +26,16 @@ function blobs(centres: number[][], perGroup: number, spread: number, seed = 3) 
 
 describe('kmeans', () => {
   it('finds well-separated groups exactly, with sizes, centroids and inertia', () => {
-    const { data, truth, n, dim } = blobs([[0, 0], [10, 0], [0, 10], [10, 10]], 50, 1);
+    const { data, truth, n, dim } = blobs(
+      [
+        [0, 0],
+        [10, 0],
+        [0, 10],
+        [10, 10],
+      ],
+      50,
+      1,
+    );
     const result = kmeans(data, n, dim, { k: 4, seed: 1 });
     expect(adjustedRandIndex(truth, result.assignments)).toBe(1);
     expect([...result.sizes].sort()).toEqual([50, 50, 50, 50]);
@@ -38,7 +47,16 @@ describe('kmeans', () => {
   });
 
   it('large sets take the engine k-means++ path and still find the groups', () => {
-    const { data, truth, n, dim } = blobs([[0, 0, 0], [12, 0, 0], [0, 12, 0], [0, 0, 12]], 1600, 2);
+    const { data, truth, n, dim } = blobs(
+      [
+        [0, 0, 0],
+        [12, 0, 0],
+        [0, 12, 0],
+        [0, 0, 12],
+      ],
+      1600,
+      2,
+    );
     expect(n).toBeGreaterThan(5000);
     const result = kmeans(data, n, dim, { k: 4, seed: 3, restarts: 1 });
     expect(adjustedRandIndex(truth, result.assignments)).toBe(1);
@@ -52,7 +70,15 @@ describe('kmeans', () => {
   });
 
   it('is repeatable with a seed and leaks no tensors', () => {
-    const { data, n, dim } = blobs([[0, 0, 0], [4, 4, 4], [8, 0, 8]], 100, 6);
+    const { data, n, dim } = blobs(
+      [
+        [0, 0, 0],
+        [4, 4, 4],
+        [8, 0, 8],
+      ],
+      100,
+      6,
+    );
     const before = tf.memory().numTensors;
     const a = kmeans(data, n, dim, { k: 3, seed: 5 });
     const b = kmeans(data, n, dim, { k: 3, seed: 5 });
@@ -63,7 +89,12 @@ describe('kmeans', () => {
   it('refuses k ≤ 0, k > n, non-integer k and NaN vectors with clear errors', () => {
     const data = Float32Array.from([0, 0, 1, 1, 2, 2]);
     const message = (f: () => unknown) => {
-      try { f(); } catch (e) { expect(isAppError(e, 'invalid_input')).toBe(true); return (e as Error).message; }
+      try {
+        f();
+      } catch (e) {
+        expect(isAppError(e, 'invalid_input')).toBe(true);
+        return (e as Error).message;
+      }
       throw new Error('expected an error');
     };
     expect(message(() => kmeans(data, 3, 2, { k: 0 }))).toMatch(/positive integer; got 0/);

@@ -27,7 +27,15 @@ describe('clustering metrics', () => {
   });
 
   it('precision@k counts neighbours sharing the query label', () => {
-    expect(precisionAtK([1, 2], [[1, 1, 2, 1], [2, 0, 0, 0]])).toBeCloseTo((3 / 4 + 1 / 4) / 2, 12);
+    expect(
+      precisionAtK(
+        [1, 2],
+        [
+          [1, 1, 2, 1],
+          [2, 0, 0, 0],
+        ],
+      ),
+    ).toBeCloseTo((3 / 4 + 1 / 4) / 2, 12);
   });
 
   it('refuses mismatched lengths', () => {

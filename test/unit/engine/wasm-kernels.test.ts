@@ -40,8 +40,30 @@ const cases: { name: string; x: number[]; w: number[]; stride: number; pad: Pad 
   { name: 'stride 2 same, even size, 4→8', x: [2, 8, 8, 4], w: [3, 3, 4, 8], stride: 2, pad: 'same' },
   { name: 'stride 2 same, odd size, 2→3', x: [2, 7, 7, 2], w: [3, 3, 2, 3], stride: 2, pad: 'same' },
   { name: 'stride 2 valid, odd size, 3→2', x: [2, 9, 7, 3], w: [3, 3, 3, 2], stride: 2, pad: 'valid' },
-  { name: 'stride 2 PyTorch padding 1, 1→8', x: [4, 28, 28, 1], w: [3, 3, 1, 8], stride: 2, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
-  { name: 'stride 2 PyTorch padding 1, odd 7×7, 6→4', x: [3, 7, 7, 6], w: [3, 3, 6, 4], stride: 2, pad: [[0, 0], [1, 1], [1, 1], [0, 0]] },
+  {
+    name: 'stride 2 PyTorch padding 1, 1→8',
+    x: [4, 28, 28, 1],
+    w: [3, 3, 1, 8],
+    stride: 2,
+    pad: [
+      [0, 0],
+      [1, 1],
+      [1, 1],
+      [0, 0],
+    ],
+  },
+  {
+    name: 'stride 2 PyTorch padding 1, odd 7×7, 6→4',
+    x: [3, 7, 7, 6],
+    w: [3, 3, 6, 4],
+    stride: 2,
+    pad: [
+      [0, 0],
+      [1, 1],
+      [1, 1],
+      [0, 0],
+    ],
+  },
   { name: 'stride 2 kernel 5 same, 3→3', x: [2, 10, 10, 3], w: [5, 5, 3, 3], stride: 2, pad: 'same' },
   { name: 'stride 3 kernel 2 valid, 2→2', x: [2, 9, 9, 2], w: [2, 2, 2, 2], stride: 3, pad: 'valid' },
 ];
@@ -49,8 +71,14 @@ const cases: { name: string; x: number[]; w: number[]; stride: number; pad: Pad 
 describe('conv2d gradients on wasm match cpu', () => {
   for (const c of cases) {
     it(c.name, async () => {
-      const xv = random(c.x.reduce((a, b) => a * b), 1);
-      const wv = random(c.w.reduce((a, b) => a * b), 2);
+      const xv = random(
+        c.x.reduce((a, b) => a * b),
+        1,
+      );
+      const wv = random(
+        c.w.reduce((a, b) => a * b),
+        2,
+      );
       const gv = random(10_000, 3);
       const [cpuDx, cpuDw] = await onBackend('cpu', () => convGrads(xv, wv, gv, c.x, c.w, c.stride, c.pad));
       const [wasmDx, wasmDw] = await onBackend('wasm', () => convGrads(xv, wv, gv, c.x, c.w, c.stride, c.pad));
@@ -64,13 +92,19 @@ describe('conv2dTranspose on wasm matches cpu', () => {
   it('stride 2 to 7×7 and 14×14 with explicit padding', async () => {
     const y = random(2 * 4 * 4 * 6, 4);
     const w = random(3 * 3 * 5 * 6, 5);
-    const run = () => tf.tidy(() => {
-      const t = tf.tensor4d(y, [2, 4, 4, 6]);
-      const f = tf.tensor4d(w, [3, 3, 5, 6]);
-      const a = tf.conv2dTranspose(t, f, [2, 7, 7, 5], 2, [[0, 0], [1, 1], [1, 1], [0, 0]]);
-      const b = tf.conv2dTranspose(t, f, [2, 8, 8, 5], 2, 'same');
-      return [a.dataSync().slice(), b.dataSync().slice()];
-    });
+    const run = () =>
+      tf.tidy(() => {
+        const t = tf.tensor4d(y, [2, 4, 4, 6]);
+        const f = tf.tensor4d(w, [3, 3, 5, 6]);
+        const a = tf.conv2dTranspose(t, f, [2, 7, 7, 5], 2, [
+          [0, 0],
+          [1, 1],
+          [1, 1],
+          [0, 0],
+        ]);
+        const b = tf.conv2dTranspose(t, f, [2, 8, 8, 5], 2, 'same');
+        return [a.dataSync().slice(), b.dataSync().slice()];
+      });
     const cpu = await onBackend('cpu', run);
     const wasm = await onBackend('wasm', run);
     expect(relativeError(wasm[0]!, cpu[0]!)).toBeLessThan(TOLERANCE);
@@ -79,15 +113,21 @@ describe('conv2dTranspose on wasm matches cpu', () => {
 });
 
 describe('matMul with transposed operands on wasm matches cpu', () => {
-  for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+  for (const [ta, tb] of [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ] as const) {
     it(`transposeA=${ta} transposeB=${tb}`, async () => {
       const a = random(6 * 5, 6);
       const b = random(5 * 4, 7);
-      const run = () => tf.tidy(() => {
-        const ta2 = tf.tensor2d(a, ta ? [5, 6] : [6, 5]);
-        const tb2 = tf.tensor2d(b, tb ? [4, 5] : [5, 4]);
-        return tf.matMul(ta2, tb2, ta, tb).dataSync().slice();
-      });
+      const run = () =>
+        tf.tidy(() => {
+          const ta2 = tf.tensor2d(a, ta ? [5, 6] : [6, 5]);
+          const tb2 = tf.tensor2d(b, tb ? [4, 5] : [5, 4]);
+          return tf.matMul(ta2, tb2, ta, tb).dataSync().slice();
+        });
       const cpu = await onBackend('cpu', run);
       const wasm = await onBackend('wasm', run);
       expect(relativeError(wasm, cpu)).toBeLessThan(TOLERANCE);
@@ -104,35 +144,55 @@ describe('maxPool and nearest-neighbour resize gradients on wasm match cpu', () 
   for (const [name, shape, size, stride, pad] of poolCases) {
     it(`maxPool ${name}`, async () => {
       // Quantised values make ties, which must go to the first maximum as on cpu.
-      const xv = random(shape.reduce((a, b) => a * b), 8).map((v) => Math.round(v * 2));
-      const run = () => tf.tidy(() => {
-        const x = tf.tensor4d(xv, shape as [number, number, number, number]);
-        const weights = (y: tf.Tensor) => tf.range(1, 1 + y.size).reshape(y.shape);
-        return tf.grad((a: tf.Tensor) => {
-          const y = tf.maxPool(a as tf.Tensor4D, size, stride, pad);
-          return tf.sum(tf.mul(y, weights(y)));
-        })(x).dataSync().slice();
-      });
+      const xv = random(
+        shape.reduce((a, b) => a * b),
+        8,
+      ).map((v) => Math.round(v * 2));
+      const run = () =>
+        tf.tidy(() => {
+          const x = tf.tensor4d(xv, shape as [number, number, number, number]);
+          const weights = (y: tf.Tensor) => tf.range(1, 1 + y.size).reshape(y.shape);
+          return tf
+            .grad((a: tf.Tensor) => {
+              const y = tf.maxPool(a as tf.Tensor4D, size, stride, pad);
+              return tf.sum(tf.mul(y, weights(y)));
+            })(x)
+            .dataSync()
+            .slice();
+        });
       expect(relativeError(await onBackend('wasm', run), await onBackend('cpu', run))).toBe(0);
     });
   }
-  for (const [from, to, alignCorners] of [[[3, 3], [6, 6], false], [[4, 5], [7, 9], false], [[4, 5], [7, 9], true], [[6, 6], [4, 4], false]] as const) {
+  for (const [from, to, alignCorners] of [
+    [[3, 3], [6, 6], false],
+    [[4, 5], [7, 9], false],
+    [[4, 5], [7, 9], true],
+    [[6, 6], [4, 4], false],
+  ] as const) {
     it(`resizeNearestNeighbor ${from.join('×')} → ${to.join('×')} alignCorners=${alignCorners}`, async () => {
       const xv = random(2 * from[0] * from[1] * 3, 9);
       const gv = random(2 * to[0] * to[1] * 3, 10);
       // One image at a time on cpu: tfjs's cpu ResizeNearestNeighborGrad mis-strides dy for batch > 1.
-      const gradient = (n: number, xs: Float32Array, gs: Float32Array) => tf.tidy(() => {
-        const x = tf.tensor4d(xs, [n, from[0], from[1], 3]);
-        const g = tf.tensor4d(gs, [n, to[0], to[1], 3]);
-        return tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(a as tf.Tensor4D, [to[0], to[1]], alignCorners), g)))(x).dataSync().slice();
-      });
+      const gradient = (n: number, xs: Float32Array, gs: Float32Array) =>
+        tf.tidy(() => {
+          const x = tf.tensor4d(xs, [n, from[0], from[1], 3]);
+          const g = tf.tensor4d(gs, [n, to[0], to[1], 3]);
+          return tf
+            .grad((a: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(a as tf.Tensor4D, [to[0], to[1]], alignCorners), g)))(x)
+            .dataSync()
+            .slice();
+        });
       const per = from[0] * from[1] * 3;
       const perOut = to[0] * to[1] * 3;
       const wasm = await onBackend('wasm', () => gradient(2, xv, gv));
-      const cpu = await onBackend('cpu', () => new Float32Array([
-        ...gradient(1, xv.subarray(0, per), gv.subarray(0, perOut)),
-        ...gradient(1, xv.subarray(per), gv.subarray(perOut)),
-      ]));
+      const cpu = await onBackend(
+        'cpu',
+        () =>
+          new Float32Array([
+            ...gradient(1, xv.subarray(0, per), gv.subarray(0, perOut)),
+            ...gradient(1, xv.subarray(per), gv.subarray(perOut)),
+          ]),
+      );
       expect(relativeError(wasm, cpu)).toBeLessThan(TOLERANCE);
     });
   }
@@ -144,7 +204,16 @@ it('the fast kernels leak no tensors and no backend buffers', () => {
   const before = tf.memory().numTensors;
   const buffersBefore = tf.engine().backend.numDataIds();
   tf.tidy(() => {
-    tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, [[0, 0], [1, 1], [1, 1], [0, 0]])))([x, w]);
+    tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(
+        tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, [
+          [0, 0],
+          [1, 1],
+          [1, 1],
+          [0, 0],
+        ]),
+      ),
+    )([x, w]);
     tf.matMul(tf.ones([3, 2]), tf.ones([3, 4]), true, false);
   });
   expect(tf.memory().numTensors).toBe(before);

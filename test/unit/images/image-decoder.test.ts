@@ -87,8 +87,17 @@ describe('real images come out right', () => {
   it('16-bit PNG and TIFF decode to the same picture as their 8-bit source', async () => {
     const eight = await prepareImage(xray(), grey64);
     const { data, info } = await sharp(xray()).greyscale().raw().toBuffer({ resolveWithObject: true });
-    const png16 = new Uint8Array(await sharp(data, { raw: { width: info.width, height: info.height, channels: 1 } }).toColourspace('grey16').png().toBuffer());
-    const tif16 = tiff16(Uint16Array.from(data, (v) => v * 257), info.width, info.height);
+    const png16 = new Uint8Array(
+      await sharp(data, { raw: { width: info.width, height: info.height, channels: 1 } })
+        .toColourspace('grey16')
+        .png()
+        .toBuffer(),
+    );
+    const tif16 = tiff16(
+      Uint16Array.from(data, (v) => v * 257),
+      info.width,
+      info.height,
+    );
     for (const sixteen of [png16, tif16]) {
       expect((await sharp(sixteen).metadata()).depth).toBe('ushort');
       const decoded = await prepareImage(sixteen, grey64);
@@ -116,10 +125,24 @@ describe('real images come out right', () => {
     expect((await prepareImage(avif, grey64)).originalWidth).toBe(64);
     const webp = new Uint8Array(await base.clone().webp().toBuffer());
     expect((await prepareImage(webp, grey64)).format).toBe('webp');
-    const frames = await Promise.all([0, 255].map((v) => sharp({ create: { width: 16, height: 16, channels: 3, background: { r: v, g: v, b: v } } }).raw().toBuffer()));
+    const frames = await Promise.all(
+      [0, 255].map((v) =>
+        sharp({ create: { width: 16, height: 16, channels: 3, background: { r: v, g: v, b: v } } })
+          .raw()
+          .toBuffer(),
+      ),
+    );
     const strip = Buffer.concat(frames);
-    const gif = new Uint8Array(await sharp(strip, { raw: { width: 16, height: 32, channels: 3, pageHeight: 16 } as never }).gif().toBuffer());
-    const tif = new Uint8Array(await sharp(strip, { raw: { width: 16, height: 32, channels: 3, pageHeight: 16 } as never }).tiff().toBuffer());
+    const gif = new Uint8Array(
+      await sharp(strip, { raw: { width: 16, height: 32, channels: 3, pageHeight: 16 } as never })
+        .gif()
+        .toBuffer(),
+    );
+    const tif = new Uint8Array(
+      await sharp(strip, { raw: { width: 16, height: 32, channels: 3, pageHeight: 16 } as never })
+        .tiff()
+        .toBuffer(),
+    );
     for (const bytes of [gif, tif]) {
       const first = await prepareImage(bytes, grey64);
       expect(Math.max(...first.pixels)).toBeLessThan(10); // the black first frame/page, not the white second
@@ -149,7 +172,12 @@ describe('DICOM', () => {
   });
 
   it('refuses compressed transfer syntaxes by name', async () => {
-    for (const [file, name] of [['JPEG2000.dcm', 'JPEG 2000'], ['MR_small_RLE.dcm', 'RLE Lossless'], ['JPEG-lossy.dcm', 'JPEG'], ['MR_small_jpeg_ls_lossless.dcm', 'JPEG-LS']] as const) {
+    for (const [file, name] of [
+      ['JPEG2000.dcm', 'JPEG 2000'],
+      ['MR_small_RLE.dcm', 'RLE Lossless'],
+      ['JPEG-lossy.dcm', 'JPEG'],
+      ['MR_small_jpeg_ls_lossless.dcm', 'JPEG-LS'],
+    ] as const) {
       const refused = await refusal(dicom(file));
       expect(refused.code, file).toBe('unsupported');
       expect(refused.message).toContain(name);

@@ -19,7 +19,10 @@ describe('sparsity: KL(ρ‖ρ̂) with ρ = 0.2', () => {
   });
 
   it('the tensor penalty is β·Σⱼ KL(ρ‖mean activation of unit j)', () => {
-    const code = tf.tensor2d([[0.1, 0.5], [0.3, 0.7]]); // unit means 0.2 and 0.6
+    const code = tf.tensor2d([
+      [0.1, 0.5],
+      [0.3, 0.7],
+    ]); // unit means 0.2 and 0.6
     const penalty = sparsityPenalty(code, 0.2, 3);
     expect(penalty.dataSync()[0]).toBeCloseTo(3 * (klDivergence(0.2, 0.2) + klDivergence(0.2, 0.6)), 5);
     tf.dispose([code, penalty]);

@@ -28,15 +28,20 @@ describe('model specs', () => {
   });
 
   it('refuses an unknown upsampling mode, naming the valid ones', () => {
-    expect(errorOf(() => parseModelSpec({ arch: 'conv', inputShape: [28, 28, 1], latentSize: 8, upsampling: 'cubic' })))
-      .toMatch(/upsampling.*"nearest".*"bilinear".*"transposed"/);
+    expect(errorOf(() => parseModelSpec({ arch: 'conv', inputShape: [28, 28, 1], latentSize: 8, upsampling: 'cubic' }))).toMatch(
+      /upsampling.*"nearest".*"bilinear".*"transposed"/,
+    );
   });
 
   it('refuses a sparse AE without a sigmoid code, and BCE without sigmoid output', () => {
-    expect(errorOf(() => parseModelSpec({ arch: 'dense', inputShape: [28, 28, 1], latentSize: 8, latentActivation: 'relu', sparse: { rho: 0.05, beta: 3 } })))
-      .toMatch(/sparse AE needs latentActivation 'sigmoid'/);
-    expect(errorOf(() => parseModelSpec({ arch: 'dense', inputShape: [28, 28, 1], latentSize: 8, outputActivation: 'linear', loss: 'bce' })))
-      .toMatch(/loss 'bce' needs outputActivation 'sigmoid'/);
+    expect(
+      errorOf(() =>
+        parseModelSpec({ arch: 'dense', inputShape: [28, 28, 1], latentSize: 8, latentActivation: 'relu', sparse: { rho: 0.05, beta: 3 } }),
+      ),
+    ).toMatch(/sparse AE needs latentActivation 'sigmoid'/);
+    expect(
+      errorOf(() => parseModelSpec({ arch: 'dense', inputShape: [28, 28, 1], latentSize: 8, outputActivation: 'linear', loss: 'bce' })),
+    ).toMatch(/loss 'bce' needs outputActivation 'sigmoid'/);
   });
 
   it('refuses bad shapes and sizes', () => {
@@ -45,7 +50,13 @@ describe('model specs', () => {
   });
 
   it('the reference CAE preset is the PyTorch reference architecture', () => {
-    expect(presetSpec('reference-cae')).toMatchObject({ arch: 'conv', filters: [32, 64, 128], latentSize: 64, downsample: 'stride', upsampling: 'transposed' });
+    expect(presetSpec('reference-cae')).toMatchObject({
+      arch: 'conv',
+      filters: [32, 64, 128],
+      latentSize: 64,
+      downsample: 'stride',
+      upsampling: 'transposed',
+    });
     expect(errorOf(() => presetSpec('resnet'))).toMatch(/valid presets: reference-cae/);
   });
 });

@@ -66,7 +66,9 @@ describe('each variant trains and round-trips through save/load', () => {
 });
 
 it('a stacked AE pretrains layer by layer, then its classifier beats chance', async () => {
-  const model = Autoencoder.create(parseModelSpec({ arch: 'stacked', ...base, latentSize: 32, hidden: [64], classes: 10, activation: 'relu', latentActivation: 'relu' }));
+  const model = Autoencoder.create(
+    parseModelSpec({ arch: 'stacked', ...base, latentSize: 32, hidden: [64], classes: 10, activation: 'relu', latentActivation: 'relu' }),
+  );
   const result = await trainStacked(model, images, { ...options, epochs: 4, learningRate: 3e-3 });
   expect(result.history.filter((h) => h.phase === 'pretrain')).toHaveLength(8);
   expect(result.history.filter((h) => h.phase === 'finetune')).toHaveLength(4);
@@ -107,7 +109,9 @@ it('an AbortSignal cancels training with a typed error and leaks nothing', async
   const controller = new AbortController();
   const error = await trainAutoencoder(model, images, options, {
     signal: controller.signal,
-    onProgress: (p) => { if (p.batch === 2) controller.abort(); },
+    onProgress: (p) => {
+      if (p.batch === 2) controller.abort();
+    },
   }).catch((e: unknown) => e);
   expect(isAppError(error, 'cancelled')).toBe(true);
   expect(tf.memory().numTensors).toBe(tensorsBefore);
@@ -116,8 +120,17 @@ it('an AbortSignal cancels training with a typed error and leaks nothing', async
 
 it('a denoising AE denoises: its output is closer to the clean image than the noisy input is', async () => {
   const more = await loadFashionMnist('train', { limit: 1500 });
-  const model = Autoencoder.create(parseModelSpec({ arch: 'conv', ...base, latentSize: 32, filters: [16, 32], downsample: 'stride',
-    upsampling: 'transposed', denoising: { noiseFactor: 0.5 } }));
+  const model = Autoencoder.create(
+    parseModelSpec({
+      arch: 'conv',
+      ...base,
+      latentSize: 32,
+      filters: [16, 32],
+      downsample: 'stride',
+      upsampling: 'transposed',
+      denoising: { noiseFactor: 0.5 },
+    }),
+  );
   await trainAutoencoder(model, more, { ...options, epochs: 3 });
   const sample = headImages(await loadFashionMnist('test', { limit: 64 }), 64);
   const { noisy, denoised } = denoiseImages(model, sample, { noiseFactor: 0.5 });

@@ -14,7 +14,14 @@ import { trainAutoencoder, trainOptionsSchema, type TrainProgress } from '../../
 import { ModelWorkerPool } from '../../../lib/models/worker-pool';
 import { startWasm } from '../../helpers/engine';
 
-const spec = parseModelSpec({ arch: 'conv', inputShape: [28, 28, 1], latentSize: 16, filters: [8, 16], downsample: 'stride', upsampling: 'transposed' });
+const spec = parseModelSpec({
+  arch: 'conv',
+  inputShape: [28, 28, 1],
+  latentSize: 16,
+  filters: [8, 16],
+  downsample: 'stride',
+  upsampling: 'transposed',
+});
 const options = trainOptionsSchema.parse({ epochs: 2, batchSize: 64, learningRate: 2e-3, validationSplit: 0.2 });
 let images: ImageSet;
 let pool: ModelWorkerPool;
@@ -57,10 +64,14 @@ describe('ModelWorkerPool', () => {
 
   it('cancels within a step and stays usable', async () => {
     const controller = new AbortController();
-    const error = await pool.train(model, images, options, {
-      signal: controller.signal,
-      onProgress: (p) => { if (p.batch === 3) controller.abort(); },
-    }).catch((e: unknown) => e);
+    const error = await pool
+      .train(model, images, options, {
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.batch === 3) controller.abort();
+        },
+      })
+      .catch((e: unknown) => e);
     expect(isAppError(error, 'cancelled')).toBe(true);
     const again = await pool.train(model, images, { ...options, epochs: 1 });
     expect(again.history).toHaveLength(1);

@@ -54,8 +54,22 @@ describe('HnswIndex', () => {
     const index = filled(join(dir, 'b'));
     for (const k of [0, -1, 1.5, Number.NaN, 1e9]) expect(code(() => index.search(entries[0]!.vector, k))).toBe('invalid_input');
     expect(code(() => index.search(new Float32Array(DIM - 1), 3))).toBe('invalid_input');
-    expect(code(() => index.search(Float32Array.from({ length: DIM }, (_, i) => (i === 3 ? Number.NaN : 0)), 3))).toBe('invalid_input');
-    expect(code(() => index.search(Float32Array.from({ length: DIM }, () => Infinity), 3))).toBe('invalid_input');
+    expect(
+      code(() =>
+        index.search(
+          Float32Array.from({ length: DIM }, (_, i) => (i === 3 ? Number.NaN : 0)),
+          3,
+        ),
+      ),
+    ).toBe('invalid_input');
+    expect(
+      code(() =>
+        index.search(
+          Float32Array.from({ length: DIM }, () => Infinity),
+          3,
+        ),
+      ),
+    ).toBe('invalid_input');
     expect(code(() => index.search(entries[0]!.vector, 3, { ef: 0 }))).toBe('invalid_input');
     expect(code(() => index.add([{ id: 9999, vector: new Float32Array(3) }]))).toBe('invalid_input');
   });
@@ -64,7 +78,12 @@ describe('HnswIndex', () => {
     const index = HnswIndex.create(join(dir, 'c'), { dim: DIM, space: 'l2' });
     expect(index.search(entries[0]!.vector, 5)).toEqual([]);
     index.add(entries.slice(0, 3));
-    expect(index.search(entries[0]!.vector, 50).map((n) => n.id).sort()).toEqual([1, 2, 3]);
+    expect(
+      index
+        .search(entries[0]!.vector, 50)
+        .map((n) => n.id)
+        .sort(),
+    ).toEqual([1, 2, 3]);
   });
 
   it('deleted ids never come back, in results or by re-adding, across save and load', () => {
