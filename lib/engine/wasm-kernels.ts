@@ -17,15 +17,16 @@
  * Each replacement is checked numerically against the cpu backend in `test/unit/engine`.
  */
 import { tf } from './tf';
+import { maxPoolGrad, resizeNearestNeighborGrad } from './wasm-heap-kernels';
 
 /** The subset of the wasm backend object these kernels use. */
-interface WasmBackend {
+export interface WasmBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   disposeData(dataId: object): boolean;
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
 }
 
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: WasmBackend; attrs: tf.NamedAttrMap };
+export type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: WasmBackend; attrs: tf.NamedAttrMap };
 type KernelFn = (args: KernelArgs) => tf.TensorInfo;
 
 const BACKEND = 'wasm';
@@ -62,6 +63,28 @@ function transpose(backend: WasmBackend, x: tf.TensorInfo, perm: number[]): tf.T
 
 function reshape(backend: WasmBackend, x: tf.TensorInfo, shape: number[]): tf.TensorInfo {
   return call('Reshape', backend, { x }, { shape });
+}
+
+/** A stride-1 XNNPACK convolution with explicit padding [top, bottom, left, right]. */
+function conv2d(backend: WasmBackend, x: tf.TensorInfo, filter: tf.TensorInfo, pad: number[], dilations: number[]): tf.TensorInfo {
+  const [top, bottom, left, right] = pad;
+  return call(
+    'Conv2D',
+    backend,
+    { x, filter },
+    {
+      strides: [1, 1],
+      pad: [
+        [0, 0],
+        [top!, bottom!],
+        [left!, right!],
+        [0, 0],
+      ],
+      dataFormat: 'NHWC',
+      dilations,
+      dimRoundingMode: undefined as unknown as string,
+    },
+  );
 }
 
 function dim(shape: number[], i: number): number {
@@ -120,23 +143,7 @@ function conv2dBackpropFilter({ inputs, backend, attrs }: KernelArgs): tf.Tensor
   }
   const xT = transpose(backend, x, [3, 1, 2, 0]); // [Ci, H, W, N]: channels become the batch
   const dyT = transpose(backend, dy, [1, 2, 0, 3]); // [Ho, Wo, N, Co]: the gradient becomes the filter
-  const conv = call(
-    'Conv2D',
-    backend,
-    { x: xT, filter: dyT },
-    {
-      strides: [1, 1],
-      pad: [
-        [0, 0],
-        [top, bottom],
-        [left, right],
-        [0, 0],
-      ],
-      dataFormat: 'NHWC',
-      dilations: [strideHeight, strideWidth],
-      dimRoundingMode: undefined as unknown as string,
-    },
-  );
+  const conv = conv2d(backend, xT, dyT, [top, bottom, left, right], [strideHeight, strideWidth]);
   release(backend, xT, dyT);
   const cropped = crop(backend, conv, [0, 0, 0, 0], [ci, filterHeight, filterWidth, co]);
   const dw = transpose(backend, cropped, [1, 2, 0, 3]); // [kh, kw, Ci, Co]
@@ -162,23 +169,7 @@ function conv2dBackpropFilterFlipped(
   const co = dim(dy.shape, 3);
   const dyT = transpose(backend, dy, [3, 1, 2, 0]); // [Co, Ho, Wo, N]
   const xF = transpose(backend, x, [1, 2, 0, 3]); // [H, W, N, Ci]
-  const conv = call(
-    'Conv2D',
-    backend,
-    { x: dyT, filter: xF },
-    {
-      strides: [1, 1],
-      pad: [
-        [0, 0],
-        [top!, bottom!],
-        [left!, right!],
-        [0, 0],
-      ],
-      dataFormat: 'NHWC',
-      dilations: [1, 1],
-      dimRoundingMode: undefined as unknown as string,
-    },
-  );
+  const conv = conv2d(backend, dyT, xF, [top!, bottom!, left!, right!], [1, 1]);
   release(backend, dyT, xF);
   // conv[co, kh−1−a, kw−1−b, ci] → dW[a, b, ci, co]: a small tensor, rearranged here.
   const src = backend.typedArrayFromHeap(conv);
@@ -261,23 +252,7 @@ function conv2dBackpropInput(args: KernelArgs): tf.TensorInfo {
   const cols = Math.ceil((left + W) / s) - q0w;
   const padBottom = Math.max(0, rows - Ho - padTop + m - 1);
   const padRight = Math.max(0, cols - Wo - padLeft + mw - 1);
-  const conv = call(
-    'Conv2D',
-    backend,
-    { x: dy, filter: gInfo },
-    {
-      strides: [1, 1],
-      pad: [
-        [0, 0],
-        [padTop, padBottom],
-        [padLeft, padRight],
-        [0, 0],
-      ],
-      dataFormat: 'NHWC',
-      dilations: [1, 1],
-      dimRoundingMode: undefined as unknown as string,
-    },
-  );
+  const conv = conv2d(backend, dy, gInfo, [padTop, padBottom, padLeft, padRight], [1, 1]);
   release(backend, gInfo);
   const n = dim(dy.shape, 0);
   let out = conv;
@@ -330,94 +305,6 @@ function batchMatMul({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
   const shaped = reshape(backend, out, outShape);
   release(backend, out);
   return shaped;
-}
-
-/**
- * MaxPool gradient as one pass in JavaScript over the wasm heap: each output routes its
- * gradient to the first maximum of its window (the cpu backend's rule). wasm's own kernel is a
- * generic loop ~10× slower.
- */
-function maxPoolGrad({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
-  const dy = inputs.dy as tf.TensorInfo;
-  const input = inputs.input as tf.TensorInfo;
-  const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as tf.MaxPoolGradAttrs;
-  const info = tf.backend_util.computePool2DInfo(
-    input.shape as [number, number, number, number],
-    filterSize,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-  );
-  const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth, strideHeight, strideWidth, filterHeight, filterWidth } = info;
-  const top = info.padInfo.top;
-  const left = info.padInfo.left;
-  const x = backend.typedArrayFromHeap(input);
-  const g = backend.typedArrayFromHeap(dy);
-  const out = backend.makeOutput(input.shape, 'float32');
-  const dx = backend.typedArrayFromHeap(out);
-  dx.fill(0);
-  for (let n = 0; n < batchSize; n++) {
-    for (let oh = 0; oh < outHeight; oh++) {
-      const h0 = oh * strideHeight - top;
-      for (let ow = 0; ow < outWidth; ow++) {
-        const w0 = ow * strideWidth - left;
-        const dyBase = ((n * outHeight + oh) * outWidth + ow) * c;
-        for (let ch = 0; ch < c; ch++) {
-          let best = -Infinity;
-          let where = -1;
-          for (let fh = 0; fh < filterHeight; fh++) {
-            const ih = h0 + fh;
-            if (ih < 0 || ih >= inHeight) continue;
-            for (let fw = 0; fw < filterWidth; fw++) {
-              const iw = w0 + fw;
-              if (iw < 0 || iw >= inWidth) continue;
-              const at = ((n * inHeight + ih) * inWidth + iw) * c + ch;
-              const v = x[at]!;
-              if (v > best) {
-                best = v;
-                where = at;
-              }
-            }
-          }
-          if (where >= 0) dx[where]! += g[dyBase + ch]!;
-        }
-      }
-    }
-  }
-  return out;
-}
-
-/** Nearest-neighbour resize gradient: scatter-add through the forward pass's own index map. */
-function resizeNearestNeighborGrad({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
-  const images = inputs.images as tf.TensorInfo;
-  const dy = inputs.dy as tf.TensorInfo;
-  const { alignCorners, halfPixelCenters } = attrs as unknown as tf.ResizeNearestNeighborGradAttrs & { halfPixelCenters?: boolean };
-  const [batch, inH, inW, c] = images.shape as [number, number, number, number];
-  const [, outH, outW] = dy.shape as [number, number, number, number];
-  const source = (out: number, size: number, index: number) => {
-    const scale = (alignCorners && out > 1 ? size - 1 : size) / (alignCorners && out > 1 ? out - 1 : out);
-    const frac = halfPixelCenters ? scale * (index + 0.5) : scale * index;
-    const nearest = Math.min(size - 1, alignCorners ? Math.round(frac) : Math.floor(frac));
-    return halfPixelCenters ? Math.max(0, nearest) : nearest;
-  };
-  const rows = Int32Array.from({ length: outH }, (_, r) => source(outH, inH, r));
-  const cols = Int32Array.from({ length: outW }, (_, q) => source(outW, inW, q));
-  const g = backend.typedArrayFromHeap(dy);
-  const out = backend.makeOutput(images.shape, 'float32');
-  const dx = backend.typedArrayFromHeap(out);
-  dx.fill(0);
-  for (let n = 0; n < batch; n++) {
-    for (let r = 0; r < outH; r++) {
-      const rowBase = (n * inH + rows[r]!) * inW;
-      for (let q = 0; q < outW; q++) {
-        const dst = (rowBase + cols[q]!) * c;
-        const src = ((n * outH + r) * outW + q) * c;
-        for (let ch = 0; ch < c; ch++) dx[dst + ch]! += g[src + ch]!;
-      }
-    }
-  }
-  return out;
 }
 
 /**

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { kmeans } from '../../../lib/clustering/kmeans';
 import { adjustedRandIndex } from '../../../lib/clustering/metrics';
 import { tf } from '../../../lib/engine/tf';
-import { isAppError } from '../../../lib/errors';
+import { invalidInputMessage } from '../../helpers/errors';
 import { seededRandom } from '../../../lib/models/layers';
 import { startWasm } from '../../helpers/engine';
 
@@ -88,15 +88,7 @@ describe('kmeans', () => {
 
   it('refuses k ≤ 0, k > n, non-integer k and NaN vectors with clear errors', () => {
     const data = Float32Array.from([0, 0, 1, 1, 2, 2]);
-    const message = (f: () => unknown) => {
-      try {
-        f();
-      } catch (e) {
-        expect(isAppError(e, 'invalid_input')).toBe(true);
-        return (e as Error).message;
-      }
-      throw new Error('expected an error');
-    };
+    const message = invalidInputMessage;
     expect(message(() => kmeans(data, 3, 2, { k: 0 }))).toMatch(/positive integer; got 0/);
     expect(message(() => kmeans(data, 3, 2, { k: -1 }))).toMatch(/got -1/);
     expect(message(() => kmeans(data, 3, 2, { k: 1.5 }))).toMatch(/got 1.5/);

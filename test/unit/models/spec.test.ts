@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { isAppError } from '../../../lib/errors';
 import { parseModelSpec, presetSpec } from '../../../lib/models/spec';
+import { invalidInputMessage } from '../../helpers/errors';
 
-function errorOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (error) {
-    expect(isAppError(error, 'invalid_input')).toBe(true);
-    return (error as Error).message;
-  }
-  throw new Error('expected an error');
-}
+const errorOf = invalidInputMessage;
 
 describe('model specs', () => {
   it('fills defaults', () => {
