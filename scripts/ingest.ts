@@ -59,8 +59,10 @@ await runCli(async () => {
       },
     }).finally(() => bar.stop());
     for (const s of report.skipped) process.stderr.write(`refused ${s.name}: ${s.reason}\n`);
-    if (report.index.rebuilt || report.index.reconciled)
+    if (report.index?.rebuilt || report.index?.reconciled)
       process.stderr.write(`index ${report.index.rebuilt ? 'rebuilt' : 'reconciled'} from the store (${report.index.reason})\n`);
+    if (!report.embedded)
+      process.stderr.write('no active model yet: the images are stored and are embedded when a model is activated (npm run train)\n');
     console.log(
       JSON.stringify({
         total: report.total,

@@ -13,7 +13,7 @@ import { embedMissing, ingestFolder } from '../services/ingest-service';
 import type { Library } from '../services/library';
 import { computeMap } from '../services/map-service';
 import { registerModelDir, switchActiveModel } from '../services/model-service';
-import { defaultModelDir, trainModel } from '../services/train-service';
+import { defaultModelDir, FASHION_MNIST, LIBRARY_DATA, trainModel } from '../services/train-service';
 import type { JobProgress } from '../store/jobs-repo';
 import { initEngine } from '../engine/backend';
 
@@ -83,7 +83,8 @@ const train: JobKind<{ data: string; spec: unknown; options: unknown; outDir?: s
     const outDir = p.outDir ?? defaultModelDir(library.config.modelsDir, spec);
     const outcome = await trainModel(
       {
-        data: p.data === 'fashion-mnist' ? p.data : resolve(p.data),
+        data: p.data === FASHION_MNIST || p.data === LIBRARY_DATA ? p.data : resolve(p.data),
+        library,
         spec,
         options,
         outDir,
@@ -105,7 +106,16 @@ const train: JobKind<{ data: string; spec: unknown; options: unknown; outDir?: s
           }),
       },
     );
-    const record = await registerModelDir(library, outDir, { activate: p.activate });
+    let record = await registerModelDir(library, outDir);
+    // Activation embeds the stored images under the new model first (search keeps the old one).
+    if (p.activate || record.active)
+      record = await switchActiveModel(library, record.id, (lib, model) =>
+        embedMissing(lib, {
+          model,
+          signal,
+          onProgress: (q) => progress({ phase: 'embed', done: q.done, total: q.total, imagesPerSec: q.imagesPerSec, etaSeconds: q.etaSeconds }),
+        }),
+      );
     return { modelId: record.id, modelDir: outDir, testMse: outcome.testMse, history: outcome.result.history };
   },
 };

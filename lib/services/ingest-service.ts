@@ -20,9 +20,9 @@ import { initEngine } from '../engine/backend';
 import { immediate } from '../store/database';
 import { imagesWithoutEmbedding, putEmbedding } from '../store/embeddings-repo';
 import { findImageByHash, getImage, insertImage, knownHashes, purgeDeletedHash, type Modality } from '../store/images-repo';
-import { bumpIndexGeneration } from '../store/models-repo';
+import { activeModel, bumpIndexGeneration } from '../store/models-repo';
 import { originalPath, writeFileAtomic, type Library } from './library';
-import { loadActiveModel, loadRegisteredModel, modelIndex, type LoadedModel, type OpenedIndex } from './model-service';
+import { loadActiveModel, loadRegisteredModel, markIndexCurrent, modelIndex, type LoadedModel, type OpenedIndex } from './model-service';
 import type { ModelRecord } from '../store/models-repo';
 
 export interface IngestSource {
@@ -62,7 +62,10 @@ export interface IngestReport {
   skipped: { name: string; reason: string }[];
   ids: number[];
   seconds: number;
-  index: Pick<OpenedIndex, 'rebuilt' | 'reconciled' | 'reason'>;
+  /** False when no model was active: the images are stored and get vectors when one is activated. */
+  embedded: boolean;
+  /** How the index was opened; null without an active model. */
+  index: Pick<OpenedIndex, 'rebuilt' | 'reconciled' | 'reason'> | null;
 }
 
 interface Decoded {
@@ -109,10 +112,11 @@ export async function ingestBytes(library: Library, name: string, bytes: Uint8Ar
 }
 
 export async function ingestSources(library: Library, sources: IngestSource[], options: IngestOptions = {}): Promise<IngestReport> {
-  const loaded = await loadActiveModel(library);
-  const opened = modelIndex(library, loaded.record);
+  // Without an active model yet, images are stored unembedded; activating a model embeds them.
+  const loaded = activeModel(library.db) ? await loadActiveModel(library) : null;
+  const opened = loaded ? modelIndex(library, loaded.record) : null;
   const known = knownHashes(library.db);
-  const encoder = await startEncoder(library, loaded, sources.length);
+  const encoder = loaded ? await startEncoder(library, loaded, sources.length) : null;
   const report: IngestReport = {
     total: sources.length,
     added: 0,
@@ -120,7 +124,8 @@ export async function ingestSources(library: Library, sources: IngestSource[], o
     skipped: [],
     ids: [],
     seconds: 0,
-    index: { rebuilt: opened.rebuilt, reconciled: opened.reconciled, reason: opened.reason },
+    embedded: loaded !== null,
+    index: opened ? { rebuilt: opened.rebuilt, reconciled: opened.reconciled, reason: opened.reason } : null,
   };
   const started = performance.now();
   const batchSize = options.batchSize ?? 64;
@@ -195,8 +200,8 @@ export async function ingestSources(library: Library, sources: IngestSource[], o
     await flushing;
     progress(); // the final counts, after the last commit
   } finally {
-    opened.index.save(currentGeneration(library, loaded));
-    await encoder.close();
+    if (loaded && opened) opened.index.save(currentGeneration(library, loaded));
+    await encoder?.close();
   }
   report.seconds = (performance.now() - started) / 1000;
   if (options.signal?.aborted)
@@ -249,11 +254,12 @@ export async function embedMissing(
         channels,
       });
       const entries = ids.map((id, i) => ({ id, vector: latents.slice(i * dim, (i + 1) * dim) }));
-      immediate(library.db, () => {
+      const generation = immediate(library.db, () => {
         for (const e of entries) putEmbedding(library.db, e.id, loaded.record.id, e.vector);
-        if (entries.length) bumpIndexGeneration(library.db, loaded.record.id);
+        return entries.length ? bumpIndexGeneration(library.db, loaded.record.id) : 0;
       });
       opened.index.add(entries);
+      if (generation) markIndexCurrent(opened, generation);
       embedded += entries.length;
       const rate = (s + batchSize) / ((performance.now() - started) / 1000);
       options.onProgress?.({
@@ -304,7 +310,9 @@ async function startEncoder(library: Library, loaded: LoadedModel, files: number
   };
 }
 
-function targetOf(loaded: LoadedModel) {
+/** Without a model the image is still fully decoded (so broken files are refused) to a token size. */
+function targetOf(loaded: LoadedModel | null) {
+  if (!loaded) return { height: 8, width: 8, channels: 1 as const };
   const [height, width, channels] = loaded.model.spec.inputShape;
   return { height, width, channels };
 }
@@ -316,21 +324,24 @@ function currentGeneration(library: Library, loaded: LoadedModel): number {
 /** Embeds a batch, writes its files, commits rows + vectors, then adds them to the index. */
 async function commitBatch(
   library: Library,
-  loaded: LoadedModel,
-  opened: OpenedIndex,
-  encoder: Encoder,
+  loaded: LoadedModel | null,
+  opened: OpenedIndex | null,
+  encoder: Encoder | null,
   batch: Decoded[],
   options: IngestOptions,
 ): Promise<number[]> {
-  const [height, width, channels] = loaded.model.spec.inputShape;
-  const size = height * width * channels;
-  const pixels = new Uint8Array(batch.length * size);
-  batch.forEach((d, i) => pixels.set(d.image.pixels, i * size));
-  const latents = await encoder.encode(pixels, batch.length);
+  let latents: Float32Array | null = null;
+  if (loaded && encoder) {
+    const [height, width, channels] = loaded.model.spec.inputShape;
+    const size = height * width * channels;
+    const pixels = new Uint8Array(batch.length * size);
+    batch.forEach((d, i) => pixels.set(d.image.pixels, i * size));
+    latents = await encoder.encode(pixels, batch.length);
+  }
   // Originals first: a row must never point at a file that is not there. They are fsynced in
   // parallel so the file system can group the flushes. Thumbnails are made on first view.
   await Promise.all(batch.map((d) => writeFileAtomic(originalPath(library.config, d.hash), d.bytes)));
-  const dim = loaded.record.latentSize;
+  const dim = loaded?.record.latentSize ?? 0;
   const added = immediate(library.db, () => {
     const out: { id: number; vector: Float32Array }[] = [];
     batch.forEach((d, i) => {
@@ -347,13 +358,16 @@ async function commitBatch(
         labels: d.labels,
         metadata: d.image.metadata,
       });
-      const vector = latents.slice(i * dim, (i + 1) * dim);
-      putEmbedding(library.db, id, loaded.record.id, vector);
+      const vector = latents ? latents.slice(i * dim, (i + 1) * dim) : new Float32Array(0);
+      if (loaded) putEmbedding(library.db, id, loaded.record.id, vector);
       out.push({ id, vector });
     });
-    if (out.length) bumpIndexGeneration(library.db, loaded.record.id);
-    return out;
+    const generation = out.length && loaded ? bumpIndexGeneration(library.db, loaded.record.id) : 0;
+    return { out, generation };
   });
-  opened.index.add(added);
-  return added.map((a) => a.id);
+  if (opened) {
+    opened.index.add(added.out);
+    if (added.generation) markIndexCurrent(opened, added.generation);
+  }
+  return added.out.map((a) => a.id);
 }

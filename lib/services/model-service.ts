@@ -70,10 +70,25 @@ export interface OpenedIndex {
   rebuilt: boolean;
   reconciled: boolean;
   reason: string | null;
+  /** The store's index generation this index reflects. */
+  generation: number;
 }
 
 function indexPath(library: Library, model: ModelRecord): string {
   return join(library.config.indexDir, `model-${model.id}`);
+}
+
+/** Brings an index in line with the store: missing ids added, deleted ones removed. */
+function reconcileIndex(library: Library, model: ModelRecord, index: HnswIndex): void {
+  const stored = new Set<number>();
+  const missing: { id: number; vector: Float32Array }[] = [];
+  const indexed = index.ids();
+  for (const { imageId, vector } of iterateEmbeddings(library.db, model.id, model.latentSize)) {
+    stored.add(imageId);
+    if (!indexed.has(imageId)) missing.push({ id: imageId, vector });
+  }
+  index.remove([...indexed].filter((id) => !stored.has(id)));
+  index.add(missing);
 }
 
 /**
@@ -87,20 +102,11 @@ export function openModelIndex(library: Library, model: ModelRecord): OpenedInde
   const options = { dim: model.latentSize, space: INDEX_SPACE };
   const generation = indexGeneration(db, model.id);
   const loaded = HnswIndex.load(path, options, generation);
-  if (loaded.index && !loaded.stale) return { index: loaded.index, rebuilt: false, reconciled: false, reason: null };
+  if (loaded.index && !loaded.stale) return { index: loaded.index, rebuilt: false, reconciled: false, reason: null, generation };
   if (loaded.index) {
-    const index = loaded.index;
-    const stored = new Set<number>();
-    const missing: { id: number; vector: Float32Array }[] = [];
-    const indexed = index.ids();
-    for (const { imageId, vector } of iterateEmbeddings(db, model.id, model.latentSize)) {
-      stored.add(imageId);
-      if (!indexed.has(imageId)) missing.push({ id: imageId, vector });
-    }
-    index.remove([...indexed].filter((id) => !stored.has(id)));
-    index.add(missing);
-    index.save(generation);
-    return { index, rebuilt: false, reconciled: true, reason: loaded.reason };
+    reconcileIndex(library, model, loaded.index);
+    loaded.index.save(generation);
+    return { index: loaded.index, rebuilt: false, reconciled: true, reason: loaded.reason, generation };
   }
   const count = countEmbeddings(db, model.id);
   const index = HnswIndex.create(path, options, count);
@@ -111,14 +117,15 @@ export function openModelIndex(library: Library, model: ModelRecord): OpenedInde
     count,
   );
   index.save(generation);
-  return { index, rebuilt: true, reconciled: false, reason: loaded.reason };
+  return { index, rebuilt: true, reconciled: false, reason: loaded.reason, generation };
 }
 
 const openIndexes = new Map<string, OpenedIndex>();
 
 /**
  * The model's index, opened once per process and library and shared by ingest and search, so a
- * search sees what an ingest in the same process just added.
+ * search sees what an ingest in the same process just added. When another process (the job
+ * worker) changed the store since, the index catches up in memory before it answers.
  */
 export function modelIndex(library: Library, model: ModelRecord): OpenedIndex {
   const key = `${library.config.dbPath}#${model.id}`;
@@ -127,7 +134,17 @@ export function modelIndex(library: Library, model: ModelRecord): OpenedIndex {
     opened = openModelIndex(library, model);
     openIndexes.set(key, opened);
   }
+  const generation = indexGeneration(library.db, model.id);
+  if (generation !== opened.generation) {
+    reconcileIndex(library, model, opened.index);
+    opened.generation = generation;
+  }
   return opened;
+}
+
+/** Records that this process applied the store change that moved the generation to `generation`. */
+export function markIndexCurrent(opened: OpenedIndex, generation: number): void {
+  if (opened.generation === generation - 1) opened.generation = generation;
 }
 
 /** Forgets the open indexes (after files changed behind this process's back, or in tests). */

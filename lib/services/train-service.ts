@@ -4,11 +4,14 @@
  * reconstruction on held-out images and save it. The CLI and, later, the job runner call this.
  */
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppError } from '../errors';
 import { loadFashionMnist } from '../data/fashion-mnist';
 import { loadImageFolder } from '../data/image-folder';
+import { preprocessImage, type PreprocessTarget } from '../images/image-decoder';
+import { liveImageHashes } from '../store/images-repo';
+import { originalPath, type Library } from './library';
 import { Autoencoder } from '../models/autoencoder';
 import type { ImageSet } from '../models/image-set';
 import { reconstructionErrors } from '../models/inference';
@@ -19,8 +22,10 @@ import type { BackendName } from '../engine/backend';
 import { trainAutoencoder, trainStacked, type EpochRecord, type TrainHooks, type TrainOptions, type TrainResult } from '../models/train';
 
 export interface TrainRequest {
-  /** 'fashion-mnist' or a folder of images. */
+  /** 'fashion-mnist', 'library' (the stored images of `library`) or a folder of images. */
   data: string;
+  /** The library whose images `data: 'library'` means. */
+  library?: Library;
   spec: ModelSpec;
   options: TrainOptions;
   /** Use only the first N images. */
@@ -47,6 +52,33 @@ export interface TrainOutcome {
 }
 
 export const FASHION_MNIST = 'fashion-mnist';
+export const LIBRARY_DATA = 'library';
+
+/** Every live image of the library, decoded from its stored original, shaped for a model. */
+async function loadLibraryImages(
+  library: Library,
+  target: PreprocessTarget,
+  limit?: number,
+  onFile?: (done: number, total: number) => void,
+): Promise<{ set: ImageSet; skipped: TrainOutcome['skipped'] }> {
+  const images = liveImageHashes(library.db).slice(0, limit ?? Infinity);
+  if (images.length === 0) throw new AppError('invalid_input', 'the library has no images to train on yet: add some first');
+  const size = target.height * target.width * target.channels;
+  const pixels = new Uint8Array(images.length * size);
+  const skipped: TrainOutcome['skipped'] = [];
+  let kept = 0;
+  for (const [i, image] of images.entries()) {
+    try {
+      pixels.set((await preprocessImage(await readFile(originalPath(library.config, image.contentHash)), target)).pixels, kept * size);
+      kept++;
+    } catch (error) {
+      skipped.push({ file: `image ${image.id}`, reason: (error as Error).message });
+    }
+    onFile?.(i + 1, images.length);
+  }
+  if (kept === 0) throw new AppError('invalid_input', `none of the library's ${images.length} images could be decoded`);
+  return { set: { pixels: pixels.subarray(0, kept * size), count: kept, ...target }, skipped };
+}
 
 /** Loads the training images a request names, shaped for its model. */
 export async function loadTrainingImages(
@@ -54,8 +86,13 @@ export async function loadTrainingImages(
   spec: ModelSpec,
   limit?: number,
   onFile?: (done: number, total: number) => void,
+  library?: Library,
 ): Promise<{ set: ImageSet; skipped: TrainOutcome['skipped'] }> {
   const [height, width, channels] = spec.inputShape;
+  if (data === LIBRARY_DATA) {
+    if (!library) throw new AppError('internal', "training on 'library' needs the library");
+    return loadLibraryImages(library, { height, width, channels }, limit, onFile);
+  }
   if (data === FASHION_MNIST) {
     if (height !== 28 || width !== 28 || channels !== 1) {
       throw new AppError('invalid_input', `Fashion-MNIST images are 28×28×1; the model expects ${spec.inputShape.join('×')}`);
@@ -71,7 +108,7 @@ export async function trainModel(
   request: TrainRequest,
   hooks: TrainHooks & { onFile?: (done: number, total: number) => void } = {},
 ): Promise<TrainOutcome> {
-  const { set, skipped } = await loadTrainingImages(request.data, request.spec, request.limit, hooks.onFile);
+  const { set, skipped } = await loadTrainingImages(request.data, request.spec, request.limit, hooks.onFile, request.library);
   const model = Autoencoder.create(request.spec);
   try {
     const checkpoint = request.checkpointDir && request.spec.arch !== 'stacked' ? request.checkpointDir : null;
@@ -98,7 +135,7 @@ export async function trainModel(
       testMse = errors.reduce((a, b) => a + b, 0) / errors.length;
     }
     await saveModel(model, request.outDir, {
-      data: request.data === FASHION_MNIST ? FASHION_MNIST : 'folder',
+      data: request.data === FASHION_MNIST || request.data === LIBRARY_DATA ? request.data : 'folder',
       images: set.count,
       options: request.options,
       history: result.history,

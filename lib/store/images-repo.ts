@@ -124,3 +124,56 @@ export function deleteImage(db: Db, id: number): boolean {
 export function countImages(db: Db): number {
   return db.prepare('SELECT count(*) FROM images WHERE deleted_at IS NULL').pluck().get() as number;
 }
+
+export interface ImageQuery {
+  /** Default 0. */
+  offset?: number;
+  /** Default 100. */
+  limit?: number;
+  modality?: Modality;
+  /** Only images carrying this label. */
+  label?: string;
+}
+
+/** A page of live images, newest first, with the total matching the filters. */
+export function listImages(db: Db, query: ImageQuery = {}): { images: ImageRecord[]; total: number } {
+  const where = ['deleted_at IS NULL'];
+  const args: (string | number)[] = [];
+  if (query.modality) {
+    where.push('modality = ?');
+    args.push(query.modality);
+  }
+  if (query.label !== undefined) {
+    where.push('EXISTS (SELECT 1 FROM json_each(images.labels) WHERE value = ?)');
+    args.push(query.label);
+  }
+  const clause = where.join(' AND ');
+  const total = db.prepare(`SELECT count(*) FROM images WHERE ${clause}`).pluck().get(...args) as number;
+  const rows = db
+    .prepare(`SELECT * FROM images WHERE ${clause} ORDER BY id DESC LIMIT ? OFFSET ?`)
+    .all(...args, query.limit ?? 100, query.offset ?? 0) as Row[];
+  return { images: rows.map(toRecord), total };
+}
+
+/** Ids and content hashes of every live image, oldest first. */
+export function liveImageHashes(db: Db): { id: number; contentHash: string }[] {
+  return db.prepare('SELECT id, content_hash AS contentHash FROM images WHERE deleted_at IS NULL ORDER BY id').all() as {
+    id: number;
+    contentHash: string;
+  }[];
+}
+
+/** Every label in use with its number of images, most used first. */
+export function labelCounts(db: Db): { label: string; count: number }[] {
+  return db
+    .prepare(
+      `SELECT value AS label, count(*) AS count FROM images, json_each(images.labels)
+       WHERE deleted_at IS NULL GROUP BY value ORDER BY count DESC, value`,
+    )
+    .all() as { label: string; count: number }[];
+}
+
+/** Replaces an image's labels; false when there is no such live image. */
+export function setImageLabels(db: Db, id: number, labels: readonly string[]): boolean {
+  return db.prepare('UPDATE images SET labels = ? WHERE id = ? AND deleted_at IS NULL').run(JSON.stringify(labels), id).changes > 0;
+}
