@@ -15,7 +15,18 @@ const envSchema = z.object({
   LATENT_ATLAS_DATA_DIR: z.string().min(1).default('data'),
   /** Worker threads for training and embedding. Default: the number of CPU cores. */
   LATENT_ATLAS_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
+  /** Address the web app binds to. Default 127.0.0.1 (this machine only). Any other address needs LATENT_ATLAS_TOKEN. */
+  LATENT_ATLAS_HOST: z.string().min(1).default('127.0.0.1'),
+  /** Port of the web app. Default 3000. */
+  LATENT_ATLAS_PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  /** Access token every page and API call must carry when the app is not bound to loopback (≥ 16 characters). */
+  LATENT_ATLAS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Largest accepted upload per file, in MiB. Default 50. */
+  LATENT_ATLAS_MAX_UPLOAD_MB: z.coerce.number().int().min(1).max(1024).default(50),
 });
+
+/** Loopback addresses: the only ones served without an access token. */
+export const LOOPBACK_HOSTS = Object.freeze(['127.0.0.1', '::1', 'localhost']);
 
 export interface Config {
   backend: (typeof BACKEND_NAMES)[number] | undefined;
@@ -29,6 +40,11 @@ export interface Config {
   /** HNSW index files (caches, rebuilt from SQLite). */
   indexDir: string;
   workers: number;
+  host: string;
+  port: number;
+  /** Required (and checked on every request) when `host` is not loopback. */
+  token: string | undefined;
+  maxUploadBytes: number;
 }
 
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
@@ -38,6 +54,9 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Conf
     throw new AppError('invalid_input', `environment variable ${issue.path.join('.')}: ${issue.message}`);
   }
   const dataDir = resolve(parsed.data.LATENT_ATLAS_DATA_DIR);
+  const host = parsed.data.LATENT_ATLAS_HOST;
+  if (!LOOPBACK_HOSTS.includes(host) && !parsed.data.LATENT_ATLAS_TOKEN)
+    throw new AppError('invalid_input', `LATENT_ATLAS_HOST is ${host}, not loopback: set LATENT_ATLAS_TOKEN (≥ 16 characters) to protect the app`);
   return Object.freeze({
     backend: parsed.data.LATENT_ATLAS_BACKEND,
     dataDir,
@@ -47,5 +66,9 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Conf
     thumbnailsDir: resolve(dataDir, 'thumbnails'),
     indexDir: resolve(dataDir, 'index'),
     workers: parsed.data.LATENT_ATLAS_WORKERS ?? availableParallelism(),
+    host,
+    port: parsed.data.LATENT_ATLAS_PORT,
+    token: parsed.data.LATENT_ATLAS_TOKEN,
+    maxUploadBytes: parsed.data.LATENT_ATLAS_MAX_UPLOAD_MB * 1024 * 1024,
   });
 }

@@ -5,8 +5,10 @@
  */
 export const ERROR_STATUS = Object.freeze({
   invalid_input: 400,
+  unauthorized: 401,
   not_found: 404,
   conflict: 409,
+  too_large: 413,
   unsupported: 415,
   cancelled: 499,
   backend_unavailable: 503,

@@ -94,6 +94,18 @@ export const PRESETS = Object.freeze({
     outputActivation: 'sigmoid',
     loss: 'mse',
   },
+  /** A small colour CAE for a photo or X-ray library: trains on a few hundred images in about a minute here. */
+  'photo-cae': {
+    arch: 'conv',
+    inputShape: [64, 64, 3],
+    latentSize: 32,
+    filters: [16, 32, 64],
+    downsample: 'maxpool',
+    upsampling: 'nearest',
+    latentActivation: 'linear',
+    outputActivation: 'sigmoid',
+    loss: 'mse',
+  },
 } as const satisfies Record<string, ModelSpecInput>);
 export type PresetName = keyof typeof PRESETS;
 

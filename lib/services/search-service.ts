@@ -6,8 +6,9 @@
 import { AppError } from '../errors';
 import { prepareImage } from '../images/image-decoder';
 import { encodeImages } from '../models/inference';
-import { iterateEmbeddings } from '../store/embeddings-repo';
-import { getImage, getImages, type ImageRecord } from '../store/images-repo';
+import { clusterMembers } from '../store/clusters-repo';
+import { countEmbeddings, iterateEmbeddings } from '../store/embeddings-repo';
+import { getImage, getImages, type ImageRecord, type Modality } from '../store/images-repo';
 import { checkK, exactSearch, type Neighbor } from '../vectors/distance';
 import type { Library } from './library';
 import { INDEX_SPACE, loadActiveModel, modelIndex, storedEmbedding } from './model-service';
@@ -30,6 +31,22 @@ export interface SearchOptions {
   ef?: number;
   /** Brute force over all stored vectors instead of the index. */
   exact?: boolean;
+  /** Only images that match (modality, label, membership of a stored cluster). */
+  filter?: SearchFilter;
+}
+
+export interface SearchFilter {
+  modality?: Modality;
+  label?: string;
+  cluster?: { runId: number; cluster: number };
+}
+
+function matcher(library: Library, filter: SearchFilter): (image: ImageRecord) => boolean {
+  const members = filter.cluster ? new Set(clusterMembers(library.db, filter.cluster.runId, filter.cluster.cluster).map((m) => m.imageId)) : null;
+  return (image) =>
+    (!filter.modality || image.modality === filter.modality) &&
+    (filter.label === undefined || image.labels.includes(filter.label)) &&
+    (!members || members.has(image.id));
 }
 
 /** The query's latent vector. */
@@ -52,23 +69,37 @@ export async function searchSimilar(library: Library, query: SearchQuery, option
   const { record } = await loadActiveModel(library);
   const vector = await queryVector(library, query);
   const self = 'imageId' in query ? query.imageId : null;
-  let neighbors: Neighbor[];
-  if (options.exact) {
-    const entries = (function* () {
-      for (const e of iterateEmbeddings(library.db, record.id, record.latentSize)) yield { id: e.imageId, vector: e.vector };
-    })();
-    neighbors = exactSearch(INDEX_SPACE, entries, vector, k + (self ? 1 : 0));
-  } else {
-    neighbors = modelIndex(library, record).index.search(vector, k + (self ? 1 : 0), options.ef === undefined ? {} : { ef: options.ef });
+  const keep = options.filter ? matcher(library, options.filter) : () => true;
+  const stored = countEmbeddings(library.db, record.id);
+  // With a filter, look further down the list until k matches are found or every image was seen.
+  let wanted = options.filter ? Math.max(4 * k, 100) : k + 1;
+  let hits: SearchHit[];
+  for (;;) {
+    const fetch = Math.min(wanted, Math.max(stored, 1), 10_000);
+    let neighbors: Neighbor[];
+    if (options.exact) {
+      const entries = (function* () {
+        for (const e of iterateEmbeddings(library.db, record.id, record.latentSize)) yield { id: e.imageId, vector: e.vector };
+      })();
+      neighbors = exactSearch(INDEX_SPACE, entries, vector, fetch);
+    } else {
+      neighbors = modelIndex(library, record).index.search(vector, fetch, options.ef === undefined ? {} : { ef: Math.max(options.ef, fetch) });
+    }
+    neighbors = neighbors.filter((n) => n.id !== self);
+    const images = getImages(
+      library.db,
+      neighbors.map((n) => n.id),
+    );
+    hits = neighbors
+      .filter((n) => images.has(n.id) && keep(images.get(n.id)!))
+      .slice(0, k)
+      .map((n) => ({ image: images.get(n.id)!, distance: n.distance }));
+    if (hits.length >= k || fetch >= stored || fetch >= 10_000) break;
+    wanted *= 4;
   }
-  neighbors = neighbors.filter((n) => n.id !== self).slice(0, k);
-  const images = getImages(
-    library.db,
-    neighbors.map((n) => n.id),
-  );
   return {
     query: { imageId: self },
-    hits: neighbors.filter((n) => images.has(n.id)).map((n) => ({ image: images.get(n.id)!, distance: n.distance })),
+    hits,
     modelId: record.id,
   };
 }

@@ -1,0 +1,71 @@
+/**
+ * How every route handler answers: JSON on success; `{ error: { code, message } }` with the
+ * AppError's status on failure (a public message only — no paths, no stack traces); input parsed
+ * once with zod, naming what was expected and what came.
+ */
+import { z } from 'zod';
+import { AppError, isAppError } from '../../lib/errors';
+
+export function json(data: unknown, init: ResponseInit = {}): Response {
+  return Response.json(data, { ...init, headers: { 'Cache-Control': 'no-store', ...init.headers } });
+}
+
+export function errorResponse(error: unknown): Response {
+  if (isAppError(error)) {
+    if (error.status >= 500) console.error(error);
+    return json({ error: { code: error.code, message: error.message } }, { status: error.status });
+  }
+  console.error(error);
+  return json({ error: { code: 'internal', message: 'something went wrong on the server; the error is in its log' } }, { status: 500 });
+}
+
+/** Wraps a handler so that every thrown error becomes an error response. */
+export function route<C>(handler: (request: Request, context: C) => Promise<Response>) {
+  return async (request: Request, context: C): Promise<Response> => {
+    try {
+      return await handler(request, context);
+    } catch (error) {
+      return errorResponse(error);
+    }
+  };
+}
+
+function describe(error: z.ZodError, what: string): AppError {
+  const issues = error.issues.map((i) => `${i.path.length ? i.path.join('.') : what}: ${i.message}`);
+  return new AppError('invalid_input', `invalid ${what}: ${issues.join('; ')}`);
+}
+
+/** The query string, checked against `schema`. */
+export function parseQuery<T>(request: Request, schema: z.ZodType<T>): T {
+  const query = Object.fromEntries(new URL(request.url).searchParams);
+  const parsed = schema.safeParse(query);
+  if (!parsed.success) throw describe(parsed.error, 'query');
+  return parsed.data;
+}
+
+/** A JSON body (at most `maxBytes`), checked against `schema`. */
+export async function parseJson<T>(request: Request, schema: z.ZodType<T>, maxBytes = 64 * 1024): Promise<T> {
+  const declared = Number(request.headers.get('content-length') ?? 0);
+  if (declared > maxBytes) throw new AppError('too_large', `the JSON body is ${declared} bytes; the limit is ${maxBytes}`);
+  const text = await request.text();
+  if (text.length > maxBytes) throw new AppError('too_large', `the JSON body is over the limit of ${maxBytes} bytes`);
+  let body: unknown;
+  try {
+    body = text ? JSON.parse(text) : {};
+  } catch {
+    throw new AppError('invalid_input', 'the body is not valid JSON');
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw describe(parsed.error, 'body');
+  return parsed.data;
+}
+
+/** A route parameter that must be a positive integer id (404 otherwise, the same as an unknown id). */
+export function idParam(value: string, what = 'image'): number {
+  const id = /^[1-9][0-9]{0,14}$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(id)) throw new AppError('not_found', `${what} ${value.slice(0, 40)} not found`);
+  return id;
+}
+
+/** Positive integer from a query string. */
+export const intParam = (min: number, max: number) => z.coerce.number().int().min(min).max(max);

@@ -1,0 +1,95 @@
+/**
+ * Multipart uploads read while they stream (busboy), with limits enforced on the way in: a file
+ * over the per-file limit, too many files or fields, or a body over the total limit ends the
+ * request with a 413 — never a silently truncated file. Bytes stay in memory (files are at most
+ * the configured limit) and are handed to ingest, which decides their format from the bytes.
+ */
+import { Readable } from 'node:stream';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import busboy from 'busboy';
+import { AppError } from '../../lib/errors';
+
+export interface UploadedFile {
+  /** The name the client sent: metadata only, never a path. */
+  name: string;
+  bytes: Uint8Array;
+}
+
+export interface UploadLimits {
+  maxFileBytes: number;
+  maxFiles: number;
+  maxTotalBytes: number;
+}
+
+/** Keeps a client's file name printable and short (it is shown, never used as a path). */
+export function safeName(name: string): string {
+  const cleaned = name.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 255);
+  return cleaned || 'unnamed';
+}
+
+export async function readUploads(
+  request: Request,
+  limits: UploadLimits,
+): Promise<{ files: UploadedFile[]; fields: Record<string, string> }> {
+  const type = request.headers.get('content-type') ?? '';
+  if (!type.toLowerCase().startsWith('multipart/form-data'))
+    throw new AppError('invalid_input', `expected a multipart/form-data upload; got ${type.slice(0, 60) || 'no Content-Type'}`);
+  const declared = Number(request.headers.get('content-length') ?? 0);
+  if (declared > limits.maxTotalBytes)
+    throw new AppError('too_large', `the upload is ${declared} bytes; the limit is ${limits.maxTotalBytes} bytes`);
+  if (!request.body) throw new AppError('invalid_input', 'the upload has no body');
+
+  const files: UploadedFile[] = [];
+  const fields: Record<string, string> = {};
+  const body = Readable.fromWeb(request.body as unknown as NodeReadableStream);
+  await new Promise<void>((resolve, reject) => {
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({
+        headers: { 'content-type': type },
+        limits: { fileSize: limits.maxFileBytes, files: limits.maxFiles, fields: 20, fieldSize: 4096, parts: limits.maxFiles + 20 },
+      });
+    } catch (error) {
+      reject(new AppError('invalid_input', `malformed multipart upload: ${(error as Error).message}`));
+      return;
+    }
+    let total = 0;
+    let failed = false;
+    const fail = (error: AppError) => {
+      if (failed) return;
+      failed = true;
+      body.unpipe(parser);
+      body.resume();
+      reject(error);
+    };
+    parser.on('file', (_field, stream, info) => {
+      const chunks: Buffer[] = [];
+      const name = safeName(info.filename ?? 'unnamed');
+      stream.on('data', (chunk: Buffer) => {
+        total += chunk.length;
+        if (total > limits.maxTotalBytes) fail(new AppError('too_large', `the upload is over the limit of ${limits.maxTotalBytes} bytes`));
+        else chunks.push(chunk);
+      });
+      stream.on('limit', () =>
+        fail(new AppError('too_large', `${name} is larger than the limit of ${Math.round(limits.maxFileBytes / 1024 / 1024)} MiB per file`)),
+      );
+      stream.on('end', () => {
+        if (!failed) files.push({ name, bytes: new Uint8Array(Buffer.concat(chunks)) });
+      });
+    });
+    parser.on('field', (name, value, info) => {
+      if (info.valueTruncated) fail(new AppError('too_large', `form field ${safeName(name).slice(0, 40)} is too long`));
+      else fields[name] = value;
+    });
+    parser.on('filesLimit', () => fail(new AppError('too_large', `at most ${limits.maxFiles} files per upload`)));
+    parser.on('partsLimit', () => fail(new AppError('too_large', 'too many parts in this upload')));
+    parser.on('fieldsLimit', () => fail(new AppError('too_large', 'too many form fields in this upload')));
+    parser.on('error', (error: Error) => fail(new AppError('invalid_input', `malformed multipart upload: ${error.message}`)));
+    parser.on('close', () => {
+      if (!failed) resolve();
+    });
+    body.on('error', () => fail(new AppError('invalid_input', 'the upload was aborted before it ended')));
+    body.pipe(parser);
+  });
+  return { files, fields };
+}
