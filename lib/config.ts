@@ -45,9 +45,11 @@ export interface Config {
   /** Required (and checked on every request) when `host` is not loopback. */
   token: string | undefined;
   maxUploadBytes: number;
+  /** The bundled sample set (flower photographs, labelled by folder), relative to the working directory. */
+  samplesDir: string;
 }
 
-export function parseConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+export function parseConfig(env: Readonly<Record<string, string | undefined>> = process.env): Readonly<Config> {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -56,7 +58,10 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Conf
   const dataDir = resolve(parsed.data.LATENT_ATLAS_DATA_DIR);
   const host = parsed.data.LATENT_ATLAS_HOST;
   if (!LOOPBACK_HOSTS.includes(host) && !parsed.data.LATENT_ATLAS_TOKEN)
-    throw new AppError('invalid_input', `LATENT_ATLAS_HOST is ${host}, not loopback: set LATENT_ATLAS_TOKEN (≥ 16 characters) to protect the app`);
+    throw new AppError(
+      'invalid_input',
+      `LATENT_ATLAS_HOST is ${host}, not loopback: set LATENT_ATLAS_TOKEN (≥ 16 characters) to protect the app`,
+    );
   return Object.freeze({
     backend: parsed.data.LATENT_ATLAS_BACKEND,
     dataDir,
@@ -70,5 +75,6 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Conf
     port: parsed.data.LATENT_ATLAS_PORT,
     token: parsed.data.LATENT_ATLAS_TOKEN,
     maxUploadBytes: parsed.data.LATENT_ATLAS_MAX_UPLOAD_MB * 1024 * 1024,
+    samplesDir: resolve('data', 'samples', 'flowers'),
   });
 }

@@ -1,67 +1,89 @@
 /**
- * npm start — the one command a newcomer runs: the background worker, in this terminal, with the
- * running job's progress. On a library with no model yet it first queues the reference
- * autoencoder's training on Fashion-MNIST (10 epochs, activated when done). Ctrl-C stops; an
- * interrupted resumable job continues at the next start.
+ * npm start — Latent Atlas in one command: builds the web app the first time (or with --build),
+ * serves it on LATENT_ATLAS_HOST:LATENT_ATLAS_PORT (default http://127.0.0.1:3000), and runs the
+ * background job worker in this process, showing the running job's progress. `--dev` serves with
+ * `next dev` instead (hot reload). Ctrl-C stops both; an interrupted resumable job continues at
+ * the next start. The web pages guide a newcomer from an empty library to a trained model.
  */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { Command } from 'commander';
 import { parseConfig } from '../lib/config';
 import { initEngine } from '../lib/engine/backend';
-import { queueJob, runJobs, WORKER_NAME } from '../lib/jobs/job-service';
-import { PRESETS } from '../lib/models/spec';
+import { runJobs, WORKER_NAME } from '../lib/jobs/job-service';
 import { openLibrary } from '../lib/services/library';
 import { listJobs } from '../lib/store/jobs-repo';
-import { listModels } from '../lib/store/models-repo';
 import { runCli } from './cli/run';
 
+const NEXT = createRequire(import.meta.url).resolve('next/dist/bin/next');
+
+const program = new Command('start')
+  .option('--dev', 'serve with next dev (hot reload) instead of the production build')
+  .option('--build', 'rebuild the web app first (it is built automatically when no build exists)')
+  .option('--no-web', 'run only the job worker');
+
+/** One status line for the running job (a progress bar's worth of text). */
+function jobLine(library: ReturnType<typeof openLibrary>): string | null {
+  const [running] = listJobs(library.db, { states: ['running'], limit: 1 });
+  if (!running) return null;
+  const p = running.progress;
+  const share = p.total ? ` ${Math.floor(((p.done ?? 0) / p.total) * 100)}% (${p.done}/${p.total})` : '';
+  const rate = p.imagesPerSec ? ` ${Math.round(p.imagesPerSec)} img/s` : '';
+  const eta = p.etaSeconds !== undefined ? ` ETA ${Math.round(p.etaSeconds)} s` : '';
+  const loss = p.loss !== undefined ? ` loss ${p.loss.toFixed(5)}` : '';
+  return `job ${running.id} ${running.kind} ${p.phase ?? ''}${share}${loss}${rate}${eta}`;
+}
+
 await runCli(async () => {
+  program.parse();
+  const o = program.opts<{ dev?: boolean; build?: boolean; web: boolean }>();
   const config = parseConfig();
+  if (o.web && !o.dev && (o.build || !existsSync('.next/BUILD_ID'))) {
+    process.stderr.write('building the web app (once; about 2–4 minutes on 2 cores)…\n');
+    const built = spawnSync(process.execPath, [NEXT, 'build'], { stdio: 'inherit' });
+    if (built.status !== 0) throw new Error(`next build failed (exit ${built.status})`);
+  }
   const engine = await initEngine(config.backend);
   const library = openLibrary(config);
-  try {
-    if (listModels(library.db).length === 0 && listJobs(library.db, { states: ['queued', 'running'] }).every((j) => j.kind !== 'train')) {
-      const job = queueJob(library, 'train', {
-        data: 'fashion-mnist',
-        spec: PRESETS['reference-cae'],
-        options: { epochs: 10, validationSplit: 0 },
-        activate: true,
-      });
-      process.stderr.write(`no model yet: queued job ${job.id}, training the reference autoencoder on Fashion-MNIST\n`);
-    }
-    process.stderr.write(
-      `worker ${WORKER_NAME} on ${engine.backend}, library ${config.dataDir}; queue work with npm run jobs -- add <kind> '<json>'\n`,
-    );
-    const stop = new AbortController();
-    process.once('SIGINT', () => {
+  const stop = new AbortController();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.once(signal, () => {
       process.stderr.write('\nstopping…\n');
       stop.abort();
     });
-    process.once('SIGTERM', () => stop.abort());
-    const show = setInterval(
-      () => {
-        const [running] = listJobs(library.db, { states: ['running'], limit: 1 });
-        if (!running) return;
-        const p = running.progress;
-        const share = p.total ? ` ${Math.floor(((p.done ?? 0) / p.total) * 100)}% (${p.done}/${p.total})` : '';
-        const rate = p.imagesPerSec ? ` ${Math.round(p.imagesPerSec)} img/s` : '';
-        const eta = p.etaSeconds !== undefined ? ` ETA ${Math.round(p.etaSeconds)} s` : '';
-        const loss = p.loss !== undefined ? ` loss ${p.loss.toFixed(5)}` : '';
-        const line = `job ${running.id} ${running.kind} ${p.phase ?? ''}${share}${loss}${rate}${eta}`;
-        process.stderr.write(process.stderr.isTTY ? `\r${line.padEnd(100)}` : `${line}\n`);
-      },
-      process.stderr.isTTY ? 500 : 10_000,
-    );
-    try {
-      await runJobs(library, {
-        stop: stop.signal,
-        onJob: (job) =>
-          process.stderr.write(
-            `\njob ${job.id} (${job.kind}) ${job.state}${job.error ? `: ${job.error}` : ''}${job.result ? ` ${JSON.stringify(job.result).slice(0, 200)}` : ''}\n`,
-          ),
-      });
-    } finally {
-      clearInterval(show);
-    }
+  const web = o.web
+    ? spawn(process.execPath, [NEXT, o.dev ? 'dev' : 'start', '-H', config.host, '-p', String(config.port)], {
+        stdio: ['ignore', 'inherit', 'inherit'],
+      })
+    : null;
+  web?.once('exit', (code) => {
+    if (!stop.signal.aborted) process.stderr.write(`the web server stopped (exit ${code}); stopping the worker\n`);
+    stop.abort();
+  });
+  if (web) process.stderr.write(`Latent Atlas: http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}\n`);
+  process.stderr.write(`worker ${WORKER_NAME} on ${engine.backend}, library ${config.dataDir}\n`);
+  let last = '';
+  const show = setInterval(
+    () => {
+      const line = jobLine(library);
+      if (!line || (line === last && !process.stderr.isTTY)) return;
+      last = line;
+      process.stderr.write(process.stderr.isTTY ? `\r${line.padEnd(100)}` : `${line}\n`);
+    },
+    process.stderr.isTTY ? 500 : 10_000,
+  );
+  try {
+    await runJobs(library, {
+      stop: stop.signal,
+      onJob: (job) =>
+        process.stderr.write(
+          `\njob ${job.id} (${job.kind}) ${job.state}${job.error ? `: ${job.error}` : ''}${job.result ? ` ${JSON.stringify(job.result).slice(0, 200)}` : ''}\n`,
+        ),
+    });
   } finally {
+    clearInterval(show);
+    web?.kill('SIGTERM');
     library.close();
   }
 });

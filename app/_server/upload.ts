@@ -23,7 +23,10 @@ export interface UploadLimits {
 
 /** Keeps a client's file name printable and short (it is shown, never used as a path). */
 export function safeName(name: string): string {
-  const cleaned = name.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 255);
+  const cleaned = [...name]
+    .filter((c) => c.charCodeAt(0) >= 0x20 && c.charCodeAt(0) !== 0x7f)
+    .join('')
+    .slice(0, 255);
   return cleaned || 'unnamed';
 }
 
@@ -55,6 +58,8 @@ export async function readUploads(
     }
     let total = 0;
     let failed = false;
+    // A file's last chunk can arrive after the parser's 'close': wait for every file stream.
+    const pending: Promise<void>[] = [];
     const fail = (error: AppError) => {
       if (failed) return;
       failed = true;
@@ -71,11 +76,20 @@ export async function readUploads(
         else chunks.push(chunk);
       });
       stream.on('limit', () =>
-        fail(new AppError('too_large', `${name} is larger than the limit of ${Math.round(limits.maxFileBytes / 1024 / 1024)} MiB per file`)),
+        fail(
+          new AppError('too_large', `${name} is larger than the limit of ${Math.round(limits.maxFileBytes / 1024 / 1024)} MiB per file`),
+        ),
       );
-      stream.on('end', () => {
-        if (!failed) files.push({ name, bytes: new Uint8Array(Buffer.concat(chunks)) });
-      });
+      const index = pending.length;
+      pending.push(
+        new Promise<void>((done) => {
+          stream.on('end', () => {
+            if (!failed) files[index] = { name, bytes: new Uint8Array(Buffer.concat(chunks)) };
+            done();
+          });
+          stream.on('error', () => done());
+        }),
+      );
     });
     parser.on('field', (name, value, info) => {
       if (info.valueTruncated) fail(new AppError('too_large', `form field ${safeName(name).slice(0, 40)} is too long`));
@@ -86,10 +100,12 @@ export async function readUploads(
     parser.on('fieldsLimit', () => fail(new AppError('too_large', 'too many form fields in this upload')));
     parser.on('error', (error: Error) => fail(new AppError('invalid_input', `malformed multipart upload: ${error.message}`)));
     parser.on('close', () => {
-      if (!failed) resolve();
+      void Promise.all(pending).then(() => {
+        if (!failed) resolve();
+      });
     });
     body.on('error', () => fail(new AppError('invalid_input', 'the upload was aborted before it ended')));
     body.pipe(parser);
   });
-  return { files, fields };
+  return { files: files.filter(Boolean), fields };
 }

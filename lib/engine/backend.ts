@@ -6,7 +6,6 @@
  * not load, and we fall through to wasm with the fast training kernels of `wasm-kernels.ts`.
  * `LATENT_ATLAS_BACKEND` (parsed by `lib/config.ts`) forces one backend.
  */
-import { createRequire } from 'node:module';
 import { tf } from './tf';
 import { registerFastWasmKernels } from './wasm-kernels';
 
@@ -40,7 +39,10 @@ const PACKAGES: Record<BackendName, string> = {
   cpu: '@tensorflow/tfjs-backend-cpu',
 };
 
-const require = createRequire(import.meta.url);
+// Resolved through Node's own loader, also when the web server's bundler compiles this file (it would
+// otherwise replace `require` with its own, which cannot find optional packages at run time).
+const { createRequire } = process.getBuiltinModule('node:module') as typeof import('node:module');
+const require = createRequire(`${process.cwd()}/package.json`);
 let engine: Promise<EngineInfo> | null = null;
 
 function packageVersion(pkg: string): string | null {

@@ -16,9 +16,7 @@ export interface PixelImage {
 /** PNG of one image (floats in [0,1] or bytes), enlarged to `scale` × its size. */
 export async function encodePng(image: PixelImage, scale = 1): Promise<Buffer> {
   const bytes =
-    image.pixels instanceof Uint8Array
-      ? image.pixels
-      : Uint8Array.from(image.pixels, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255));
+    image.pixels instanceof Uint8Array ? image.pixels : Uint8Array.from(image.pixels, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255));
   return sharp(bytes, { raw: { width: image.width, height: image.height, channels: image.channels } })
     .resize(image.width * scale, image.height * scale, { kernel: 'nearest' })
     .png({ compressionLevel: 6 })

@@ -81,6 +81,7 @@ const train: JobKind<{ data: string; spec: unknown; options: unknown; outDir?: s
     const options = trainOptionsSchema.parse(p.options);
     const engine = await initEngine();
     const outDir = p.outDir ?? defaultModelDir(library.config.modelsDir, spec);
+    const history: NonNullable<JobProgress['history']> = [];
     const outcome = await trainModel(
       {
         data: p.data === FASHION_MNIST || p.data === LIBRARY_DATA ? p.data : resolve(p.data),
@@ -95,7 +96,8 @@ const train: JobKind<{ data: string; spec: unknown; options: unknown; outDir?: s
       },
       {
         signal,
-        onProgress: (q) =>
+        onProgress: (q) => {
+          if (q.epochDone && q.phase !== 'pretrain') history.push({ epoch: q.epoch, loss: q.loss, valLoss: q.valLoss });
           progress({
             phase: q.phase,
             done: (q.epoch - 1) * q.batches + q.batch,
@@ -103,7 +105,9 @@ const train: JobKind<{ data: string; spec: unknown; options: unknown; outDir?: s
             loss: q.loss,
             imagesPerSec: q.imagesPerSec,
             etaSeconds: q.etaSeconds,
-          }),
+            history,
+          });
+        },
       },
     );
     let record = await registerModelDir(library, outDir);
@@ -113,7 +117,8 @@ const train: JobKind<{ data: string; spec: unknown; options: unknown; outDir?: s
         embedMissing(lib, {
           model,
           signal,
-          onProgress: (q) => progress({ phase: 'embed', done: q.done, total: q.total, imagesPerSec: q.imagesPerSec, etaSeconds: q.etaSeconds }),
+          onProgress: (q) =>
+            progress({ phase: 'embed', done: q.done, total: q.total, imagesPerSec: q.imagesPerSec, etaSeconds: q.etaSeconds }),
         }),
       );
     return { modelId: record.id, modelDir: outDir, testMse: outcome.testMse, history: outcome.result.history };

@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
-import { AppError } from '../errors';
+import { AppError, type ErrorCode } from '../errors';
 import { prepareImage, type PreparedImage } from '../images/image-decoder';
 import { encodeImages } from '../models/inference';
 import { ModelWorkerPool } from '../models/worker-pool';
@@ -59,7 +59,7 @@ export interface IngestReport {
   total: number;
   added: number;
   duplicates: number;
-  skipped: { name: string; reason: string }[];
+  skipped: { name: string; reason: string; code: ErrorCode }[];
   ids: number[];
   seconds: number;
   /** False when no model was active: the images are stored and get vectors when one is activated. */
@@ -186,6 +186,7 @@ export async function ingestSources(library: Library, sources: IngestSource[], o
         report.skipped.push({
           name: source.name,
           reason: error instanceof AppError ? error.message : `cannot read: ${(error as Error).message}`,
+          code: error instanceof AppError ? error.code : 'invalid_input',
         });
       }
       done++;

@@ -46,7 +46,11 @@ export interface Reconstruction {
  * The image as the model sees it and as it comes back. `noise` (σ of Gaussian noise in [0,1]
  * pixel units, clipped) shows a denoising model at work; the error is then against the clean input.
  */
-export async function reconstructImage(library: Library, id: number, options: { noise?: number; seed?: number } = {}): Promise<Reconstruction> {
+export async function reconstructImage(
+  library: Library,
+  id: number,
+  options: { noise?: number; seed?: number } = {},
+): Promise<Reconstruction> {
   const noise = options.noise ?? 0;
   if (!Number.isFinite(noise) || noise < 0 || noise > 1) throw new AppError('invalid_input', `noise must be between 0 and 1; got ${noise}`);
   const loaded = await loadActiveModel(library);
@@ -71,7 +75,8 @@ export async function reconstructImage(library: Library, id: number, options: { 
  * images' latent vectors (both ends included): the autoencoder as a generative model.
  */
 export async function latentWalk(library: Library, fromId: number, toId: number, steps = 8): Promise<Buffer> {
-  if (!Number.isInteger(steps) || steps < 2 || steps > 32) throw new AppError('invalid_input', `steps must be an integer from 2 to 32; got ${steps}`);
+  if (!Number.isInteger(steps) || steps < 2 || steps > 32)
+    throw new AppError('invalid_input', `steps must be an integer from 2 to 32; got ${steps}`);
   const loaded = await loadActiveModel(library);
   const a = storedEmbedding(library, loaded.record, fromId);
   const b = storedEmbedding(library, loaded.record, toId);

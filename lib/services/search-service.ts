@@ -42,7 +42,9 @@ export interface SearchFilter {
 }
 
 function matcher(library: Library, filter: SearchFilter): (image: ImageRecord) => boolean {
-  const members = filter.cluster ? new Set(clusterMembers(library.db, filter.cluster.runId, filter.cluster.cluster).map((m) => m.imageId)) : null;
+  const members = filter.cluster
+    ? new Set(clusterMembers(library.db, filter.cluster.runId, filter.cluster.cluster).map((m) => m.imageId))
+    : null;
   return (image) =>
     (!filter.modality || image.modality === filter.modality) &&
     (filter.label === undefined || image.labels.includes(filter.label)) &&
@@ -83,7 +85,11 @@ export async function searchSimilar(library: Library, query: SearchQuery, option
       })();
       neighbors = exactSearch(INDEX_SPACE, entries, vector, fetch);
     } else {
-      neighbors = modelIndex(library, record).index.search(vector, fetch, options.ef === undefined ? {} : { ef: Math.max(options.ef, fetch) });
+      neighbors = modelIndex(library, record).index.search(
+        vector,
+        fetch,
+        options.ef === undefined ? {} : { ef: Math.max(options.ef, fetch) },
+      );
     }
     neighbors = neighbors.filter((n) => n.id !== self);
     const images = getImages(

@@ -10,18 +10,21 @@ import { originalPath, thumbnailPath, writeFileAtomic, type Library } from './li
 
 /** Longest side of a thumbnail, in pixels. */
 export const THUMBNAIL_SIZE = 160;
+/** Longest side of the preview shown on an image's page (a re-encoded copy, never the raw upload). */
+export const PREVIEW_SIZE = 1024;
 
-/** The WebP thumbnail of stored image `id`, rendering it the first time. */
-export async function thumbnailFor(library: Library, id: number): Promise<Buffer> {
+/** The WebP thumbnail (or, with `size`, a larger preview) of stored image `id`, rendering it the first time. */
+export async function thumbnailFor(library: Library, id: number, size = THUMBNAIL_SIZE): Promise<Buffer> {
   const image = getImage(library.db, id);
   if (!image) throw new AppError('not_found', `image ${id} not found`);
-  const path = thumbnailPath(library.config, image.contentHash);
+  const base = thumbnailPath(library.config, image.contentHash);
+  const path = size === THUMBNAIL_SIZE ? base : base.replace(/\.webp$/, `-${size}.webp`);
   const cached = await readFile(path).catch(() => null);
   if (cached) return cached;
   const original = await readFile(originalPath(library.config, image.contentHash)).catch((error: unknown) => {
     throw new AppError('internal', `the original of image ${id} is missing`, { cause: error });
   });
-  const prepared = await prepareImage(original, { target: { height: 1, width: 1, channels: 3 }, thumbnailSize: THUMBNAIL_SIZE });
+  const prepared = await prepareImage(original, { target: { height: 1, width: 1, channels: 3 }, thumbnailSize: size });
   await writeFileAtomic(path, prepared.thumbnail!, { durable: false });
   return prepared.thumbnail!;
 }

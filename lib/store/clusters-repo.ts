@@ -79,3 +79,14 @@ export function clusterMembers(db: Db, runId: number, cluster: number): { imageI
     )
     .all(runId, cluster) as { imageId: number; distance: number }[];
 }
+
+/** Every live image's cluster in a run. */
+export function runAssignments(db: Db, runId: number): Map<number, number> {
+  const rows = db
+    .prepare(
+      `SELECT a.image_id AS imageId, a.cluster AS cluster FROM cluster_assignments a JOIN images i ON i.id = a.image_id
+    WHERE a.run_id = ? AND i.deleted_at IS NULL`,
+    )
+    .all(runId) as { imageId: number; cluster: number }[];
+  return new Map(rows.map((r) => [r.imageId, r.cluster]));
+}

@@ -148,7 +148,10 @@ export function listImages(db: Db, query: ImageQuery = {}): { images: ImageRecor
     args.push(query.label);
   }
   const clause = where.join(' AND ');
-  const total = db.prepare(`SELECT count(*) FROM images WHERE ${clause}`).pluck().get(...args) as number;
+  const total = db
+    .prepare(`SELECT count(*) FROM images WHERE ${clause}`)
+    .pluck()
+    .get(...args) as number;
   const rows = db
     .prepare(`SELECT * FROM images WHERE ${clause} ORDER BY id DESC LIMIT ? OFFSET ?`)
     .all(...args, query.limit ?? 100, query.offset ?? 0) as Row[];

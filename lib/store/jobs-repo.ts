@@ -16,6 +16,8 @@ export interface JobProgress {
   imagesPerSec?: number;
   etaSeconds?: number;
   loss?: number;
+  /** Training: the loss (and validation loss) of each finished epoch, for a live curve. */
+  history?: { epoch: number; loss: number; valLoss: number | null }[];
   message?: string;
 }
 

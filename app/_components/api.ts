@@ -1,0 +1,131 @@
+'use client';
+/**
+ * The pages' one way to call the API: JSON in and out, errors turned into an Error whose message
+ * is the server's public message (what the user reads), and a polling hook for live progress.
+ */
+import { useEffect, useRef, useState } from 'react';
+
+export class ApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status: number,
+    readonly body: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export async function api<T>(path: string, init: RequestInit & { json?: unknown } = {}): Promise<T> {
+  const { json, ...rest } = init;
+  const response = await fetch(path, {
+    ...rest,
+    ...(json !== undefined
+      ? { method: rest.method ?? 'POST', body: JSON.stringify(json), headers: { 'Content-Type': 'application/json' } }
+      : {}),
+  });
+  const body = (await response.json().catch(() => null)) as { error?: { code: string; message: string } } | null;
+  if (!response.ok) {
+    throw new ApiError(
+      body?.error?.code ?? 'http_error',
+      body?.error?.message ?? `request failed (${response.status})`,
+      response.status,
+      body,
+    );
+  }
+  return body as T;
+}
+
+/** Calls `load` now and every `ms` while mounted; returns the latest value and error. */
+export function usePoll<T>(
+  load: () => Promise<T>,
+  ms: number,
+  deps: unknown[] = [],
+): { data: T | null; error: string | null; refresh: () => void } {
+  const [data, setData] = useState<T | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [tick, setTick] = useState(0);
+  const loadRef = useRef(load);
+  loadRef.current = load;
+  useEffect(() => {
+    let alive = true;
+    const run = () =>
+      loadRef.current().then(
+        (value) => {
+          if (alive) {
+            setData(value);
+            setError(null);
+          }
+        },
+        (e: unknown) => {
+          if (alive) setError((e as Error).message);
+        },
+      );
+    void run();
+    const timer = ms > 0 ? setInterval(() => void run(), ms) : null;
+    return () => {
+      alive = false;
+      if (timer) clearInterval(timer);
+    };
+  }, [ms, tick, ...deps]);
+  return { data, error, refresh: () => setTick((t) => t + 1) };
+}
+
+export interface ImageRecord {
+  id: number;
+  contentHash: string;
+  originalName: string | null;
+  format: string;
+  byteSize: number;
+  width: number;
+  height: number;
+  modality: 'photo' | 'xray' | 'dicom';
+  labels: string[];
+  metadata: Record<string, unknown>;
+  createdAt: string;
+}
+
+export interface JobProgress {
+  done?: number;
+  total?: number;
+  phase?: string;
+  imagesPerSec?: number;
+  etaSeconds?: number;
+  loss?: number;
+  history?: { epoch: number; loss: number; valLoss: number | null }[];
+  message?: string;
+}
+
+export interface Job {
+  id: number;
+  kind: string;
+  params: Record<string, unknown>;
+  state: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  progress: JobProgress;
+  result: unknown;
+  error: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+export interface Status {
+  backend: string;
+  images: number;
+  model: { id: number; name: string; latentSize: number; embedded: number } | null;
+  jobs: Job[];
+}
+
+export interface SearchResult {
+  hits: { image: ImageRecord; distance: number }[];
+  modelId: number;
+}
+
+/** Waits for a job to leave the queue; `onUpdate` sees every poll. */
+export async function waitForJob(id: number, onUpdate?: (job: Job) => void): Promise<Job> {
+  for (;;) {
+    const job = await api<Job>(`/api/jobs/${id}`);
+    onUpdate?.(job);
+    if (job.state !== 'queued' && job.state !== 'running') return job;
+    await new Promise((r) => setTimeout(r, 700));
+  }
+}

@@ -1,0 +1,166 @@
+'use client';
+/**
+ * Charts (chart.js through react-chartjs-2; zoom and pan by chartjs-plugin-zoom): training loss
+ * curves, the silhouette/elbow chart of automatic k, a latent vector as bars, and the
+ * interactive 2-D map of the latent space.
+ */
+import {
+  BarElement,
+  CategoryScale,
+  Chart as ChartJS,
+  Legend,
+  LinearScale,
+  LineElement,
+  PointElement,
+  Tooltip,
+  type ChartEvent,
+  type ActiveElement,
+} from 'chart.js';
+import { useRouter } from 'next/navigation';
+import { useMemo, useState } from 'react';
+import { Bar, Line, Scatter } from 'react-chartjs-2';
+
+ChartJS.register(CategoryScale, LinearScale, PointElement, LineElement, BarElement, Tooltip, Legend);
+// The zoom plugin touches `window` when it loads: only in the browser.
+if (typeof window !== 'undefined') void import('chartjs-plugin-zoom').then((m) => ChartJS.register(m.default));
+ChartJS.defaults.animation = false;
+
+const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
+export const colorOf = (i: number) => PALETTE[i % PALETTE.length]!;
+
+export function LossChart({ history }: { history: { epoch: number; loss: number; valLoss: number | null }[] }) {
+  const hasVal = history.some((h) => h.valLoss !== null);
+  return (
+    <div className="chart" data-testid="loss-chart" data-points={history.length}>
+      <Line
+        data={{
+          labels: history.map((h) => h.epoch),
+          datasets: [
+            { label: 'training loss', data: history.map((h) => h.loss), borderColor: colorOf(0), pointRadius: 2 },
+            ...(hasVal ? [{ label: 'validation loss', data: history.map((h) => h.valLoss), borderColor: colorOf(1), pointRadius: 2 }] : []),
+          ],
+        }}
+        options={{
+          maintainAspectRatio: false,
+          scales: { x: { title: { display: true, text: 'epoch' } }, y: { title: { display: true, text: 'loss' } } },
+        }}
+      />
+    </div>
+  );
+}
+
+export function ElbowChart({ elbow, chosen }: { elbow: { k: number; inertia: number; silhouette: number }[]; chosen: number }) {
+  return (
+    <div className="chart" data-testid="elbow-chart">
+      <Line
+        data={{
+          labels: elbow.map((e) => e.k),
+          datasets: [
+            {
+              label: 'silhouette',
+              data: elbow.map((e) => e.silhouette),
+              borderColor: colorOf(0),
+              yAxisID: 'silhouette',
+              pointRadius: elbow.map((e) => (e.k === chosen ? 6 : 2)),
+            },
+            { label: 'inertia (elbow)', data: elbow.map((e) => e.inertia), borderColor: colorOf(1), yAxisID: 'inertia', pointRadius: 2 },
+          ],
+        }}
+        options={{
+          maintainAspectRatio: false,
+          scales: {
+            x: { title: { display: true, text: 'k' } },
+            silhouette: { position: 'left', title: { display: true, text: 'silhouette' } },
+            inertia: { position: 'right', title: { display: true, text: 'inertia' }, grid: { drawOnChartArea: false } },
+          },
+        }}
+      />
+    </div>
+  );
+}
+
+export function LatentBars({ latent }: { latent: number[] }) {
+  return (
+    <div className="chart small-chart" data-testid="latent-chart" data-dims={latent.length}>
+      <Bar
+        data={{
+          labels: latent.map((_, i) => i),
+          datasets: [{ label: 'latent value', data: latent, backgroundColor: latent.map((v) => (v >= 0 ? colorOf(0) : colorOf(2))) }],
+        }}
+        options={{
+          maintainAspectRatio: false,
+          plugins: { legend: { display: false } },
+          scales: { x: { title: { display: true, text: 'dimension' } } },
+        }}
+      />
+    </div>
+  );
+}
+
+export interface MapPoint {
+  id: number;
+  x: number;
+  y: number;
+  cluster: number | null;
+  label: string | null;
+}
+
+/** The latent map: points coloured by cluster or label; hover shows the thumbnail, click opens the image; wheel zooms, drag pans. */
+export function MapScatter({ points, colorBy }: { points: MapPoint[]; colorBy: 'cluster' | 'label' }) {
+  const router = useRouter();
+  const [hover, setHover] = useState<{ id: number; x: number; y: number } | null>(null);
+  const datasets = useMemo(() => {
+    const groups = new Map<string, MapPoint[]>();
+    for (const p of points) {
+      const key = colorBy === 'cluster' ? (p.cluster === null ? 'unclustered' : `cluster ${p.cluster}`) : (p.label ?? 'no label');
+      (groups.get(key) ?? groups.set(key, []).get(key)!).push(p);
+    }
+    return [...groups.entries()]
+      .sort(([a], [b]) => a.localeCompare(b, undefined, { numeric: true }))
+      .map(([key, group], i) => ({
+        label: key,
+        data: group.map((p) => ({ x: p.x, y: p.y, id: p.id })),
+        backgroundColor: colorOf(i),
+        pointRadius: points.length > 5000 ? 1.5 : 3.5,
+        pointHoverRadius: 6,
+      }));
+  }, [points, colorBy]);
+  const pointAt = (elements: ActiveElement[]) => {
+    const e = elements[0];
+    if (!e) return null;
+    return (datasets[e.datasetIndex]!.data[e.index] as { id: number }).id;
+  };
+  return (
+    <div className="chart map" data-testid="latent-map" data-points={points.length}>
+      <Scatter
+        data={{ datasets }}
+        options={{
+          maintainAspectRatio: false,
+          // The nearest point answers, so a small point is easy to hover and click on a sparse map.
+          interaction: { mode: 'nearest', intersect: false },
+          onHover: (event: ChartEvent, elements) => {
+            const id = pointAt(elements);
+            setHover(id === null ? null : { id, x: event.x ?? 0, y: event.y ?? 0 });
+          },
+          onClick: (_event, elements) => {
+            const id = pointAt(elements);
+            if (id !== null) router.push(`/images/${id}`);
+          },
+          plugins: {
+            tooltip: { enabled: false },
+            zoom: { zoom: { wheel: { enabled: true }, mode: 'xy' }, pan: { enabled: true, mode: 'xy' } },
+          },
+        }}
+      />
+      {hover && (
+        <img
+          className="map-hover"
+          src={`/api/images/${hover.id}/thumbnail`}
+          alt=""
+          style={{ left: hover.x + 12, top: hover.y + 12 }}
+          data-testid="map-hover"
+        />
+      )}
+    </div>
+  );
+}

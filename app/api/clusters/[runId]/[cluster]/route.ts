@@ -1,0 +1,45 @@
+import { z } from 'zod';
+import { AppError } from '../../../../../lib/errors';
+import { clusterManifest, nameCluster } from '../../../../../lib/services/cluster-service';
+import { getClusterRun } from '../../../../../lib/store/clusters-repo';
+import { getImages } from '../../../../../lib/store/images-repo';
+import { idParam, intParam, json, parseJson, parseQuery, route } from '../../../../_server/respond';
+import { server } from '../../../../_server/library';
+
+export const dynamic = 'force-dynamic';
+type Context = { params: Promise<{ runId: string; cluster: string }> };
+
+async function target(context: Context) {
+  const { runId, cluster } = await context.params;
+  const c = /^[0-9]{1,4}$/.test(cluster) ? Number(cluster) : NaN;
+  if (!Number.isInteger(c)) throw new AppError('not_found', `cluster ${cluster.slice(0, 20)} not found`);
+  return { runId: idParam(runId, 'cluster run'), cluster: c };
+}
+
+/** A cluster: its summary, a page of members (nearest to the centroid first) and its outliers. */
+export const GET = route(async (request, context: Context) => {
+  const { library } = await server();
+  const { runId, cluster } = await target(context);
+  const { offset, limit } = parseQuery(
+    request,
+    z.strictObject({ offset: intParam(0, 1e9).default(0), limit: intParam(1, 500).default(120) }),
+  );
+  const rows = clusterManifest(library, runId, cluster);
+  const summary = getClusterRun(library.db, runId)!.result.clusters.find((c) => c.cluster === cluster)!;
+  const outliers = getImages(library.db, summary.outliers);
+  return json({
+    runId,
+    summary,
+    total: rows.length,
+    members: rows.slice(offset, offset + limit).map((r) => ({ id: r.id, name: r.name, labels: r.labels, distance: r.distance })),
+    outliers: summary.outliers.filter((id) => outliers.has(id)).map((id) => ({ id, name: outliers.get(id)!.originalName })),
+  });
+});
+
+/** Renames the cluster. */
+export const PATCH = route(async (request, context: Context) => {
+  const { library } = await server();
+  const { runId, cluster } = await target(context);
+  const { name } = await parseJson(request, z.strictObject({ name: z.string().max(100) }));
+  return json(nameCluster(library, runId, cluster, name));
+});

@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { queueJob } from '../../../lib/jobs/job-service';
+import { listClusterRuns } from '../../../lib/store/clusters-repo';
+import { activeModel } from '../../../lib/store/models-repo';
+import { json, parseJson, route } from '../../_server/respond';
+import { server } from '../../_server/library';
+
+export const dynamic = 'force-dynamic';
+
+/** Cluster runs of the active model, newest first. */
+export const GET = route(async () => {
+  const { library } = await server();
+  const model = activeModel(library.db);
+  const runs = listClusterRuns(library.db).filter((r) => r.modelId === model?.id);
+  return json({
+    runs: runs.map((r) => ({ id: r.id, createdAt: r.createdAt, params: r.params, sizes: r.result.clusters.map((c) => c.size) })),
+  });
+});
+
+const body = z.strictObject({
+  k: z.union([z.number().int().min(2).max(200), z.literal('auto')]),
+  range: z.tuple([z.number().int().min(2).max(200), z.number().int().min(2).max(200)]).optional(),
+  umap: z.boolean().default(false),
+  seed: z.number().int().min(0).default(0),
+});
+
+/** Queues a clustering of the active model's vectors; the answer is the job to watch. */
+export const POST = route(async (request) => {
+  const { library } = await server();
+  const params = await parseJson(request, body);
+  return json({ job: queueJob(library, 'cluster', params) }, { status: 202 });
+});

@@ -1,0 +1,228 @@
+'use client';
+/** The library: every stored image (paged), bulk upload with per-file progress and a summary of refusals, the sample set, delete. */
+import { useState } from 'react';
+import { api, usePoll, waitForJob, type ImageRecord, type Job, type Status } from '../_components/api';
+import { Dropzone } from '../_components/dropzone';
+import { ImageGrid } from '../_components/image-grid';
+import { NextSteps } from '../_components/next-steps';
+
+const PAGE = 60;
+
+interface Upload {
+  name: string;
+  /** 0..1 of the bytes sent. */
+  sent: number;
+  status: 'waiting' | 'uploading' | 'added' | 'duplicate' | 'refused';
+  reason?: string;
+}
+
+/** One file, with upload progress (XMLHttpRequest reports it; fetch does not). */
+function uploadOne(
+  file: File,
+  modality: string,
+  onProgress: (sent: number) => void,
+): Promise<{ status: Upload['status']; reason?: string }> {
+  return new Promise((resolve) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', '/api/images');
+    xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
+    xhr.onload = () => {
+      const body = JSON.parse(xhr.responseText || '{}') as {
+        results?: { status: Upload['status']; reason?: string }[];
+        error?: { message: string };
+      };
+      const first = body.results?.[0];
+      if (first) resolve(first.reason ? { status: first.status, reason: first.reason } : { status: first.status });
+      else resolve({ status: 'refused', reason: body.error?.message ?? `HTTP ${xhr.status}` });
+    };
+    xhr.onerror = () => resolve({ status: 'refused', reason: 'the connection failed' });
+    const form = new FormData();
+    form.append('modality', modality);
+    form.append('file', file, file.webkitRelativePath || file.name);
+    xhr.send(form);
+  });
+}
+
+export default function LibraryPage() {
+  const [offset, setOffset] = useState(0);
+  const [modality, setModality] = useState('');
+  const [label, setLabel] = useState('');
+  const [uploadModality, setUploadModality] = useState('photo');
+  const [uploads, setUploads] = useState<Upload[]>([]);
+  const [sampleJob, setSampleJob] = useState<Job | null>(null);
+  const query = `/api/images?offset=${offset}&limit=${PAGE}${modality ? `&modality=${modality}` : ''}${label ? `&label=${encodeURIComponent(label)}` : ''}`;
+  const { data, refresh } = usePoll(
+    () => api<{ images: ImageRecord[]; total: number; labels: { label: string; count: number }[] }>(query),
+    5000,
+    [query],
+  );
+  const { data: status } = usePoll(() => api<Status>('/api/status'), 3000);
+
+  const upload = async (files: File[]) => {
+    const list: Upload[] = files.map((f) => ({ name: f.webkitRelativePath || f.name, sent: 0, status: 'waiting' }));
+    setUploads(list);
+    const update = (i: number, patch: Partial<Upload>) => setUploads((u) => u.map((x, j) => (j === i ? { ...x, ...patch } : x)));
+    let next = 0;
+    const worker = async () => {
+      while (next < files.length) {
+        const i = next++;
+        update(i, { status: 'uploading' });
+        const result = await uploadOne(files[i]!, uploadModality, (sent) => update(i, { sent }));
+        update(i, { ...result, sent: 1 });
+      }
+    };
+    await Promise.all([worker(), worker()]);
+    refresh();
+  };
+
+  const loadSamples = async () => {
+    const { job } = await api<{ job: Job }>('/api/samples', { method: 'POST' });
+    setSampleJob(job);
+    await waitForJob(job.id, (j) => {
+      setSampleJob(j);
+      refresh();
+    });
+  };
+
+  const remove = async (id: number) => {
+    await api(`/api/images/${id}`, { method: 'DELETE' });
+    refresh();
+  };
+
+  const counts = {
+    added: uploads.filter((u) => u.status === 'added').length,
+    duplicate: uploads.filter((u) => u.status === 'duplicate').length,
+    refused: uploads.filter((u) => u.status === 'refused'),
+    pending: uploads.filter((u) => u.status === 'waiting' || u.status === 'uploading').length,
+  };
+
+  return (
+    <>
+      <h1>Library</h1>
+      <p className="lead">Everything stored: {data ? `${data.total.toLocaleString()} images` : '…'}.</p>
+      <NextSteps status={status} />
+      <div className="row">
+        <button
+          className="primary"
+          onClick={() => void loadSamples()}
+          disabled={sampleJob?.state === 'running' || sampleJob?.state === 'queued'}
+          data-testid="load-samples"
+        >
+          Load the sample set (100 flower photos)
+        </button>
+        {sampleJob && (
+          <span className="muted small" data-testid="samples-state">
+            sample set: {sampleJob.state}
+            {sampleJob.progress.total ? ` (${sampleJob.progress.done}/${sampleJob.progress.total})` : ''}
+          </span>
+        )}
+      </div>
+      <h2>Add images</h2>
+      <div className="row">
+        <label>
+          these are
+          <select value={uploadModality} onChange={(e) => setUploadModality(e.target.value)} data-testid="upload-modality">
+            <option value="photo">photos</option>
+            <option value="xray">X-rays</option>
+          </select>
+        </label>
+        <span className="muted small">
+          JPEG, PNG, WebP, TIFF (8/16-bit), GIF, AVIF, DICOM — up to 50 MiB each. DICOM is recognised by itself.
+        </span>
+      </div>
+      <Dropzone onFiles={(f) => void upload(f)} multiple folder testId="library-drop">
+        Drop images or a folder here, or
+      </Dropzone>
+      {uploads.length > 0 && (
+        <div className="panel" data-testid="upload-summary">
+          <strong>
+            {counts.pending ? `Uploading… ${uploads.length - counts.pending}/${uploads.length}` : `Done: ${uploads.length} files`}
+          </strong>{' '}
+          <span data-testid="upload-counts">
+            {counts.added} added, {counts.duplicate} already stored, {counts.refused.length} refused
+          </span>
+          {counts.refused.length > 0 && (
+            <ul className="uploads" data-testid="refused-list">
+              {counts.refused.map((u, i) => (
+                <li key={i} className="error" data-testid="refused-file">
+                  <strong>{u.name}</strong> {u.reason}
+                </li>
+              ))}
+            </ul>
+          )}
+          <ul className="uploads">
+            {uploads.map((u, i) => (
+              <li key={i} data-testid="upload-row" data-status={u.status}>
+                <progress max={1} value={u.sent} style={{ width: 120 }} />
+                <span>{u.name}</span>
+                <span className={u.status === 'refused' ? 'error' : 'muted'}>{u.status}</span>
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+      <h2>Stored images</h2>
+      <div className="row">
+        <label>
+          modality
+          <select
+            value={modality}
+            onChange={(e) => {
+              setModality(e.target.value);
+              setOffset(0);
+            }}
+          >
+            <option value="">all</option>
+            <option value="photo">photo</option>
+            <option value="xray">X-ray</option>
+            <option value="dicom">DICOM</option>
+          </select>
+        </label>
+        <label>
+          label
+          <select
+            value={label}
+            onChange={(e) => {
+              setLabel(e.target.value);
+              setOffset(0);
+            }}
+          >
+            <option value="">all</option>
+            {data?.labels.map((l) => (
+              <option key={l.label} value={l.label}>
+                {l.label} ({l.count})
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      {data && (
+        <>
+          <ImageGrid
+            testId="library-grid"
+            items={data.images.map((image) => ({
+              image,
+              note: `${image.modality} · ${image.width}×${image.height}`,
+              action: (
+                <button className="link danger" onClick={() => void remove(image.id)} data-testid="delete-image">
+                  delete
+                </button>
+              ),
+            }))}
+          />
+          <div className="pager">
+            <button disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
+              previous
+            </button>
+            <span className="muted">
+              {data.total ? `${offset + 1}–${Math.min(offset + PAGE, data.total)} of ${data.total}` : 'no images'}
+            </span>
+            <button disabled={offset + PAGE >= data.total} onClick={() => setOffset(offset + PAGE)}>
+              next
+            </button>
+          </div>
+        </>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,242 @@
+'use client';
+/** Models: what is trained (spec, curves, errors), train a new one with live progress, activate one. */
+import { useState } from 'react';
+import { api, usePoll, waitForJob, type Job, type Status } from '../_components/api';
+import { LossChart } from '../_components/charts';
+import { JobProgress } from '../_components/job-progress';
+import { NextSteps } from '../_components/next-steps';
+
+interface Model {
+  id: number;
+  name: string;
+  spec: Record<string, unknown>;
+  latentSize: number;
+  active: boolean;
+  training: {
+    history?: { epoch: number; loss: number; valLoss: number | null; phase?: string }[];
+    testMse?: number | null;
+    images?: number;
+    data?: string;
+  } | null;
+  createdAt: string;
+}
+
+interface Form {
+  data: 'library' | 'fashion-mnist';
+  arch: 'conv' | 'dense';
+  size: number;
+  channels: 1 | 3;
+  latentSize: number;
+  filters: string;
+  upsampling: 'nearest' | 'bilinear' | 'transposed';
+  noise: number;
+  sparse: boolean;
+  epochs: number;
+}
+
+const DEFAULT_FORM: Form = {
+  data: 'library',
+  arch: 'conv',
+  size: 64,
+  channels: 3,
+  latentSize: 32,
+  filters: '16,32,64',
+  upsampling: 'nearest',
+  noise: 0,
+  sparse: false,
+  epochs: 20,
+};
+
+function specOf(f: Form): Record<string, unknown> {
+  const inputShape = f.data === 'fashion-mnist' ? [28, 28, 1] : [f.size, f.size, f.channels];
+  const common = {
+    inputShape,
+    latentSize: f.latentSize,
+    ...(f.noise > 0 ? { denoising: { noiseFactor: f.noise } } : {}),
+    ...(f.sparse ? { sparse: { rho: 0.05, beta: 3 }, latentActivation: 'sigmoid' } : {}),
+  };
+  if (f.arch === 'dense') return { arch: 'dense', hidden: [256], ...common };
+  return {
+    arch: 'conv',
+    filters: f.filters
+      .split(',')
+      .map((s) => Number(s.trim()))
+      .filter((n) => n > 0),
+    upsampling: f.upsampling,
+    ...common,
+  };
+}
+
+export default function ModelsPage() {
+  const { data: status } = usePoll(() => api<Status>('/api/status'), 3000);
+  const { data, refresh } = usePoll(() => api<{ models: Model[] }>('/api/models'), 5000);
+  const [form, setForm] = useState<Form>(DEFAULT_FORM);
+  const [job, setJob] = useState<Job | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const set = <K extends keyof Form>(key: K, value: Form[K]) => setForm({ ...form, [key]: value });
+
+  const train = async () => {
+    setError(null);
+    try {
+      const { job: queued } = await api<{ job: Job }>('/api/models', {
+        json: { data: form.data, spec: specOf(form), epochs: form.epochs, activate: true },
+      });
+      setJob(queued);
+      await waitForJob(queued.id, setJob);
+      refresh();
+    } catch (e) {
+      setError((e as Error).message);
+    }
+  };
+  const activate = async (id: number) => {
+    const { job: queued } = await api<{ job: Job }>(`/api/models/${id}/activate`, { method: 'POST' });
+    setJob(queued);
+    await waitForJob(queued.id, setJob);
+    refresh();
+  };
+  const running = job?.state === 'queued' || job?.state === 'running';
+
+  return (
+    <>
+      <h1>Models</h1>
+      <p className="lead">Autoencoders trained on your collection. The active one embeds, searches and clusters the library.</p>
+      <NextSteps status={status} />
+      <h2>Train a new model</h2>
+      <div className="panel">
+        <div className="row">
+          <label>
+            on
+            <select value={form.data} onChange={(e) => set('data', e.target.value as Form['data'])} data-testid="train-data">
+              <option value="library">the library&apos;s images</option>
+              <option value="fashion-mnist">Fashion-MNIST (60,000 28×28 images)</option>
+            </select>
+          </label>
+          <label>
+            architecture
+            <select value={form.arch} onChange={(e) => set('arch', e.target.value as Form['arch'])} data-testid="train-arch">
+              <option value="conv">convolutional</option>
+              <option value="dense">dense</option>
+            </select>
+          </label>
+          {form.data === 'library' && (
+            <>
+              <label>
+                input size
+                <select value={form.size} onChange={(e) => set('size', Number(e.target.value))}>
+                  {[32, 48, 64, 96, 128].map((s) => (
+                    <option key={s} value={s}>
+                      {s}×{s}
+                    </option>
+                  ))}
+                </select>
+              </label>
+              <label>
+                <select value={form.channels} onChange={(e) => set('channels', Number(e.target.value) as 1 | 3)}>
+                  <option value={3}>colour</option>
+                  <option value={1}>greyscale</option>
+                </select>
+              </label>
+            </>
+          )}
+          <label>
+            latent size
+            <input
+              type="number"
+              min={2}
+              max={1024}
+              value={form.latentSize}
+              onChange={(e) => set('latentSize', Number(e.target.value))}
+              data-testid="train-latent"
+            />
+          </label>
+        </div>
+        <div className="row" style={{ marginTop: 10 }}>
+          {form.arch === 'conv' && (
+            <>
+              <label>
+                filters
+                <input type="text" value={form.filters} onChange={(e) => set('filters', e.target.value)} size={10} />
+              </label>
+              <label>
+                upsampling
+                <select
+                  value={form.upsampling}
+                  onChange={(e) => set('upsampling', e.target.value as Form['upsampling'])}
+                  data-testid="train-upsampling"
+                >
+                  <option value="nearest">nearest neighbour</option>
+                  <option value="bilinear">bilinear</option>
+                  <option value="transposed">transposed convolution</option>
+                </select>
+              </label>
+            </>
+          )}
+          <label title="denoising AE: Gaussian noise of this σ on the training inputs">
+            denoising σ
+            <input type="number" min={0} max={1} step={0.05} value={form.noise} onChange={(e) => set('noise', Number(e.target.value))} />
+          </label>
+          <label title="sparse AE: KL penalty pulling mean code activations to 0.05">
+            <input type="checkbox" checked={form.sparse} onChange={(e) => set('sparse', e.target.checked)} /> sparse
+          </label>
+          <label>
+            epochs
+            <input
+              type="number"
+              min={1}
+              max={500}
+              value={form.epochs}
+              onChange={(e) => set('epochs', Number(e.target.value))}
+              data-testid="train-epochs"
+            />
+          </label>
+          <button className="primary" onClick={() => void train()} disabled={running} data-testid="train-start">
+            Train
+          </button>
+        </div>
+        {error && (
+          <p className="error" data-testid="train-error">
+            {error}
+          </p>
+        )}
+        {job && (
+          <div data-testid="train-job">
+            <JobProgress job={job} onChange={refresh} />
+            {job.progress.history && job.progress.history.length > 0 && <LossChart history={job.progress.history} />}
+            {job.state === 'succeeded' && (
+              <p className="ok" data-testid="train-done">
+                Done{job.kind === 'train' ? ': the new model is active and the library is embedded under it.' : '.'}
+              </p>
+            )}
+          </div>
+        )}
+      </div>
+      <h2>Trained models</h2>
+      {data && data.models.length === 0 && <p className="muted">None yet.</p>}
+      {data?.models.map((m) => (
+        <div key={m.id} className="panel" data-testid="model-row" data-active={m.active}>
+          <div className="row" style={{ justifyContent: 'space-between' }}>
+            <strong>
+              {m.name} {m.active && <span className="badge">active</span>}
+            </strong>
+            {!m.active && (
+              <button onClick={() => void activate(m.id)} disabled={running} data-testid="activate-model">
+                activate
+              </button>
+            )}
+          </div>
+          <p className="muted small">
+            {String(m.spec.arch)} · input {(m.spec.inputShape as number[]).join('×')} · latent {m.latentSize}
+            {m.spec.filters ? ` · filters ${(m.spec.filters as number[]).join(',')}` : ''}
+            {m.spec.upsampling ? ` · ${String(m.spec.upsampling)} upsampling` : ''}
+            {m.spec.denoising ? ' · denoising' : ''}
+            {m.spec.sparse ? ' · sparse' : ''} · trained on {m.training?.images ?? '?'} images ({m.training?.data ?? '?'})
+            {m.training?.testMse ? ` · test MSE ${m.training.testMse.toFixed(5)}` : ''}
+          </p>
+          {m.training?.history && m.training.history.length > 1 && (
+            <LossChart history={m.training.history.filter((h) => h.phase !== 'pretrain')} />
+          )}
+        </div>
+      ))}
+    </>
+  );
+}

@@ -1,0 +1,108 @@
+/**
+ * A newcomer's path on a fresh library, following the pages' own hints: load the sample set →
+ * train a small model (live progress) → search by an uploaded image → "more like this" → cluster
+ * and open a cluster → the map opens an image → the image page shows original, latent and
+ * reconstruction.
+ */
+import { expect, test } from '@playwright/test';
+import { startAtlas, type Atlas } from './atlas';
+import { ClustersPage, LibraryPage, ModelsPage, SearchPage, snapshot } from './pages';
+
+const QUERY = 'data/samples/flowers/sunflowers/1484598527_579a272f53.jpg';
+let atlas: Atlas;
+
+test.describe.configure({ mode: 'serial' });
+test.beforeAll(async () => {
+  atlas = await startAtlas();
+});
+test.afterAll(async () => atlas.stop());
+
+test('from an empty library to a trained model', async ({ page }) => {
+  await page.goto(`${atlas.baseURL}/`);
+  await expect(page.getByTestId('hint-empty')).toBeVisible();
+  await expect(page.getByTestId('status-backend')).toContainText(/wasm|tensorflow|cpu/);
+  await snapshot(page, 'search-empty');
+
+  const library = new LibraryPage(page);
+  await page.goto(`${atlas.baseURL}/library`);
+  await library.loadSamples();
+  await expect(page.getByTestId('status-images')).toHaveText('100 images');
+  await expect(library.gridItems()).toHaveCount(60);
+  await expect(page.getByTestId('hint-no-model')).toBeVisible();
+  await snapshot(page, 'library');
+
+  const models = new ModelsPage(page);
+  await page.goto(`${atlas.baseURL}/models`);
+  await models.train(4);
+  const job = page.getByTestId('train-job');
+  await expect(job.locator('[data-state="running"], [data-state="succeeded"]')).toBeVisible({ timeout: 60_000 });
+  await expect(page.getByTestId('train-done')).toBeVisible({ timeout: 180_000 });
+  await expect(page.getByTestId('loss-chart').first()).toBeVisible();
+  await expect(page.getByTestId('model-row')).toHaveCount(1);
+  await expect(page.getByTestId('model-row')).toHaveAttribute('data-active', 'true');
+  await snapshot(page, 'models');
+});
+
+test('search by an uploaded image, then more like this', async ({ page }) => {
+  const search = new SearchPage(page);
+  await page.goto(`${atlas.baseURL}/`);
+  await search.searchWith(QUERY);
+  await expect(search.results()).toHaveCount(12);
+  // The query is itself in the library: it comes first, at distance 0.
+  await expect(search.results().first()).toContainText('1484598527_579a272f53.jpg');
+  await expect(search.results().first().getByTestId('score')).toHaveText('similarity 1.000');
+  await snapshot(page, 'search-results');
+  const second = await search.results().nth(1).getAttribute('data-image-id');
+  await search.results().nth(1).getByTestId('more-like-this').click();
+  await expect(page.getByTestId('query-preview')).toHaveAttribute('src', `/api/images/${second}/thumbnail`);
+  await expect(search.results()).toHaveCount(12);
+  await expect(page.locator(`[data-testid="search-results"] [data-image-id="${second}"]`)).toHaveCount(0);
+});
+
+test('cluster the library, open a cluster, open an image from the map', async ({ page }) => {
+  const clusters = new ClustersPage(page);
+  await page.goto(`${atlas.baseURL}/clusters`);
+  await clusters.run(5);
+  await expect(clusters.cards()).toHaveCount(5, { timeout: 60_000 });
+  const sizes = await clusters.cards().locator('.muted.small').first().textContent();
+  expect(sizes).toMatch(/\d+ images/);
+  await expect(page.getByTestId('latent-map')).toHaveAttribute('data-points', '100');
+  await snapshot(page, 'clusters');
+
+  await page
+    .getByTestId('latent-map')
+    .locator('canvas')
+    .click({ position: { x: 200, y: 200 } });
+  await expect(page).toHaveURL(/\/images\/\d+$/);
+  await expect(page.getByTestId('image-title')).toBeVisible();
+
+  await page.goto(`${atlas.baseURL}/clusters`);
+  await clusters.cards().first().getByTestId('cluster-open').click();
+  await expect(page.getByTestId('cluster-title')).toBeVisible();
+  expect(await page.getByTestId('cluster-members').getByTestId('grid-item').count()).toBeGreaterThan(0);
+  await snapshot(page, 'cluster');
+});
+
+test('the image page shows original, latent vector and reconstruction', async ({ page }) => {
+  const images = await (await page.request.get(`${atlas.baseURL}/api/images?limit=1`)).json();
+  const id = images.images[0].id as number;
+  await page.goto(`${atlas.baseURL}/images/${id}`);
+  await expect(page.getByTestId('original').locator('img')).toHaveJSProperty('complete', true);
+  expect(
+    await page
+      .getByTestId('original')
+      .locator('img')
+      .evaluate((img: HTMLImageElement) => img.naturalWidth),
+  ).toBeGreaterThan(100);
+  await expect(page.getByTestId('latent-chart')).toHaveAttribute('data-dims', '32');
+  await expect(page.getByTestId('reconstruction').locator('img')).toBeVisible();
+  await expect(page.getByTestId('reconstruction-error')).toHaveText(/^0\.\d{5}$/);
+  const clean = Number(await page.getByTestId('reconstruction-error').textContent());
+  await page.getByTestId('noise-slider').fill('0.5');
+  await expect(page.getByTestId('model-input')).toContainText('noise σ = 0.5');
+  await expect.poll(async () => Number(await page.getByTestId('reconstruction-error').textContent())).not.toBe(clean);
+  await expect(page.getByTestId('neighbors').getByTestId('grid-item')).toHaveCount(12);
+  await page.getByTestId('neighbors').getByTestId('walk-to').first().click();
+  await expect(page.getByTestId('walk-strip')).toHaveJSProperty('complete', true);
+  await snapshot(page, 'image');
+});
