@@ -15,6 +15,7 @@ import {
   clusterMembers,
   getClusterRun,
   insertClusterRun,
+  renamePinGroup,
   updateClusterRunResult,
   type ClusterRun,
   type ClusterSummary,
@@ -23,6 +24,8 @@ import { getImages } from '../store/images-repo';
 import { originalPath, type Library } from './library';
 import { loadActiveVectors } from './model-service';
 import { latentNeighbors } from './map-service';
+import { applyPins, clusterLabel, summariseAssignments } from './cluster-edit-service';
+import { immediate } from '../store/database';
 import { umapFromNeighbors } from '../clustering/umap';
 
 export interface ClusterRequest {
@@ -117,19 +120,25 @@ export async function runClustering(library: Library, request: ClusterRequest): 
     k = request.k;
   }
   const result = kmeans(data, ids.length, dim, { k, seed, restarts });
+  // The user's corrections of earlier runs (pins) hold: each pinned group lands whole in one named cluster.
+  const listed = request.listed ?? 6;
+  const pinned = applyPins(library, model.id, ids, result.assignments, k);
+  const summary = pinned.size
+    ? summariseAssignments(data, dim, ids, result.assignments, [...Array(k).keys()], pinned, listed)
+    : { summaries: summarise(result, ids, listed), distances: result.distances };
   return insertClusterRun(
     library.db,
     {
       modelId: model.id,
       params: { k, seed, restarts, auto: request.k === 'auto', umap: request.umap ?? false },
       result: {
-        clusters: summarise(result, ids, request.listed ?? 6),
+        clusters: summary.summaries,
         inertia: result.inertia,
         iterations: result.iterations,
         ...(elbow ? { elbow } : {}),
       },
     },
-    ids.map((imageId, i) => ({ imageId, cluster: result.assignments[i]!, distance: result.distances[i]! })),
+    ids.map((imageId, i) => ({ imageId, cluster: result.assignments[i]!, distance: summary.distances[i]! })),
   );
 }
 
@@ -147,7 +156,11 @@ export function nameCluster(library: Library, runId: number, cluster: number, na
   const clean = name.trim();
   if (clean.length < 1 || clean.length > 100) throw new AppError('invalid_input', 'a cluster name must have 1 to 100 characters');
   const result = { ...run.result, clusters: run.result.clusters.map((c) => (c.cluster === cluster ? { ...c, name: clean } : c)) };
-  updateClusterRunResult(library.db, runId, result);
+  const before = clusterLabel(run.result.clusters.find((c) => c.cluster === cluster)!);
+  immediate(library.db, () => {
+    updateClusterRunResult(library.db, runId, result);
+    renamePinGroup(library.db, run.modelId, before, clean); // pinned corrections follow the new name
+  });
   return { ...run, result };
 }
 

@@ -21,7 +21,14 @@ export interface ClusterRun {
   id: number;
   modelId: number;
   params: { k: number; seed: number; restarts: number; auto: boolean; umap: boolean };
-  result: { clusters: ClusterSummary[]; inertia: number; iterations: number; elbow?: { k: number; inertia: number; silhouette: number }[] };
+  result: {
+    clusters: ClusterSummary[];
+    inertia: number;
+    iterations: number;
+    elbow?: { k: number; inertia: number; silhouette: number }[];
+    /** Corrected by hand since it ran. */
+    edited?: boolean;
+  };
   createdAt: string;
 }
 
@@ -89,4 +96,38 @@ export function runAssignments(db: Db, runId: number): Map<number, number> {
     )
     .all(runId) as { imageId: number; cluster: number }[];
   return new Map(rows.map((r) => [r.imageId, r.cluster]));
+}
+
+/** Moves images to another cluster of a run (their distance is given per image). */
+export function reassignImages(db: Db, runId: number, moves: readonly { imageId: number; cluster: number; distance: number }[]): void {
+  const update = db.prepare('UPDATE cluster_assignments SET cluster = ?, distance = ? WHERE run_id = ? AND image_id = ?');
+  for (const m of moves) update.run(m.cluster, m.distance, runId, m.imageId);
+}
+
+/**
+ * Pins: the user's own corrections, by model — "this image belongs to the group named G". A new
+ * clustering run puts every pinned image of a group into one cluster and gives it the name.
+ */
+export function pinImages(db: Db, modelId: number, imageIds: readonly number[], group: string): void {
+  const put = db.prepare(
+    'INSERT INTO cluster_pins (model_id, image_id, grp) VALUES (?, ?, ?) ON CONFLICT (model_id, image_id) DO UPDATE SET grp = excluded.grp',
+  );
+  for (const id of imageIds) put.run(modelId, id, group);
+}
+
+export function renamePinGroup(db: Db, modelId: number, from: string, to: string): void {
+  db.prepare('UPDATE cluster_pins SET grp = ? WHERE model_id = ? AND grp = ?').run(to, modelId, from);
+}
+
+/** The model's pins (live images only), by group. */
+export function pinnedGroups(db: Db, modelId: number): Map<string, number[]> {
+  const rows = db
+    .prepare(
+      `SELECT p.grp AS grp, p.image_id AS imageId FROM cluster_pins p JOIN images i ON i.id = p.image_id
+       WHERE p.model_id = ? AND i.deleted_at IS NULL ORDER BY p.grp, p.image_id`,
+    )
+    .all(modelId) as { grp: string; imageId: number }[];
+  const groups = new Map<string, number[]>();
+  for (const r of rows) (groups.get(r.grp) ?? groups.set(r.grp, []).get(r.grp)!).push(r.imageId);
+  return groups;
 }

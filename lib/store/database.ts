@@ -94,6 +94,14 @@ const MIGRATIONS: readonly string[] = Object.freeze([
   CREATE INDEX jobs_by_state ON jobs (state, id);
   CREATE UNIQUE INDEX jobs_one_active_per_key ON jobs (dedupe_key) WHERE state IN ('queued', 'running');
   `,
+  `
+  CREATE TABLE cluster_pins (
+    model_id INTEGER NOT NULL REFERENCES models (id) ON DELETE CASCADE,
+    image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+    grp TEXT NOT NULL,
+    PRIMARY KEY (model_id, image_id)
+  ) WITHOUT ROWID;
+  `,
 ]);
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

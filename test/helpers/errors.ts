@@ -11,3 +11,16 @@ export function invalidInputMessage(f: () => unknown): string {
   }
   throw new Error('expected an error');
 }
+
+/** Checks that `f` throws an AppError with `code` and a message matching `message`. */
+export async function expectAppError(f: () => unknown, code: string, message: RegExp): Promise<void> {
+  try {
+    await f();
+  } catch (error) {
+    expect(isAppError(error), String(error)).toBe(true);
+    expect((error as { code: string }).code).toBe(code);
+    expect((error as Error).message).toMatch(message);
+    return;
+  }
+  throw new Error(`expected an AppError ${code}`);
+}
