@@ -2,6 +2,7 @@
 /** One cluster: all its images (nearest to the centre first), its outliers, and export. */
 import Link from 'next/link';
 import { useParams } from 'next/navigation';
+import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { api, usePoll } from '../../../_components/api';
 import { ImageGrid } from '../../../_components/image-grid';
@@ -21,7 +22,19 @@ export default function ClusterDetail() {
   const [offset, setOffset] = useState(0);
   const [folder, setFolder] = useState(`cluster-${runId}-${cluster}`);
   const [exported, setExported] = useState<string | null>(null);
-  const { data, error } = usePoll(() => api<ClusterPage>(`/api/clusters/${runId}/${cluster}?offset=${offset}&limit=${PAGE}`), 0, [offset]);
+  const router = useRouter();
+  const [selected, setSelected] = useState<Set<number>>(new Set());
+  const [moveTo, setMoveTo] = useState('');
+  const [parts, setParts] = useState(2);
+  const [editError, setEditError] = useState<string | null>(null);
+  const { data, error, refresh } = usePoll(() => api<ClusterPage>(`/api/clusters/${runId}/${cluster}?offset=${offset}&limit=${PAGE}`), 0, [
+    offset,
+  ]);
+  const { data: run } = usePoll(
+    () => api<{ result: { clusters: { cluster: number; name: string | null; size: number }[] } }>(`/api/clusters/${runId}`),
+    0,
+    [data],
+  );
   if (error) return <p className="error">{error}</p>;
   if (!data) return <p className="muted">…</p>;
   const exportFolder = async () => {
@@ -31,6 +44,24 @@ export default function ClusterDetail() {
     } catch (e) {
       setExported((e as Error).message);
     }
+  };
+  const edit = async (body: Record<string, unknown>, then?: () => void) => {
+    setEditError(null);
+    try {
+      await api(`/api/clusters/${runId}/edits`, { json: body });
+      setSelected(new Set());
+      if (then) then();
+      else refresh();
+    } catch (e) {
+      setEditError((e as Error).message);
+    }
+  };
+  const others = run?.result.clusters.filter((c) => String(c.cluster) !== cluster) ?? [];
+  const toggle = (id: number) => {
+    const next = new Set(selected);
+    if (next.has(id)) next.delete(id);
+    else next.add(id);
+    setSelected(next);
   };
   return (
     <>
@@ -51,6 +82,43 @@ export default function ClusterDetail() {
           <button onClick={() => void exportFolder()}>copy originals to data/exports/…</button>
         </span>
         {exported && <span className="muted small">{exported}</span>}
+      </div>
+      <div className="panel row" data-testid="cluster-edits">
+        <strong>Correct by hand</strong>
+        <span className="muted small">{selected.size} selected</span>
+        <select value={moveTo} onChange={(e) => setMoveTo(e.target.value)} data-testid="move-target" aria-label="move to cluster">
+          <option value="">move to…</option>
+          {others.map((c) => (
+            <option key={c.cluster} value={c.cluster}>
+              {c.name ?? `Cluster ${c.cluster + 1}`} ({c.size})
+            </option>
+          ))}
+        </select>
+        <button
+          disabled={!selected.size || moveTo === ''}
+          onClick={() => void edit({ op: 'move', imageIds: [...selected], to: Number(moveTo) })}
+          data-testid="move-selected"
+        >
+          move selected
+        </button>
+        <button
+          disabled={moveTo === ''}
+          onClick={() =>
+            void edit({ op: 'merge', from: Number(cluster), into: Number(moveTo) }, () => router.push(`/clusters/${runId}/${moveTo}`))
+          }
+          data-testid="merge-cluster"
+        >
+          merge this cluster into it
+        </button>
+        <label>
+          split into
+          <input type="number" min={2} max={20} value={parts} onChange={(e) => setParts(Number(e.target.value))} style={{ width: 60 }} />
+        </label>
+        <button onClick={() => void edit({ op: 'split', cluster: Number(cluster), k: parts })} data-testid="split-cluster">
+          split
+        </button>
+        <span className="muted small">moved images stay together under this name when you cluster again</span>
+        {editError && <span className="error">{editError}</span>}
       </div>
       {data.outliers.length > 0 && (
         <>
