@@ -135,6 +135,11 @@ export default function ClusterDetail() {
         items={data.members.map((m) => ({
           image: { id: m.id, originalName: m.name, labels: m.labels },
           note: `distance ${m.distance.toFixed(3)}`,
+          action: (
+            <label className="small">
+              <input type="checkbox" checked={selected.has(m.id)} onChange={() => toggle(m.id)} data-testid="select-member" /> select
+            </label>
+          ),
         }))}
       />
       <div className="pager">
