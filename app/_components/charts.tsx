@@ -17,7 +17,7 @@ import {
   type ActiveElement,
 } from 'chart.js';
 import { useRouter } from 'next/navigation';
-import { useMemo, useState } from 'react';
+import { useMemo, useRef, useState } from 'react';
 import { Bar, Line, Scatter } from 'react-chartjs-2';
 
 ChartJS.register(CategoryScale, LinearScale, PointElement, LineElement, BarElement, Tooltip, Legend);
@@ -109,6 +109,8 @@ export interface MapPoint {
 export function MapScatter({ points, colorBy }: { points: MapPoint[]; colorBy: 'cluster' | 'label' }) {
   const router = useRouter();
   const [hover, setHover] = useState<{ id: number; x: number; y: number } | null>(null);
+  const chart = useRef<ChartJS<'scatter'>>(null);
+  const down = useRef<{ x: number; y: number } | null>(null);
   const datasets = useMemo(() => {
     const groups = new Map<string, MapPoint[]>();
     for (const p of points) {
@@ -131,8 +133,21 @@ export function MapScatter({ points, colorBy }: { points: MapPoint[]; colorBy: '
     return (datasets[e.datasetIndex]!.data[e.index] as { id: number }).id;
   };
   return (
-    <div className="chart map" data-testid="latent-map" data-points={points.length}>
+    <div
+      className="chart map"
+      data-testid="latent-map"
+      data-points={points.length}
+      onMouseDown={(e) => (down.current = { x: e.clientX, y: e.clientY })}
+      onClick={(e) => {
+        // A click (not the end of a drag that panned the map) opens the nearest image.
+        const start = down.current;
+        if (!chart.current || (start && Math.hypot(e.clientX - start.x, e.clientY - start.y) > 5)) return;
+        const id = pointAt(chart.current.getElementsAtEventForMode(e.nativeEvent, 'nearest', { intersect: false }, true));
+        if (id !== null) router.push(`/images/${id}`);
+      }}
+    >
       <Scatter
+        ref={chart}
         data={{ datasets }}
         options={{
           maintainAspectRatio: false,
@@ -141,10 +156,6 @@ export function MapScatter({ points, colorBy }: { points: MapPoint[]; colorBy: '
           onHover: (event: ChartEvent, elements) => {
             const id = pointAt(elements);
             setHover(id === null ? null : { id, x: event.x ?? 0, y: event.y ?? 0 });
-          },
-          onClick: (_event, elements) => {
-            const id = pointAt(elements);
-            if (id !== null) router.push(`/images/${id}`);
           },
           plugins: {
             tooltip: { enabled: false },

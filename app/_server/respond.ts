@@ -5,6 +5,8 @@
  */
 import { z } from 'zod';
 import { AppError, isAppError } from '../../lib/errors';
+import { allowed, cookieValue, TOKEN_COOKIE } from './access';
+import { server } from './library';
 
 export function json(data: unknown, init: ResponseInit = {}): Response {
   return Response.json(data, { ...init, headers: { 'Cache-Control': 'no-store', ...init.headers } });
@@ -19,10 +21,16 @@ export function errorResponse(error: unknown): Response {
   return json({ error: { code: 'internal', message: 'something went wrong on the server; the error is in its log' } }, { status: 500 });
 }
 
-/** Wraps a handler so that every thrown error becomes an error response. */
+/** Wraps a handler: the access token is checked first, and every thrown error becomes an error response. */
 export function route<C>(handler: (request: Request, context: C) => Promise<Response>) {
   return async (request: Request, context: C): Promise<Response> => {
     try {
+      const { config } = await server();
+      if (!allowed(config, request.headers.get('authorization'), cookieValue(request.headers.get('cookie'), TOKEN_COOKIE)))
+        throw new AppError(
+          'unauthorized',
+          'this Latent Atlas needs its access token (Authorization: Bearer <token>, or open /api/session?token=<token> once)',
+        );
       return await handler(request, context);
     } catch (error) {
       return errorResponse(error);

@@ -4,8 +4,7 @@
  * request with a 413 — never a silently truncated file. Bytes stay in memory (files are at most
  * the configured limit) and are handed to ingest, which decides their format from the bytes.
  */
-import { Readable } from 'node:stream';
-import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import { once } from 'node:events';
 import busboy from 'busboy';
 import { AppError } from '../../lib/errors';
 
@@ -44,7 +43,7 @@ export async function readUploads(
 
   const files: UploadedFile[] = [];
   const fields: Record<string, string> = {};
-  const body = Readable.fromWeb(request.body as unknown as NodeReadableStream);
+  const reader = request.body.getReader();
   await new Promise<void>((resolve, reject) => {
     let parser: busboy.Busboy;
     try {
@@ -63,8 +62,7 @@ export async function readUploads(
     const fail = (error: AppError) => {
       if (failed) return;
       failed = true;
-      body.unpipe(parser);
-      body.resume();
+      void reader.cancel().catch(() => undefined);
       reject(error);
     };
     parser.on('file', (_field, stream, info) => {
@@ -104,8 +102,20 @@ export async function readUploads(
         if (!failed) resolve();
       });
     });
-    body.on('error', () => fail(new AppError('invalid_input', 'the upload was aborted before it ended')));
-    body.pipe(parser);
+    // Chunks go to busboy as Buffers: it searches for boundaries with Buffer semantics, which a
+    // plain Uint8Array (what web streams carry) does not have.
+    void (async () => {
+      try {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done || failed) break;
+          if (!parser.write(Buffer.from(value.buffer, value.byteOffset, value.byteLength))) await once(parser, 'drain');
+        }
+        if (!failed) parser.end();
+      } catch {
+        fail(new AppError('invalid_input', 'the upload was aborted before it ended'));
+      }
+    })();
   });
   return { files: files.filter(Boolean), fields };
 }

@@ -111,11 +111,19 @@ test('bound beyond loopback, the app demands its token', async ({ request }) => 
     const bare = await request.get(`${remote.baseURL}/api/health`);
     expect(bare.status()).toBe(401);
     expect((await bare.json()).error.code).toBe('unauthorized');
-    expect((await request.get(`${remote.baseURL}/library`)).status()).toBe(401);
+    const page = await request.get(`${remote.baseURL}/library`);
+    expect(await page.text()).toContain('This Latent Atlas is protected');
+    expect(await page.text()).not.toContain('nav-library');
     const wrong = await request.get(`${remote.baseURL}/api/health`, { headers: { Authorization: 'Bearer e2e-token-0123456789abcdeX' } });
     expect(wrong.status()).toBe(401);
     const right = await request.get(`${remote.baseURL}/api/health`, { headers: { Authorization: `Bearer ${token}` } });
     expect(right.status()).toBe(200);
+    expect((await request.get(`${remote.baseURL}/api/session?token=nope`)).status()).toBe(401);
+    // The session link sets the cookie; pages and the API then open without the header.
+    const session = await request.get(`${remote.baseURL}/api/session?token=${token}`);
+    expect(session.status()).toBe(200);
+    expect(await session.text()).toContain('nav-library');
+    expect((await request.get(`${remote.baseURL}/api/health`)).status()).toBe(200);
   } finally {
     await remote.stop();
   }

@@ -80,7 +80,9 @@ test('cluster the library, open a cluster, open an image from the map', async ({
   const sizes5 = await clusters.cards().locator('.muted.small').first().allTextContents();
   expect(sizes5.length).toBeGreaterThan(0);
   // Open the largest cluster.
-  const counts = await clusters.cards().evaluateAll((cards) => cards.map((c) => Number(/(\d+) images/.exec(c.textContent ?? '')?.[1] ?? 0)));
+  const counts = await clusters
+    .cards()
+    .evaluateAll((cards) => cards.map((c) => Number(/(\d+) images/.exec(c.textContent ?? '')?.[1] ?? 0)));
   const largest = counts.indexOf(Math.max(...counts));
   await clusters.cards().nth(largest).getByTestId('cluster-open').click();
   await expect(page.getByTestId('cluster-title')).toBeVisible();

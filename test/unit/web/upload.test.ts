@@ -5,11 +5,27 @@ import { readUploads, safeName } from '../../../app/_server/upload';
 const LIMITS = { maxFileBytes: 1024 * 1024, maxFiles: 5, maxTotalBytes: 4 * 1024 * 1024 };
 const DAISY = 'data/samples/flowers/daisy/10993818044_4c19b86c82.jpg';
 
-function multipart(parts: { name: string; bytes: Uint8Array }[], fields: Record<string, string> = {}): Request {
+/** A multipart request whose body arrives as many small Uint8Array chunks, as from a real socket. */
+async function multipart(parts: { name: string; bytes: Uint8Array }[], fields: Record<string, string> = {}): Promise<Request> {
   const form = new FormData();
   for (const [k, v] of Object.entries(fields)) form.append(k, v);
   for (const p of parts) form.append('file', new Blob([p.bytes as Uint8Array<ArrayBuffer>]), p.name);
-  return new Request('http://localhost/api/images', { method: 'POST', body: form });
+  const encoded = new Request('http://localhost/', { method: 'POST', body: form });
+  const bytes = new Uint8Array(await encoded.arrayBuffer());
+  let offset = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (offset >= bytes.length) return controller.close();
+      controller.enqueue(bytes.slice(offset, offset + 1500));
+      offset += 1500;
+    },
+  });
+  return new Request('http://localhost/api/images', {
+    method: 'POST',
+    body,
+    headers: { 'Content-Type': encoded.headers.get('content-type')! },
+    duplex: 'half',
+  } as RequestInit);
 }
 
 describe('readUploads', () => {
@@ -17,7 +33,7 @@ describe('readUploads', () => {
     const daisy = new Uint8Array(await readFile(DAISY));
     const small = new Uint8Array([1, 2, 3]);
     const { files, fields } = await readUploads(
-      multipart(
+      await multipart(
         [
           { name: 'a.jpg', bytes: daisy },
           { name: 'b.bin', bytes: small },
@@ -34,14 +50,14 @@ describe('readUploads', () => {
 
   it('refuses a file over the per-file limit with too_large, never truncating it', async () => {
     const big = new Uint8Array(LIMITS.maxFileBytes + 1);
-    await expect(readUploads(multipart([{ name: 'big.jpg', bytes: big }]), LIMITS)).rejects.toMatchObject({ code: 'too_large' });
+    await expect(readUploads(await multipart([{ name: 'big.jpg', bytes: big }]), LIMITS)).rejects.toMatchObject({ code: 'too_large' });
   });
 
   it('refuses too many files and a body over the total limit', async () => {
     const parts = Array.from({ length: 6 }, (_, i) => ({ name: `${i}.jpg`, bytes: new Uint8Array(10) }));
-    await expect(readUploads(multipart(parts), LIMITS)).rejects.toMatchObject({ code: 'too_large' });
+    await expect(readUploads(await multipart(parts), LIMITS)).rejects.toMatchObject({ code: 'too_large' });
     const heavy = Array.from({ length: 5 }, (_, i) => ({ name: `${i}.jpg`, bytes: new Uint8Array(1000 * 1000) }));
-    await expect(readUploads(multipart(heavy), LIMITS)).rejects.toMatchObject({ code: 'too_large' });
+    await expect(readUploads(await multipart(heavy), LIMITS)).rejects.toMatchObject({ code: 'too_large' });
   });
 
   it('refuses a body that is not multipart, and malformed multipart', async () => {

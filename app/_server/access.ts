@@ -1,0 +1,33 @@
+/**
+ * Access control: on loopback (the default) every request passes; bound to any other address the
+ * app requires LATENT_ATLAS_TOKEN on every page and API call — as `Authorization: Bearer <token>`,
+ * or as the HttpOnly cookie that `/api/session?token=<token>` sets. Compared in constant time.
+ * (Checked in the route wrapper and the root layout, not in Next.js middleware, which would buffer
+ * and cap request bodies.)
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { LOOPBACK_HOSTS, type Config } from '../../lib/config';
+
+export const TOKEN_COOKIE = 'latent_atlas_token';
+
+export function sameToken(given: string, token: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** True when the request may pass: loopback, or the right token in the Authorization header or the cookie. */
+export function allowed(config: Readonly<Config>, authorization: string | null, cookie: string | undefined): boolean {
+  if (LOOPBACK_HOSTS.includes(config.host) || !config.token) return true;
+  const bearer = authorization?.startsWith('Bearer ') ? authorization.slice(7) : null;
+  return (bearer !== null && sameToken(bearer, config.token)) || (cookie !== undefined && sameToken(cookie, config.token));
+}
+
+/** The value of one cookie in a Cookie header. */
+export function cookieValue(header: string | null, name: string): string | undefined {
+  for (const part of (header ?? '').split(';')) {
+    const [key, ...rest] = part.trim().split('=');
+    if (key === name) return decodeURIComponent(rest.join('='));
+  }
+  return undefined;
+}
