@@ -105,7 +105,7 @@ export interface MapPoint {
   label: string | null;
 }
 
-/** The latent map: points coloured by cluster or label; hover shows the thumbnail, click opens the image; wheel zooms, drag pans. */
+/** The latent map: points coloured by cluster or label; hover shows the thumbnail, click opens the image, the wheel zooms (double-click resets). */
 export function MapScatter({ points, colorBy }: { points: MapPoint[]; colorBy: 'cluster' | 'label' }) {
   const router = useRouter();
   const [hover, setHover] = useState<{ id: number; x: number; y: number } | null>(null);
@@ -138,6 +138,7 @@ export function MapScatter({ points, colorBy }: { points: MapPoint[]; colorBy: '
       data-testid="latent-map"
       data-points={points.length}
       onMouseDown={(e) => (down.current = { x: e.clientX, y: e.clientY })}
+      onDoubleClick={() => chart.current?.resetZoom()}
       onClick={(e) => {
         // A click (not the end of a drag that panned the map) opens the nearest image.
         const start = down.current;
@@ -159,7 +160,8 @@ export function MapScatter({ points, colorBy }: { points: MapPoint[]; colorBy: '
           },
           plugins: {
             tooltip: { enabled: false },
-            zoom: { zoom: { wheel: { enabled: true }, mode: 'xy' }, pan: { enabled: true, mode: 'xy' } },
+            // Wheel zoom only: the plugin's drag-to-pan (Hammer.js) swallows the clicks that open images.
+            zoom: { zoom: { wheel: { enabled: true }, mode: 'xy' } },
           },
         }}
       />

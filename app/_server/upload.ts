@@ -8,6 +8,9 @@ import { once } from 'node:events';
 import busboy from 'busboy';
 import { AppError } from '../../lib/errors';
 
+/** Bytes of a refused body still read (and dropped) after the answer, so that keep-alive connections survive. */
+const DRAIN_LIMIT = 256 * 1024 * 1024;
+
 export interface UploadedFile {
   /** The name the client sent: metadata only, never a path. */
   name: string;
@@ -62,7 +65,6 @@ export async function readUploads(
     const fail = (error: AppError) => {
       if (failed) return;
       failed = true;
-      void reader.cancel().catch(() => undefined);
       reject(error);
     };
     parser.on('file', (_field, stream, info) => {
@@ -106,9 +108,19 @@ export async function readUploads(
     // plain Uint8Array (what web streams carry) does not have.
     void (async () => {
       try {
+        let discarded = 0;
         for (;;) {
           const { done, value } = await reader.read();
-          if (done || failed) break;
+          if (done) break;
+          if (failed) {
+            // The answer is sent; read the rest (up to a bound) so the client gets it on a usable connection.
+            discarded += value.byteLength;
+            if (discarded > DRAIN_LIMIT) {
+              await reader.cancel();
+              break;
+            }
+            continue;
+          }
           if (!parser.write(Buffer.from(value.buffer, value.byteOffset, value.byteLength))) await once(parser, 'drain');
         }
         if (!failed) parser.end();

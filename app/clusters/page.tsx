@@ -207,7 +207,7 @@ export default function ClustersPage() {
                 {map?.points.length ? 'recompute UMAP' : 'compute UMAP'}
               </button>
             )}
-            <span className="muted small">wheel to zoom, drag to pan, hover for the image, click to open it</span>
+            <span className="muted small">wheel to zoom (double-click resets), hover for the image, click to open it</span>
           </div>
           {mapJob && mapJob.state !== 'succeeded' && <JobProgress job={mapJob} />}
           {map && map.points.length > 0 ? (
