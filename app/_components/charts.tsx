@@ -111,6 +111,8 @@ export function MapScatter({ points, colorBy }: { points: MapPoint[]; colorBy: '
   const [hover, setHover] = useState<{ id: number; x: number; y: number } | null>(null);
   const chart = useRef<ChartJS<'scatter'>>(null);
   const down = useRef<{ x: number; y: number } | null>(null);
+  // The point under (nearest to) the pointer, kept by onHover; a click opens it.
+  const hovered = useRef<number | null>(null);
   const datasets = useMemo(() => {
     const groups = new Map<string, MapPoint[]>();
     for (const p of points) {
@@ -142,9 +144,8 @@ export function MapScatter({ points, colorBy }: { points: MapPoint[]; colorBy: '
       onClick={(e) => {
         // A click (not the end of a drag that panned the map) opens the nearest image.
         const start = down.current;
-        if (!chart.current || (start && Math.hypot(e.clientX - start.x, e.clientY - start.y) > 5)) return;
-        const id = pointAt(chart.current.getElementsAtEventForMode(e.nativeEvent, 'nearest', { intersect: false }, true));
-        if (id !== null) router.push(`/images/${id}`);
+        if (start && Math.hypot(e.clientX - start.x, e.clientY - start.y) > 5) return;
+        if (hovered.current !== null) router.push(`/images/${hovered.current}`);
       }}
     >
       <Scatter
@@ -156,6 +157,7 @@ export function MapScatter({ points, colorBy }: { points: MapPoint[]; colorBy: '
           interaction: { mode: 'nearest', intersect: false },
           onHover: (event: ChartEvent, elements) => {
             const id = pointAt(elements);
+            hovered.current = id;
             setHover(id === null ? null : { id, x: event.x ?? 0, y: event.y ?? 0 });
           },
           plugins: {
