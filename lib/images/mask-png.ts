@@ -16,8 +16,9 @@ export interface MaskPixels {
 }
 
 /**
- * Bytes of an 8-bit greyscale PNG → its pixel values. Other formats are refused (lossy JPEG
- * would invent values at every edge), and so are colour PNGs, whose class values are ambiguous.
+ * Bytes of an 8-bit greyscale PNG (or grey values stored as RGB) → its pixel values. Other
+ * formats are refused (lossy JPEG would invent values at every edge), and so are colour PNGs,
+ * whose class values are ambiguous.
  */
 export async function decodeMaskPng(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): Promise<MaskPixels> {
   if (bytes.length > limits.maxBytes) throw new AppError('invalid_input', `mask is ${bytes.length} bytes; the limit is ${limits.maxBytes}`);
@@ -28,13 +29,19 @@ export async function decodeMaskPng(bytes: Uint8Array, limits: DecodeLimits = DE
     const meta = await sharp(bytes, options).metadata();
     if ((meta.width ?? 0) * (meta.height ?? 0) > limits.maxPixels)
       throw new AppError('invalid_input', `mask is ${meta.width}×${meta.height} pixels; the limit is ${limits.maxPixels} pixels`);
-    if (meta.isPalette || (meta.channels !== 1 && meta.channels !== 2))
-      throw new AppError(
-        'invalid_input',
-        `a mask must be a greyscale PNG (one value per pixel); this one has ${meta.channels} colour channels`,
-      );
-    const { data, info } = await sharp(bytes, options).extractChannel(0).raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
-    return { width: info.width, height: info.height, values: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+    const { data, info } = await sharp(bytes, options).removeAlpha().raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+    const pixels = info.width * info.height;
+    if (info.channels === 1)
+      return { width: info.width, height: info.height, values: new Uint8Array(data.buffer, data.byteOffset, pixels) };
+    // Grey values saved as RGB (or a grey palette) are accepted; real colours are not class values.
+    const values = new Uint8Array(pixels);
+    for (let i = 0; i < pixels; i++) {
+      const r = data[i * info.channels]!;
+      if (data[i * info.channels + 1] !== r || data[i * info.channels + 2] !== r)
+        throw new AppError('invalid_input', 'a mask must be a greyscale PNG (one value per pixel); this one has colours');
+      values[i] = r;
+    }
+    return { width: info.width, height: info.height, values };
   } catch (error) {
     if (error instanceof AppError) throw error;
     throw new AppError('invalid_input', 'cannot decode this mask PNG: it is corrupt or truncated', { cause: error });
