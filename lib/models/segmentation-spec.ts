@@ -51,7 +51,8 @@ export const segmentationSpecSchema = z.strictObject({
 });
 
 export type SegmentationSpec = z.infer<typeof segmentationSpecSchema>;
-export type SegmentationSpecInput = z.input<typeof segmentationSpecSchema>;
+/** What callers write: every field optional (defaults filled in by `parseSegmentationSpec`). */
+export type SegmentationSpecInput = Omit<z.input<typeof segmentationSpecSchema>, 'arch'> & { arch?: 'segmentation' };
 
 /** Number of classes, background included. */
 export function classCount(spec: SegmentationSpec): number {

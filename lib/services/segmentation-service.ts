@@ -39,7 +39,7 @@ export interface SegmentationData {
 export interface SegmentationTrainRequest {
   data: SegmentationData;
   /** Spec fields; `maskValues` comes from the data when not given. */
-  spec: Omit<SegmentationSpecInput, 'arch'>;
+  spec: SegmentationSpecInput;
   options: SegmentationTrainOptions;
   outDir: string;
 }

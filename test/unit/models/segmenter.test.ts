@@ -25,7 +25,7 @@ import { seededRandom } from '../../../lib/models/layers';
 import { startWasm } from '../../helpers/engine';
 
 const SIZE = 16;
-const tiny = { inputShape: [SIZE, SIZE, 3], filters: [4, 8], convsPerBlock: 1 } as const;
+const tiny = { inputShape: [SIZE, SIZE, 3] as [number, number, 3], filters: [4, 8], convsPerBlock: 1 };
 let dir: string;
 
 /** `count` pairs: a bright square at a seeded place on dark noise; the square is class 1 (mask 255). */
