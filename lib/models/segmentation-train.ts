@@ -111,7 +111,7 @@ export async function trainSegmenter(
   const { epochs, batchSize, learningRate, seed } = options;
   const split = splitIndices(set.count, options.validationSplit, seed);
   const optimizer = createAdam(learningRate);
-  const vars = [...model.params.values()];
+  const vars = model.trainableParams;
   const batches = Math.ceil(split.train.length / batchSize);
   const history: EpochRecord[] = [];
   const started = performance.now();
@@ -130,8 +130,9 @@ export async function trainSegmenter(
         const augmentations = idx.map(() => randomAugmentation(random, set.width, set.height, options.augment));
         const loss = tf.tidy(() => {
           const { x, y } = segmentationBatch(set, idx, model.outputChannels, augmentations);
-          return optimizer.minimize(() => model.loss(x, y), true, vars)!.dataSync()[0]!;
+          return optimizer.minimize(() => model.loss(x, y, true), true, vars)!.dataSync()[0]!;
         });
+        model.updateMovingStatistics();
         if (!Number.isFinite(loss))
           throw new AppError(
             'invalid_input',

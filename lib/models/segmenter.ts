@@ -17,8 +17,15 @@ const KERNEL = 3;
 interface ParamDef {
   name: string;
   shape: number[];
+  /** He-uniform fan-in; 0: zeros, -1: ones. */
   fanIn: number;
+  /** Batch-norm moving statistics are state, not trained by the optimizer. */
+  trainable?: false;
 }
+
+const BN_EPSILON = 1e-3;
+/** Share of the moving statistics kept at each training step. */
+const BN_MOMENTUM = 0.9;
 
 /** Spatial size of each encoder level: the input first, the bottleneck (after every pooling) last. */
 export function segmentationLevels(spec: SegmentationSpec): [number, number][] {
@@ -32,9 +39,15 @@ export function segmentationLevels(spec: SegmentationSpec): [number, number][] {
 
 function paramDefs(spec: SegmentationSpec): ParamDef[] {
   const defs: ParamDef[] = [];
-  const add = (name: string, k: number, inC: number, outC: number) => {
+  const add = (name: string, k: number, inC: number, outC: number, norm = spec.batchNorm) => {
     defs.push({ name: `${name}/kernel`, shape: [k, k, inC, outC], fanIn: inC * k * k });
     defs.push({ name: `${name}/bias`, shape: [outC], fanIn: 0 });
+    if (norm) {
+      defs.push({ name: `${name}/gamma`, shape: [outC], fanIn: -1 });
+      defs.push({ name: `${name}/beta`, shape: [outC], fanIn: 0 });
+      defs.push({ name: `${name}/movingMean`, shape: [outC], fanIn: 0, trainable: false });
+      defs.push({ name: `${name}/movingVariance`, shape: [outC], fanIn: -1, trainable: false });
+    }
   };
   const { filters } = spec;
   const depth = filters.length;
@@ -63,13 +76,14 @@ function paramDefs(spec: SegmentationSpec): ParamDef[] {
     add(`dec/conv${i}`, KERNEL, channels + extra, f);
     channels = f;
   }
-  add('head', 1, channels, outputChannels(spec));
+  add('head', 1, channels, outputChannels(spec), false);
   return defs;
 }
 
 /** He-uniform weights (ReLU nets this deep lose their signal under PyTorch's default scale), zero biases. */
 function initialValue(def: ParamDef, seed: number): Tensor {
   if (def.fanIn === 0) return tf.zeros(def.shape);
+  if (def.fanIn === -1) return tf.ones(def.shape);
   const bound = Math.sqrt(6 / def.fanIn);
   return tf.randomUniform(def.shape, -bound, bound, 'float32', seed);
 }
@@ -89,7 +103,7 @@ export class Segmenter {
     const params = new Map<string, tf.Variable>();
     paramDefs(spec).forEach((def, i) => {
       const init = initialValue(def, spec.seed * 1000 + i);
-      params.set(def.name, tf.variable(init, true, `${def.name}#${Math.random().toString(36).slice(2)}`));
+      params.set(def.name, tf.variable(init, def.trainable ?? true, `${def.name}#${Math.random().toString(36).slice(2)}`));
       init.dispose();
     });
     return new Segmenter(spec, params);
@@ -105,7 +119,10 @@ export class Segmenter {
         for (const p of params.values()) p.dispose();
         throw new Error(`weight ${def.name}: expected ${size} values of shape [${def.shape}], got ${values?.length ?? 'none'}`);
       }
-      params.set(def.name, tf.variable(tf.tensor(values, def.shape), true, `${def.name}#${Math.random().toString(36).slice(2)}`));
+      params.set(
+        def.name,
+        tf.variable(tf.tensor(values, def.shape), def.trainable ?? true, `${def.name}#${Math.random().toString(36).slice(2)}`),
+      );
     }
     return new Segmenter(spec, params);
   }
@@ -121,8 +138,49 @@ export class Segmenter {
     return v;
   }
 
+  /** Batch statistics of the current training forward pass, folded into the moving ones after the step. */
+  private batchStats: { name: string; mean: Tensor; variance: Tensor }[] | null = null;
+
+  /** The parameters the optimizer updates (not the batch-norm moving statistics). */
+  get trainableParams(): tf.Variable[] {
+    return [...this.params.values()].filter((v) => v.trainable);
+  }
+
+  /** 3×3 conv (+ batch norm: batch statistics while training, moving ones otherwise) + activation. */
   private conv(h: Tensor4D, name: string, activation: 'relu' | 'linear' = 'relu'): Tensor4D {
-    return conv(h, this.p(`${name}/kernel`) as unknown as Tensor4D, this.p(`${name}/bias`), 1, activation, 'same');
+    const kernel = this.p(`${name}/kernel`) as unknown as Tensor4D;
+    if (!this.spec.batchNorm) return conv(h, kernel, this.p(`${name}/bias`), 1, activation, 'same');
+    const y = conv(h, kernel, this.p(`${name}/bias`), 1, 'linear', 'same');
+    let mean: Tensor = this.p(`${name}/movingMean`);
+    let variance: Tensor = this.p(`${name}/movingVariance`);
+    if (this.batchStats) {
+      ({ mean, variance } = tf.moments(y, [0, 1, 2]));
+      this.batchStats.push({ name, mean: tf.keep(mean), variance: tf.keep(variance) });
+    }
+    const normed = tf.batchNorm(
+      y,
+      mean as tf.Tensor1D,
+      variance as tf.Tensor1D,
+      this.p(`${name}/beta`),
+      this.p(`${name}/gamma`),
+      BN_EPSILON,
+    );
+    return (activation === 'relu' ? tf.relu(normed) : normed) as Tensor4D;
+  }
+
+  /** Folds the last training step's batch statistics into the moving ones (momentum 0.9). */
+  updateMovingStatistics(): void {
+    const stats = this.batchStats ?? [];
+    this.batchStats = null;
+    tf.tidy(() => {
+      for (const { name, mean, variance } of stats) {
+        const movingMean = this.p(`${name}/movingMean`);
+        const movingVariance = this.p(`${name}/movingVariance`);
+        movingMean.assign(tf.add(tf.mul(movingMean, BN_MOMENTUM), tf.mul(mean, 1 - BN_MOMENTUM)));
+        movingVariance.assign(tf.add(tf.mul(movingVariance, BN_MOMENTUM), tf.mul(variance, 1 - BN_MOMENTUM)));
+      }
+    });
+    tf.dispose(stats.flatMap((s) => [s.mean, s.variance]));
   }
 
   /** Images [n, h, w, c] in [0,1] → per-pixel logits [n, h, w, outputChannels]. */
@@ -160,9 +218,11 @@ export class Segmenter {
 
   /**
    * Training objective for targets [n, h, w, outputChannels]: 0/1 foreground for one channel,
-   * one-hot classes otherwise.
+   * one-hot classes otherwise. `training`: batch norm uses (and records) the batch's statistics;
+   * call `updateMovingStatistics` after the step.
    */
-  loss(x: Tensor4D, target: Tensor4D): tf.Scalar {
+  loss(x: Tensor4D, target: Tensor4D, training = false): tf.Scalar {
+    if (training && this.spec.batchNorm) this.batchStats = [];
     return tf.tidy(() => {
       const z = this.logits(x);
       const binary = this.outputChannels === 1;
