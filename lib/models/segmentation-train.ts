@@ -18,8 +18,13 @@ export const segmentationTrainOptionsSchema = z.strictObject({
   epochs: z.number().int().min(1).max(10000).default(25),
   /** Pairs per gradient step: small batches generalise better on a small set. Default 8. */
   batchSize: z.number().int().min(1).max(1024).default(8),
-  /** Adam learning rate. Default 1e-3. */
-  learningRate: z.number().gt(0).max(1).default(1e-3),
+  /** Adam learning rate (the start of the schedule): batch norm lets it be higher than the autoencoders'. Default 2e-3. */
+  learningRate: z.number().gt(0).max(1).default(2e-3),
+  /**
+   * Learning-rate schedule: 'cosine' decays it from `learningRate` to 0 over the run (the last
+   * epochs settle instead of bouncing around at full step size); 'constant' keeps it. Default 'cosine'.
+   */
+  schedule: z.enum(['cosine', 'constant']).default('cosine'),
   /** Fraction held out to report validation loss each epoch (0 = none). Default 0. */
   validationSplit: z.number().min(0).max(0.5).default(0),
   /** Augmentation: horizontal flip, and a random crop of at least `minCrop` of each side scaled back. */
@@ -128,6 +133,10 @@ export async function trainSegmenter(
         const e = Math.min(split.train.length, s + batchSize);
         const idx = Array.from({ length: e - s }, (_, k) => split.train[order[s + k]!]!);
         const augmentations = idx.map(() => randomAugmentation(random, set.width, set.height, options.augment));
+        const progress = ((epoch - 1) * batches + b) / (epochs * batches);
+        // Adam reads its (otherwise fixed) learning rate at every step.
+        (optimizer as unknown as { learningRate: number }).learningRate =
+          options.schedule === 'cosine' ? (learningRate * (1 + Math.cos(Math.PI * progress))) / 2 : learningRate;
         const loss = tf.tidy(() => {
           const { x, y } = segmentationBatch(set, idx, model.outputChannels, augmentations);
           return optimizer.minimize(() => model.loss(x, y, true), true, vars)!.dataSync()[0]!;

@@ -33,7 +33,8 @@ export function addSegmentationFlags(program: Command): Command {
     .addOption(new Option('--loss <loss>', 'training loss').choices(SEGMENTATION_LOSSES).default('bce+dice'))
     .option('--epochs <n>', 'epochs', '25')
     .option('--batch-size <n>', 'batch size', '8')
-    .option('--lr <rate>', 'Adam learning rate', '0.001')
+    .option('--lr <rate>', 'Adam learning rate (the start of the schedule)', '0.002')
+    .option('--constant-lr', 'keep the learning rate constant instead of a cosine decay to 0')
     .option('--val-split <fraction>', 'validation fraction of the training pairs', '0')
     .option('--no-flip', 'no horizontal flips')
     .option('--min-crop <fraction>', 'smallest random crop side (1 = no crops)', '0.7')
@@ -82,6 +83,7 @@ export function segmentationRequestFromFlags(flags: SegmentationFlags): Omit<Seg
     epochs: Number(str(flags, 'epochs')),
     batchSize: Number(str(flags, 'batchSize')),
     learningRate: Number(str(flags, 'lr')),
+    schedule: flags.constantLr === true ? 'constant' : 'cosine',
     validationSplit: Number(str(flags, 'valSplit')),
     augment: { flip: flags.flip !== false, minCrop: Number(str(flags, 'minCrop')) },
     seed: Number(str(flags, 'seed')),
