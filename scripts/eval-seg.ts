@@ -3,12 +3,13 @@
  * Scores, on the test split and in one run, the skip-connection model, the same model without
  * skip connections, and the majority-class baseline (mean IoU, mean MSE of the probability map,
  * pixel accuracy at the masks' own resolution). Models not given are trained first with the
- * flags. Prints ONE JSON line with `model`, `no_skip` and `baseline`.
+ * flags. Prints ONE JSON line with `model`, `no_skip` and `baseline` (also saved to
+ * data/eval/segmentation.json for the Models page).
  */
 import { Command } from 'commander';
 import { parseConfig } from '../lib/config';
 import { initEngine } from '../lib/engine/backend';
-import { compareSegmentation } from '../lib/services/segmentation-service';
+import { compareSegmentation, comparisonPath, saveSegmentationComparison } from '../lib/services/segmentation-service';
 import { abortOnSigint, runCli } from './cli/run';
 import { addSegmentationFlags, onFileProgress, segmentationProgress, segmentationRequestFromFlags } from './cli/segmentation-flags';
 
@@ -47,6 +48,8 @@ await runCli(async () => {
       },
     },
   ).finally(progress.stop);
+  await saveSegmentationComparison(config.dataDir, result);
+  process.stderr.write(`comparison saved to ${comparisonPath(config.dataDir)}\n`);
   const pick = (s: { miou: number; mmse: number; pixel_acc: number; iou: (number | null)[] }) => ({
     miou: round(s.miou),
     mmse: round(s.mmse),

@@ -7,8 +7,8 @@
  * `segmentUpload`. Segmentation models stay out of the SQLite model table: they have no latent
  * space, so nothing there (embeddings, indexes, the active model) applies to them.
  */
-import { readdir } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { AppError, isAppError } from '../errors';
 import { loadSegmentationFolder, type SegmentationSet } from '../data/segmentation-folder';
 import type { DecodeLimits } from '../images/image-decoder';
@@ -295,4 +295,28 @@ export async function segmentUpload(
 ): Promise<SegmentationPrediction & { model: string }> {
   const { info, model } = await openSegmentationModel(modelsDir, options.model);
   return { ...(await segmentImage(model, bytes, options.limits)), model: info.name };
+}
+
+/** Where `eval:seg` keeps its latest comparison, for the Models page. */
+export function comparisonPath(dataDir: string): string {
+  return join(dataDir, 'eval', 'segmentation.json');
+}
+
+/** Saves a comparison (with when it was measured) atomically. */
+export async function saveSegmentationComparison(dataDir: string, comparison: SegmentationComparison): Promise<void> {
+  const path = comparisonPath(dataDir);
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  await writeFile(tmp, JSON.stringify({ ...comparison, measuredAt: new Date().toISOString() }, null, 2));
+  await rename(tmp, path);
+}
+
+/** The latest `eval:seg` comparison, or null when none was run. */
+export async function latestSegmentationComparison(dataDir: string): Promise<(SegmentationComparison & { measuredAt: string }) | null> {
+  try {
+    return JSON.parse(await readFile(comparisonPath(dataDir), 'utf8')) as SegmentationComparison & { measuredAt: string };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new AppError('internal', 'the saved segmentation comparison is unreadable', { cause: error });
+  }
 }

@@ -15,8 +15,10 @@ import { segmentationTrainOptionsSchema } from '../../lib/models/segmentation-tr
 import {
   compareSegmentation,
   forgetSegmentationModels,
+  latestSegmentationComparison,
   listSegmentationModels,
   openSegmentationModel,
+  saveSegmentationComparison,
   segmentUpload,
   trainSegmentation,
   type SegmentationData,
@@ -123,6 +125,9 @@ describe('segmentation service', () => {
     // All background: background IoU = its share, foreground IoU 0, mMse = the foreground share.
     expect(result.baseline.iou[1]).toBe(0);
     expect(result.baseline.mmse).toBeCloseTo(80 / 480, 1);
+    expect(await latestSegmentationComparison(root)).toBeNull();
+    await saveSegmentationComparison(root, result);
+    expect((await latestSegmentationComparison(root))?.model.miou).toBe(result.model.miou);
     const saved = await listSegmentationModels(modelsDir);
     expect(saved.find((m) => m.name.startsWith('seg-noskip-'))?.spec.skip).toBe(false);
   });
