@@ -25,7 +25,7 @@ export function addSegmentationFlags(program: Command): Command {
     )
     .option('--mask-values <list>', 'mask pixel values, background (0) first, e.g. 0,255 (default: discovered)')
     .option('--size <n>', 'input height and width', '96')
-    .option('--filters <list>', 'encoder block widths, comma-separated', '16,32,64,128')
+    .option('--filters <list>', 'encoder block widths, comma-separated', '8,16,32,64')
     .option('--convs <n>', '3×3 convolutions per encoder block', '2')
     .addOption(new Option('--upsampling <mode>', 'decoder upsampling').choices(UPSAMPLING_MODES).default('bilinear'))
     .option('--no-skip', 'no skip connections between encoder and decoder')
