@@ -1,5 +1,5 @@
 /**
- * The only module that imports sharp. Decodes bytes whose format was sniffed from the bytes
+ * With `mask-png.ts`, the only module that imports sharp. Decodes bytes whose format was sniffed from the bytes
  * (DICOM through `dicom.ts`), applies EXIF orientation, refuses oversized, truncated or corrupt
  * files, and produces what the rest of Latent Atlas needs from one decode: the model's input
  * (`size`×`size` centre crop, 1 or 3 channels, uint8), a WebP thumbnail and the original size.
@@ -8,7 +8,7 @@
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { AppError } from '../errors';
 import { decodeDicom } from './dicom';
-import { coverResize } from './resample';
+import { coverResize, fillResize } from './resample';
 import { sniffImageFormat, type ImageFormat } from './image-format';
 
 export interface DecodeLimits {
@@ -27,6 +27,8 @@ export interface PreprocessTarget {
   height: number;
   width: number;
   channels: 1 | 3;
+  /** 'cover' (default): keep the aspect and centre-crop; 'fill': stretch, keeping the whole picture (segmentation). */
+  fit?: 'cover' | 'fill';
 }
 
 export interface PreparedImage {
@@ -103,7 +105,8 @@ export async function prepareImage(bytes: Uint8Array, options: PrepareOptions): 
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true });
     const raw = { raw: { width: working.info.width, height: working.info.height, channels: working.info.channels } };
-    const pixels = coverResize(
+    const resize = target.fit === 'fill' ? fillResize : coverResize;
+    const pixels = resize(
       { data: working.data, width: working.info.width, height: working.info.height, channels: working.info.channels },
       target.width,
       target.height,

@@ -35,10 +35,22 @@ function weightsFor(outSize: number, scale: number, offset: number): { first: In
  */
 export function coverResize(image: RawImage, width: number, height: number, channels: 1 | 3): Uint8Array {
   const scale = Math.min(image.width / width, image.height / height);
-  const offsetX = (image.width - width * scale) / 2;
-  const offsetY = (image.height - height * scale) / 2;
-  const xs = weightsFor(width, scale, offsetX);
-  const ys = weightsFor(height, scale, offsetY);
+  return areaResize(image, width, height, channels, scale, scale);
+}
+
+/**
+ * Scales `image` to exactly `width`×`height`, stretching when the aspect differs, so every source
+ * pixel is kept: segmentation predicts a mask for the whole picture, not a centre crop.
+ */
+export function fillResize(image: RawImage, width: number, height: number, channels: 1 | 3): Uint8Array {
+  return areaResize(image, width, height, channels, image.width / width, image.height / height);
+}
+
+function areaResize(image: RawImage, width: number, height: number, channels: 1 | 3, scaleX: number, scaleY: number): Uint8Array {
+  const offsetX = (image.width - width * scaleX) / 2;
+  const offsetY = (image.height - height * scaleY) / 2;
+  const xs = weightsFor(width, scaleX, offsetX);
+  const ys = weightsFor(height, scaleY, offsetY);
   const c = image.channels;
   const out = new Uint8Array(width * height * channels);
   const acc = new Float32Array(c);

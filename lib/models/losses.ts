@@ -37,3 +37,21 @@ export function binaryCrossEntropy(output: Tensor, target: Tensor): Tensor {
 }
 
 export const RECONSTRUCTION_LOSSES = Object.freeze({ mse: meanSquaredError, bce: binaryCrossEntropy });
+
+/** Binary cross-entropy from logits z (stable): mean of max(z,0) − z·y + log(1 + e^−|z|). */
+export function sigmoidCrossEntropy(logits: Tensor, target: Tensor): Tensor {
+  return tf.tidy(() => tf.mean(tf.add(tf.sub(tf.relu(logits), tf.mul(logits, target)), tf.log1p(tf.exp(tf.neg(tf.abs(logits)))))));
+}
+
+/**
+ * Soft Dice loss 1 − (2·Σp·y + 1) / (Σp + Σy + 1) over the whole batch, per channel (last axis),
+ * averaged over channels. The +1 keeps it defined when a batch has no foreground.
+ */
+export function diceLoss(probabilities: Tensor, target: Tensor): Tensor {
+  return tf.tidy(() => {
+    const axes = probabilities.shape.slice(0, -1).map((_, i) => i);
+    const overlap = tf.sum(tf.mul(probabilities, target), axes);
+    const total = tf.add(tf.sum(probabilities, axes), tf.sum(target, axes));
+    return tf.sub(1, tf.mean(tf.div(tf.add(tf.mul(2, overlap), 1), tf.add(total, 1))));
+  });
+}

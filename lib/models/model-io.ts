@@ -53,8 +53,15 @@ export async function saveModel(model: Autoencoder, dir: string, training?: unkn
   }
   const blob = new Float32Array(offset);
   for (const [i, values] of [...weights.values()].entries()) blob.set(values, manifest.weights[i]!.offset);
-  const bytes = new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength);
+  await writeModelDirectory(dir, manifest, new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength));
+  return manifest;
+}
 
+/**
+ * Writes `model.json` and `weights.bin` into `dir` atomically (temporary directory, fsync,
+ * rename); shared by every model family.
+ */
+export async function writeModelDirectory(dir: string, manifest: unknown, bytes: Uint8Array): Promise<void> {
   await mkdir(dirname(dir), { recursive: true });
   const tmp = join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}-${Date.now()}`);
   await mkdir(tmp, { recursive: true });
@@ -71,7 +78,6 @@ export async function saveModel(model: Autoencoder, dir: string, training?: unkn
     await rm(tmp, { recursive: true, force: true });
     throw error;
   }
-  return manifest;
 }
 
 /** Reads only a model's manifest (spec, training record). */
@@ -97,10 +103,28 @@ export async function readModelManifest(dir: string): Promise<ModelManifest> {
 export async function loadModel(dir: string): Promise<{ model: Autoencoder; manifest: ModelManifest }> {
   const manifest = await readModelManifest(dir);
   const spec = parseModelSpec(manifest.spec);
-  const bytes = await readFile(join(dir, 'weights.bin'));
+  const weights = await readWeightsFile(dir, manifest.weights);
+  try {
+    return { model: Autoencoder.fromWeights(spec, weights), manifest };
+  } catch (error) {
+    throw new AppError('invalid_input', `model weights do not match its spec: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** The float32 weights of `weights.bin` by name, as its manifest lays them out; a truncated file is refused. */
+export async function readWeightsFile(
+  dir: string,
+  layout: readonly { name: string; shape: number[]; offset: number }[],
+): Promise<Map<string, Float32Array>> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(join(dir, 'weights.bin'));
+  } catch (error) {
+    throw new AppError('not_found', `no weights found at ${basename(dir)} (weights.bin missing)`, { cause: error });
+  }
   const floats = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   const weights = new Map<string, Float32Array>();
-  for (const w of manifest.weights) {
+  for (const w of layout) {
     const size = w.shape.reduce((a, b) => a * b, 1);
     if (w.offset + size > floats.length)
       throw new AppError(
@@ -109,9 +133,5 @@ export async function loadModel(dir: string): Promise<{ model: Autoencoder; mani
       );
     weights.set(w.name, floats.subarray(w.offset, w.offset + size));
   }
-  try {
-    return { model: Autoencoder.fromWeights(spec, weights), manifest };
-  } catch (error) {
-    throw new AppError('invalid_input', `model weights do not match its spec: ${(error as Error).message}`, { cause: error });
-  }
+  return weights;
 }
