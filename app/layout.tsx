@@ -47,6 +47,9 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
             <Link href="/models" data-testid="nav-models">
               Models
             </Link>
+            <Link href="/segment" data-testid="nav-segment">
+              Segment
+            </Link>
           </nav>
         </header>
         <StatusArea />

@@ -67,6 +67,71 @@ function specOf(f: Form): Record<string, unknown> {
   };
 }
 
+interface Scores {
+  miou: number;
+  mmse: number;
+  pixel_acc: number;
+}
+interface SegModels {
+  models: {
+    name: string;
+    spec: Record<string, unknown>;
+    training: { trainPairs: number; testPairs: number; seconds: number; test: Scores | null } | null;
+  }[];
+  comparison: { model: Scores; no_skip: Scores; baseline: Scores; test_pairs: number; measuredAt: string } | null;
+}
+
+function SegmentationModels() {
+  const { data } = usePoll(() => api<SegModels>('/api/segmentation/models'), 0);
+  if (!data || (data.models.length === 0 && !data.comparison)) return null;
+  const row = (name: string, s: Scores) => (
+    <tr key={name}>
+      <td>{name}</td>
+      <td>{s.miou.toFixed(3)}</td>
+      <td>{s.mmse.toFixed(3)}</td>
+      <td>{s.pixel_acc.toFixed(3)}</td>
+    </tr>
+  );
+  return (
+    <>
+      <h2>Segmentation models</h2>
+      <div className="panel" data-testid="segmentation-models">
+        <table>
+          <thead>
+            <tr>
+              <th>model</th>
+              <th>test mean IoU</th>
+              <th>mean squared error</th>
+              <th>pixel accuracy</th>
+            </tr>
+          </thead>
+          <tbody>
+            {data.models
+              .filter((m) => m.training?.test)
+              .map((m) =>
+                row(`${m.name} (${m.training!.trainPairs} training pairs, ${Math.round(m.training!.seconds)} s)`, m.training!.test!),
+              )}
+          </tbody>
+        </table>
+        {data.comparison && (
+          <>
+            <p className="muted small">
+              Latest npm run eval:seg ({data.comparison.test_pairs} test pairs, {new Date(data.comparison.measuredAt).toLocaleString()}):
+            </p>
+            <table data-testid="segmentation-comparison">
+              <tbody>
+                {row('with skip connections', data.comparison.model)}
+                {row('without skip connections', data.comparison.no_skip)}
+                {row('every pixel the majority class', data.comparison.baseline)}
+              </tbody>
+            </table>
+          </>
+        )}
+      </div>
+    </>
+  );
+}
+
 export default function ModelsPage() {
   const { data: status } = usePoll(() => api<Status>('/api/status'), 3000);
   const { data, refresh } = usePoll(() => api<{ models: Model[] }>('/api/models'), 5000);
@@ -237,6 +302,7 @@ export default function ModelsPage() {
           )}
         </div>
       ))}
+      <SegmentationModels />
     </>
   );
 }

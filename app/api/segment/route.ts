@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import { AppError } from '../../../lib/errors';
+import { encodeMaskOverlay } from '../../../lib/images/mask-png';
+import { segmentUpload } from '../../../lib/services/segmentation-service';
+import { json, route } from '../../_server/respond';
+import { server } from '../../_server/library';
+import { readUploads } from '../../_server/upload';
+
+export const dynamic = 'force-dynamic';
+
+const fields = z.strictObject({
+  model: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,200}$/, 'a model name from the list')
+    .optional(),
+});
+
+/** Segments one uploaded image: the mask as a transparent PNG overlay at the image's size, and its area. */
+export const POST = route(async (request) => {
+  const { config } = await server();
+  const { files, fields: raw } = await readUploads(request, {
+    maxFileBytes: config.maxUploadBytes,
+    maxFiles: 1,
+    maxTotalBytes: config.maxUploadBytes + 65536,
+  });
+  const file = files[0];
+  if (!file) throw new AppError('invalid_input', 'segmentation needs one image file');
+  const parsed = fields.safeParse(raw);
+  if (!parsed.success) throw new AppError('invalid_input', `invalid form fields: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+  const prediction = await segmentUpload(config.modelsDir, file.bytes, parsed.data.model ? { model: parsed.data.model } : {});
+  const overlay = await encodeMaskOverlay(prediction.classes, prediction.width, prediction.height);
+  return json({
+    model: prediction.model,
+    width: prediction.width,
+    height: prediction.height,
+    areaFraction: prediction.areaFraction,
+    classFractions: prediction.classFractions,
+    overlay: `data:image/png;base64,${overlay.toString('base64')}`,
+  });
+});
