@@ -17,7 +17,7 @@ import {
   type ActiveElement,
 } from 'chart.js';
 import { useRouter } from 'next/navigation';
-import { useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { Bar, Line, Scatter } from 'react-chartjs-2';
 
 ChartJS.register(CategoryScale, LinearScale, PointElement, LineElement, BarElement, Tooltip, Legend);
@@ -113,6 +113,28 @@ export function MapScatter({ points, colorBy }: { points: MapPoint[]; colorBy: '
   const down = useRef<{ x: number; y: number } | null>(null);
   // The point under (nearest to) the pointer, kept by onHover; a click opens it.
   const hovered = useRef<number | null>(null);
+  const wrapper = useRef<HTMLDivElement>(null);
+  // Native listeners in the capture phase: the zoom plugin stops clicks on the canvas from bubbling
+  // to React's handlers. A click (not the end of a drag) opens the hovered image; a double click resets the zoom.
+  useEffect(() => {
+    const element = wrapper.current;
+    if (!element) return;
+    const onDown = (e: MouseEvent) => (down.current = { x: e.clientX, y: e.clientY });
+    const onClick = (e: MouseEvent) => {
+      const start = down.current;
+      if (start && Math.hypot(e.clientX - start.x, e.clientY - start.y) > 5) return;
+      if (hovered.current !== null) router.push(`/images/${hovered.current}`);
+    };
+    const onDouble = () => chart.current?.resetZoom();
+    element.addEventListener('mousedown', onDown, true);
+    element.addEventListener('click', onClick, true);
+    element.addEventListener('dblclick', onDouble, true);
+    return () => {
+      element.removeEventListener('mousedown', onDown, true);
+      element.removeEventListener('click', onClick, true);
+      element.removeEventListener('dblclick', onDouble, true);
+    };
+  }, [router]);
   const datasets = useMemo(() => {
     const groups = new Map<string, MapPoint[]>();
     for (const p of points) {
@@ -135,19 +157,7 @@ export function MapScatter({ points, colorBy }: { points: MapPoint[]; colorBy: '
     return (datasets[e.datasetIndex]!.data[e.index] as { id: number }).id;
   };
   return (
-    <div
-      className="chart map"
-      data-testid="latent-map"
-      data-points={points.length}
-      onMouseDown={(e) => (down.current = { x: e.clientX, y: e.clientY })}
-      onDoubleClick={() => chart.current?.resetZoom()}
-      onClick={(e) => {
-        // A click (not the end of a drag that panned the map) opens the nearest image.
-        const start = down.current;
-        if (start && Math.hypot(e.clientX - start.x, e.clientY - start.y) > 5) return;
-        if (hovered.current !== null) router.push(`/images/${hovered.current}`);
-      }}
-    >
+    <div className="chart map" data-testid="latent-map" data-points={points.length} ref={wrapper}>
       <Scatter
         ref={chart}
         data={{ datasets }}
