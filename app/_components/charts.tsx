@@ -97,6 +97,23 @@ export function LatentBars({ latent }: { latent: number[] }) {
   );
 }
 
+/** The id of the data point nearest to a pixel of the chart (within 40 px), from the chart's own scales. */
+function nearestPoint(c: ChartJS<'scatter'>, x: number, y: number): number | null {
+  const { x: sx, y: sy } = c.scales;
+  if (!sx || !sy) return null;
+  let best: number | null = null;
+  let bestDistance = 40 * 40;
+  for (const dataset of c.data.datasets)
+    for (const p of dataset.data as { x: number; y: number; id: number }[]) {
+      const d = (sx.getPixelForValue(p.x) - x) ** 2 + (sy.getPixelForValue(p.y) - y) ** 2;
+      if (d < bestDistance) {
+        bestDistance = d;
+        best = p.id;
+      }
+    }
+  return best;
+}
+
 export interface MapPoint {
   id: number;
   x: number;
@@ -122,8 +139,11 @@ export function MapScatter({ points, colorBy }: { points: MapPoint[]; colorBy: '
     const onDown = (e: MouseEvent) => (down.current = { x: e.clientX, y: e.clientY });
     const onClick = (e: MouseEvent) => {
       const start = down.current;
-      if (start && Math.hypot(e.clientX - start.x, e.clientY - start.y) > 5) return;
-      if (hovered.current !== null) router.push(`/images/${hovered.current}`);
+      const c = chart.current;
+      if (!c || (start && Math.hypot(e.clientX - start.x, e.clientY - start.y) > 5)) return;
+      const box = c.canvas.getBoundingClientRect();
+      const id = nearestPoint(c, e.clientX - box.left, e.clientY - box.top);
+      if (id !== null) router.push(`/images/${id}`);
     };
     const onDouble = () => chart.current?.resetZoom();
     element.addEventListener('mousedown', onDown, true);
@@ -151,13 +171,27 @@ export function MapScatter({ points, colorBy }: { points: MapPoint[]; colorBy: '
         pointHoverRadius: 6,
       }));
   }, [points, colorBy]);
+  // Where the first point is drawn ("x,y" in canvas pixels): lets a test (or a tour) point at a real point.
+  const [firstPoint, setFirstPoint] = useState<string | null>(null);
+  useEffect(() => {
+    const c = chart.current;
+    const p = c?.data.datasets[0]?.data[0] as { x: number; y: number } | undefined;
+    if (c && p && c.scales.x && c.scales.y)
+      setFirstPoint(`${Math.round(c.scales.x.getPixelForValue(p.x))},${Math.round(c.scales.y.getPixelForValue(p.y))}`);
+  }, [datasets]);
   const pointAt = (elements: ActiveElement[]) => {
     const e = elements[0];
     if (!e) return null;
     return (datasets[e.datasetIndex]!.data[e.index] as { id: number }).id;
   };
   return (
-    <div className="chart map" data-testid="latent-map" data-points={points.length} ref={wrapper}>
+    <div
+      className="chart map"
+      data-testid="latent-map"
+      data-points={points.length}
+      data-first-point={firstPoint ?? undefined}
+      ref={wrapper}
+    >
       <Scatter
         ref={chart}
         data={{ datasets }}
