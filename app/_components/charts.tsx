@@ -171,14 +171,6 @@ export function MapScatter({ points, colorBy }: { points: MapPoint[]; colorBy: '
         pointHoverRadius: 6,
       }));
   }, [points, colorBy]);
-  // Where the first point is drawn ("x,y" in canvas pixels): lets a test (or a tour) point at a real point.
-  const [firstPoint, setFirstPoint] = useState<string | null>(null);
-  useEffect(() => {
-    const c = chart.current;
-    const p = c?.data.datasets[0]?.data[0] as { x: number; y: number } | undefined;
-    if (c && p && c.scales.x && c.scales.y)
-      setFirstPoint(`${Math.round(c.scales.x.getPixelForValue(p.x))},${Math.round(c.scales.y.getPixelForValue(p.y))}`);
-  }, [datasets]);
   const pointAt = (elements: ActiveElement[]) => {
     const e = elements[0];
     if (!e) return null;
@@ -189,11 +181,22 @@ export function MapScatter({ points, colorBy }: { points: MapPoint[]; colorBy: '
       className="chart map"
       data-testid="latent-map"
       data-points={points.length}
-      data-first-point={firstPoint ?? undefined}
+
       ref={wrapper}
     >
       <Scatter
         ref={chart}
+        plugins={[
+          {
+            // After each draw, where the first point is ("x,y" in canvas pixels): lets a test (or a tour) point at a real point.
+            id: 'first-point',
+            afterRender: (c) => {
+              const p = c.data.datasets[0]?.data[0] as { x: number; y: number } | undefined;
+              if (p && c.scales.x && c.scales.y && wrapper.current)
+                wrapper.current.dataset.firstPoint = `${Math.round(c.scales.x.getPixelForValue(p.x))},${Math.round(c.scales.y.getPixelForValue(p.y))}`;
+            },
+          },
+        ]}
         data={{ datasets }}
         options={{
           maintainAspectRatio: false,
