@@ -16,7 +16,6 @@ import {
   type ChartEvent,
   type ActiveElement,
 } from 'chart.js';
-import { useRouter } from 'next/navigation';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { Bar, Line, Scatter } from 'react-chartjs-2';
 
@@ -124,7 +123,6 @@ export interface MapPoint {
 
 /** The latent map: points coloured by cluster or label; hover shows the thumbnail, click opens the image, the wheel zooms (double-click resets). */
 export function MapScatter({ points, colorBy }: { points: MapPoint[]; colorBy: 'cluster' | 'label' }) {
-  const router = useRouter();
   const [hover, setHover] = useState<{ id: number; x: number; y: number } | null>(null);
   const chart = useRef<ChartJS<'scatter'>>(null);
   const down = useRef<{ x: number; y: number } | null>(null);
@@ -143,7 +141,7 @@ export function MapScatter({ points, colorBy }: { points: MapPoint[]; colorBy: '
       if (!c || (start && Math.hypot(e.clientX - start.x, e.clientY - start.y) > 5)) return;
       const box = c.canvas.getBoundingClientRect();
       const id = nearestPoint(c, e.clientX - box.left, e.clientY - box.top);
-      if (id !== null) router.push(`/images/${id}`);
+      if (id !== null) window.location.assign(`/images/${id}`);
     };
     const onDouble = () => chart.current?.resetZoom();
     element.addEventListener('mousedown', onDown, true);
@@ -154,7 +152,7 @@ export function MapScatter({ points, colorBy }: { points: MapPoint[]; colorBy: '
       element.removeEventListener('click', onClick, true);
       element.removeEventListener('dblclick', onDouble, true);
     };
-  }, [router]);
+  }, []);
   const datasets = useMemo(() => {
     const groups = new Map<string, MapPoint[]>();
     for (const p of points) {
