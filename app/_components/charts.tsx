@@ -184,17 +184,6 @@ export function MapScatter({ points, colorBy }: { points: MapPoint[]; colorBy: '
     >
       <Scatter
         ref={chart}
-        plugins={[
-          {
-            // After each draw, where the first point is ("x,y" in canvas pixels): lets a test (or a tour) point at a real point.
-            id: 'first-point',
-            afterRender: (c) => {
-              const p = c.data.datasets[0]?.data[0] as { x: number; y: number } | undefined;
-              if (p && c.scales.x && c.scales.y && wrapper.current)
-                wrapper.current.dataset.firstPoint = `${Math.round(c.scales.x.getPixelForValue(p.x))},${Math.round(c.scales.y.getPixelForValue(p.y))}`;
-            },
-          },
-        ]}
         data={{ datasets }}
         options={{
           maintainAspectRatio: false,
@@ -203,6 +192,9 @@ export function MapScatter({ points, colorBy }: { points: MapPoint[]; colorBy: '
           onHover: (event: ChartEvent, elements) => {
             const id = pointAt(elements);
             hovered.current = id;
+            // Where the hovered point is drawn ("x,y" in canvas pixels): a test (or a tour) can click it.
+            const near = elements[0]?.element;
+            if (near && wrapper.current) wrapper.current.dataset.hoverPoint = `${Math.round(near.x)},${Math.round(near.y)}`;
             setHover(id === null ? null : { id, x: event.x ?? 0, y: event.y ?? 0 });
           },
           plugins: {

@@ -91,11 +91,11 @@ export default function ClustersPage() {
   };
   useEffect(loadRun, [runId]);
   useEffect(() => {
-    if (!status?.model) return;
+    if (!status?.model?.id) return;
     void api<{ points: MapPoint[]; stale: boolean }>(`/api/map?method=${method}${runId ? `&run=${runId}` : ''}`).then(setMap, (e: Error) =>
       setError(e.message),
     );
-  }, [method, runId, status?.model, mapJob?.state]);
+  }, [method, runId, status?.model?.id, mapJob?.state]);
 
   const cluster = async () => {
     setError(null);
