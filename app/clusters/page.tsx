@@ -31,7 +31,7 @@ function ClusterCard({ run, c, onRenamed }: { run: Run; c: ClusterSummary; onRen
     onRenamed();
   };
   return (
-    <div className="cluster-card" data-testid="cluster-card" data-cluster={c.cluster}>
+    <div className="cluster-card" data-testid="cluster-card" data-cluster={c.cluster} data-size={c.size}>
       <div className="row" style={{ justifyContent: 'space-between' }}>
         {editing ? (
           <span className="row">
