@@ -26,8 +26,8 @@ export const clusterScheduleSchema = z.strictObject({
 export type ClusterSchedule = z.infer<typeof clusterScheduleSchema>;
 
 export const trainOptionsSchema = z.strictObject({
-  /** Passes over the training images. Default 10. */
-  epochs: z.number().int().min(1).max(10000).default(10),
+  /** Passes over the training images (0: none, to fine-tune a saved model's clustering head only). Default 10. */
+  epochs: z.number().int().min(0).max(10000).default(10),
   /** Images per gradient step: larger is faster per image, smaller generalises better. Default 128. */
   batchSize: z.number().int().min(1).max(8192).default(128),
   /** Adam learning rate. Default 1e-3. */
