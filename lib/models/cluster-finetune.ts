@@ -9,7 +9,7 @@
  */
 import { AppError } from '../errors';
 import { kmeans } from '../clustering/kmeans';
-import { tf, type Tensor2D } from '../engine/tf';
+import { tf, type Tensor2D, type Tensor4D } from '../engine/tf';
 import { CENTERS, type Autoencoder } from './autoencoder';
 import { batchTensor, checkImageSet, type ImageSet } from './image-set';
 import { encodeImages } from './inference';
@@ -71,102 +71,143 @@ function argmaxRows(q: Float32Array, k: number): Int32Array {
   return out;
 }
 
-function klOf(p: Float32Array, q: Float32Array, n: number): number {
-  let sum = 0;
-  for (let i = 0; i < p.length; i++) if (p[i]! > 0) sum += p[i]! * Math.log(p[i]! / Math.max(q[i]!, 1e-7));
-  return sum / n;
+/** Where the fine-tune stands, reported after each epoch. */
+export interface ClusterState {
+  updates: number;
+  changed: number;
+  klStart: number;
+  klEnd: number;
+  converged: boolean;
 }
 
 /**
- * Fine-tunes `model` (its spec must have a clustering head) on all of `set`. Progress events have
- * phase 'cluster'; AppError('cancelled') when `hooks.signal` aborts.
+ * The target distribution P of every image and the stopping rule, kept identically by the local
+ * loop and by each worker thread (all compute it from the same Q).
  */
-export async function finetuneClusters(
+export class ClusterTargets {
+  private p: Float32Array = new Float32Array(0);
+  private previous: Int32Array;
+  readonly state: ClusterState = { updates: 0, changed: 1, klStart: 0, klEnd: 0, converged: false };
+
+  constructor(
+    readonly k: number,
+    readonly tolerance: number,
+    initialAssignments: Int32Array,
+  ) {
+    this.previous = initialAssignments;
+  }
+
+  /** New P from Q over all images; true (and `state.converged`) once assignments have settled. */
+  update(q: Float32Array): boolean {
+    const n = q.length / this.k;
+    this.p = targetFromAssignments(q, this.k);
+    const assigned = argmaxRows(q, this.k);
+    let changed = 0;
+    for (let i = 0; i < n; i++) if (assigned[i] !== this.previous[i]) changed++;
+    let kl = 0;
+    for (let i = 0; i < q.length; i++) if (this.p[i]! > 0) kl += this.p[i]! * Math.log(this.p[i]! / Math.max(q[i]!, 1e-7));
+    const s = this.state;
+    s.changed = changed / n;
+    s.klEnd = kl / n;
+    if (s.updates === 0) s.klStart = s.klEnd;
+    s.updates++;
+    this.previous = assigned;
+    s.converged = s.updates > 1 && s.changed < this.tolerance;
+    return s.converged;
+  }
+
+  /** P's rows for a batch of image indices, as a tensor [batch, k]. */
+  rows(indices: ArrayLike<number>): Tensor2D {
+    const out = new Float32Array(indices.length * this.k);
+    for (let r = 0; r < indices.length; r++) {
+      const i = indices[r]!;
+      out.set(this.p.subarray(i * this.k, (i + 1) * this.k), r * this.k);
+    }
+    return tf.tensor2d(out, [indices.length, this.k]);
+  }
+
+  /** Images per cluster by the last update's hard assignments. */
+  sizes(): number[] {
+    const sizes = new Array<number>(this.k).fill(0);
+    for (const c of this.previous) sizes[c]!++;
+    return sizes;
+  }
+}
+
+/** IDEC's batch objective: reconstruction + gamma·KL(P‖Q) for images `x` whose target rows are `p`. */
+export function clusterObjective(model: Autoencoder) {
+  const head = model.spec.clustering;
+  if (!head) throw new AppError('invalid_input', 'the clustering fine-tune needs a spec with a clustering head (spec.clustering)');
+  const reconstruction = RECONSTRUCTION_LOSSES[model.spec.loss];
+  return (x: Tensor4D, p: Tensor2D): tf.Scalar => {
+    const { code, output } = model.forward(x);
+    return tf.add(reconstruction(output, x), tf.mul(head.gamma, clusteringKl(p, model.softAssign(code)))) as tf.Scalar;
+  };
+}
+
+/** Initial centres: k-means (restarts, seeded) on the codes; written into the model. */
+export function initCenters(model: Autoencoder, codes: Float32Array, seed: number, restarts: number): Int32Array {
+  const k = model.spec.clustering!.clusters;
+  const d = model.latentSize;
+  const result = kmeans(codes, codes.length / d, d, { k, seed, restarts });
+  const init = tf.tensor2d(result.centroids, [k, d]);
+  model.p(CENTERS).assign(init);
+  init.dispose();
+  return result.assignments;
+}
+
+/** Runs the fine-tune's steps in other threads (the worker pool); the model receives the result. */
+export interface ClusterRunner {
+  encode: EncodeSet;
+  fit(model: Autoencoder, set: ImageSet, options: TrainOptions, hooks: TrainHooks, initial: Int32Array): Promise<LoopResult>;
+}
+
+interface LoopResult {
+  history: EpochRecord[];
+  steps: number;
+  state: ClusterState;
+}
+
+/** The fine-tune's steps in this thread. */
+async function fitHere(
   model: Autoencoder,
   set: ImageSet,
   options: TrainOptions,
-  hooks: TrainHooks = {},
-  encode: EncodeSet = encodeHere,
-): Promise<TrainResult> {
-  const head = model.spec.clustering;
-  if (!head) throw new AppError('invalid_input', 'the clustering fine-tune needs a spec with a clustering head (spec.clustering)');
-  checkImageSet(set, model.spec.inputShape);
-  const k = head.clusters;
-  const n = set.count;
-  if (n < k) throw new AppError('invalid_input', `${n} images cannot form ${k} clusters`);
+  hooks: TrainHooks,
+  initial: Int32Array,
+): Promise<LoopResult> {
   const schedule = clusterScheduleSchema.parse(options.clustering ?? {});
+  const k = model.spec.clustering!.clusters;
   const { batchSize, seed } = options;
-  const d = model.latentSize;
-  const centers = model.p(CENTERS);
-
-  const initial = kmeans(await encode(model, set), n, d, { k, seed, restarts: schedule.restarts });
-  const init = tf.tensor2d(initial.centroids, [k, d]);
-  centers.assign(init);
-  init.dispose();
-
-  const vars = [...model.autoencoderParams, centers];
+  const n = set.count;
+  const targets = new ClusterTargets(k, schedule.tolerance, initial);
+  const objective = clusterObjective(model);
+  const vars = [...model.autoencoderParams, model.p(CENTERS)];
   const optimizer = createAdam(options.learningRate);
-  const reconstruction = RECONSTRUCTION_LOSSES[model.spec.loss];
   const batches = Math.ceil(n / batchSize);
   const history: EpochRecord[] = [];
-  let p: Float32Array = new Float32Array(n * k);
-  let previous: Int32Array = initial.assignments;
-  let q: Float32Array = new Float32Array(0);
-  const summary = { updates: 0, steps: 0, converged: false, changed: 1, klStart: 0, klEnd: 0, sizes: [] as number[] };
   const started = performance.now();
   let images = 0;
-
-  /** Recomputes Q and P over all images; true when the assignments have settled. */
-  const updateTargets = async (): Promise<boolean> => {
-    q = softAssignCodes(model, await encode(model, set));
-    p = targetFromAssignments(q, k);
-    const assigned = argmaxRows(q, k);
-    let changed = 0;
-    for (let i = 0; i < n; i++) if (assigned[i] !== previous[i]) changed++;
-    summary.changed = changed / n;
-    summary.klEnd = klOf(p, q, n);
-    if (summary.updates === 0) summary.klStart = summary.klEnd;
-    summary.updates++;
-    previous = assigned;
-    return summary.updates > 1 && summary.changed < schedule.tolerance;
-  };
-
+  let steps = 0;
   try {
-    for (let epoch = 1; epoch <= schedule.epochs && !summary.converged; epoch++) {
-      const order = shuffledIndices(n, seed * 7 + 1000 + epoch);
+    for (let epoch = 1; epoch <= schedule.epochs && !targets.state.converged; epoch++) {
+      // The same order as a worker thread's epoch, so both paths take the same steps.
+      const order = shuffledIndices(n, seed + epoch);
       const epochStart = performance.now();
       let sum = 0;
       let seen = 0;
       for (let b = 0; b < batches; b++) {
         throwIfAborted(hooks.signal);
-        if (summary.steps % schedule.updateInterval === 0 && (await updateTargets())) {
-          summary.converged = true;
-          break;
-        }
-        const s = b * batchSize;
-        const e = Math.min(n, s + batchSize);
-        const idx = order.subarray(s, e);
-        const target = new Float32Array(idx.length * k);
-        for (let r = 0; r < idx.length; r++) target.set(p.subarray(idx[r]! * k, (idx[r]! + 1) * k), r * k);
+        if (steps % schedule.updateInterval === 0 && targets.update(softAssignCodes(model, encodeImages(model, set)))) break;
+        const idx = order.subarray(b * batchSize, Math.min(n, (b + 1) * batchSize));
         const loss = tf.tidy(() => {
           const x = batchTensor(set, idx, 0, idx.length);
-          const pb = tf.tensor2d(target, [idx.length, k]);
-          const cost = optimizer.minimize(
-            () => {
-              const { code, output } = model.forward(x);
-              return tf.add(
-                reconstruction(output, x),
-                tf.mul(head.gamma, clusteringKl(pb, model.softAssign(code as Tensor2D))),
-              ) as tf.Scalar;
-            },
-            true,
-            vars,
-          );
-          return cost!.dataSync()[0]!;
+          const p = targets.rows(idx);
+          return optimizer.minimize(() => objective(x, p), true, vars)!.dataSync()[0]!;
         });
         if (!Number.isFinite(loss))
           throw new AppError('invalid_input', `clustering fine-tune diverged (loss ${loss}); try a lower learning rate or gamma`);
-        summary.steps++;
+        steps++;
         sum += loss * idx.length;
         seen += idx.length;
         images += idx.length;
@@ -180,7 +221,7 @@ export async function finetuneClusters(
           loss,
           valLoss: null,
           imagesPerSec: rate,
-          etaSeconds: ((schedule.epochs - epoch) * n + (n - e)) / rate,
+          etaSeconds: ((schedule.epochs - epoch) * n + (n - b * batchSize)) / rate,
         });
         await nextTick();
       }
@@ -200,18 +241,50 @@ export async function finetuneClusters(
         epochDone: true,
       });
     }
-    if (!summary.converged) await updateTargets();
   } finally {
     optimizer.dispose();
   }
-  const sizes = new Array<number>(k).fill(0);
-  for (const c of previous) sizes[c]!++;
-  summary.sizes = sizes;
+  return { history, steps, state: targets.state };
+}
+
+/**
+ * Fine-tunes `model` (its spec must have a clustering head) on all of `set`, in this thread or,
+ * given a `runner`, in worker threads. Progress events have phase 'cluster';
+ * AppError('cancelled') when `hooks.signal` aborts.
+ */
+export async function finetuneClusters(
+  model: Autoencoder,
+  set: ImageSet,
+  options: TrainOptions,
+  hooks: TrainHooks = {},
+  runner?: ClusterRunner,
+): Promise<TrainResult> {
+  const head = model.spec.clustering;
+  if (!head) throw new AppError('invalid_input', 'the clustering fine-tune needs a spec with a clustering head (spec.clustering)');
+  checkImageSet(set, model.spec.inputShape);
+  if (set.count < head.clusters) throw new AppError('invalid_input', `${set.count} images cannot form ${head.clusters} clusters`);
+  const schedule = clusterScheduleSchema.parse(options.clustering ?? {});
+  const encode = runner?.encode ?? encodeHere;
+  const started = performance.now();
+  const initial = initCenters(model, await encode(model, set), options.seed, schedule.restarts);
+  const loop = await (runner ? runner.fit(model, set, options, hooks, initial) : fitHere(model, set, options, hooks, initial));
+  // One last look at the final assignments, for the summary.
+  const final = new ClusterTargets(head.clusters, schedule.tolerance, initial);
+  final.update(softAssignCodes(model, await encode(model, set)));
+  const images = loop.history.reduce((n, h) => n + h.imagesPerSec * h.seconds, 0);
   return {
-    history,
-    stoppedEarly: summary.converged,
-    bestEpoch: history.length,
+    history: loop.history,
+    stoppedEarly: loop.state.converged,
+    bestEpoch: loop.history.length,
     imagesPerSec: images / ((performance.now() - started) / 1000),
-    clustering: summary,
+    clustering: {
+      updates: loop.state.updates,
+      steps: loop.steps,
+      converged: loop.state.converged,
+      changed: loop.state.changed,
+      klStart: loop.state.klStart,
+      klEnd: final.state.klEnd,
+      sizes: final.sizes(),
+    },
   };
 }

@@ -10,7 +10,7 @@ import { AppError } from '../errors';
 import { loadFashionMnist } from '../data/fashion-mnist';
 import { loadImageFolder } from '../data/image-folder';
 import { Autoencoder, CENTERS } from '../models/autoencoder';
-import { finetuneClusters } from '../models/cluster-finetune';
+import { finetuneClusters, type ClusterRunner } from '../models/cluster-finetune';
 import type { ImageSet } from '../models/image-set';
 import { reconstructionErrors } from '../models/inference';
 import { loadModel, saveModel } from '../models/model-io';
@@ -134,30 +134,32 @@ const MIN_PARALLEL_IMAGES = 1024;
 
 async function fitModel(model: Autoencoder, set: ImageSet, request: TrainRequest, hooks: TrainHooks): Promise<TrainResult> {
   if (request.spec.arch === 'stacked') return trainStacked(model, set, request.options, hooks);
-  const result = await fitReconstruction(model, set, request, hooks);
-  if (!request.spec.clustering) return result;
-  const { onProgress, signal } = hooks;
-  const clustering = await finetuneClusters(model, set, request.options, {
-    ...(onProgress ? { onProgress } : {}),
-    ...(signal ? { signal } : {}),
-  });
-  return {
-    ...clustering,
-    history: [...result.history, ...clustering.history],
-    imagesPerSec: result.history.length ? result.imagesPerSec : clustering.imagesPerSec,
-  };
-}
-
-async function fitReconstruction(model: Autoencoder, set: ImageSet, request: TrainRequest, hooks: TrainHooks): Promise<TrainResult> {
-  if (request.options.epochs === 0) return { history: [], stoppedEarly: false, bestEpoch: 0, imagesPerSec: 0 };
-  if (request.workers < 2 || request.backend !== 'wasm' || set.count < MIN_PARALLEL_IMAGES) {
-    return trainAutoencoder(model, set, request.options, hooks);
-  }
-  const pool = await ModelWorkerPool.start(model, request.workers, request.backend);
+  const parallel = request.workers >= 2 && request.backend === 'wasm' && set.count >= MIN_PARALLEL_IMAGES;
+  const pool = parallel ? await ModelWorkerPool.start(model, request.workers, request.backend) : null;
   try {
-    return await pool.train(model, set, request.options, hooks);
+    const epochs = request.options.epochs;
+    let result: TrainResult = { history: [], stoppedEarly: false, bestEpoch: 0, imagesPerSec: 0 };
+    if (epochs > 0) {
+      result = pool ? await pool.train(model, set, request.options, hooks) : await trainAutoencoder(model, set, request.options, hooks);
+    }
+    if (!request.spec.clustering) return result;
+    const { onProgress, signal } = hooks;
+    const clusterHooks: TrainHooks = { ...(onProgress ? { onProgress } : {}), ...(signal ? { signal } : {}) };
+    const runner: ClusterRunner | undefined = pool
+      ? {
+          encode: (m, s) => pool.encode(s, m.latentSize),
+          fit: (m, s, options, h, initial) => pool.fitClusters(m, s, options, h, initial),
+        }
+      : undefined;
+    await pool?.syncWeights(model); // early stopping may have restored an earlier epoch here
+    const clustering = await finetuneClusters(model, set, request.options, clusterHooks, runner);
+    return {
+      ...clustering,
+      history: [...result.history, ...clustering.history],
+      imagesPerSec: epochs > 0 ? result.imagesPerSec : clustering.imagesPerSec,
+    };
   } finally {
-    await pool.close();
+    await pool?.close();
   }
 }
 
