@@ -9,6 +9,8 @@
  */
 import { AppError } from '../errors';
 import { kmeans } from '../clustering/kmeans';
+import { umapFromNeighbors } from '../clustering/umap';
+import { exactKnn } from '../engine/linear-algebra';
 import { tf, type Tensor2D, type Tensor4D } from '../engine/tf';
 import { CENTERS, type Autoencoder } from './autoencoder';
 import { batchTensor, checkImageSet, type ImageSet } from './image-set';
@@ -17,6 +19,7 @@ import { clusteringKl, RECONSTRUCTION_LOSSES } from './losses';
 import {
   clusterScheduleSchema,
   createAdam,
+  type ClusterSchedule,
   nextTick,
   shuffledIndices,
   throwIfAborted,
@@ -145,15 +148,78 @@ export function clusterObjective(model: Autoencoder) {
   };
 }
 
-/** Initial centres: k-means (restarts, seeded) on the codes; written into the model. */
-export function initCenters(model: Autoencoder, codes: Float32Array, seed: number, restarts: number): Int32Array {
+/** Images embedded by UMAP when the centres start from an N2D clustering (the rest follow by vote). */
+const UMAP_SAMPLE = 10_000;
+const UMAP_NEIGHBOURS = 20;
+
+/**
+ * A starting partition as N2D (McConville et al. 2019) finds it: UMAP of (a sample of) the codes to
+ * k dimensions, k-means there, and every other image takes the majority cluster of its 10 nearest
+ * sampled codes. UMAP follows the manifold that k-means in the code space cuts across.
+ */
+async function umapPartition(codes: Float32Array, d: number, k: number, seed: number, restarts: number): Promise<Int32Array> {
+  const n = codes.length / d;
+  const sample = shuffledIndices(n, seed).subarray(0, Math.min(n, UMAP_SAMPLE));
+  const s = sample.length;
+  const sampled = new Float32Array(s * d);
+  sample.forEach((i, r) => sampled.set(codes.subarray(i * d, (i + 1) * d), r * d));
+  const neighbours = Math.min(UMAP_NEIGHBOURS, s - 1);
+  const knn = exactKnn(sampled, s, sampled, s, d, neighbours, { skipSelf: true });
+  const distances = Float32Array.from(knn.distances, (v) => Math.sqrt(Math.max(v, 0)));
+  const embedded = await umapFromNeighbors(sampled, s, d, knn.indices, distances, neighbours, {
+    components: k,
+    neighbors: neighbours,
+    minDist: 0,
+    seed,
+  });
+  const sampleClusters = kmeans(embedded, s, k, { k, seed, restarts }).assignments;
+  const votes = Math.min(10, s);
+  const nearest = exactKnn(codes, n, sampled, s, d, votes);
+  const out = new Int32Array(n);
+  const count = new Int32Array(k);
+  for (let i = 0; i < n; i++) {
+    count.fill(0);
+    for (let j = 0; j < votes; j++) count[sampleClusters[nearest.indices[i * votes + j]!]!]!++;
+    let best = 0;
+    for (let c = 1; c < k; c++) if (count[c]! > count[best]!) best = c;
+    out[i] = best;
+  }
+  return out;
+}
+
+/**
+ * Initial centres, written into the model: by default k-means (restarts, seeded) on the codes;
+ * with `init: 'umap'`, the mean code of each cluster of an N2D partition. Returns the partition.
+ */
+export async function initCenters(
+  model: Autoencoder,
+  codes: Float32Array,
+  seed: number,
+  schedule: Pick<ClusterSchedule, 'restarts' | 'init'>,
+): Promise<Int32Array> {
   const k = model.spec.clustering!.clusters;
   const d = model.latentSize;
-  const result = kmeans(codes, codes.length / d, d, { k, seed, restarts });
-  const init = tf.tensor2d(result.centroids, [k, d]);
+  let centroids: Float32Array;
+  let assignments: Int32Array;
+  if (schedule.init === 'umap') {
+    assignments = await umapPartition(codes, d, k, seed, schedule.restarts);
+    const sums = new Float64Array(k * d);
+    const sizes = new Int32Array(k);
+    for (let i = 0; i < assignments.length; i++) {
+      const c = assignments[i]!;
+      sizes[c]!++;
+      for (let j = 0; j < d; j++) sums[c * d + j]! += codes[i * d + j]!;
+    }
+    // A cluster no image voted for starts at a k-means centre instead.
+    const fallback = sizes.some((n) => n === 0) ? kmeans(codes, codes.length / d, d, { k, seed, restarts: 1 }).centroids : null;
+    centroids = Float32Array.from(sums, (v, i) => (sizes[Math.floor(i / d)]! > 0 ? v / sizes[Math.floor(i / d)]! : fallback![i]!));
+  } else {
+    ({ centroids, assignments } = kmeans(codes, codes.length / d, d, { k, seed, restarts: schedule.restarts }));
+  }
+  const init = tf.tensor2d(centroids, [k, d]);
   model.p(CENTERS).assign(init);
   init.dispose();
-  return result.assignments;
+  return assignments;
 }
 
 /** Runs the fine-tune's steps in other threads (the worker pool); the model receives the result. */
@@ -266,7 +332,7 @@ export async function finetuneClusters(
   const schedule = clusterScheduleSchema.parse(options.clustering ?? {});
   const encode = runner?.encode ?? encodeHere;
   const started = performance.now();
-  const initial = initCenters(model, await encode(model, set), options.seed, schedule.restarts);
+  const initial = await initCenters(model, await encode(model, set), options.seed, schedule);
   const loop = await (runner ? runner.fit(model, set, options, hooks, initial) : fitHere(model, set, options, hooks, initial));
   // One last look at the final assignments, for the summary.
   const final = new ClusterTargets(head.clusters, schedule.tolerance, initial);

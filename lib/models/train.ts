@@ -22,6 +22,12 @@ export const clusterScheduleSchema = z.strictObject({
   tolerance: z.number().min(0).max(1).default(0.001),
   /** k-means restarts for the initial centres (the lowest inertia wins). Default 10. */
   restarts: z.number().int().min(1).max(100).default(10),
+  /**
+   * Where the centres start: 'kmeans' on the codes, or 'umap': the mean codes of an N2D partition
+   * (UMAP of a 10,000-code sample, k-means there; ~40 s more), which follows the data's manifold
+   * where k-means cuts across it. Default 'kmeans'.
+   */
+  init: z.enum(['kmeans', 'umap']).default('kmeans'),
 });
 export type ClusterSchedule = z.infer<typeof clusterScheduleSchema>;
 

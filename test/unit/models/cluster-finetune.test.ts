@@ -77,7 +77,7 @@ describe('finetuneClusters', () => {
     await trainAutoencoder(model, images, options);
     // The fine-tune's own start: the same seeded k-means centres, hence the same P.
     const before = model.readWeights();
-    initCenters(model, encodeImages(model, images), options.seed, 2);
+    await initCenters(model, encodeImages(model, images), options.seed, { restarts: 2, init: 'kmeans' });
     const q0 = softAssignCodes(model, encodeImages(model, images));
     const p0 = targetFromAssignments(q0, 4);
     const kl = (q: Float32Array) => p0.reduce((sum, p, i) => sum + p * Math.log(p / q[i]!), 0) / images.count;
@@ -138,6 +138,22 @@ describe('finetuneClusters', () => {
       here.dispose();
       there.dispose();
     }
+  });
+
+  it("init 'umap' starts every centre at the mean code of its N2D cluster", async () => {
+    const model = Autoencoder.create(spec);
+    const codes = encodeImages(model, images);
+    const partition = await initCenters(model, codes, 42, { restarts: 2, init: 'umap' });
+    expect(partition).toHaveLength(256);
+    const centers = model.p(CENTERS).dataSync();
+    for (let c = 0; c < 4; c++) {
+      const members = [...partition.keys()].filter((i) => partition[i] === c);
+      if (members.length === 0) continue;
+      const mean = Array.from({ length: 8 }, (_, j) => members.reduce((sum, i) => sum + codes[i * 8 + j]!, 0) / members.length);
+      expect(relativeError(centers.subarray(c * 8, (c + 1) * 8), mean)).toBeLessThan(1e-5);
+    }
+    expect(new Set(partition).size).toBeGreaterThan(1);
+    model.dispose();
   });
 
   it('refuses a model without a clustering head', async () => {
