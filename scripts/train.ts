@@ -10,7 +10,7 @@ import { parseConfig } from '../lib/config';
 import { initEngine } from '../lib/engine/backend';
 import { AppError } from '../lib/errors';
 import { ARCHITECTURES, DOWNSAMPLING_MODES, LOSSES, PRESETS, UPSAMPLING_MODES, parseModelSpec, presetSpec } from '../lib/models/spec';
-import { trainOptionsSchema } from '../lib/models/train';
+import { CLUSTER_INITS, trainOptionsSchema } from '../lib/models/train';
 import { defaultModelDir, FASHION_MNIST, trainModel } from '../lib/services/train-service';
 import { openLibrary } from '../lib/services/library';
 import { registerModelDir } from '../lib/services/model-service';
@@ -38,6 +38,7 @@ const program = new Command('train')
   .option('--cluster-finetune <k>', 'clustering head (IDEC): after training, fine-tune the latents into k clusters (no labels)')
   .option('--cluster-gamma <g>', 'weight of the clustering loss next to reconstruction (default 0.1)')
   .option('--cluster-epochs <n>', 'cap on clustering fine-tune passes (default 10; stops earlier when assignments settle)')
+  .addOption(new Option('--cluster-init <how>', 'where the cluster centres start (default umap: N2D partition)').choices(CLUSTER_INITS))
   .option('--init <dir>', 'start from a saved model with the same architecture (with --epochs 0: only the clustering fine-tune)')
   .option('--epochs <n>', 'epochs', '10')
   .option('--batch-size <n>', 'batch size', '128')
@@ -88,7 +89,10 @@ await runCli(async () => {
     validationSplit: numeric.parse(o.valSplit),
     seed: numeric.parse(o.seed),
     ...(o.patience ? { earlyStopping: { patience: numeric.parse(o.patience) } } : {}),
-    ...(o.clusterEpochs ? { clustering: { epochs: numeric.parse(o.clusterEpochs) } } : {}),
+    clustering: {
+      ...(o.clusterEpochs ? { epochs: numeric.parse(o.clusterEpochs) } : {}),
+      ...(o.clusterInit ? { init: o.clusterInit } : {}),
+    },
   });
   if (!optionsResult.success)
     throw new AppError(

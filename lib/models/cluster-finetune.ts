@@ -244,7 +244,8 @@ async function fitHere(
 ): Promise<LoopResult> {
   const schedule = clusterScheduleSchema.parse(options.clustering ?? {});
   const k = model.spec.clustering!.clusters;
-  const { batchSize, seed } = options;
+  const { batchSize } = schedule;
+  const { seed } = options;
   const n = set.count;
   const targets = new ClusterTargets(k, schedule.tolerance, initial);
   const objective = clusterObjective(model);

@@ -162,7 +162,7 @@ export class ModelWorkerPool {
     const schedule = cluster ? clusterScheduleSchema.parse(trainOptions.clustering ?? {}) : null;
     let options = trainOptions;
     if (schedule) {
-      options = { ...trainOptions, epochs: schedule.epochs, validationSplit: 0 };
+      options = { ...trainOptions, epochs: schedule.epochs, batchSize: schedule.batchSize, validationSplit: 0 };
       delete options.earlyStopping;
     }
     const phase = cluster ? 'cluster' : 'train';

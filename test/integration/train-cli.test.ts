@@ -100,7 +100,7 @@ describe('npm run train', () => {
       out,
     ]);
     const summary = result.clustering as { steps: number; sizes: number[] };
-    expect(summary.steps).toBe(Math.ceil(600 / 128));
+    expect(summary.steps).toBe(Math.ceil(600 / 256));
     expect(summary.sizes.reduce((a, b) => a + b, 0)).toBe(600);
     const { model, manifest } = await loadModel(out);
     expect(model.spec.clustering).toEqual({ clusters: 4, gamma: 0.1 });

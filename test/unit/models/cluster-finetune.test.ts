@@ -72,7 +72,7 @@ describe('finetuneClusters', () => {
       learningRate: 1e-3,
       validationSplit: 0,
       // One target update (at the first step), so every step descends the same KL(P‖Q).
-      clustering: { epochs: 3, updateInterval: 1000, tolerance: 0, restarts: 2 },
+      clustering: { epochs: 3, batchSize: 32, updateInterval: 1000, tolerance: 0, restarts: 2, init: 'kmeans' },
     });
     await trainAutoencoder(model, images, options);
     // The fine-tune's own start: the same seeded k-means centres, hence the same P.
@@ -108,7 +108,7 @@ describe('finetuneClusters', () => {
       epochs: 1,
       batchSize: 64,
       validationSplit: 0,
-      clustering: { epochs: 2, updateInterval: 3, tolerance: 0, restarts: 2 },
+      clustering: { epochs: 2, batchSize: 64, updateInterval: 3, tolerance: 0, restarts: 2, init: 'kmeans' },
     });
     const here = Autoencoder.create(spec);
     await trainAutoencoder(here, images, options);
