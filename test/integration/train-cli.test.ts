@@ -103,7 +103,7 @@ describe('npm run train', () => {
     expect(summary.steps).toBe(Math.ceil(600 / 256));
     expect(summary.sizes.reduce((a, b) => a + b, 0)).toBe(600);
     const { model, manifest } = await loadModel(out);
-    expect(model.spec.clustering).toEqual({ clusters: 4, gamma: 0.1 });
+    expect(model.spec.clustering).toEqual({ clusters: 4, gamma: 0.02 });
     expect(model.p(CENTERS).shape).toEqual([4, 16]);
     expect((manifest.training as { initFrom: string }).initFrom).toBe('conv-base');
     model.dispose();
