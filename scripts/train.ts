@@ -1,5 +1,6 @@
 /**
  * npm run train -- --data <folder | fashion-mnist> [--arch dense|conv|stacked | --preset reference-cae] [options]
+ * npm run train -- --data fashion-mnist --preset reference-cae --cluster-finetune 10   (IDEC clustering head)
  * Trains an autoencoder with a progress bar and saves it under data/models/ (or --out).
  */
 import { Command, Option } from 'commander';
@@ -9,7 +10,7 @@ import { parseConfig } from '../lib/config';
 import { initEngine } from '../lib/engine/backend';
 import { AppError } from '../lib/errors';
 import { ARCHITECTURES, DOWNSAMPLING_MODES, LOSSES, PRESETS, UPSAMPLING_MODES, parseModelSpec, presetSpec } from '../lib/models/spec';
-import { trainOptionsSchema } from '../lib/models/train';
+import { CLUSTER_INITS, trainOptionsSchema } from '../lib/models/train';
 import { defaultModelDir, FASHION_MNIST, trainModel } from '../lib/services/train-service';
 import { openLibrary } from '../lib/services/library';
 import { registerModelDir } from '../lib/services/model-service';
@@ -34,6 +35,11 @@ const program = new Command('train')
   .option('--sparse <rho,beta>', 'sparse AE: target activation rho and weight beta, e.g. 0.05,3')
   .option('--noise <factor>', 'denoising AE: std of the Gaussian noise added to inputs')
   .option('--classes <n>', 'stacked AE: number of classes (10 for Fashion-MNIST)')
+  .option('--cluster-finetune <k>', 'clustering head (IDEC): after training, fine-tune the latents into k clusters (no labels)')
+  .option('--cluster-gamma <g>', 'weight of the clustering loss next to reconstruction (default 0.02)')
+  .option('--cluster-epochs <n>', 'cap on clustering fine-tune passes (default 4; stops earlier when assignments settle)')
+  .addOption(new Option('--cluster-init <how>', 'where the cluster centres start (default umap: N2D partition)').choices(CLUSTER_INITS))
+  .option('--init <dir>', 'start from a saved model with the same architecture (with --epochs 0: only the clustering fine-tune)')
   .option('--epochs <n>', 'epochs', '10')
   .option('--batch-size <n>', 'batch size', '128')
   .option('--lr <rate>', 'Adam learning rate', '0.001')
@@ -62,6 +68,8 @@ function specFromFlags(o: Record<string, string | undefined>, inputShape: [numbe
     fields.latentActivation = 'sigmoid';
   }
   if (o.classes) fields.classes = numeric.parse(o.classes);
+  if (o.clusterFinetune)
+    fields.clustering = { clusters: numeric.parse(o.clusterFinetune), ...(o.clusterGamma ? { gamma: numeric.parse(o.clusterGamma) } : {}) };
   if (o.arch === 'stacked' && !o.classes && o.data === FASHION_MNIST) fields.classes = 10;
   if (o.seed) fields.seed = numeric.parse(o.seed);
   return o.preset ? presetSpec(o.preset, fields) : parseModelSpec({ arch: o.arch, ...fields });
@@ -81,6 +89,10 @@ await runCli(async () => {
     validationSplit: numeric.parse(o.valSplit),
     seed: numeric.parse(o.seed),
     ...(o.patience ? { earlyStopping: { patience: numeric.parse(o.patience) } } : {}),
+    clustering: {
+      ...(o.clusterEpochs ? { epochs: numeric.parse(o.clusterEpochs) } : {}),
+      ...(o.clusterInit ? { init: o.clusterInit } : {}),
+    },
   });
   if (!optionsResult.success)
     throw new AppError(
@@ -108,6 +120,7 @@ await runCli(async () => {
       workers: config.workers,
       backend: engine.backend,
       ...(o.limit ? { limit: numeric.parse(o.limit) } : {}),
+      ...(o.init ? { initFrom: o.init } : {}),
     },
     {
       signal: controller.signal,
@@ -160,13 +173,14 @@ await runCli(async () => {
       arch: spec.arch,
       images: outcome.images,
       skipped: outcome.skipped.length,
-      epochs: outcome.result.history.filter((h) => h.phase !== 'pretrain').length,
+      epochs: outcome.result.history.filter((h) => h.phase === 'train' || h.phase === 'finetune').length,
       loss: last?.loss,
       valLoss: last?.valLoss,
       testMse: outcome.testMse,
       stoppedEarly: outcome.result.stoppedEarly,
       imagesPerSec: Math.round(outcome.result.imagesPerSec),
       ...(outcome.result.valAccuracy !== undefined ? { valAccuracy: outcome.result.valAccuracy } : {}),
+      ...(outcome.result.clustering ? { clustering: outcome.result.clustering } : {}),
     }),
   );
 });

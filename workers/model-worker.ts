@@ -4,16 +4,18 @@
  * - encode: a chunk of images → latent vectors;
  * - synchronous data-parallel training: each step, every worker computes the gradient of its
  *   share of the batch, writes it to shared memory, meets the others at a barrier, and applies
- *   the same summed gradient with its own Adam, so all replicas stay identical.
+ *   the same summed gradient with its own Adam, so all replicas stay identical. The clustering
+ *   fine-tune runs the same way; its targets are recomputed by all workers together.
  */
 import { parentPort, type TransferListItem } from 'node:worker_threads';
 import { initEngine } from '../lib/engine/backend';
-import { tf } from '../lib/engine/tf';
+import { tf, type Tensor4D } from '../lib/engine/tf';
 import { AppError } from '../lib/errors';
-import { Autoencoder } from '../lib/models/autoencoder';
+import { Autoencoder, CENTERS } from '../lib/models/autoencoder';
+import { ClusterTargets, clusterObjective } from '../lib/models/cluster-finetune';
 import { batchTensor, type ImageSet } from '../lib/models/image-set';
 import { encodeImages } from '../lib/models/inference';
-import { autoencoderObjective, createAdam, shuffledIndices, type TrainOptions } from '../lib/models/train';
+import { autoencoderObjective, clusterScheduleSchema, createAdam, shuffledIndices, type TrainOptions } from '../lib/models/train';
 import { barrier, CONTROL, type FromWorker, type ToWorker, type Weights } from '../lib/models/worker-protocol';
 
 if (!parentPort) throw new Error('model-worker must run in a worker thread');
@@ -33,8 +35,11 @@ interface TrainState {
   paramSize: number;
   vars: tf.Variable[];
   optimizer: tf.Optimizer;
-  objective: ReturnType<typeof autoencoderObjective>;
+  /** Loss of a batch of images `x`, the images at `idx` of the set. */
+  lossOf: (x: Tensor4D, idx: Int32Array, step: number) => tf.Scalar;
   step: number;
+  /** The clustering fine-tune: targets P of every image and the Q all workers fill in together. */
+  cluster: { targets: ClusterTargets; q: Float32Array; interval: number } | null;
 }
 let training: TrainState | null = null;
 
@@ -57,7 +62,11 @@ function trainEpoch(state: TrainState, epoch: number): FromWorker {
   const order = shuffledIndices(train.length, options.seed + epoch);
   const batches = Math.ceil(train.length / options.batchSize);
   let sumLoss = 0;
+  const clusterReport = () => (state.cluster ? { cluster: { ...state.cluster.targets.state, steps: state.step } } : {});
   for (let b = 0; b < batches; b++) {
+    if (state.cluster && state.step % state.cluster.interval === 0 && updateTargets(state, state.cluster)) {
+      return { type: 'epoch-done', sumLoss, count: b * options.batchSize, cancelled: false, ...clusterReport() };
+    }
     const parity = state.step % 2;
     const stopSlot = parity === 0 ? CONTROL.STOP0 : CONTROL.STOP1;
     // Worker 0 decides, before the barrier, whether this step stops; all read it after.
@@ -75,7 +84,7 @@ function trainEpoch(state: TrainState, epoch: number): FromWorker {
       const weight = idx.length / (e - s);
       tf.tidy(() => {
         const x = batchTensor(set, idx, 0, idx.length);
-        const { value, grads: g } = tf.variableGrads(() => tf.mul(state.objective(x, state.step, worker), weight) as tf.Scalar, vars);
+        const { value, grads: g } = tf.variableGrads(() => tf.mul(state.lossOf(x, idx, state.step), weight) as tf.Scalar, vars);
         myLoss = value.dataSync()[0]!;
         let offset = 0;
         for (const v of vars) {
@@ -110,7 +119,28 @@ function trainEpoch(state: TrainState, epoch: number): FromWorker {
     sumLoss += batchLoss * (e - s);
     if (worker === 0) send({ type: 'batch', epoch, batch: b + 1, batches, loss: batchLoss, images: e - s });
   }
-  return { type: 'epoch-done', sumLoss, count: train.length, cancelled: false };
+  return { type: 'epoch-done', sumLoss, count: train.length, cancelled: false, ...clusterReport() };
+}
+
+/**
+ * Recomputes the clustering targets: each worker fills its share of Q (the soft assignments of
+ * all images), meets the others, then derives the same P from the whole of Q. True once settled.
+ */
+function updateTargets(state: TrainState, cluster: NonNullable<TrainState['cluster']>): boolean {
+  const m = requireModel();
+  const { set, worker, workers } = state;
+  const k = cluster.targets.k;
+  const share = Math.ceil(set.count / workers);
+  const end = Math.min(set.count, (worker + 1) * share);
+  for (let s = Math.min(set.count, worker * share); s < end; s += 1000) {
+    const e = Math.min(end, s + 1000);
+    cluster.q.set(
+      tf.tidy(() => m.softAssign(m.encode(batchTensor(set, null, s, e))).dataSync()),
+      s * k,
+    );
+  }
+  barrier(state.control, workers);
+  return cluster.targets.update(cluster.q);
 }
 
 async function handle(message: ToWorker): Promise<void> {
@@ -137,7 +167,17 @@ async function handle(message: ToWorker): Promise<void> {
       const m = requireModel();
       const { meta } = message;
       const pixels = meta.float ? new Float32Array(message.pixels) : new Uint8Array(message.pixels);
-      const vars = m.autoencoderParams;
+      const cluster = message.cluster;
+      const vars = cluster ? [...m.autoencoderParams, m.p(CENTERS)] : m.autoencoderParams;
+      if (cluster) m.writeWeights(new Map([[CENTERS, cluster.centers]]));
+      const objective = cluster ? clusterObjective(m) : autoencoderObjective(m, message.options);
+      const targets = cluster
+        ? new ClusterTargets(
+            m.spec.clustering!.clusters,
+            clusterScheduleSchema.parse(message.options.clustering ?? {}).tolerance,
+            cluster.initial,
+          )
+        : null;
       training?.optimizer.dispose();
       training = {
         set: { pixels, count: meta.count, height: meta.height, width: meta.width, channels: meta.channels },
@@ -151,8 +191,19 @@ async function handle(message: ToWorker): Promise<void> {
         paramSize: vars.reduce((n, v) => n + v.size, 0),
         vars,
         optimizer: createAdam(message.options.learningRate),
-        objective: autoencoderObjective(m, message.options),
+        lossOf:
+          targets && cluster
+            ? (x, idx) => (objective as ReturnType<typeof clusterObjective>)(x, targets.rows(idx))
+            : (x, _idx, step) => (objective as ReturnType<typeof autoencoderObjective>)(x, step, message.worker),
         step: 0,
+        cluster:
+          targets && cluster
+            ? {
+                targets,
+                q: new Float32Array(cluster.q),
+                interval: clusterScheduleSchema.parse(message.options.clustering ?? {}).updateInterval,
+              }
+            : null,
       };
       send({ type: 'ready' });
       return;
@@ -168,7 +219,7 @@ async function handle(message: ToWorker): Promise<void> {
       let sum = 0;
       for (let s = 0; s < message.indices.length; s += 1000) {
         const idx = message.indices.subarray(s, Math.min(message.indices.length, s + 1000));
-        sum += tf.tidy(() => state.objective(batchTensor(state.set, idx, 0, idx.length), -1).dataSync()[0]!) * idx.length;
+        sum += tf.tidy(() => state.lossOf(batchTensor(state.set, idx, 0, idx.length), idx, -1).dataSync()[0]!) * idx.length;
       }
       send({ type: 'eval-done', sum, count: message.indices.length });
       return;

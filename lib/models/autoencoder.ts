@@ -16,10 +16,12 @@ import {
   upsample,
   type Activation,
 } from './layers';
-import { RECONSTRUCTION_LOSSES, sparsityPenalty } from './losses';
+import { RECONSTRUCTION_LOSSES, softAssignments, sparsityPenalty } from './losses';
 import type { ConvSpec, ModelSpec } from './spec';
 
 const KERNEL = 3;
+/** The clustering head's centres [clusters, latentSize] (specs with `clustering`). */
+export const CENTERS = 'clu/centers';
 
 interface ParamDef {
   name: string;
@@ -74,6 +76,8 @@ function paramDefs(spec: ModelSpec): ParamDef[] {
     for (let i = sizes.length - 2; i >= 0; i--) add(`dec/dense${i}`, [sizes[i + 1]!, sizes[i]!], sizes[i + 1]!);
     if (spec.arch === 'stacked') add('cls', [spec.latentSize, spec.classes], spec.latentSize);
   }
+  // Overwritten by k-means on the codes before the clustering fine-tune; saved with the model.
+  if (spec.clustering) defs.push({ name: CENTERS, shape: [spec.clustering.clusters, spec.latentSize], fanIn: spec.latentSize });
   return defs;
 }
 
@@ -122,9 +126,9 @@ export class Autoencoder {
     return this.spec.latentSize;
   }
 
-  /** Names of the parameters that belong to the autoencoder proper (not the classifier head). */
+  /** The parameters of the autoencoder proper (not the classifier head nor the cluster centres). */
   get autoencoderParams(): tf.Variable[] {
-    return [...this.params].filter(([name]) => !name.startsWith('cls/')).map(([, v]) => v);
+    return [...this.params].filter(([name]) => !name.startsWith('cls/') && !name.startsWith('clu/')).map(([, v]) => v);
   }
 
   p(name: string): tf.Variable {
@@ -208,6 +212,12 @@ export class Autoencoder {
   classify(x: Tensor4D): Tensor2D {
     if (this.spec.arch !== 'stacked') throw new Error('only a stacked AE has a classifier head');
     return tf.softmax(dense(this.encode(x), this.p('cls/kernel') as unknown as Tensor2D, this.p('cls/bias'), 'linear'));
+  }
+
+  /** Soft cluster assignments [n, clusters] of codes (DEC's Student-t kernel); needs a clustering head. */
+  softAssign(code: Tensor2D): Tensor2D {
+    if (!this.spec.clustering) throw new Error('this model has no clustering head (spec.clustering)');
+    return softAssignments(code, this.p(CENTERS)) as Tensor2D;
   }
 
   forward(x: Tensor4D): ForwardResult {

@@ -55,3 +55,39 @@ export function diceLoss(probabilities: Tensor, target: Tensor): Tensor {
     return tf.sub(1, tf.mean(tf.div(tf.add(tf.mul(2, overlap), 1), tf.add(total, 1))));
   });
 }
+
+/**
+ * DEC's soft assignment (Xie et al. 2016): q_ij ∝ (1 + ‖z_i − μ_j‖²)^−1, a Student's t kernel with
+ * one degree of freedom, each row normalised to sum to 1. codes [n, d], centers [k, d] → [n, k].
+ */
+export function softAssignments(codes: Tensor, centers: Tensor): Tensor {
+  return tf.tidy(() => {
+    // ‖z − μ‖² = ‖z‖² − 2 z·μ + ‖μ‖²: one matrix product instead of an [n, k, d] difference.
+    const zz = tf.sum(tf.square(codes), 1, true);
+    const mm = tf.reshape(tf.sum(tf.square(centers), 1), [1, -1]);
+    const d2 = tf.relu(tf.add(tf.sub(zz, tf.mul(2, tf.matMul(codes, centers, false, true))), mm));
+    const kernel = tf.reciprocal(tf.add(1, d2));
+    return tf.div(kernel, tf.sum(kernel, 1, true));
+  });
+}
+
+/**
+ * DEC's target distribution: p_ij = (q_ij² / f_j) / Σ_j' (q_ij'² / f_j'), f_j = Σ_i q_ij. Squaring
+ * sharpens confident assignments; dividing by the soft cluster size f_j keeps large clusters from
+ * swallowing the rest. Computed over the whole set and held fixed between updates.
+ */
+export function targetDistribution(q: Tensor): Tensor {
+  return tf.tidy(() => {
+    const weight = tf.div(tf.square(q), tf.sum(q, 0, true));
+    return tf.div(weight, tf.sum(weight, 1, true));
+  });
+}
+
+/** KL(P‖Q) = Σ_ij p_ij log(p_ij / q_ij), averaged over the rows (DEC's clustering loss; Keras 'kld'). */
+export function clusteringKl(p: Tensor, q: Tensor): Tensor {
+  return tf.tidy(() => {
+    const pc = tf.clipByValue(p, EPS, 1);
+    const qc = tf.clipByValue(q, EPS, 1);
+    return tf.div(tf.sum(tf.mul(pc, tf.log(tf.div(pc, qc)))), p.shape[0]!);
+  });
+}

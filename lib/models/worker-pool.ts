@@ -7,9 +7,10 @@
 import { Worker } from 'node:worker_threads';
 import type { BackendName } from '../engine/backend';
 import { AppError, type ErrorCode } from '../errors';
-import type { Autoencoder } from './autoencoder';
+import { CENTERS, type Autoencoder } from './autoencoder';
+import type { ClusterState } from './cluster-finetune';
 import { checkImageSet, imageSize, type ImageSet } from './image-set';
-import { splitIndices, type EpochRecord, type TrainHooks, type TrainOptions, type TrainResult } from './train';
+import { clusterScheduleSchema, splitIndices, type EpochRecord, type TrainHooks, type TrainOptions, type TrainResult } from './train';
 import { CONTROL, type FromWorker, type ToWorker, type Weights } from './worker-protocol';
 
 const BOOTSTRAP = new URL('../../workers/thread-bootstrap.mjs', import.meta.url);
@@ -63,7 +64,10 @@ class WorkerHandle {
 }
 
 export class ModelWorkerPool {
-  private constructor(private readonly handles: WorkerHandle[]) {}
+  private constructor(
+    private readonly handles: WorkerHandle[],
+    private readonly backend: BackendName,
+  ) {}
 
   get size(): number {
     return this.handles.length;
@@ -72,7 +76,7 @@ export class ModelWorkerPool {
   /** Starts `workers` threads on `backend`, each with a copy of `model`'s current weights. */
   static async start(model: Autoencoder, workers: number, backend: BackendName): Promise<ModelWorkerPool> {
     const handles = Array.from({ length: workers }, () => new WorkerHandle(new Worker(BOOTSTRAP, { workerData: { entry: ENTRY } })));
-    const pool = new ModelWorkerPool(handles);
+    const pool = new ModelWorkerPool(handles, backend);
     try {
       await pool.loadWeights(model.spec, Object.fromEntries(model.readWeights()), backend);
     } catch (error) {
@@ -80,6 +84,11 @@ export class ModelWorkerPool {
       throw error;
     }
     return pool;
+  }
+
+  /** Gives every worker `model`'s current weights (after it changed outside the pool). */
+  async syncWeights(model: Autoencoder): Promise<void> {
+    await this.loadWeights(model.spec, Object.fromEntries(model.readWeights()), this.backend);
   }
 
   private loadWeights(spec: Autoencoder['spec'], weights: Weights, backend: BackendName): Promise<unknown> {
@@ -117,13 +126,54 @@ export class ModelWorkerPool {
    * epoch, AppError('cancelled') on abort.
    */
   async train(model: Autoencoder, set: ImageSet, options: TrainOptions, hooks: TrainHooks = {}): Promise<TrainResult> {
+    const { history, stoppedEarly, bestEpoch, imagesPerSec } = await this.run(model, set, options, hooks, null);
+    return { history, stoppedEarly, bestEpoch, imagesPerSec };
+  }
+
+  /**
+   * The clustering fine-tune's steps, data-parallel (see `finetuneClusters`, which starts the
+   * centres and passes this pool as its runner): all images, no validation, phase 'cluster'.
+   */
+  async fitClusters(
+    model: Autoencoder,
+    set: ImageSet,
+    options: TrainOptions,
+    hooks: TrainHooks,
+    initial: Int32Array,
+  ): Promise<{ history: EpochRecord[]; steps: number; state: ClusterState }> {
+    const k = model.spec.clustering?.clusters;
+    if (!k) throw new AppError('invalid_input', 'the clustering fine-tune needs a spec with a clustering head (spec.clustering)');
+    const q = new SharedArrayBuffer(set.count * k * 4);
+    const centers = model.p(CENTERS).dataSync() as Float32Array;
+    const result = await this.run(model, set, options, hooks, { centers, initial, q });
+    const { steps, ...state } = result.cluster ?? { updates: 0, changed: 1, klStart: 0, klEnd: 0, converged: false, steps: 0 };
+    return { history: result.history, steps, state };
+  }
+
+  private async run(
+    model: Autoencoder,
+    set: ImageSet,
+    trainOptions: TrainOptions,
+    hooks: TrainHooks,
+    cluster: { centers: Float32Array; initial: Int32Array; q: SharedArrayBuffer } | null,
+  ): Promise<TrainResult & { cluster?: ClusterState & { steps: number } }> {
     checkImageSet(set, model.spec.inputShape);
-    const split = splitIndices(set.count, options.validationSplit, options.seed);
+    // The clustering fine-tune trains on every image, for its own number of epochs, without early stopping.
+    const schedule = cluster ? clusterScheduleSchema.parse(trainOptions.clustering ?? {}) : null;
+    let options = trainOptions;
+    if (schedule) {
+      options = { ...trainOptions, epochs: schedule.epochs, batchSize: schedule.batchSize, validationSplit: 0 };
+      delete options.earlyStopping;
+    }
+    const phase = cluster ? 'cluster' : 'train';
+    const split = cluster
+      ? { train: Int32Array.from({ length: set.count }, (_, i) => i), val: new Int32Array(0) }
+      : splitIndices(set.count, options.validationSplit, options.seed);
     const workers = this.size;
     const float = set.pixels instanceof Float32Array;
     const pixels = new SharedArrayBuffer(set.pixels.byteLength);
     (float ? new Float32Array(pixels) : new Uint8Array(pixels)).set(set.pixels);
-    const paramSize = model.autoencoderParams.reduce((n, v) => n + v.size, 0);
+    const paramSize = model.autoencoderParams.reduce((n, v) => n + v.size, 0) + (cluster ? cluster.centers.length : 0);
     const control = new SharedArrayBuffer(CONTROL.LENGTH * 4);
     const grads = new SharedArrayBuffer(2 * workers * paramSize * 4);
     const losses = new SharedArrayBuffer(2 * workers * 8);
@@ -142,6 +192,7 @@ export class ModelWorkerPool {
             losses,
             worker,
             workers,
+            ...(cluster ? { cluster } : {}),
           },
           'ready',
         ),
@@ -160,6 +211,7 @@ export class ModelWorkerPool {
     let bestWeights: Weights | null = null;
     let stale = 0;
     let stoppedEarly = false;
+    let clusterState: (ClusterState & { steps: number }) | undefined;
     try {
       for (let epoch = hooks.resume?.startEpoch ?? 1; epoch <= options.epochs; epoch++) {
         const epochStart = performance.now();
@@ -171,7 +223,7 @@ export class ModelWorkerPool {
             (options.epochs - epoch) * split.train.length +
             (split.train.length - Math.min(split.train.length, m.batch * options.batchSize));
           hooks.onProgress?.({
-            phase: 'train',
+            phase,
             epoch,
             epochs: options.epochs,
             batch: m.batch,
@@ -187,11 +239,14 @@ export class ModelWorkerPool {
         );
         if (results.some((r) => r.cancelled)) throw new AppError('cancelled', 'training was cancelled');
         const seconds = (performance.now() - epochStart) / 1000;
-        const loss = results[0]!.sumLoss / split.train.length;
+        const count = results[0]!.count;
+        clusterState = results[0]!.cluster;
+        if (count === 0) break;
+        const loss = results[0]!.sumLoss / count;
         const valLoss = split.val.length ? await this.evaluate(split.val) : null;
-        history.push({ phase: 'train', epoch, loss, valLoss, imagesPerSec: split.train.length / seconds, seconds });
+        history.push({ phase, epoch, loss, valLoss, imagesPerSec: count / seconds, seconds });
         hooks.onProgress?.({
-          phase: 'train',
+          phase,
           epoch,
           epochs: options.epochs,
           batch: Math.ceil(split.train.length / options.batchSize),
@@ -202,6 +257,10 @@ export class ModelWorkerPool {
           etaSeconds: (options.epochs - epoch) * seconds,
           epochDone: true,
         });
+        if (clusterState?.converged) {
+          stoppedEarly = true;
+          break;
+        }
         const monitored = valLoss ?? loss;
         if (monitored < best - (options.earlyStopping?.minDelta ?? 0)) {
           best = monitored;
@@ -223,7 +282,13 @@ export class ModelWorkerPool {
     } finally {
       hooks.signal?.removeEventListener('abort', onAbort);
     }
-    return { history, stoppedEarly, bestEpoch, imagesPerSec: images / ((performance.now() - started) / 1000) };
+    return {
+      history,
+      stoppedEarly,
+      bestEpoch,
+      imagesPerSec: images / ((performance.now() - started) / 1000),
+      ...(clusterState ? { cluster: clusterState } : {}),
+    };
   }
 
   private async evaluate(indices: Int32Array): Promise<number> {

@@ -4,6 +4,7 @@
  */
 import type { BackendName } from '../engine/backend';
 import type { ModelSpec } from './spec';
+import type { ClusterState } from './cluster-finetune';
 import type { TrainOptions } from './train';
 
 export type Weights = Record<string, Float32Array>;
@@ -33,6 +34,8 @@ export type ToWorker =
       losses: SharedArrayBuffer;
       worker: number;
       workers: number;
+      /** The clustering fine-tune instead of reconstruction: centres to start from, shared Q [count × k]. */
+      cluster?: { centers: Float32Array; initial: Int32Array; q: SharedArrayBuffer };
     }
   | { type: 'train-epoch'; epoch: number }
   | { type: 'eval'; indices: Int32Array }
@@ -42,7 +45,7 @@ export type FromWorker =
   | { type: 'ready' }
   | { type: 'encoded'; latents: Float32Array }
   | { type: 'batch'; epoch: number; batch: number; batches: number; loss: number; images: number }
-  | { type: 'epoch-done'; sumLoss: number; count: number; cancelled: boolean }
+  | { type: 'epoch-done'; sumLoss: number; count: number; cancelled: boolean; cluster?: ClusterState & { steps: number } }
   | { type: 'eval-done'; sum: number; count: number }
   | { type: 'weights'; weights: Weights }
   | { type: 'error'; message: string; code?: string };

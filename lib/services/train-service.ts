@@ -5,14 +5,15 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { AppError } from '../errors';
 import { loadFashionMnist } from '../data/fashion-mnist';
 import { loadImageFolder } from '../data/image-folder';
 import { preprocessImage, type PreprocessTarget } from '../images/image-decoder';
 import { liveImageHashes } from '../store/images-repo';
 import { originalPath, type Library } from './library';
-import { Autoencoder } from '../models/autoencoder';
+import { Autoencoder, CENTERS } from '../models/autoencoder';
+import { finetuneClusters, type ClusterRunner } from '../models/cluster-finetune';
 import type { ImageSet } from '../models/image-set';
 import { reconstructionErrors } from '../models/inference';
 import { loadModel, saveModel } from '../models/model-io';
@@ -32,6 +33,12 @@ export interface TrainRequest {
   limit?: number;
   /** Where to save the model directory. */
   outDir: string;
+  /**
+   * A saved model to start from instead of fresh weights: its spec must equal `spec` apart from
+   * the clustering head and the seed. With `options.epochs` 0 only the clustering fine-tune runs
+   * (the way to give a trained model a clustering head).
+   */
+  initFrom?: string;
   /**
    * A folder for a checkpoint after every epoch; when it holds one, training resumes from the
    * epoch after it (optimizer moments restart). Removed when training ends. Not for stacked AEs.
@@ -108,9 +115,13 @@ export async function trainModel(
   request: TrainRequest,
   hooks: TrainHooks & { onFile?: (done: number, total: number) => void } = {},
 ): Promise<TrainOutcome> {
+  if (request.options.epochs === 0 && !(request.initFrom && request.spec.clustering)) {
+    throw new AppError('invalid_input', 'epochs 0 (no reconstruction training) needs a model to start from and a clustering head');
+  }
   const { set, skipped } = await loadTrainingImages(request.data, request.spec, request.limit, hooks.onFile, request.library);
   const model = Autoencoder.create(request.spec);
   try {
+    if (request.initFrom) await copyWeightsFrom(model, request.initFrom);
     const checkpoint = request.checkpointDir && request.spec.arch !== 'stacked' ? request.checkpointDir : null;
     let resumeHooks: TrainHooks = hooks;
     if (checkpoint) {
@@ -141,6 +152,8 @@ export async function trainModel(
       history: result.history,
       testMse,
       ...(result.valAccuracy !== undefined ? { valAccuracy: result.valAccuracy } : {}),
+      ...(result.clustering ? { clustering: result.clustering } : {}),
+      ...(request.initFrom ? { initFrom: basename(request.initFrom) } : {}),
     });
     if (checkpoint) await rm(checkpoint, { recursive: true, force: true });
     return { modelDir: request.outDir, images: set.count, skipped, result, testMse };
@@ -158,14 +171,52 @@ const MIN_PARALLEL_IMAGES = 1024;
 
 async function fitModel(model: Autoencoder, set: ImageSet, request: TrainRequest, hooks: TrainHooks): Promise<TrainResult> {
   if (request.spec.arch === 'stacked') return trainStacked(model, set, request.options, hooks);
-  if (request.workers < 2 || request.backend !== 'wasm' || set.count < MIN_PARALLEL_IMAGES) {
-    return trainAutoencoder(model, set, request.options, hooks);
-  }
-  const pool = await ModelWorkerPool.start(model, request.workers, request.backend);
+  const parallel = request.workers >= 2 && request.backend === 'wasm' && set.count >= MIN_PARALLEL_IMAGES;
+  const pool = parallel ? await ModelWorkerPool.start(model, request.workers, request.backend) : null;
   try {
-    return await pool.train(model, set, request.options, hooks);
+    const epochs = request.options.epochs;
+    let result: TrainResult = { history: [], stoppedEarly: false, bestEpoch: 0, imagesPerSec: 0 };
+    if (epochs > 0) {
+      result = pool ? await pool.train(model, set, request.options, hooks) : await trainAutoencoder(model, set, request.options, hooks);
+    }
+    if (!request.spec.clustering) return result;
+    const { onProgress, signal } = hooks;
+    const clusterHooks: TrainHooks = { ...(onProgress ? { onProgress } : {}), ...(signal ? { signal } : {}) };
+    const runner: ClusterRunner | undefined = pool
+      ? {
+          encode: (m, s) => pool.encode(s, m.latentSize),
+          fit: (m, s, options, h, initial) => pool.fitClusters(m, s, options, h, initial),
+        }
+      : undefined;
+    await pool?.syncWeights(model); // early stopping may have restored an earlier epoch here
+    const clustering = await finetuneClusters(model, set, request.options, clusterHooks, runner);
+    return {
+      ...clustering,
+      history: [...result.history, ...clustering.history],
+      imagesPerSec: epochs > 0 ? result.imagesPerSec : clustering.imagesPerSec,
+    };
   } finally {
-    await pool.close();
+    await pool?.close();
+  }
+}
+
+/** Copies a saved model's weights into `model`; the specs must agree apart from the clustering head and seed. */
+async function copyWeightsFrom(model: Autoencoder, dir: string): Promise<void> {
+  const { model: saved } = await loadModel(dir);
+  try {
+    const strip = (spec: ModelSpec) => JSON.stringify({ ...spec, clustering: undefined, seed: undefined });
+    if (strip(saved.spec) !== strip(model.spec)) {
+      throw new AppError(
+        'invalid_input',
+        `the model in ${basename(dir)} has a different architecture (${strip(saved.spec)}) from the one requested (${strip(model.spec)})`,
+      );
+    }
+    const weights = saved.readWeights();
+    if (!model.spec.clustering) weights.delete(CENTERS);
+    else if (saved.spec.clustering?.clusters !== model.spec.clustering.clusters) weights.delete(CENTERS);
+    model.writeWeights(weights);
+  } finally {
+    saved.dispose();
   }
 }
 

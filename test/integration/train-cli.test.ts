@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFashionMnist } from '../../lib/data/fashion-mnist';
 import { headImages } from '../../lib/models/image-set';
 import { encodeImages } from '../../lib/models/inference';
+import { CENTERS } from '../../lib/models/autoencoder';
 import { loadModel } from '../../lib/models/model-io';
 import { startWasm } from '../helpers/engine';
 
@@ -78,6 +79,49 @@ describe('npm run train', () => {
     ]);
     expect(result.images).toBeGreaterThan(50);
     expect(result.skipped).toBeGreaterThanOrEqual(0);
+  });
+
+  it('gives a trained model a clustering head: --init <dir> --epochs 0 --cluster-finetune k', async () => {
+    const base = join(dir, 'conv-base');
+    const common = ['--data', 'fashion-mnist', '--limit', '600', '--arch', 'conv', '--filters', '8,16', '--latent', '16'];
+    await train([...common, '--epochs', '1', '--out', base]);
+    const out = join(dir, 'conv-clusters');
+    const result = await train([
+      ...common,
+      '--epochs',
+      '0',
+      '--init',
+      base,
+      '--cluster-finetune',
+      '4',
+      '--cluster-epochs',
+      '1',
+      '--out',
+      out,
+    ]);
+    const summary = result.clustering as { steps: number; sizes: number[] };
+    expect(summary.steps).toBe(Math.ceil(600 / 256));
+    expect(summary.sizes.reduce((a, b) => a + b, 0)).toBe(600);
+    const { model, manifest } = await loadModel(out);
+    expect(model.spec.clustering).toEqual({ clusters: 4, gamma: 0.02 });
+    expect(model.p(CENTERS).shape).toEqual([4, 16]);
+    expect((manifest.training as { initFrom: string }).initFrom).toBe('conv-base');
+    model.dispose();
+
+    const mismatch = await train([
+      ...common,
+      '--filters',
+      '8,32',
+      '--epochs',
+      '0',
+      '--init',
+      base,
+      '--cluster-finetune',
+      '4',
+      '--out',
+      out,
+    ]).catch((e: { stderr: string }) => e);
+    expect((mismatch as { stderr: string }).stderr).toMatch(/different architecture/);
   });
 
   it('refuses an unknown option with the list of valid ones', async () => {

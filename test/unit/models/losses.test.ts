@@ -1,6 +1,15 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../../lib/engine/tf';
-import { binaryCrossEntropy, klDivergence, meanSquaredError, sparsityPenalty } from '../../../lib/models/losses';
+import { targetFromAssignments } from '../../../lib/models/cluster-finetune';
+import {
+  binaryCrossEntropy,
+  clusteringKl,
+  klDivergence,
+  meanSquaredError,
+  softAssignments,
+  sparsityPenalty,
+  targetDistribution,
+} from '../../../lib/models/losses';
 import { startWasm } from '../../helpers/engine';
 
 beforeAll(startWasm);
@@ -35,5 +44,54 @@ describe('reconstruction losses', () => {
     const target = tf.tensor([1, 0]);
     expect(meanSquaredError(out, target).dataSync()[0]).toBeCloseTo((0.25 + 0.0625) / 2, 6);
     expect(binaryCrossEntropy(out, target).dataSync()[0]).toBeCloseTo(-(Math.log(0.5) + Math.log(0.75)) / 2, 5);
+  });
+});
+
+describe('DEC: soft assignments, target distribution, KL(P‖Q)', () => {
+  // Codes (0,0) and (3,4), centres (0,0) and (3,0): squared distances [0, 9] and [25, 16].
+  const codes = [
+    [0, 0],
+    [3, 4],
+  ];
+  const centers = [
+    [0, 0],
+    [3, 0],
+  ];
+  // q ∝ 1/(1+d²): row 0 ∝ [1, 1/10], row 1 ∝ [1/26, 1/17].
+  const q = [
+    [10 / 11, 1 / 11],
+    [17 / 43, 26 / 43],
+  ];
+  // p ∝ q²/f with f = column sums of q (computed by hand with numpy).
+  const p = [
+    [0.98159143, 0.01840857],
+    [0.18564235, 0.81435765],
+  ];
+
+  it('q is the row-normalised Student-t kernel of the distances to the centres', () => {
+    const tensorsBefore = tf.memory().numTensors;
+    const [z, mu] = [tf.tensor2d(codes), tf.tensor2d(centers)];
+    const got = softAssignments(z, mu);
+    expect(got.shape).toEqual([2, 2]);
+    Array.from(got.dataSync()).forEach((v, i) => expect(v).toBeCloseTo(q.flat()[i]!, 6));
+    tf.dispose([z, mu, got]);
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+  });
+
+  it('p sharpens q and favours the smaller cluster; tensor and plain versions agree', () => {
+    const qt = tf.tensor2d(q);
+    const pt = targetDistribution(qt);
+    Array.from(pt.dataSync()).forEach((v, i) => expect(v).toBeCloseTo(p.flat()[i]!, 5));
+    Array.from(targetFromAssignments(Float32Array.from(q.flat()), 2)).forEach((v, i) => expect(v).toBeCloseTo(p.flat()[i]!, 5));
+    tf.dispose([qt, pt]);
+  });
+
+  it('KL(P‖Q) is the row mean of Σ p log(p/q), 0 when P = Q', () => {
+    const [pt, qt] = [tf.tensor2d(p), tf.tensor2d(q)];
+    const kl = clusteringKl(pt, qt);
+    const same = clusteringKl(qt, qt);
+    expect(kl.dataSync()[0]).toBeCloseTo(0.0740279529, 5);
+    expect(same.dataSync()[0]).toBeCloseTo(0, 6);
+    tf.dispose([pt, qt, kl, same]);
   });
 });

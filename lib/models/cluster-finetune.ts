@@ -1,0 +1,357 @@
+/**
+ * The clustering fine-tune of a model with a clustering head (IDEC, Guo et al. 2017, which keeps
+ * DEC's objective, Xie et al. 2016, next to the reconstruction): the centres start from k-means
+ * on the trained autoencoder's codes; then encoder, decoder and centres minimise
+ * reconstruction + gamma·KL(P‖Q), where Q are Student-t soft assignments of the codes to the
+ * centres and P is Q sharpened (q²/cluster size), recomputed over all images every
+ * `updateInterval` batches. No labels are used. It stops when fewer than `tolerance` of the
+ * images change cluster between two updates, or after `epochs` passes.
+ */
+import { AppError } from '../errors';
+import { kmeans } from '../clustering/kmeans';
+import { umapFromNeighbors } from '../clustering/umap';
+import { exactKnn } from '../engine/linear-algebra';
+import { tf, type Tensor2D, type Tensor4D } from '../engine/tf';
+import { CENTERS, type Autoencoder } from './autoencoder';
+import { batchTensor, checkImageSet, type ImageSet } from './image-set';
+import { encodeImages } from './inference';
+import { clusteringKl, RECONSTRUCTION_LOSSES } from './losses';
+import {
+  clusterScheduleSchema,
+  createAdam,
+  type ClusterSchedule,
+  nextTick,
+  shuffledIndices,
+  throwIfAborted,
+  type EpochRecord,
+  type TrainHooks,
+  type TrainOptions,
+  type TrainResult,
+} from './train';
+
+/** Codes of a whole set; the default encodes in this thread, a worker pool can do it in parallel. */
+export type EncodeSet = (model: Autoencoder, set: ImageSet) => Promise<Float32Array>;
+
+const encodeHere: EncodeSet = (model, set) => Promise.resolve(encodeImages(model, set));
+
+/** Soft assignments Q [n × k] of codes [n × d] to the model's centres, in chunks. */
+export function softAssignCodes(model: Autoencoder, codes: Float32Array, chunk = 4096): Float32Array {
+  const d = model.latentSize;
+  const n = codes.length / d;
+  const k = model.spec.clustering?.clusters ?? 0;
+  const q = new Float32Array(n * k);
+  for (let s = 0; s < n; s += chunk) {
+    const e = Math.min(n, s + chunk);
+    q.set(
+      tf.tidy(() => model.softAssign(tf.tensor2d(codes.subarray(s * d, e * d), [e - s, d])).dataSync()),
+      s * k,
+    );
+  }
+  return q;
+}
+
+/** DEC's target P from Q, over the whole set (plain numbers: f_j needs every row). */
+export function targetFromAssignments(q: Float32Array, k: number): Float32Array {
+  const n = q.length / k;
+  const f = new Float64Array(k);
+  for (let i = 0; i < n; i++) for (let j = 0; j < k; j++) f[j]! += q[i * k + j]!;
+  const p = new Float32Array(q.length);
+  for (let i = 0; i < n; i++) {
+    let row = 0;
+    for (let j = 0; j < k; j++) row += p[i * k + j] = (q[i * k + j]! * q[i * k + j]!) / Math.max(f[j]!, 1e-12);
+    for (let j = 0; j < k; j++) p[i * k + j]! /= Math.max(row, 1e-30);
+  }
+  return p;
+}
+
+function argmaxRows(q: Float32Array, k: number): Int32Array {
+  const out = new Int32Array(q.length / k);
+  for (let i = 0; i < out.length; i++) {
+    let best = 0;
+    for (let j = 1; j < k; j++) if (q[i * k + j]! > q[i * k + best]!) best = j;
+    out[i] = best;
+  }
+  return out;
+}
+
+/** Where the fine-tune stands, reported after each epoch. */
+export interface ClusterState {
+  updates: number;
+  changed: number;
+  klStart: number;
+  klEnd: number;
+  converged: boolean;
+}
+
+/**
+ * The target distribution P of every image and the stopping rule, kept identically by the local
+ * loop and by each worker thread (all compute it from the same Q).
+ */
+export class ClusterTargets {
+  private p: Float32Array = new Float32Array(0);
+  private previous: Int32Array;
+  readonly state: ClusterState = { updates: 0, changed: 1, klStart: 0, klEnd: 0, converged: false };
+
+  constructor(
+    readonly k: number,
+    readonly tolerance: number,
+    initialAssignments: Int32Array,
+  ) {
+    this.previous = initialAssignments;
+  }
+
+  /** New P from Q over all images; true (and `state.converged`) once assignments have settled. */
+  update(q: Float32Array): boolean {
+    const n = q.length / this.k;
+    this.p = targetFromAssignments(q, this.k);
+    const assigned = argmaxRows(q, this.k);
+    let changed = 0;
+    for (let i = 0; i < n; i++) if (assigned[i] !== this.previous[i]) changed++;
+    let kl = 0;
+    for (let i = 0; i < q.length; i++) if (this.p[i]! > 0) kl += this.p[i]! * Math.log(this.p[i]! / Math.max(q[i]!, 1e-7));
+    const s = this.state;
+    s.changed = changed / n;
+    s.klEnd = kl / n;
+    if (s.updates === 0) s.klStart = s.klEnd;
+    s.updates++;
+    this.previous = assigned;
+    s.converged = s.updates > 1 && s.changed < this.tolerance;
+    return s.converged;
+  }
+
+  /** P's rows for a batch of image indices, as a tensor [batch, k]. */
+  rows(indices: ArrayLike<number>): Tensor2D {
+    const out = new Float32Array(indices.length * this.k);
+    for (let r = 0; r < indices.length; r++) {
+      const i = indices[r]!;
+      out.set(this.p.subarray(i * this.k, (i + 1) * this.k), r * this.k);
+    }
+    return tf.tensor2d(out, [indices.length, this.k]);
+  }
+
+  /** Images per cluster by the last update's hard assignments. */
+  sizes(): number[] {
+    const sizes = new Array<number>(this.k).fill(0);
+    for (const c of this.previous) sizes[c]!++;
+    return sizes;
+  }
+}
+
+/** IDEC's batch objective: reconstruction + gamma·KL(P‖Q) for images `x` whose target rows are `p`. */
+export function clusterObjective(model: Autoencoder) {
+  const head = model.spec.clustering;
+  if (!head) throw new AppError('invalid_input', 'the clustering fine-tune needs a spec with a clustering head (spec.clustering)');
+  const reconstruction = RECONSTRUCTION_LOSSES[model.spec.loss];
+  return (x: Tensor4D, p: Tensor2D): tf.Scalar => {
+    const { code, output } = model.forward(x);
+    return tf.add(reconstruction(output, x), tf.mul(head.gamma, clusteringKl(p, model.softAssign(code)))) as tf.Scalar;
+  };
+}
+
+/** Images embedded by UMAP when the centres start from an N2D clustering (the rest follow by vote). */
+const UMAP_SAMPLE = 10_000;
+const UMAP_NEIGHBOURS = 20;
+
+/**
+ * A starting partition as N2D (McConville et al. 2019) finds it: UMAP of (a sample of) the codes to
+ * k dimensions, k-means there, and every other image takes the majority cluster of its 10 nearest
+ * sampled codes. UMAP follows the manifold that k-means in the code space cuts across.
+ */
+async function umapPartition(codes: Float32Array, d: number, k: number, seed: number, restarts: number): Promise<Int32Array> {
+  const n = codes.length / d;
+  const sample = shuffledIndices(n, seed).subarray(0, Math.min(n, UMAP_SAMPLE));
+  const s = sample.length;
+  const sampled = new Float32Array(s * d);
+  sample.forEach((i, r) => sampled.set(codes.subarray(i * d, (i + 1) * d), r * d));
+  const neighbours = Math.min(UMAP_NEIGHBOURS, s - 1);
+  const knn = exactKnn(sampled, s, sampled, s, d, neighbours, { skipSelf: true });
+  const distances = Float32Array.from(knn.distances, (v) => Math.sqrt(Math.max(v, 0)));
+  const embedded = await umapFromNeighbors(sampled, s, d, knn.indices, distances, neighbours, {
+    components: k,
+    neighbors: neighbours,
+    minDist: 0,
+    seed,
+  });
+  const sampleClusters = kmeans(embedded, s, k, { k, seed, restarts }).assignments;
+  const votes = Math.min(10, s);
+  const nearest = exactKnn(codes, n, sampled, s, d, votes);
+  const out = new Int32Array(n);
+  const count = new Int32Array(k);
+  for (let i = 0; i < n; i++) {
+    count.fill(0);
+    for (let j = 0; j < votes; j++) count[sampleClusters[nearest.indices[i * votes + j]!]!]!++;
+    let best = 0;
+    for (let c = 1; c < k; c++) if (count[c]! > count[best]!) best = c;
+    out[i] = best;
+  }
+  return out;
+}
+
+/**
+ * Initial centres, written into the model: by default k-means (restarts, seeded) on the codes;
+ * with `init: 'umap'`, the mean code of each cluster of an N2D partition. Returns the partition.
+ */
+export async function initCenters(
+  model: Autoencoder,
+  codes: Float32Array,
+  seed: number,
+  schedule: Pick<ClusterSchedule, 'restarts' | 'init'>,
+): Promise<Int32Array> {
+  const k = model.spec.clustering!.clusters;
+  const d = model.latentSize;
+  let centroids: Float32Array;
+  let assignments: Int32Array;
+  if (schedule.init === 'umap') {
+    assignments = await umapPartition(codes, d, k, seed, schedule.restarts);
+    const sums = new Float64Array(k * d);
+    const sizes = new Int32Array(k);
+    for (let i = 0; i < assignments.length; i++) {
+      const c = assignments[i]!;
+      sizes[c]!++;
+      for (let j = 0; j < d; j++) sums[c * d + j]! += codes[i * d + j]!;
+    }
+    // A cluster no image voted for starts at a k-means centre instead.
+    const fallback = sizes.some((n) => n === 0) ? kmeans(codes, codes.length / d, d, { k, seed, restarts: 1 }).centroids : null;
+    centroids = Float32Array.from(sums, (v, i) => (sizes[Math.floor(i / d)]! > 0 ? v / sizes[Math.floor(i / d)]! : fallback![i]!));
+  } else {
+    ({ centroids, assignments } = kmeans(codes, codes.length / d, d, { k, seed, restarts: schedule.restarts }));
+  }
+  const init = tf.tensor2d(centroids, [k, d]);
+  model.p(CENTERS).assign(init);
+  init.dispose();
+  return assignments;
+}
+
+/** Runs the fine-tune's steps in other threads (the worker pool); the model receives the result. */
+export interface ClusterRunner {
+  encode: EncodeSet;
+  fit(model: Autoencoder, set: ImageSet, options: TrainOptions, hooks: TrainHooks, initial: Int32Array): Promise<LoopResult>;
+}
+
+interface LoopResult {
+  history: EpochRecord[];
+  steps: number;
+  state: ClusterState;
+}
+
+/** The fine-tune's steps in this thread. */
+async function fitHere(
+  model: Autoencoder,
+  set: ImageSet,
+  options: TrainOptions,
+  hooks: TrainHooks,
+  initial: Int32Array,
+): Promise<LoopResult> {
+  const schedule = clusterScheduleSchema.parse(options.clustering ?? {});
+  const k = model.spec.clustering!.clusters;
+  const { batchSize } = schedule;
+  const { seed } = options;
+  const n = set.count;
+  const targets = new ClusterTargets(k, schedule.tolerance, initial);
+  const objective = clusterObjective(model);
+  const vars = [...model.autoencoderParams, model.p(CENTERS)];
+  const optimizer = createAdam(options.learningRate);
+  const batches = Math.ceil(n / batchSize);
+  const history: EpochRecord[] = [];
+  const started = performance.now();
+  let images = 0;
+  let steps = 0;
+  try {
+    for (let epoch = 1; epoch <= schedule.epochs && !targets.state.converged; epoch++) {
+      // The same order as a worker thread's epoch, so both paths take the same steps.
+      const order = shuffledIndices(n, seed + epoch);
+      const epochStart = performance.now();
+      let sum = 0;
+      let seen = 0;
+      for (let b = 0; b < batches; b++) {
+        throwIfAborted(hooks.signal);
+        if (steps % schedule.updateInterval === 0 && targets.update(softAssignCodes(model, encodeImages(model, set)))) break;
+        const idx = order.subarray(b * batchSize, Math.min(n, (b + 1) * batchSize));
+        const loss = tf.tidy(() => {
+          const x = batchTensor(set, idx, 0, idx.length);
+          const p = targets.rows(idx);
+          return optimizer.minimize(() => objective(x, p), true, vars)!.dataSync()[0]!;
+        });
+        if (!Number.isFinite(loss))
+          throw new AppError('invalid_input', `clustering fine-tune diverged (loss ${loss}); try a lower learning rate or gamma`);
+        steps++;
+        sum += loss * idx.length;
+        seen += idx.length;
+        images += idx.length;
+        const rate = images / Math.max((performance.now() - started) / 1000, 1e-9);
+        hooks.onProgress?.({
+          phase: 'cluster',
+          epoch,
+          epochs: schedule.epochs,
+          batch: b + 1,
+          batches,
+          loss,
+          valLoss: null,
+          imagesPerSec: rate,
+          etaSeconds: ((schedule.epochs - epoch) * n + (n - b * batchSize)) / rate,
+        });
+        await nextTick();
+      }
+      if (seen === 0) break;
+      const seconds = (performance.now() - epochStart) / 1000;
+      history.push({ phase: 'cluster', epoch, loss: sum / seen, valLoss: null, imagesPerSec: seen / seconds, seconds });
+      hooks.onProgress?.({
+        phase: 'cluster',
+        epoch,
+        epochs: schedule.epochs,
+        batch: batches,
+        batches,
+        loss: sum / seen,
+        valLoss: null,
+        imagesPerSec: images / ((performance.now() - started) / 1000),
+        etaSeconds: (schedule.epochs - epoch) * seconds,
+        epochDone: true,
+      });
+    }
+  } finally {
+    optimizer.dispose();
+  }
+  return { history, steps, state: targets.state };
+}
+
+/**
+ * Fine-tunes `model` (its spec must have a clustering head) on all of `set`, in this thread or,
+ * given a `runner`, in worker threads. Progress events have phase 'cluster';
+ * AppError('cancelled') when `hooks.signal` aborts.
+ */
+export async function finetuneClusters(
+  model: Autoencoder,
+  set: ImageSet,
+  options: TrainOptions,
+  hooks: TrainHooks = {},
+  runner?: ClusterRunner,
+): Promise<TrainResult> {
+  const head = model.spec.clustering;
+  if (!head) throw new AppError('invalid_input', 'the clustering fine-tune needs a spec with a clustering head (spec.clustering)');
+  checkImageSet(set, model.spec.inputShape);
+  if (set.count < head.clusters) throw new AppError('invalid_input', `${set.count} images cannot form ${head.clusters} clusters`);
+  const schedule = clusterScheduleSchema.parse(options.clustering ?? {});
+  const encode = runner?.encode ?? encodeHere;
+  const started = performance.now();
+  const initial = await initCenters(model, await encode(model, set), options.seed, schedule);
+  const loop = await (runner ? runner.fit(model, set, options, hooks, initial) : fitHere(model, set, options, hooks, initial));
+  // One last look at the final assignments, for the summary.
+  const final = new ClusterTargets(head.clusters, schedule.tolerance, initial);
+  final.update(softAssignCodes(model, await encode(model, set)));
+  const images = loop.history.reduce((n, h) => n + h.imagesPerSec * h.seconds, 0);
+  return {
+    history: loop.history,
+    stoppedEarly: loop.state.converged,
+    bestEpoch: loop.history.length,
+    imagesPerSec: images / ((performance.now() - started) / 1000),
+    clustering: {
+      updates: loop.state.updates,
+      steps: loop.steps,
+      converged: loop.state.converged,
+      changed: loop.state.changed,
+      klStart: loop.state.klStart,
+      klEnd: final.state.klEnd,
+      sizes: final.sizes(),
+    },
+  };
+}

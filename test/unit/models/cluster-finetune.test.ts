@@ -1,0 +1,165 @@
+/**
+ * The clustering fine-tune (IDEC): its loss has gradients on the wasm engine that match the cpu
+ * backend, and on a few hundred Fashion-MNIST images it descends KL(P‖Q) for its target P,
+ * leaks no tensors and round-trips the centres through save/load; on worker threads it takes the
+ * same steps.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadFashionMnist } from '../../../lib/data/fashion-mnist';
+import { tf } from '../../../lib/engine/tf';
+import { isAppError } from '../../../lib/errors';
+import { Autoencoder, CENTERS } from '../../../lib/models/autoencoder';
+import { finetuneClusters, initCenters, softAssignCodes, targetFromAssignments } from '../../../lib/models/cluster-finetune';
+import { encodeImages } from '../../../lib/models/inference';
+import type { ImageSet } from '../../../lib/models/image-set';
+import { clusteringKl, softAssignments, targetDistribution } from '../../../lib/models/losses';
+import { loadModel, saveModel } from '../../../lib/models/model-io';
+import { parseModelSpec } from '../../../lib/models/spec';
+import { trainAutoencoder, trainOptionsSchema, type TrainProgress } from '../../../lib/models/train';
+import { ModelWorkerPool } from '../../../lib/models/worker-pool';
+import { onBackend, relativeError, startWasm } from '../../helpers/engine';
+
+let images: ImageSet;
+let dir: string;
+
+beforeAll(async () => {
+  await startWasm();
+  images = await loadFashionMnist('train', { limit: 256 });
+  dir = await mkdtemp(join(tmpdir(), 'latent-atlas-dec-'));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+const spec = parseModelSpec({
+  arch: 'conv',
+  inputShape: [28, 28, 1],
+  latentSize: 8,
+  filters: [8, 16],
+  downsample: 'stride',
+  upsampling: 'transposed',
+  // gamma 1: on 256 images the clustering term must not drown in the reconstruction's.
+  clustering: { clusters: 4, gamma: 1 },
+});
+
+describe('clustering loss gradients', () => {
+  it('wasm matches cpu for d KL(P‖Q) / d codes and d centres', async () => {
+    const codes = Array.from({ length: 6 * 3 }, (_, i) => Math.sin(i * 1.7) * 2);
+    const centers = Array.from({ length: 2 * 3 }, (_, i) => Math.cos(i * 0.9));
+    const gradients = () =>
+      tf.tidy(() => {
+        const z = tf.tensor2d(codes, [6, 3]);
+        const mu = tf.tensor2d(centers, [2, 3]);
+        const p = targetDistribution(softAssignments(z, mu));
+        const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => clusteringKl(p, softAssignments(a, b)))([z, mu]);
+        return g.map((t) => Array.from(t.dataSync()));
+      });
+    const wasm = await onBackend('wasm', gradients);
+    const cpu = await onBackend('cpu', gradients);
+    expect(Math.max(...wasm[0]!.map(Math.abs))).toBeGreaterThan(1e-4);
+    expect(relativeError(wasm[0]!, cpu[0]!)).toBeLessThan(1e-4);
+    expect(relativeError(wasm[1]!, cpu[1]!)).toBeLessThan(1e-4);
+  });
+});
+
+describe('finetuneClusters', () => {
+  it('lowers KL(P‖Q) for its target P, leaks nothing, and the centres round-trip', async () => {
+    const model = Autoencoder.create(spec);
+    const options = trainOptionsSchema.parse({
+      epochs: 2,
+      batchSize: 32,
+      learningRate: 1e-3,
+      validationSplit: 0,
+      // One target update (at the first step), so every step descends the same KL(P‖Q).
+      clustering: { epochs: 3, batchSize: 32, updateInterval: 1000, tolerance: 0, restarts: 2, init: 'kmeans' },
+    });
+    await trainAutoencoder(model, images, options);
+    // The fine-tune's own start: the same seeded k-means centres, hence the same P.
+    const before = model.readWeights();
+    await initCenters(model, encodeImages(model, images), options.seed, { restarts: 2, init: 'kmeans' });
+    const q0 = softAssignCodes(model, encodeImages(model, images));
+    const p0 = targetFromAssignments(q0, 4);
+    const kl = (q: Float32Array) => p0.reduce((sum, p, i) => sum + p * Math.log(p / q[i]!), 0) / images.count;
+    model.writeWeights(before);
+
+    const tensorsBefore = tf.memory().numTensors;
+    const result = await finetuneClusters(model, images, options);
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    const summary = result.clustering!;
+    expect(result.history.map((h) => h.phase)).toEqual(['cluster', 'cluster', 'cluster']);
+    expect(summary.steps).toBe(3 * 8);
+    expect(summary.updates).toBe(1);
+    expect(summary.klStart).toBeCloseTo(kl(q0), 4);
+    expect(kl(softAssignCodes(model, encodeImages(model, images)))).toBeLessThan(0.9 * kl(q0));
+    expect(summary.sizes.reduce((a, b) => a + b, 0)).toBe(256);
+
+    const path = join(dir, 'dec');
+    await saveModel(model, path);
+    const { model: loaded } = await loadModel(path);
+    expect(loaded.p(CENTERS).dataSync()).toEqual(model.p(CENTERS).dataSync());
+    expect(softAssignCodes(loaded, encodeImages(loaded, images))).toEqual(softAssignCodes(model, encodeImages(model, images)));
+    model.dispose();
+    loaded.dispose();
+  });
+
+  it('runs data-parallel on two worker threads with the same steps and losses as one thread', async () => {
+    const options = trainOptionsSchema.parse({
+      epochs: 1,
+      batchSize: 64,
+      validationSplit: 0,
+      clustering: { epochs: 2, batchSize: 64, updateInterval: 3, tolerance: 0, restarts: 2, init: 'kmeans' },
+    });
+    const here = Autoencoder.create(spec);
+    await trainAutoencoder(here, images, options);
+    const there = Autoencoder.create(spec);
+    there.writeWeights(here.readWeights());
+    const reference = await finetuneClusters(here, images, options);
+    const pool = await ModelWorkerPool.start(there, 2, 'wasm');
+    try {
+      const progress: TrainProgress[] = [];
+      const result = await finetuneClusters(
+        there,
+        images,
+        options,
+        { onProgress: (p) => progress.push(p) },
+        {
+          encode: (m, s) => pool.encode(s, m.latentSize),
+          fit: (m, s, o, h, initial) => pool.fitClusters(m, s, o, h, initial),
+        },
+      );
+      expect(result.clustering!.steps).toBe(reference.clustering!.steps);
+      expect(result.clustering!.updates).toBe(reference.clustering!.updates);
+      for (const [i, epoch] of result.history.entries()) expect(epoch.loss).toBeCloseTo(reference.history[i]!.loss, 4);
+      expect(progress.filter((p) => p.phase === 'cluster' && p.epochDone)).toHaveLength(2);
+      expect(relativeError(there.p(CENTERS).dataSync(), here.p(CENTERS).dataSync())).toBeLessThan(1e-3);
+    } finally {
+      await pool.close();
+      here.dispose();
+      there.dispose();
+    }
+  });
+
+  it("init 'umap' starts every centre at the mean code of its N2D cluster", async () => {
+    const model = Autoencoder.create(spec);
+    const codes = encodeImages(model, images);
+    const partition = await initCenters(model, codes, 42, { restarts: 2, init: 'umap' });
+    expect(partition).toHaveLength(256);
+    const centers = model.p(CENTERS).dataSync();
+    for (let c = 0; c < 4; c++) {
+      const members = [...partition.keys()].filter((i) => partition[i] === c);
+      if (members.length === 0) continue;
+      const mean = Array.from({ length: 8 }, (_, j) => members.reduce((sum, i) => sum + codes[i * 8 + j]!, 0) / members.length);
+      expect(relativeError(centers.subarray(c * 8, (c + 1) * 8), mean)).toBeLessThan(1e-5);
+    }
+    expect(new Set(partition).size).toBeGreaterThan(1);
+    model.dispose();
+  });
+
+  it('refuses a model without a clustering head', async () => {
+    const plain = Autoencoder.create(parseModelSpec({ ...spec, clustering: undefined }));
+    const error = await finetuneClusters(plain, images, trainOptionsSchema.parse({})).catch((e: unknown) => e);
+    expect(isAppError(error) && error.code).toBe('invalid_input');
+    plain.dispose();
+  });
+});
