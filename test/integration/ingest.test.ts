@@ -91,7 +91,7 @@ describe('ingest of DICOM', () => {
     try {
       const report = await ingestFolder(library, dir);
       expect(report.added).toBe(2);
-      expect(report.skipped).toEqual([{ name: 'JPEG2000.dcm', reason: expect.stringContaining('JPEG 2000') }]);
+      expect(report.skipped).toEqual([{ name: 'JPEG2000.dcm', code: 'unsupported', reason: expect.stringContaining('JPEG 2000') }]);
       const rows = library.db.prepare(`SELECT modality, metadata FROM images WHERE original_name LIKE '%.dcm'`).all() as {
         modality: string;
         metadata: string;
