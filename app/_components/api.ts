@@ -4,6 +4,8 @@
  * is the server's public message (what the user reads), and a polling hook for live progress.
  */
 import { useEffect, useRef, useState } from 'react';
+import type { ImageRecord } from '../../lib/store/images-repo';
+import type { Job } from '../../lib/store/jobs-repo';
 
 export class ApiError extends Error {
   constructor(
@@ -71,43 +73,9 @@ export function usePoll<T>(
   return { data, error, refresh: () => setTick((t) => t + 1) };
 }
 
-export interface ImageRecord {
-  id: number;
-  contentHash: string;
-  originalName: string | null;
-  format: string;
-  byteSize: number;
-  width: number;
-  height: number;
-  modality: 'photo' | 'xray' | 'dicom';
-  labels: string[];
-  metadata: Record<string, unknown>;
-  createdAt: string;
-}
-
-export interface JobProgress {
-  done?: number;
-  total?: number;
-  phase?: string;
-  imagesPerSec?: number;
-  etaSeconds?: number;
-  loss?: number;
-  history?: { epoch: number; loss: number; valLoss: number | null }[];
-  message?: string;
-}
-
-export interface Job {
-  id: number;
-  kind: string;
-  params: Record<string, unknown>;
-  state: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-  progress: JobProgress;
-  result: unknown;
-  error: string | null;
-  createdAt: string;
-  finishedAt: string | null;
-}
-
+// The shapes the API answers with are the library's own (type-only imports: nothing of lib/ reaches the browser).
+export type { ImageRecord } from '../../lib/store/images-repo';
+export type { Job, JobProgress } from '../../lib/store/jobs-repo';
 export interface Status {
   backend: string;
   images: number;

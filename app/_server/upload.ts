@@ -6,6 +6,7 @@
  */
 import { once } from 'node:events';
 import busboy from 'busboy';
+import type { z } from 'zod';
 import { AppError } from '../../lib/errors';
 
 /** Bytes of a refused body still read (and dropped) after the answer, so that keep-alive connections survive. */
@@ -130,4 +131,23 @@ export async function readUploads(
     })();
   });
   return { files: files.filter(Boolean), fields };
+}
+
+/** One file (within `maxBytes`) and form fields checked against `schema`: the shape of search and segment requests. */
+export async function readSingleUpload<T>(
+  request: Request,
+  maxBytes: number,
+  schema: z.ZodType<T>,
+  what: string,
+): Promise<{ file: UploadedFile; fields: T }> {
+  const { files, fields } = await readUploads(request, { maxFileBytes: maxBytes, maxFiles: 1, maxTotalBytes: maxBytes + 65536 });
+  const file = files[0];
+  if (!file) throw new AppError('invalid_input', `${what} needs one image file`);
+  const parsed = schema.safeParse(fields);
+  if (!parsed.success)
+    throw new AppError(
+      'invalid_input',
+      `invalid form fields: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  return { file, fields: parsed.data };
 }

@@ -3,6 +3,7 @@
 import { useState } from 'react';
 import { api, usePoll, waitForJob, type ImageRecord, type Job, type Status } from '../_components/api';
 import { Dropzone } from '../_components/dropzone';
+import { Pager } from '../_components/pager';
 import { ImageGrid } from '../_components/image-grid';
 import { NextSteps } from '../_components/next-steps';
 
@@ -210,17 +211,7 @@ export default function LibraryPage() {
               ),
             }))}
           />
-          <div className="pager">
-            <button disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
-              previous
-            </button>
-            <span className="muted">
-              {data.total ? `${offset + 1}–${Math.min(offset + PAGE, data.total)} of ${data.total}` : 'no images'}
-            </span>
-            <button disabled={offset + PAGE >= data.total} onClick={() => setOffset(offset + PAGE)}>
-              next
-            </button>
-          </div>
+          <Pager offset={offset} page={PAGE} total={data.total} onChange={setOffset} />
         </>
       )}
     </>

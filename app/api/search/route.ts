@@ -4,7 +4,7 @@ import { searchSimilar, type SearchFilter, type SearchQuery } from '../../../lib
 import { MODALITIES } from '../../../lib/store/images-repo';
 import { json, parseJson, route } from '../../_server/respond';
 import { server } from '../../_server/library';
-import { readUploads } from '../../_server/upload';
+import { readSingleUpload } from '../../_server/upload';
 
 export const dynamic = 'force-dynamic';
 
@@ -40,21 +40,9 @@ export const POST = route(async (request) => {
     query = { imageId: body.imageId };
     o = body;
   } else {
-    const { files, fields } = await readUploads(request, {
-      maxFileBytes: config.maxUploadBytes,
-      maxFiles: 1,
-      maxTotalBytes: config.maxUploadBytes + 65536,
-    });
-    const file = files[0];
-    if (!file) throw new AppError('invalid_input', 'the search needs one image file');
-    const parsed = options.safeParse(fields);
-    if (!parsed.success)
-      throw new AppError(
-        'invalid_input',
-        `invalid search options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-      );
+    const { file, fields } = await readSingleUpload(request, config.maxUploadBytes, options, 'the search');
     query = { bytes: file.bytes };
-    o = parsed.data;
+    o = fields;
   }
   const filter = filterOf(o);
   return json(await searchSimilar(library, query, { k: o.k, ...(filter ? { filter } : {}) }));

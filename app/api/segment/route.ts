@@ -1,10 +1,9 @@
 import { z } from 'zod';
-import { AppError } from '../../../lib/errors';
 import { encodeMaskOverlay } from '../../../lib/images/mask-png';
 import { segmentUpload } from '../../../lib/services/segmentation-service';
 import { json, route } from '../../_server/respond';
 import { server } from '../../_server/library';
-import { readUploads } from '../../_server/upload';
+import { readSingleUpload } from '../../_server/upload';
 
 export const dynamic = 'force-dynamic';
 
@@ -18,16 +17,8 @@ const fields = z.strictObject({
 /** Segments one uploaded image: the mask as a transparent PNG overlay at the image's size, and its area. */
 export const POST = route(async (request) => {
   const { config } = await server();
-  const { files, fields: raw } = await readUploads(request, {
-    maxFileBytes: config.maxUploadBytes,
-    maxFiles: 1,
-    maxTotalBytes: config.maxUploadBytes + 65536,
-  });
-  const file = files[0];
-  if (!file) throw new AppError('invalid_input', 'segmentation needs one image file');
-  const parsed = fields.safeParse(raw);
-  if (!parsed.success) throw new AppError('invalid_input', `invalid form fields: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
-  const prediction = await segmentUpload(config.modelsDir, file.bytes, parsed.data.model ? { model: parsed.data.model } : {});
+  const { file, fields: form } = await readSingleUpload(request, config.maxUploadBytes, fields, 'segmentation');
+  const prediction = await segmentUpload(config.modelsDir, file.bytes, form.model ? { model: form.model } : {});
   const overlay = await encodeMaskOverlay(prediction.classes, prediction.width, prediction.height);
   return json({
     model: prediction.model,

@@ -5,6 +5,7 @@ import { useParams } from 'next/navigation';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { api, usePoll } from '../../../_components/api';
+import { Pager } from '../../../_components/pager';
 import { ImageGrid } from '../../../_components/image-grid';
 
 interface ClusterPage {
@@ -142,17 +143,7 @@ export default function ClusterDetail() {
           ),
         }))}
       />
-      <div className="pager">
-        <button disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
-          previous
-        </button>
-        <span className="muted">
-          {offset + 1}–{Math.min(offset + PAGE, data.total)} of {data.total}
-        </span>
-        <button disabled={offset + PAGE >= data.total} onClick={() => setOffset(offset + PAGE)}>
-          next
-        </button>
-      </div>
+      <Pager offset={offset} page={PAGE} total={data.total} onChange={setOffset} />
     </>
   );
 }
