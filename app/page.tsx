@@ -18,6 +18,13 @@ interface Filters {
   k: number;
   modality: string;
   label: string;
+  /** "run:cluster" of a stored clustering, or ''. */
+  cluster: string;
+}
+
+interface LatestRun {
+  id: number;
+  result: { clusters: { cluster: number; name: string | null; size: number }[] };
 }
 
 function searchFields(filters: Filters): Record<string, string> {
@@ -25,6 +32,7 @@ function searchFields(filters: Filters): Record<string, string> {
     k: String(filters.k),
     ...(filters.modality ? { modality: filters.modality } : {}),
     ...(filters.label ? { label: filters.label } : {}),
+    ...(filters.cluster ? { run: filters.cluster.split(':')[0]!, cluster: filters.cluster.split(':')[1]! } : {}),
   };
 }
 
@@ -34,7 +42,10 @@ const similarity = (distance: number) => (1 / (1 + distance)).toFixed(3);
 export default function SearchPage() {
   const { data: status } = usePoll(() => api<Status>('/api/status'), 3000);
   const { data: labels } = usePoll(() => api<{ labels: { label: string; count: number }[] }>('/api/images?limit=1'), 0);
-  const [filters, setFilters] = useState<Filters>({ k: 12, modality: '', label: '' });
+  const [filters, setFilters] = useState<Filters>({ k: 12, modality: '', label: '', cluster: '' });
+  const { data: runs } = usePoll(() => api<{ runs: { id: number }[] }>('/api/clusters'), 0);
+  const latest = runs?.runs[0]?.id;
+  const { data: latestRun } = usePoll(() => (latest ? api<LatestRun>(`/api/clusters/${latest}`) : Promise.resolve(null)), 0, [latest]);
   const [queries, setQueries] = useState<Query[]>([]);
   const [files, setFiles] = useState<File[]>([]);
 
@@ -72,8 +83,16 @@ export default function SearchPage() {
       { key: `id-${imageId}`, name: `image ${imageId}`, preview: `/api/images/${imageId}/thumbnail`, result: null, error: null },
     ]);
     try {
+      const fields = searchFields(filters);
       const result = await api<SearchResult>('/api/search', {
-        json: { imageId, ...filters, modality: filters.modality || undefined, label: filters.label || undefined },
+        json: {
+          imageId,
+          k: filters.k,
+          modality: fields.modality,
+          label: fields.label,
+          run: fields.run ? Number(fields.run) : undefined,
+          cluster: fields.cluster ? Number(fields.cluster) : undefined,
+        },
       });
       setQueries((qs) => qs.map((q) => ({ ...q, result })));
     } catch (error) {
@@ -125,6 +144,23 @@ export default function SearchPage() {
             ))}
           </select>
         </label>
+        {latestRun && (
+          <label>
+            cluster
+            <select
+              value={filters.cluster}
+              onChange={(e) => setFilters({ ...filters, cluster: e.target.value })}
+              data-testid="search-cluster"
+            >
+              <option value="">any</option>
+              {latestRun.result.clusters.map((c) => (
+                <option key={c.cluster} value={`${latestRun.id}:${c.cluster}`}>
+                  {c.name ?? `Cluster ${c.cluster + 1}`} ({c.size})
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
       </div>
       {queries.map((q) => (
         <section key={q.key} className="panel" data-testid="search-query">

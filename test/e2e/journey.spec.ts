@@ -96,6 +96,23 @@ test('cluster the library, open a cluster, open an image from the map', async ({
   await expect(members).toHaveCount(counts[largest]! - 1);
 });
 
+test('search within one cluster returns only its members', async ({ page }) => {
+  const runs = await (await page.request.get(`${atlas.baseURL}/api/clusters`)).json();
+  const runId = runs.runs[0].id as number;
+  const cluster = await (await page.request.get(`${atlas.baseURL}/api/clusters/${runId}/0?limit=500`)).json();
+  const ids = (cluster.members as { id: number }[]).map((m) => m.id);
+  const response = await page.request.post(`${atlas.baseURL}/api/search`, { data: { imageId: ids[0], k: 100, run: runId, cluster: 0 } });
+  const hits = ((await response.json()).hits as { image: { id: number } }[]).map((h) => h.image.id);
+  expect(hits).toHaveLength(ids.length - 1);
+  for (const id of hits) expect(ids).toContain(id);
+
+  await page.goto(`${atlas.baseURL}/`);
+  await page.getByTestId('search-cluster').selectOption(`${runId}:0`);
+  await new SearchPage(page).searchWith(QUERY);
+  await expect(page.getByTestId('search-query').first()).toContainText('most similar images');
+  expect(await new SearchPage(page).results().count()).toBeLessThanOrEqual(ids.length);
+});
+
 test('the image page shows original, latent vector and reconstruction', async ({ page }) => {
   const images = await (await page.request.get(`${atlas.baseURL}/api/images?limit=1`)).json();
   const id = images.images[0].id as number;
