@@ -39,6 +39,7 @@ await runCli(async () => {
   program.parse();
   const o = program.opts<{ dev?: boolean; build?: boolean; web: boolean }>();
   const config = parseConfig();
+  process.env.NEXT_TELEMETRY_DISABLED ??= '1'; // Next.js would otherwise try to send anonymous usage data
   if (o.web && !o.dev && (o.build || !existsSync('.next/BUILD_ID'))) {
     process.stderr.write('building the web app (once; about 2–4 minutes on 2 cores)…\n');
     const built = spawnSync(process.execPath, [NEXT, 'build'], { stdio: 'inherit' });
