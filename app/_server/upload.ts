@@ -53,6 +53,10 @@ export async function readUploads(
     try {
       parser = busboy({
         headers: { 'content-type': type },
+        // The whole name a client sent (a folder upload sends "folder/file.jpg") is kept as metadata; it is never a path here.
+        preservePath: true,
+        // Browsers send file names as raw UTF-8 bytes; busboy would read them as Latin-1.
+        defParamCharset: 'utf8',
         limits: { fileSize: limits.maxFileBytes, files: limits.maxFiles, fields: 20, fieldSize: 4096, parts: limits.maxFiles + 20 },
       });
     } catch (error) {
