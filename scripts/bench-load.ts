@@ -1,0 +1,182 @@
+/**
+ * npm run bench:load [-- --images 50000 --seconds 60 --connections 8]
+ * Starts the built web app on loopback over a fresh library of Fashion-MNIST images (embedded by a
+ * reference-CAE-shaped model: serving speed does not depend on its training) and drives it with
+ * autocannon — search by stored id, then a mix of search by id, search by upload and listing —
+ * while uploads of new images run alongside. Prints one JSON line: requests/s, p50/p99 latency,
+ * errors, timeouts, and the server's resident memory at the start and the end.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { Command } from 'commander';
+import sharp from 'sharp';
+import { parseConfig } from '../lib/config';
+import { loadFashionMnist } from '../lib/data/fashion-mnist';
+import { initEngine } from '../lib/engine/backend';
+import { Autoencoder } from '../lib/models/autoencoder';
+import { saveModel } from '../lib/models/model-io';
+import { presetSpec } from '../lib/models/spec';
+import { ingestSources } from '../lib/services/ingest-service';
+import { openLibrary } from '../lib/services/library';
+import { registerModelDir } from '../lib/services/model-service';
+import { runCli } from './cli/run';
+
+const program = new Command('bench:load')
+  .option('--images <n>', 'library size (Fashion-MNIST train images)', '50000')
+  .option('--seconds <n>', 'load duration in total (half by-id search, half mixed)', '60')
+  .option('--connections <n>', 'concurrent connections', '8')
+  .option('--port <n>', 'port', '3917');
+
+const png = (pixels: Uint8Array) =>
+  sharp(pixels, { raw: { width: 28, height: 28, channels: 1 } })
+    .png()
+    .toBuffer();
+const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+
+function multipart(bytes: Buffer, fields: Record<string, string>): { body: Buffer; type: string } {
+  const boundary = `----atlas${Math.random().toString(16).slice(2)}`;
+  const parts = Object.entries(fields).map(([k, v]) =>
+    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`),
+  );
+  const file = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="q.png"\r\nContent-Type: image/png\r\n\r\n`,
+  );
+  return {
+    body: Buffer.concat([...parts, file, bytes, Buffer.from(`\r\n--${boundary}--\r\n`)]),
+    type: `multipart/form-data; boundary=${boundary}`,
+  };
+}
+
+function summary(r: autocannon.Result) {
+  return {
+    rps: Math.round(r.requests.average),
+    p50_ms: r.latency.p50,
+    p99_ms: r.latency.p99,
+    errors: r.errors + r.non2xx,
+    timeouts: r.timeouts,
+    requests: r.requests.total,
+  };
+}
+
+await runCli(async () => {
+  program.parse();
+  const o = program.opts<{ images: string; seconds: string; connections: string; port: string }>();
+  const count = Number(o.images);
+  const seconds = Number(o.seconds);
+  const dataDir = mkdtempSync(join(tmpdir(), 'atlas-load-'));
+  try {
+    process.stderr.write(`building a library of ${count} images in ${dataDir}…\n`);
+    await initEngine();
+    const config = parseConfig({ LATENT_ATLAS_DATA_DIR: dataDir });
+    const library = openLibrary(config);
+    const model = Autoencoder.create(presetSpec('reference-cae'));
+    await saveModel(model, join(config.modelsDir, 'load'));
+    model.dispose();
+    await registerModelDir(library, join(config.modelsDir, 'load'), { activate: true });
+    const set = await loadFashionMnist('train', { limit: count + 200 });
+    const pixels = set.pixels as Uint8Array; // Fashion-MNIST loads as bytes
+    const sources = Array.from({ length: count }, (_, i) => ({
+      name: `f${i}.png`,
+      read: () => png(pixels.subarray(i * 784, (i + 1) * 784)),
+    }));
+    const report = await ingestSources(library, sources, { concurrency: 8 });
+    library.close();
+    process.stderr.write(`ingested ${report.added} in ${report.seconds.toFixed(1)} s; starting the server…\n`);
+
+    const next = createRequire(import.meta.url).resolve('next/dist/bin/next');
+    const server = spawn(process.execPath, [next, 'start', '-H', '127.0.0.1', '-p', o.port], {
+      env: { ...process.env, LATENT_ATLAS_DATA_DIR: dataDir, NEXT_TELEMETRY_DISABLED: '1' },
+      stdio: 'ignore',
+    });
+    const base = `http://127.0.0.1:${o.port}`;
+    try {
+      for (let i = 0; ; i++) {
+        if (
+          await fetch(`${base}/api/health`).then(
+            (r) => r.ok,
+            () => false,
+          )
+        )
+          break;
+        if (i > 300) throw new Error('the server did not start');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      // Warm up: the first search opens the index and loads the model.
+      await fetch(`${base}/api/search`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"imageId":1,"k":10}' });
+      const rssStart = rssMb(server.pid!);
+
+      // Uploads alongside: a new image every 200 ms.
+      let uploads = 0;
+      let uploading = true;
+      const uploader = (async () => {
+        for (let i = count; uploading; i++) {
+          const form = new FormData();
+          form.append(
+            'file',
+            new Blob([new Uint8Array(await png(pixels.subarray((i % (count + 200)) * 784, ((i % (count + 200)) + 1) * 784)))]),
+            `u${i}.png`,
+          );
+          const r = await fetch(`${base}/api/images`, { method: 'POST', body: form });
+          if (r.ok) uploads++;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      })();
+
+      const random = () => 1 + Math.floor(Math.random() * count);
+      const byId = await autocannon({
+        url: base,
+        connections: Number(o.connections),
+        duration: Math.max(1, Math.round(seconds / 2)),
+        requests: [
+          {
+            method: 'POST',
+            path: '/api/search',
+            headers: { 'content-type': 'application/json' },
+            setupRequest: (req) => ({ ...req, body: JSON.stringify({ imageId: random(), k: 10 }) }),
+          },
+        ],
+      });
+      const query = multipart(await png(pixels.subarray(count * 784, (count + 1) * 784)), { k: '10' });
+      const mixed = await autocannon({
+        url: base,
+        connections: Number(o.connections),
+        duration: Math.max(1, Math.round(seconds / 2)),
+        requests: [
+          {
+            method: 'POST',
+            path: '/api/search',
+            headers: { 'content-type': 'application/json' },
+            setupRequest: (req) => ({ ...req, body: JSON.stringify({ imageId: random(), k: 10 }) }),
+          },
+          { method: 'POST', path: '/api/search', headers: { 'content-type': query.type }, body: query.body },
+          { method: 'GET', path: '/api/images?limit=60' },
+        ],
+      });
+      uploading = false;
+      await uploader;
+      const rssEnd = rssMb(server.pid!);
+      const first = summary(byId);
+      console.log(
+        JSON.stringify({
+          images: count,
+          seconds,
+          connections: Number(o.connections),
+          ...first,
+          search_by_id: first,
+          mixed: summary(mixed),
+          uploads_alongside: uploads,
+          rss_start_mb: Math.round(rssStart),
+          rss_end_mb: Math.round(rssEnd),
+        }),
+      );
+    } finally {
+      server.kill('SIGTERM');
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
