@@ -115,7 +115,9 @@ export async function ingestSources(library: Library, sources: IngestSource[], o
   // Without an active model yet, images are stored unembedded; activating a model embeds them.
   const loaded = activeModel(library.db) ? await loadActiveModel(library) : null;
   const opened = loaded ? modelIndex(library, loaded.record) : null;
-  const known = knownHashes(library.db);
+  // A large run loads every stored hash once; a small one (an upload) asks for its few hashes, so
+  // that adding one image to a large library costs O(1), not a read of every hash.
+  const known = sources.length >= KNOWN_HASHES_BULK ? knownHashes(library.db) : lookupHashes(library);
   const encoder = loaded ? await startEncoder(library, loaded, sources.length) : null;
   const report: IngestReport = {
     total: sources.length,
@@ -277,6 +279,22 @@ export async function embedMissing(
     opened.index.save(currentGeneration(library, loaded));
   }
   return { embedded, failed };
+}
+
+/** Ingests at least this large read every stored hash up front instead of one lookup per file. */
+const KNOWN_HASHES_BULK = 1000;
+
+/** The stored hashes as a set-like view that asks SQLite per hash (plus the ones added in this run). */
+function lookupHashes(library: Library): Pick<Set<string>, 'has' | 'add'> {
+  const added = new Set<string>();
+  const view = {
+    has: (hash: string) => added.has(hash) || findImageByHash(library.db, hash) !== null,
+    add: (hash: string) => {
+      added.add(hash);
+      return view as unknown as Set<string>;
+    },
+  };
+  return view;
 }
 
 /**

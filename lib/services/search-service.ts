@@ -72,7 +72,8 @@ export async function searchSimilar(library: Library, query: SearchQuery, option
   const vector = await queryVector(library, query);
   const self = 'imageId' in query ? query.imageId : null;
   const keep = options.filter ? matcher(library, options.filter) : () => true;
-  const stored = countEmbeddings(library.db, record.id);
+  const opened = options.exact ? null : modelIndex(library, record);
+  const stored = opened ? opened.index.size : countEmbeddings(library.db, record.id);
   // With a filter, look further down the list until k matches are found or every image was seen.
   let wanted = options.filter ? Math.max(4 * k, 100) : k + 1;
   let hits: SearchHit[];
@@ -85,11 +86,7 @@ export async function searchSimilar(library: Library, query: SearchQuery, option
       })();
       neighbors = exactSearch(INDEX_SPACE, entries, vector, fetch);
     } else {
-      neighbors = modelIndex(library, record).index.search(
-        vector,
-        fetch,
-        options.ef === undefined ? {} : { ef: Math.max(options.ef, fetch) },
-      );
+      neighbors = opened!.index.search(vector, fetch, options.ef === undefined ? {} : { ef: Math.max(options.ef, fetch) });
     }
     neighbors = neighbors.filter((n) => n.id !== self);
     const images = getImages(
