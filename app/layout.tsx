@@ -14,6 +14,14 @@ export const metadata: Metadata = {
 
 export const dynamic = 'force-dynamic';
 
+const PAGES = [
+  ['/', 'Search'],
+  ['/library', 'Library'],
+  ['/clusters', 'Clusters'],
+  ['/models', 'Models'],
+  ['/segment', 'Segment'],
+] as const;
+
 export default async function RootLayout({ children }: { children: ReactNode }) {
   const { config } = await server();
   if (!allowed(config, (await headers()).get('authorization'), (await cookies()).get(TOKEN_COOKIE)?.value))
@@ -35,21 +43,11 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
             Latent Atlas
           </Link>
           <nav>
-            <Link href="/" data-testid="nav-search">
-              Search
-            </Link>
-            <Link href="/library" data-testid="nav-library">
-              Library
-            </Link>
-            <Link href="/clusters" data-testid="nav-clusters">
-              Clusters
-            </Link>
-            <Link href="/models" data-testid="nav-models">
-              Models
-            </Link>
-            <Link href="/segment" data-testid="nav-segment">
-              Segment
-            </Link>
+            {PAGES.map(([href, label]) => (
+              <Link key={href} href={href} data-testid={`nav-${label.toLowerCase()}`}>
+                {label}
+              </Link>
+            ))}
           </nav>
         </header>
         <StatusArea />

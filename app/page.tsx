@@ -3,6 +3,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { api, usePoll, type SearchResult, type Status } from './_components/api';
 import { Dropzone } from './_components/dropzone';
+import { ImageFilters } from './_components/filters';
 import { ImageGrid } from './_components/image-grid';
 import { NextSteps } from './_components/next-steps';
 
@@ -120,30 +121,13 @@ export default function SearchPage() {
             onChange={(e) => setFilters({ ...filters, k: Math.max(1, Math.min(100, Number(e.target.value) || 1)) })}
           />
         </label>
-        <label>
-          modality
-          <select
-            value={filters.modality}
-            onChange={(e) => setFilters({ ...filters, modality: e.target.value })}
-            data-testid="search-modality"
-          >
-            <option value="">any</option>
-            <option value="photo">photo</option>
-            <option value="xray">X-ray</option>
-            <option value="dicom">DICOM</option>
-          </select>
-        </label>
-        <label>
-          label
-          <select value={filters.label} onChange={(e) => setFilters({ ...filters, label: e.target.value })} data-testid="search-label">
-            <option value="">any</option>
-            {labels?.labels.map((l) => (
-              <option key={l.label} value={l.label}>
-                {l.label} ({l.count})
-              </option>
-            ))}
-          </select>
-        </label>
+        <ImageFilters
+          modality={filters.modality}
+          label={filters.label}
+          labels={labels?.labels}
+          testId="search"
+          onChange={(change) => setFilters({ ...filters, ...change })}
+        />
         {latestRun && (
           <label>
             cluster

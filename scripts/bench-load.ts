@@ -127,35 +127,21 @@ await runCli(async () => {
       })();
 
       const random = () => 1 + Math.floor(Math.random() * count);
-      const byId = await autocannon({
-        url: base,
-        connections: Number(o.connections),
-        duration: Math.max(1, Math.round(seconds / 2)),
-        requests: [
-          {
-            method: 'POST',
-            path: '/api/search',
-            headers: { 'content-type': 'application/json' },
-            setupRequest: (req) => ({ ...req, body: JSON.stringify({ imageId: random(), k: 10 }) }),
-          },
-        ],
-      });
+      const searchById: autocannon.Request = {
+        method: 'POST',
+        path: '/api/search',
+        headers: { 'content-type': 'application/json' },
+        setupRequest: (req) => ({ ...req, body: JSON.stringify({ imageId: random(), k: 10 }) }),
+      };
+      const drive = (requests: autocannon.Request[]) =>
+        autocannon({ url: base, connections: Number(o.connections), duration: Math.max(1, Math.round(seconds / 2)), requests });
+      const byId = await drive([searchById]);
       const query = multipart(await png(pixels.subarray(count * 784, (count + 1) * 784)), { k: '10' });
-      const mixed = await autocannon({
-        url: base,
-        connections: Number(o.connections),
-        duration: Math.max(1, Math.round(seconds / 2)),
-        requests: [
-          {
-            method: 'POST',
-            path: '/api/search',
-            headers: { 'content-type': 'application/json' },
-            setupRequest: (req) => ({ ...req, body: JSON.stringify({ imageId: random(), k: 10 }) }),
-          },
-          { method: 'POST', path: '/api/search', headers: { 'content-type': query.type }, body: query.body },
-          { method: 'GET', path: '/api/images?limit=60' },
-        ],
-      });
+      const mixed = await drive([
+        searchById,
+        { method: 'POST', path: '/api/search', headers: { 'content-type': query.type }, body: query.body },
+        { method: 'GET', path: '/api/images?limit=60' },
+      ]);
       uploading = false;
       await uploader;
       const rssEnd = rssMb(server.pid!);

@@ -77,3 +77,10 @@ export function idParam(value: string, what = 'image'): number {
 
 /** Positive integer from a query string. */
 export const intParam = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** A WebP image made by the server from a stored image: immutable for its id, never sniffed. */
+export function webpResponse(webp: Uint8Array): Response {
+  return new Response(new Uint8Array(webp), {
+    headers: { 'Content-Type': 'image/webp', 'Cache-Control': 'private, max-age=31536000, immutable', 'X-Content-Type-Options': 'nosniff' },
+  });
+}

@@ -4,6 +4,7 @@ import { useState } from 'react';
 import { api, usePoll, waitForJob, type ImageRecord, type Job, type Status } from '../_components/api';
 import { Dropzone } from '../_components/dropzone';
 import { Pager } from '../_components/pager';
+import { ImageFilters } from '../_components/filters';
 import { ImageGrid } from '../_components/image-grid';
 import { NextSteps } from '../_components/next-steps';
 
@@ -164,38 +165,17 @@ export default function LibraryPage() {
       )}
       <h2>Stored images</h2>
       <div className="row">
-        <label>
-          modality
-          <select
-            value={modality}
-            onChange={(e) => {
-              setModality(e.target.value);
-              setOffset(0);
-            }}
-          >
-            <option value="">all</option>
-            <option value="photo">photo</option>
-            <option value="xray">X-ray</option>
-            <option value="dicom">DICOM</option>
-          </select>
-        </label>
-        <label>
-          label
-          <select
-            value={label}
-            onChange={(e) => {
-              setLabel(e.target.value);
-              setOffset(0);
-            }}
-          >
-            <option value="">all</option>
-            {data?.labels.map((l) => (
-              <option key={l.label} value={l.label}>
-                {l.label} ({l.count})
-              </option>
-            ))}
-          </select>
-        </label>
+        <ImageFilters
+          modality={modality}
+          label={label}
+          labels={data?.labels}
+          testId="library"
+          onChange={(change) => {
+            if (change.modality !== undefined) setModality(change.modality);
+            if (change.label !== undefined) setLabel(change.label);
+            setOffset(0);
+          }}
+        />
       </div>
       {data && (
         <>

@@ -1,5 +1,5 @@
 /** A fresh library in a temp folder with a small registered model, and real images to ingest. */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -8,6 +8,7 @@ import { loadFashionMnist } from '../../lib/data/fashion-mnist';
 import { Autoencoder } from '../../lib/models/autoencoder';
 import { saveModel } from '../../lib/models/model-io';
 import { parseModelSpec } from '../../lib/models/spec';
+import { ingestFolder } from '../../lib/services/ingest-service';
 import { openLibrary, type Library } from '../../lib/services/library';
 import { registerModelDir } from '../../lib/services/model-service';
 
@@ -41,4 +42,24 @@ export async function fashionFolder(count: number, root = mkdtempSync(join(tmpdi
     writeFileSync(join(dir, `img-${i}.png`), png);
   }
   return root;
+}
+
+/** A temp library (model of `latentSize`) holding `count` Fashion-MNIST images labelled by class; `remove` deletes it all. */
+export async function ingestedLibrary(
+  count: number,
+  latentSize = 16,
+): Promise<{ library: Library; dataDir: string; folder: string; remove: () => void }> {
+  const { library, dataDir } = await tempLibrary(latentSize);
+  const folder = await fashionFolder(count);
+  await ingestFolder(library, folder, { labelFromFolder: true });
+  return {
+    library,
+    dataDir,
+    folder,
+    remove: () => {
+      library.close();
+      rmSync(dataDir, { recursive: true, force: true });
+      rmSync(folder, { recursive: true, force: true });
+    },
+  };
 }

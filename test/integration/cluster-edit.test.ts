@@ -2,32 +2,23 @@
  * Corrections by hand: moves, merges and splits change a run consistently, and moved images stay
  * together, under their cluster's name, when clustering runs again.
  */
-import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mergeClusters, moveToCluster, splitCluster } from '../../lib/services/cluster-edit-service';
 import { clusterManifest, nameCluster, runClustering } from '../../lib/services/cluster-service';
-import { ingestFolder } from '../../lib/services/ingest-service';
 import type { Library } from '../../lib/services/library';
 import { runAssignments } from '../../lib/store/clusters-repo';
 import { startWasm } from '../helpers/engine';
 import { expectAppError } from '../helpers/errors';
-import { fashionFolder, tempLibrary } from '../helpers/library';
+import { ingestedLibrary } from '../helpers/library';
 
 let library: Library;
-let dataDir: string;
-let folder: string;
+let remove: () => void;
 
 beforeAll(async () => {
   await startWasm();
-  ({ library, dataDir } = await tempLibrary());
-  folder = await fashionFolder(120);
-  await ingestFolder(library, folder, { labelFromFolder: true });
+  ({ library, remove } = await ingestedLibrary(120));
 });
-afterAll(() => {
-  library.close();
-  rmSync(dataDir, { recursive: true, force: true });
-  rmSync(folder, { recursive: true, force: true });
-});
+afterAll(() => remove());
 
 const total = (run: { result: { clusters: { size: number }[] } }) => run.result.clusters.reduce((s, c) => s + c.size, 0);
 

@@ -2,11 +2,11 @@
  * Clustering a real library: runs are stored with a summary per cluster, automatic k reports the
  * silhouette and elbow, clusters are named, and exported as manifests or folders of copies.
  */
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterManifest, exportClusterFolder, formatManifest, nameCluster, runClustering } from '../../lib/services/cluster-service';
-import { embedMissing, ingestBytes, ingestFolder } from '../../lib/services/ingest-service';
+import { embedMissing, ingestBytes } from '../../lib/services/ingest-service';
 import { findNearDuplicates } from '../../lib/services/duplicates-service';
 import { findAnomalies } from '../../lib/services/anomaly-service';
 import { seededRandom } from '../../lib/models/layers';
@@ -21,23 +21,18 @@ import { computeMap, storedMap } from '../../lib/services/map-service';
 import type { Library } from '../../lib/services/library';
 import { getClusterRun } from '../../lib/store/clusters-repo';
 import { startWasm } from '../helpers/engine';
-import { fashionFolder, tempLibrary } from '../helpers/library';
+import { ingestedLibrary } from '../helpers/library';
 
 let library: Library;
 let dataDir: string;
 let folder: string;
+let remove: () => void;
 
 beforeAll(async () => {
   await startWasm();
-  ({ library, dataDir } = await tempLibrary());
-  folder = await fashionFolder(240);
-  await ingestFolder(library, folder, { labelFromFolder: true });
+  ({ library, dataDir, folder, remove } = await ingestedLibrary(240));
 });
-afterAll(() => {
-  library.close();
-  rmSync(dataDir, { recursive: true, force: true });
-  rmSync(folder, { recursive: true, force: true });
-});
+afterAll(() => remove());
 
 describe('clustering a library', () => {
   it('stores a run whose clusters cover every image, with representatives and outliers', async () => {

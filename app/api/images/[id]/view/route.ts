@@ -1,5 +1,5 @@
 import { PREVIEW_SIZE, thumbnailFor } from '../../../../../lib/services/thumbnail-service';
-import { idParam, route } from '../../../../_server/respond';
+import { idParam, route, webpResponse } from '../../../../_server/respond';
 import { server } from '../../../../_server/library';
 
 export const dynamic = 'force-dynamic';
@@ -8,7 +8,5 @@ export const dynamic = 'force-dynamic';
 export const GET = route(async (_request, context: { params: Promise<{ id: string }> }) => {
   const { library } = await server();
   const webp = await thumbnailFor(library, idParam((await context.params).id), PREVIEW_SIZE);
-  return new Response(new Uint8Array(webp), {
-    headers: { 'Content-Type': 'image/webp', 'Cache-Control': 'private, max-age=31536000, immutable', 'X-Content-Type-Options': 'nosniff' },
-  });
+  return webpResponse(webp);
 });
