@@ -12,7 +12,7 @@ import { Command } from 'commander';
 import { parseConfig } from '../lib/config';
 import { initEngine } from '../lib/engine/backend';
 import { runJobs, WORKER_NAME } from '../lib/jobs/job-service';
-import { openLibrary } from '../lib/services/library';
+import { openLibrary, removeOrphanedTempFiles } from '../lib/services/library';
 import { listJobs } from '../lib/store/jobs-repo';
 import { runCli } from './cli/run';
 
@@ -47,6 +47,8 @@ await runCli(async () => {
   }
   const engine = await initEngine(config.backend);
   const library = openLibrary(config);
+  const orphans = await removeOrphanedTempFiles(config);
+  if (orphans) process.stderr.write(`removed ${orphans} temp files left by a killed process\n`);
   const stop = new AbortController();
   for (const signal of ['SIGINT', 'SIGTERM'] as const)
     process.once(signal, () => {

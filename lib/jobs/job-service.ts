@@ -7,7 +7,9 @@
  */
 import { hostname } from 'node:os';
 import { AppError, isAppError } from '../errors';
-import type { Library } from '../services/library';
+import { processAlive, type Library } from '../services/library';
+import { countImagesWithoutEmbedding } from '../store/embeddings-repo';
+import { activeModel } from '../store/models-repo';
 import {
   claimNextJob,
   enqueueJob,
@@ -44,12 +46,7 @@ function isDeadWorker(worker: string | null): boolean {
   if (!worker) return true;
   const [pid, host] = worker.split('@');
   if (host !== hostname() || worker === WORKER_NAME) return false;
-  try {
-    process.kill(Number(pid), 0);
-    return false;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+  return !processAlive(Number(pid));
 }
 
 export interface RunnerOptions {
@@ -105,15 +102,40 @@ export async function runNextJob(library: Library, options: RunnerOptions & { st
   return getJob(library.db, job.id);
 }
 
-/** Runs jobs until `stop` aborts: recovers dead workers' jobs first, then polls the queue. */
+/**
+ * Queues an 'embed' job when live images lack a vector under the active model — an upload that
+ * raced a model switch, or a process killed between two steps — unless the count is the one
+ * already handled (images whose originals cannot be decoded stay missing; they are not retried
+ * forever). Returns the count seen.
+ */
+export function queueCatchUp(library: Library, handled: number): number {
+  const model = activeModel(library.db);
+  const missing = model ? countImagesWithoutEmbedding(library.db, model.id) : 0;
+  if (missing > 0 && missing !== handled) queueJob(library, 'embed', {});
+  return missing;
+}
+
+/**
+ * Runs jobs until `stop` aborts: recovers dead workers' jobs first, then polls the queue; when
+ * idle, it also makes sure every image is searchable under the active model (queueCatchUp).
+ */
 export async function runJobs(
   library: Library,
-  options: RunnerOptions & { stop: AbortSignal; idleMs?: number; onJob?: (job: Job) => void },
+  options: RunnerOptions & { stop: AbortSignal; idleMs?: number; catchUpMs?: number; onJob?: (job: Job) => void },
 ): Promise<void> {
   recoverJobs(library, options.staleMs);
+  let handled = -1;
+  let checked = 0;
   while (!options.stop.aborted) {
     const job = await runNextJob(library, options);
-    if (job) options.onJob?.(job);
-    else await new Promise((resolve) => setTimeout(resolve, options.idleMs ?? 500));
+    if (job) {
+      options.onJob?.(job);
+      continue;
+    }
+    if (Date.now() - checked > (options.catchUpMs ?? 5000)) {
+      handled = queueCatchUp(library, handled);
+      checked = Date.now();
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.idleMs ?? 500));
   }
 }

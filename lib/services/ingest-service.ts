@@ -203,7 +203,9 @@ export async function ingestSources(library: Library, sources: IngestSource[], o
     await flushing;
     progress(); // the final counts, after the last commit
   } finally {
-    if (loaded && opened) opened.index.save(currentGeneration(library, loaded));
+    // Saved as of the generation this index reflects, not the store's latest: another process's
+    // changes since then are not in it, and the next open must reconcile them.
+    if (opened) opened.index.save(opened.generation);
     await encoder?.close();
   }
   report.seconds = (performance.now() - started) / 1000;
@@ -256,10 +258,11 @@ export async function embedMissing(
         width,
         channels,
       });
-      const entries = ids.map((id, i) => ({ id, vector: latents.slice(i * dim, (i + 1) * dim) }));
-      const generation = immediate(library.db, () => {
-        for (const e of entries) putEmbedding(library.db, e.id, loaded.record.id, e.vector);
-        return entries.length ? bumpIndexGeneration(library.db, loaded.record.id) : 0;
+      const computed = ids.map((id, i) => ({ id, vector: latents.slice(i * dim, (i + 1) * dim) }));
+      const { entries, generation } = immediate(library.db, () => {
+        // Images deleted meanwhile (by the web server, say) are left out.
+        const entries = computed.filter((e) => putEmbedding(library.db, e.id, loaded.record.id, e.vector));
+        return { entries, generation: entries.length ? bumpIndexGeneration(library.db, loaded.record.id) : 0 };
       });
       opened.index.add(entries);
       if (generation) markIndexCurrent(opened, generation);
@@ -276,7 +279,7 @@ export async function embedMissing(
       });
     }
   } finally {
-    opened.index.save(currentGeneration(library, loaded));
+    opened.index.save(opened.generation);
   }
   return { embedded, failed };
 }
@@ -334,10 +337,6 @@ function targetOf(loaded: LoadedModel | null) {
   if (!loaded) return { height: 8, width: 8, channels: 1 as const };
   const [height, width, channels] = loaded.model.spec.inputShape;
   return { height, width, channels };
-}
-
-function currentGeneration(library: Library, loaded: LoadedModel): number {
-  return library.db.prepare('SELECT index_generation FROM models WHERE id = ?').pluck().get(loaded.record.id) as number;
 }
 
 /** Embeds a batch, writes its files, commits rows + vectors, then adds them to the index. */

@@ -2,7 +2,7 @@
  * A Latent Atlas library on disk: the SQLite store, originals and thumbnails by content hash,
  * models and their HNSW indexes — opened once from the configuration, closed when done.
  */
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Config } from '../config';
 import { openDatabase, type Db } from '../store/database';
@@ -47,4 +47,33 @@ export async function writeFileAtomic(path: string, data: Uint8Array, options: {
   }
   await handle.close();
   await rename(tmp, path);
+}
+
+/** Whether a process with this id runs on this machine (a pid that cannot be signalled by us still runs). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+/**
+ * Removes the temp files of atomic writes (originals, thumbnails, index files) whose writer was
+ * killed before its rename: `<name>.tmp-<pid>…` of processes that no longer run. Returns how many.
+ */
+export async function removeOrphanedTempFiles(config: Readonly<Config>): Promise<number> {
+  let removed = 0;
+  for (const dir of [config.originalsDir, config.thumbnailsDir, config.indexDir]) {
+    const names = await readdir(dir, { recursive: true, encoding: 'utf8' }).catch(() => [] as string[]);
+    for (const name of names) {
+      const pid = /\.tmp-(\d+)/.exec(name)?.[1];
+      if (pid && !processAlive(Number(pid))) {
+        await rm(join(dir, name), { force: true });
+        removed++;
+      }
+    }
+  }
+  return removed;
 }

@@ -8,7 +8,8 @@ import { AppError } from '../errors';
 import type { Autoencoder } from '../models/autoencoder';
 import { loadModel, readModelManifest } from '../models/model-io';
 import { parseModelSpec } from '../models/spec';
-import { countEmbeddings, getEmbedding, iterateEmbeddings } from '../store/embeddings-repo';
+import { countEmbeddings, countImagesWithoutEmbedding, getEmbedding, iterateEmbeddings } from '../store/embeddings-repo';
+import { immediate } from '../store/database';
 import { deleteImage } from '../store/images-repo';
 import {
   activateModel,
@@ -180,9 +181,18 @@ export async function switchActiveModel(
 ): Promise<ModelRecord> {
   const record = getModel(library.db, modelId);
   if (!record) throw new AppError('not_found', `no model with id ${modelId}`);
-  await embed(library, record);
-  activateModel(library.db, record.id);
-  return getModel(library.db, record.id)!;
+  // Uploads keep arriving under the old model while this embeds: embed again until a transaction
+  // finds nothing left, then flip in that same transaction (a few rounds at most; what still
+  // races the flip is embedded by the worker's catch-up, see job-service.ts queueCatchUp).
+  for (let round = 1; ; round++) {
+    await embed(library, record);
+    const flipped = immediate(library.db, () => {
+      if (round < 3 && countImagesWithoutEmbedding(library.db, record.id) > 0) return false;
+      activateModel(library.db, record.id);
+      return true;
+    });
+    if (flipped) return getModel(library.db, record.id)!;
+  }
 }
 
 /** Deletes stored images: rows and vectors in one transaction, then out of the open indexes. */

@@ -22,12 +22,18 @@ function fromBlob(blob: Buffer, dim: number, imageId: number): Float32Array {
 }
 
 /** Writes (or replaces) an embedding; call inside a transaction. */
-export function putEmbedding(db: Db, imageId: number, modelId: number, vector: Float32Array, reconError: number | null = null): void {
-  db.prepare('INSERT OR REPLACE INTO embeddings (image_id, model_id, vector, recon_error) VALUES (?, ?, ?, ?)').run(
-    imageId,
-    modelId,
-    toBlob(vector),
-    reconError,
+/**
+ * Stores an image's vector under a model — only while the image is live: a vector computed before
+ * a delete (by another process) must not bring the image back into search. Returns whether it was stored.
+ */
+export function putEmbedding(db: Db, imageId: number, modelId: number, vector: Float32Array, reconError: number | null = null): boolean {
+  return (
+    db
+      .prepare(
+        `INSERT OR REPLACE INTO embeddings (image_id, model_id, vector, recon_error)
+         SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM images WHERE id = ? AND deleted_at IS NULL)`,
+      )
+      .run(imageId, modelId, toBlob(vector), reconError, imageId).changes > 0
   );
 }
 
@@ -54,6 +60,14 @@ export function countEmbeddings(db: Db, modelId: number): number {
 }
 
 /** Ids of live images that have no embedding for `modelId` yet. */
+/** How many live images have no vector under the model. */
+export function countImagesWithoutEmbedding(db: Db, modelId: number): number {
+  return db
+    .prepare(`SELECT count(*) FROM images WHERE deleted_at IS NULL AND id NOT IN (SELECT image_id FROM embeddings WHERE model_id = ?)`)
+    .pluck()
+    .get(modelId) as number;
+}
+
 export function imagesWithoutEmbedding(db: Db, modelId: number): number[] {
   return db
     .prepare(

@@ -1,0 +1,102 @@
+/**
+ * What the crash loop (test/crash/crash-loop.ts) found, pinned down: two processes share one
+ * library (the web server uploads and deletes, the worker embeds and ingests), and neither may
+ * undo the other's work — a vector computed before a delete must not bring the image back, an
+ * index must not claim changes it never saw, images that raced a model switch get embedded, and
+ * the temp files of a killed writer are swept.
+ */
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { listJobs } from '../../lib/store/jobs-repo';
+import { iterateEmbeddings, putEmbedding } from '../../lib/store/embeddings-repo';
+import { deleteImage } from '../../lib/store/images-repo';
+import { activeModel } from '../../lib/store/models-repo';
+import { queueCatchUp } from '../../lib/jobs/job-service';
+import { embedMissing, ingestFolder, ingestSources } from '../../lib/services/ingest-service';
+import { removeOrphanedTempFiles, type Library } from '../../lib/services/library';
+import { forgetOpenIndexes, openModelIndex } from '../../lib/services/model-service';
+import { startWasm } from '../helpers/engine';
+import { fashionFolder, tempLibrary } from '../helpers/library';
+
+let library: Library;
+let dataDir: string;
+let folder: string;
+
+beforeAll(async () => {
+  await startWasm();
+  ({ library, dataDir } = await tempLibrary());
+  folder = await fashionFolder(120);
+  await ingestFolder(library, folder);
+});
+afterAll(() => {
+  library.close();
+  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(folder, { recursive: true, force: true });
+});
+
+const ids = (modelId: number) => new Set([...iterateEmbeddings(library.db, modelId, 16)].map((e) => e.imageId));
+
+it('a vector is stored only for a live image: one computed before a delete does not bring it back', () => {
+  const model = activeModel(library.db)!;
+  const [id] = [...ids(model.id)];
+  const vector = new Float32Array(16).fill(0.5);
+  expect(deleteImage(library.db, id!)).toBe(true);
+  expect(putEmbedding(library.db, id!, model.id, vector)).toBe(false);
+  expect(ids(model.id).has(id!)).toBe(false);
+});
+
+it('an index saved after another process changed the store is reconciled on the next open, not trusted', async () => {
+  const model = activeModel(library.db)!;
+  forgetOpenIndexes();
+  const victim = [...ids(model.id)][3]!;
+  const png = await sharp(Buffer.alloc(28 * 28, 77), { raw: { width: 28, height: 28, channels: 1 } })
+    .png()
+    .toBuffer();
+  // While this process ingests (its index open and current), "another process" deletes an image:
+  // the store moves on, this process's index never hears of it, then it saves.
+  const source = {
+    name: 'new.png',
+    read: async () => {
+      deleteImage(library.db, victim);
+      return new Uint8Array(png);
+    },
+  };
+  const report = await ingestSources(library, [source]);
+  expect(report.added).toBe(1);
+  forgetOpenIndexes();
+  const reopened = openModelIndex(library, model);
+  expect(reopened.reconciled || reopened.rebuilt).toBe(true);
+  expect(reopened.index.ids().has(victim)).toBe(false);
+  expect(reopened.index.ids()).toEqual(ids(model.id));
+  forgetOpenIndexes();
+});
+
+it('live images without a vector under the active model get an embed job, once per new count', async () => {
+  const model = activeModel(library.db)!;
+  const [id] = [...ids(model.id)];
+  library.db.prepare('DELETE FROM embeddings WHERE image_id = ? AND model_id = ?').run(id, model.id); // as if it raced a switch
+  const seen = queueCatchUp(library, -1);
+  expect(seen).toBe(1);
+  const queued = listJobs(library.db, { states: ['queued'] }).filter((j) => j.kind === 'embed');
+  expect(queued).toHaveLength(1);
+  expect(queueCatchUp(library, seen)).toBe(1);
+  expect(listJobs(library.db, { states: ['queued'] }).filter((j) => j.kind === 'embed')).toHaveLength(1);
+  await embedMissing(library);
+  expect(ids(model.id).has(id!)).toBe(true);
+  expect(queueCatchUp(library, seen)).toBe(0);
+});
+
+it("sweeps the temp files of killed writers and leaves live processes' alone", async () => {
+  const { originalsDir, indexDir } = library.config;
+  mkdirSync(join(originalsDir, 'ab'), { recursive: true });
+  const dead = 2 ** 22 + 12345; // above the default pid_max: no such process
+  writeFileSync(join(originalsDir, 'ab', `abcd.tmp-${dead}-x1`), 'partial');
+  writeFileSync(join(indexDir, `.model-1.hnsw.tmp-${dead}`), 'partial');
+  writeFileSync(join(indexDir, `.model-1.json.tmp-${process.pid}`), 'being written');
+  expect(await removeOrphanedTempFiles(library.config)).toBe(2);
+  expect(readdirSync(join(originalsDir, 'ab'))).not.toContain(`abcd.tmp-${dead}-x1`);
+  expect(readdirSync(indexDir)).toContain(`.model-1.json.tmp-${process.pid}`);
+  rmSync(join(indexDir, `.model-1.json.tmp-${process.pid}`));
+});
