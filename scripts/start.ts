@@ -5,7 +5,7 @@
  * `next dev` instead (hot reload). Ctrl-C stops both; an interrupted resumable job continues at
  * the next start. The web pages guide a newcomer from an empty library to a trained model.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
@@ -55,16 +55,30 @@ await runCli(async () => {
       process.stderr.write('\nstopping…\n');
       stop.abort();
     });
-  const web = o.web
-    ? spawn(process.execPath, [NEXT, o.dev ? 'dev' : 'start', '-H', config.host, '-p', String(config.port)], {
-        stdio: ['ignore', 'inherit', 'inherit'],
-      })
-    : null;
-  web?.once('exit', (code) => {
-    if (!stop.signal.aborted) process.stderr.write(`the web server stopped (exit ${code}); stopping the worker\n`);
-    stop.abort();
-  });
-  if (web) process.stderr.write(`Latent Atlas: http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}\n`);
+  // The web server is supervised: if it dies (a native decoder crash, an out-of-memory kill), it is
+  // started again, so a bad file costs the requests in flight, not the service. Five deaths within
+  // a minute stop everything (something is wrong that a restart will not fix).
+  let web: ChildProcess | null = null;
+  const deaths: number[] = [];
+  const serve = () => {
+    web = spawn(process.execPath, [NEXT, o.dev ? 'dev' : 'start', '-H', config.host, '-p', String(config.port)], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    web.once('exit', (code, signal) => {
+      if (stop.signal.aborted) return;
+      deaths.push(Date.now());
+      const recent = deaths.filter((t) => Date.now() - t < 60_000).length;
+      if (recent >= 5) {
+        process.stderr.write(`the web server stopped ${recent} times within a minute (last: ${signal ?? `exit ${code}`}); stopping\n`);
+        stop.abort();
+        return;
+      }
+      process.stderr.write(`the web server stopped (${signal ?? `exit ${code}`}); starting it again\n`);
+      setTimeout(() => stop.signal.aborted || serve(), 1000);
+    });
+  };
+  if (o.web) serve();
+  if (o.web) process.stderr.write(`Latent Atlas: http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}\n`);
   process.stderr.write(`worker ${WORKER_NAME} on ${engine.backend}, library ${config.dataDir}\n`);
   let last = '';
   const show = setInterval(
@@ -86,7 +100,7 @@ await runCli(async () => {
     });
   } finally {
     clearInterval(show);
-    web?.kill('SIGTERM');
+    (web as ChildProcess | null)?.kill('SIGTERM');
     library.close();
   }
 });

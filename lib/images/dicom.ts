@@ -53,6 +53,17 @@ export function isDicom(bytes: Uint8Array): boolean {
   return bytes.length >= 132 && bytes[128] === 0x44 && bytes[129] === 0x49 && bytes[130] === 0x43 && bytes[131] === 0x4d;
 }
 
+/**
+ * The file with its 128-byte preamble zeroed. The preamble is free-form (the standard allows any
+ * content, which is how DICOM/executable and DICOM/TIFF polyglots are made); a file is never
+ * handed back to a user with whatever someone put there.
+ */
+export function clearPreamble(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  const out = Uint8Array.from(bytes);
+  out.fill(0, 0, Math.min(128, out.length));
+  return out;
+}
+
 function bad(message: string, cause?: unknown): AppError {
   return new AppError('invalid_input', `DICOM: ${message}`, cause === undefined ? undefined : { cause });
 }

@@ -16,9 +16,15 @@ export interface DecodeLimits {
   maxPixels: number;
   /** Largest accepted file, in bytes. Default 200 MiB. */
   maxBytes: number;
+  /** A decode still running after this many seconds is stopped (libvips' kill flag) and the file refused. Default 30. */
+  maxSeconds: number;
 }
 
-export const DEFAULT_DECODE_LIMITS: Readonly<DecodeLimits> = Object.freeze({ maxPixels: 100_000_000, maxBytes: 200 * 1024 * 1024 });
+export const DEFAULT_DECODE_LIMITS: Readonly<DecodeLimits> = Object.freeze({
+  maxPixels: 100_000_000,
+  maxBytes: 200 * 1024 * 1024,
+  maxSeconds: 30,
+});
 
 /** Longest side of the decoded working copy every output is made from (at least 2× the model input). */
 const WORKING_SIZE = 128;
@@ -99,6 +105,7 @@ export async function prepareImage(bytes: Uint8Array, options: PrepareOptions): 
     // identical everywhere (and a thumbnail costs no second decode).
     const workingSize = Math.max(WORKING_SIZE, 2 * Math.max(target.width, target.height), options.thumbnailSize ?? 0);
     const working = await image
+      .timeout({ seconds: limits.maxSeconds })
       .resize(workingSize, workingSize, { fit: 'inside', withoutEnlargement: true })
       .toColourspace(target.channels === 1 ? 'b-w' : 'srgb')
       .removeAlpha()
@@ -120,6 +127,10 @@ export async function prepareImage(bytes: Uint8Array, options: PrepareOptions): 
       : null;
     return { format, pixels, originalWidth: width, originalHeight: height, thumbnail, metadata };
   } catch (error) {
+    if (/timeout/.test((error as Error).message))
+      throw new AppError('invalid_input', `this ${format} file took longer than ${limits.maxSeconds} s to decode; refused`, {
+        cause: error,
+      });
     throw new AppError('invalid_input', `cannot decode this ${format} file: it is corrupt or truncated`, { cause: error });
   }
 }

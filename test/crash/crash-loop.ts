@@ -70,6 +70,10 @@ export interface CrashLoopReport {
   jobFailures: Record<string, number>;
   /** Most live images without a vector right after a kill. */
   maxUnembedded: number;
+  /** Searches by id answered while the app ran (during ingest, training, clustering, re-indexing). */
+  searches: number;
+  /** Searches answered with an error other than 404 (HTTP status → count): must be none. */
+  searchErrors: Record<string, number>;
   /** Temp files of interrupted atomic writes left in the data directory at the end. */
   tempFiles: number;
   violations: string[];
@@ -145,12 +149,41 @@ class Traffic {
   readonly uploads = new Map<number, string>(); // image id → content hash, acknowledged
   readonly deletes = new Set<number>(); // acknowledged deletes
   inFlight = 0;
+  /** Searches answered with anything but results or a 404 (an image deleted meanwhile): status → count. */
+  readonly searchErrors = new Map<number, number>();
+  searches = 0;
   private next = 0;
 
   constructor(
     private readonly set: ImageSet,
     private readonly rand: () => number,
   ) {}
+
+  /** Searches by the id of an acknowledged upload, as a user clicking "more like this" does. */
+  async search(baseURL: string, stop: AbortSignal): Promise<void> {
+    while (!stop.aborted) {
+      const live = [...this.uploads.keys()].filter((id) => !this.deletes.has(id));
+      if (!live.length) {
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+      const imageId = live[Math.floor(this.rand() * live.length)]!;
+      try {
+        const response = await fetch(`${baseURL}/api/search`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ imageId, k: 10 }),
+          signal: stop,
+        });
+        await response.arrayBuffer();
+        this.searches++;
+        if (response.status !== 200 && response.status !== 404)
+          this.searchErrors.set(response.status, (this.searchErrors.get(response.status) ?? 0) + 1);
+      } catch {
+        // cut short by the kill
+      }
+    }
+  }
 
   async run(baseURL: string, stop: AbortSignal): Promise<void> {
     while (!stop.aborted) {
@@ -318,7 +351,11 @@ export async function crashLoop(options: CrashLoopOptions): Promise<CrashLoopRep
       const work = WORK[Math.floor(rand() * WORK.length)]!;
       await queueWork(library, work, cycle, folders, set);
       const stop = new AbortController();
-      const running = [traffic.run(app.baseURL, stop.signal), traffic.run(app.baseURL, stop.signal)];
+      const running = [
+        traffic.run(app.baseURL, stop.signal),
+        traffic.run(app.baseURL, stop.signal),
+        traffic.search(app.baseURL, stop.signal),
+      ];
       const killedAfterMs = Math.round(300 + rand() * (maxRunMs - 300));
       await new Promise((r) => setTimeout(r, killedAfterMs));
       const uploadsInFlight = traffic.inFlight;
@@ -380,7 +417,13 @@ export async function crashLoop(options: CrashLoopOptions): Promise<CrashLoopRep
       jobFailures,
       maxUnembedded: Math.max(0, ...cycles.map((c) => c.unembedded)),
       tempFiles: leftovers(dataDir).length,
-      violations: [...cycles.flatMap((c) => c.violations.map((v) => `cycle ${c.cycle}: ${v}`)), ...final.map((v) => `final: ${v}`)],
+      searches: traffic.searches,
+      searchErrors: Object.fromEntries(traffic.searchErrors),
+      violations: [
+        ...[...traffic.searchErrors].map(([status, n]) => `${n} searches answered ${status}`),
+        ...cycles.flatMap((c) => c.violations.map((v) => `cycle ${c.cycle}: ${v}`)),
+        ...final.map((v) => `final: ${v}`),
+      ],
       seconds: Math.round((performance.now() - started) / 100) / 10,
     };
   } finally {

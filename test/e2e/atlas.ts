@@ -10,6 +10,8 @@ import { join } from 'node:path';
 
 export interface Atlas {
   baseURL: string;
+  /** The app's process (scripts/start.ts: the job worker, parent of the web server). */
+  pid: number;
   dataDir: string;
   log: () => string;
   stop: () => Promise<void>;
@@ -52,6 +54,7 @@ export async function startAtlas(env: Record<string, string> = {}): Promise<Atla
   }
   return {
     baseURL,
+    pid: child.pid!,
     dataDir,
     log: () => output,
     stop: async () => {

@@ -30,4 +30,5 @@ test('six kill -9 cycles during uploads, deletes and jobs lose nothing', async (
   expect(report.acknowledgedUploads).toBeGreaterThan(50);
   expect(report.acknowledgedDeletes).toBeGreaterThan(0);
   expect(report.tempFiles).toBe(0);
+  expect(report.searches).toBeGreaterThan(0);
 });

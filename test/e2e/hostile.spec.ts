@@ -2,12 +2,15 @@
  * Hostile input at the doors (issue 7, first part): crafted files, names and parameters, each
  * refused with a typed 4xx error, nothing stored, no temp files left, the server still healthy.
  */
+import { execFileSync } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, test, type APIRequestContext } from '@playwright/test';
+import sharp from 'sharp';
 import { startAtlas, type Atlas } from './atlas';
 
 const JPEG = 'data/samples/flowers/roses/12395698413_c0388278f7.jpg';
+const PYDICOM = '/usr/lib/python3/dist-packages/pydicom/data/test_files';
 let atlas: Atlas;
 
 test.describe.configure({ mode: 'serial' });
@@ -137,4 +140,83 @@ test('the same file uploaded 20 times at once is one image, with no server error
   expect(ids.size).toBe(1);
   expect(results.filter((r) => r.body.results[0].status === 'added')).toHaveLength(1);
   expect((await request.get(`${atlas.baseURL}/api/health`)).status()).toBe(200);
+});
+
+test('hostile DICOM is refused by name; an executable preamble is never served back', async ({ request }) => {
+  const mr = await readFile(join(PYDICOM, 'MR_small.dcm'));
+  const undefinedLength = Buffer.from(mr);
+  const pixelTag = undefinedLength.indexOf(Buffer.from([0xe0, 0x7f, 0x10, 0x00, 0x4f, 0x57]));
+  undefinedLength.writeUInt32LE(0xffffffff, pixelTag + 8); // pixel data of undefined length in an uncompressed syntax
+  const cases: [string, Buffer, number, RegExp][] = [
+    ['no-preamble.dcm', await readFile(join(PYDICOM, 'no_meta.dcm')), 415, /unrecognised|accepted formats/],
+    ['truncated.dcm', await readFile(join(PYDICOM, 'MR_truncated.dcm')), 400, /DICOM/],
+    ['cut.dcm', mr.subarray(0, mr.length - 700), 400, /DICOM/],
+    ['undefined-length.dcm', undefinedLength, 400, /DICOM/],
+    ['jpeg2000.dcm', await readFile(join(PYDICOM, 'JPEG2000.dcm')), 415, /JPEG 2000/],
+    ['rle.dcm', await readFile(join(PYDICOM, 'MR_small_RLE.dcm')), 415, /RLE Lossless/],
+  ];
+  for (const [name, bytes, status, reason] of cases) {
+    const refused = await upload(request, name, bytes, 'application/dicom');
+    expect(refused.status, name).toBe(status);
+    expect(refused.body.error.message, name).toMatch(reason);
+  }
+  expect(
+    (await (await request.get(`${atlas.baseURL}/api/images?limit=200`)).json()).images.some(
+      (i: { format: string }) => i.format === 'dicom',
+    ),
+  ).toBe(false);
+
+  // A real MR image whose free-form preamble holds a Windows executable header: stored (it is valid
+  // DICOM), shown as a picture, and downloaded with the preamble zeroed.
+  const polyglot = Buffer.from(mr);
+  polyglot.write('MZ\x90\x00This program cannot be run in DOS mode', 0, 'latin1');
+  const stored = await upload(request, 'polyglot.dcm', polyglot, 'application/dicom');
+  expect(stored.status).toBe(200);
+  const id = stored.body.results[0].id;
+  const original = await request.get(`${atlas.baseURL}/api/images/${id}/original`);
+  expect(original.headers()['content-disposition']).toMatch(/^attachment/);
+  const served = await original.body();
+  expect(served.subarray(0, 128).every((b) => b === 0)).toBe(true);
+  expect(served.subarray(128)).toEqual(polyglot.subarray(128));
+  const image = await (await request.get(`${atlas.baseURL}/api/images/${id}`)).json();
+  expect(JSON.stringify(image)).not.toMatch(/patientName|patientId/);
+  expect((await request.get(`${atlas.baseURL}/api/images/${id}/thumbnail`)).headers()['content-type']).toBe('image/webp');
+});
+
+test('many-frame GIF and WebP and many-page TIFF cost one frame, not all of them', async ({ request }) => {
+  const frames = 400;
+  const strip = Buffer.alloc(64 * 64 * frames * 3);
+  for (let f = 0; f < frames; f++) strip.fill(f % 2 ? 255 : 0, f * 64 * 64 * 3, (f + 1) * 64 * 64 * 3);
+  const raw = { raw: { width: 64, height: 64 * frames, channels: 3 as const, pageHeight: 64 } } as never;
+  for (const [name, bytes] of [
+    ['frames.gif', await sharp(strip, raw).gif().toBuffer()],
+    ['frames.webp', await sharp(strip, raw).webp({ effort: 0 }).toBuffer()],
+    ['pages.tiff', await sharp(strip, raw).tiff().toBuffer()],
+  ] as const) {
+    const { status, body } = await upload(request, name, bytes, 'image/gif');
+    expect(status, name).toBe(200);
+    const image = await (await request.get(`${atlas.baseURL}/api/images/${body.results[0].id}`)).json();
+    expect([image.width, image.height], name).toEqual([64, 64]); // the first frame alone
+  }
+});
+
+test('a crashed web server is started again: a crash costs the requests in flight, not the service', async ({ request }) => {
+  const server = Number(
+    execFileSync('pgrep', ['-P', String(atlas.pid)], { encoding: 'utf8' })
+      .trim()
+      .split('\n')[0],
+  );
+  expect(server).toBeGreaterThan(0);
+  process.kill(server, 'SIGSEGV'); // what a native decoder crash does to the process
+  await expect
+    .poll(async () => (await request.get(`${atlas.baseURL}/api/health`).catch(() => null))?.status() ?? 0, { timeout: 60_000 })
+    .toBe(200);
+  expect(
+    Number(
+      execFileSync('pgrep', ['-P', String(atlas.pid)], { encoding: 'utf8' })
+        .trim()
+        .split('\n')[0],
+    ),
+  ).not.toBe(server);
+  expect(atlas.log()).toMatch(/the web server stopped \(SIGSEGV\); starting it again/);
 });

@@ -7,7 +7,7 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { isAppError, type ErrorCode } from '../../../lib/errors';
-import { decodeDicom } from '../../../lib/images/dicom';
+import { clearPreamble, decodeDicom } from '../../../lib/images/dicom';
 import { prepareImage, type PrepareOptions } from '../../../lib/images/image-decoder';
 import { sniffImageFormat } from '../../../lib/images/image-format';
 import { dicom, jpegClaiming, photo, pngClaiming, tiff16, xray } from '../../helpers/files';
@@ -71,7 +71,9 @@ describe('limits and damage', () => {
   });
 
   it('refuses files over the byte limit', async () => {
-    expect((await refusal(photo(), { ...grey64, limits: { maxBytes: 1000, maxPixels: 1e8 } })).message).toMatch(/limit is 1000/);
+    expect((await refusal(photo(), { ...grey64, limits: { maxBytes: 1000, maxPixels: 1e8, maxSeconds: 30 } })).message).toMatch(
+      /limit is 1000/,
+    );
   });
 });
 
@@ -194,10 +196,15 @@ describe('DICOM', () => {
     expect((await refusal(dicom('no_meta.dcm'))).code).toBe('unsupported');
   });
 
-  it('ignores an executable header hidden in the 128-byte preamble', async () => {
+  it('ignores an executable header hidden in the 128-byte preamble, and clears it for serving', async () => {
     const bytes = dicom('MR_small.dcm').slice();
     bytes.set([0x4d, 0x5a, 0x90, 0x00], 0);
     const image = await prepareImage(bytes, grey64);
     expect(image.format).toBe('dicom');
+    const cleared = clearPreamble(bytes);
+    expect(cleared.subarray(0, 128).every((b) => b === 0)).toBe(true);
+    expect(cleared.subarray(128)).toEqual(bytes.subarray(128));
+    expect(bytes[0]).toBe(0x4d); // the stored bytes (and their hash) are untouched
+    expect(decodeDicom(cleared).pixels).toEqual(decodeDicom(bytes).pixels);
   });
 });
