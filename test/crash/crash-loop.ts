@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { parseConfig } from '../../lib/config';
 import { loadFashionMnist } from '../../lib/data/fashion-mnist';
+import { isAppError } from '../../lib/errors';
 import { queueJob } from '../../lib/jobs/job-service';
 import type { ImageSet } from '../../lib/models/image-set';
 import { seededRandom } from '../../lib/models/layers';
@@ -127,9 +128,12 @@ async function startApp(dataDir: string, port: number): Promise<App> {
 }
 
 async function killApp(app: App): Promise<void> {
-  if (app.child.exitCode !== null || app.child.signalCode !== null) return;
-  const exited = new Promise((r) => app.child.once('exit', r));
-  process.kill(-app.child.pid!, 'SIGKILL');
+  const exited = app.child.exitCode !== null || app.child.signalCode !== null ? null : new Promise((r) => app.child.once('exit', r));
+  try {
+    process.kill(-app.child.pid!, 'SIGKILL'); // the whole group, even if its leader is gone already
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
   await exited;
   // The group's other members (the Next.js server) die with it; wait until the port is free.
   for (
@@ -215,6 +219,15 @@ class Traffic {
   }
 }
 
+/** Queues a job unless an identical one is still queued or running from an earlier cycle. */
+function queueOnce(library: Library, kind: string, params: unknown): void {
+  try {
+    queueJob(library, kind, params);
+  } catch (error) {
+    if (!isAppError(error) || error.code !== 'conflict') throw error;
+  }
+}
+
 /** Queues this cycle's background work. */
 async function queueWork(library: Library, work: (typeof WORK)[number], cycle: number, folders: string, set: ImageSet): Promise<void> {
   switch (work) {
@@ -223,13 +236,13 @@ async function queueWork(library: Library, work: (typeof WORK)[number], cycle: n
       mkdirSync(folder, { recursive: true });
       for (let i = 0; i < 300; i++)
         writeFileSync(join(folder, `${i}.png`), await uniquePng(set, cycle * 300 + i, 0x800000 + cycle * 300 + i));
-      queueJob(library, 'ingest', { folder });
+      queueOnce(library, 'ingest', { folder });
       return;
     }
     case 'train':
       // A run longer than a cycle (the same output folder each time): a kill lands in it or in its
       // per-epoch checkpoint, and the restarted worker resumes it from the last checkpoint.
-      queueJob(library, 'train', {
+      queueOnce(library, 'train', {
         data: 'fashion-mnist',
         limit: 1024,
         spec: TINY_SPEC,
@@ -238,12 +251,12 @@ async function queueWork(library: Library, work: (typeof WORK)[number], cycle: n
       });
       return;
     case 'cluster':
-      queueJob(library, 'cluster', { k: 4, seed: cycle });
+      queueOnce(library, 'cluster', { k: 4, seed: cycle });
       return;
     case 'switch': {
       // Re-embeds every stored image under the other model, builds its index, then switches.
       const other = listModels(library.db).find((m) => m.name.startsWith('crash-model-') && !m.active);
-      if (other) queueJob(library, 'activate', { modelId: other.id });
+      if (other) queueOnce(library, 'activate', { modelId: other.id });
       return;
     }
   }
@@ -343,9 +356,10 @@ export async function crashLoop(options: CrashLoopOptions): Promise<CrashLoopRep
   await addModel(setup, 'crash-model-b', 8);
   setup.close();
   const port = await freePort();
+  let app: App | null = null;
   try {
     for (let cycle = 1; cycle <= options.cycles; cycle++) {
-      const app = await startApp(dataDir, port);
+      app = await startApp(dataDir, port);
       const library = openLibrary(config);
       const violations = await stuckJobs(library, app);
       const work = WORK[Math.floor(rand() * WORK.length)]!;
@@ -383,7 +397,7 @@ export async function crashLoop(options: CrashLoopOptions): Promise<CrashLoopRep
       );
     }
     // A last start: the recovered queue runs on (a training run still going is cancelled) and empties.
-    const app = await startApp(dataDir, port);
+    app = await startApp(dataDir, port);
     const library = openLibrary(config);
     const final = await stuckJobs(library, app);
     const drained = await drain(library, app);
@@ -427,7 +441,8 @@ export async function crashLoop(options: CrashLoopOptions): Promise<CrashLoopRep
       seconds: Math.round((performance.now() - started) / 100) / 10,
     };
   } finally {
-    rmSync(dataDir, { recursive: true, force: true });
+    if (app) await killApp(app);
+    rmSync(dataDir, { recursive: true, force: true, maxRetries: 3 });
   }
 }
 
