@@ -152,6 +152,7 @@ async function killApp(app: App): Promise<void> {
 class Traffic {
   readonly uploads = new Map<number, string>(); // image id → content hash, acknowledged
   readonly deletes = new Set<number>(); // acknowledged deletes
+  readonly deleteAttempts = new Set<number>(); // asked for; a kill may cut the answer after the delete committed
   inFlight = 0;
   /** Searches answered with anything but results or a 404 (an image deleted meanwhile): status → count. */
   readonly searchErrors = new Map<number, number>();
@@ -196,6 +197,7 @@ class Traffic {
       try {
         if (live.length > 10 && this.rand() < 0.2) {
           const id = live[Math.floor(this.rand() * live.length)]!;
+          this.deleteAttempts.add(id);
           const response = await fetch(`${baseURL}/api/images/${id}`, { method: 'DELETE', signal: stop });
           if (response.ok) this.deletes.add(id);
         } else {
@@ -277,6 +279,8 @@ function check(library: Library, traffic: Traffic): { violations: string[]; inde
   for (const [id, hash] of traffic.uploads) {
     if (traffic.deletes.has(id)) {
       if (stored.has(id)) problems.back.push(id);
+    } else if (!stored.has(id) && traffic.deleteAttempts.has(id)) {
+      // A delete whose answer the kill cut off: it may have been committed, and that is fine.
     } else if (stored.get(id) !== hash) {
       problems.missing.push(id);
     } else {
