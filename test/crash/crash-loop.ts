@@ -361,6 +361,18 @@ export async function crashLoop(options: CrashLoopOptions): Promise<CrashLoopRep
   setup.close();
   const port = await freePort();
   let app: App | null = null;
+  // Interrupted (Ctrl-C, a test timeout): take the app's process group down too, not just this process.
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (app?.child.pid)
+      try {
+        process.kill(-app.child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    rmSync(dataDir, { recursive: true, force: true, maxRetries: 3 });
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   try {
     for (let cycle = 1; cycle <= options.cycles; cycle++) {
       app = await startApp(dataDir, port);
@@ -445,6 +457,7 @@ export async function crashLoop(options: CrashLoopOptions): Promise<CrashLoopRep
       seconds: Math.round((performance.now() - started) / 100) / 10,
     };
   } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
     if (app) await killApp(app);
     rmSync(dataDir, { recursive: true, force: true, maxRetries: 3 });
   }
