@@ -120,6 +120,50 @@ describe('real images come out right', () => {
     expect(await diff(90)).toBeLessThan((await diff(270)) / 3);
   });
 
+  it('every EXIF orientation, 1 to 8, decodes upright', async () => {
+    const upright = await sharp(photo()).resize(96, 64, { fit: 'fill' }).png().toBuffer();
+    const fill: PrepareOptions = { target: { height: 32, width: 48, channels: 1, fit: 'fill' } };
+    const reference = await prepareImage(new Uint8Array(await sharp(upright).jpeg({ quality: 100 }).toBuffer()), fill);
+    // What a camera stores for each tag: the upright picture under the inverse of the tag's transform.
+    const stored: Record<number, (image: Buffer) => Promise<Buffer>> = {
+      1: async (b) => b,
+      2: (b) => sharp(b).flop().png().toBuffer(),
+      3: (b) => sharp(b).rotate(180).png().toBuffer(),
+      4: (b) => sharp(b).flip().png().toBuffer(),
+      5: async (b) =>
+        sharp(await sharp(b).rotate(90).png().toBuffer())
+          .flop()
+          .png()
+          .toBuffer(), // transpose
+      6: (b) => sharp(b).rotate(270).png().toBuffer(),
+      7: async (b) =>
+        sharp(await sharp(b).rotate(90).png().toBuffer())
+          .flip()
+          .png()
+          .toBuffer(), // transverse
+      8: (b) => sharp(b).rotate(90).png().toBuffer(),
+    };
+    for (let orientation = 1; orientation <= 8; orientation++) {
+      const raw = await stored[orientation]!(upright);
+      const tagged = new Uint8Array(await sharp(raw).jpeg({ quality: 100 }).withMetadata({ orientation }).toBuffer());
+      const decoded = await prepareImage(tagged, fill);
+      expect([decoded.originalWidth, decoded.originalHeight], `orientation ${orientation}`).toEqual([96, 64]);
+      const diff = decoded.pixels.reduce((sum, v, i) => sum + Math.abs(v - reference.pixels[i]!), 0) / decoded.pixels.length;
+      expect(diff, `orientation ${orientation}`).toBeLessThan(3);
+    }
+  });
+
+  it('a CMYK JPEG decodes to the same picture as its sRGB original', async () => {
+    const rgb = await sharp(photo()).resize(96, 64).jpeg({ quality: 95 }).toBuffer();
+    const cmyk = new Uint8Array(await sharp(rgb).toColourspace('cmyk').jpeg({ quality: 95 }).toBuffer());
+    expect((await sharp(cmyk).metadata()).space).toBe('cmyk');
+    const colour: PrepareOptions = { target: { height: 32, width: 32, channels: 3 } };
+    const a = await prepareImage(cmyk, colour);
+    const b = await prepareImage(new Uint8Array(rgb), colour);
+    const diff = a.pixels.reduce((sum, v, i) => sum + Math.abs(v - b.pixels[i]!), 0) / a.pixels.length;
+    expect(diff).toBeLessThan(8);
+  });
+
   it('AVIF, WebP, GIF (first frame) and multi-page TIFF (first page) decode', async () => {
     const base = sharp(photo()).resize(64, 48);
     const avif = new Uint8Array(await base.clone().avif().toBuffer());
