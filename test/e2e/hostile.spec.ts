@@ -3,6 +3,7 @@
  * refused with a typed 4xx error, nothing stored, no temp files left, the server still healthy.
  */
 import { execFileSync } from 'node:child_process';
+import { connect } from 'node:net';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, test, type APIRequestContext } from '@playwright/test';
@@ -15,7 +16,7 @@ let atlas: Atlas;
 
 test.describe.configure({ mode: 'serial' });
 test.beforeAll(async () => {
-  atlas = await startAtlas();
+  atlas = await startAtlas({ LATENT_ATLAS_MAX_UPLOAD_MB: '1' }); // 1 MiB per file, 4 MiB per request
 });
 test.afterAll(async () => atlas.stop());
 
@@ -191,7 +192,7 @@ test('many-frame GIF and WebP and many-page TIFF cost one frame, not all of them
   for (const [name, bytes] of [
     ['frames.gif', await sharp(strip, raw).gif().toBuffer()],
     ['frames.webp', await sharp(strip, raw).webp({ effort: 0 }).toBuffer()],
-    ['pages.tiff', await sharp(strip, raw).tiff().toBuffer()],
+    ['pages.tiff', await sharp(strip, raw).tiff({ compression: 'deflate' }).toBuffer()],
   ] as const) {
     const { status, body } = await upload(request, name, bytes, 'image/gif');
     expect(status, name).toBe(200);
@@ -219,4 +220,89 @@ test('a crashed web server is started again: a crash costs the requests in fligh
     ),
   ).not.toBe(server);
   expect(atlas.log()).toMatch(/the web server stopped \(SIGSEGV\); starting it again/);
+});
+
+/** Sends raw bytes on a fresh connection; resolves with what the server answered (maybe nothing). */
+function raw(head: string, body: Buffer[], options: { endEarly?: boolean; abortAfter?: number } = {}): Promise<string> {
+  const { port } = new URL(atlas.baseURL);
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), '127.0.0.1');
+    let answer = '';
+    socket.on('data', (d) => (answer += d.toString('latin1')));
+    socket.on('error', () => resolve(answer));
+    socket.on('close', () => resolve(answer));
+    socket.write(head);
+    let sent = 0;
+    for (const chunk of body) {
+      if (options.abortAfter !== undefined && sent >= options.abortAfter) {
+        socket.destroy(); // the client vanishes mid-body
+        return;
+      }
+      socket.write(chunk);
+      sent += chunk.length;
+    }
+    if (options.endEarly) socket.end(); // the body stops short of its Content-Length
+    setTimeout(() => socket.destroy(), 2000);
+  });
+}
+
+function multipartBody(boundary: string, parts: { name: string; bytes: Buffer }[]): Buffer {
+  return Buffer.concat([
+    ...parts.flatMap((p) => [
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${p.name}"\r\nContent-Type: image/jpeg\r\n\r\n`),
+      p.bytes,
+      Buffer.from('\r\n'),
+    ]),
+    Buffer.from(`--${boundary}--\r\n`),
+  ]);
+}
+
+test('bodies over the limit, aborted, short, malformed or of thousands of parts cost nothing', async ({ request }) => {
+  const before = (await (await request.get(`${atlas.baseURL}/api/images`)).json()).total;
+  const boundary = 'atlasboundary';
+  const head = (extra: string) =>
+    `POST /api/images HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\n${extra}\r\n`;
+  const jpeg = await readFile(JPEG);
+
+  // Over the limit without Content-Length (chunked): refused once the limit is crossed.
+  const big = multipartBody(boundary, [{ name: 'big.jpg', bytes: Buffer.alloc(6 * 1024 * 1024, 1) }]);
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < big.length; i += 64 * 1024) {
+    const part = big.subarray(i, i + 64 * 1024);
+    chunks.push(Buffer.concat([Buffer.from(`${part.length.toString(16)}\r\n`), part, Buffer.from('\r\n')]));
+  }
+  chunks.push(Buffer.from('0\r\n\r\n'));
+  expect(await raw(head('Transfer-Encoding: chunked\r\n'), chunks)).toMatch(/^HTTP\/1\.1 413[\s\S]*too_large/);
+
+  // Over the limit with an honest Content-Length: refused before the body is read.
+  expect(await raw(head(`Content-Length: ${big.length}\r\n`), [big.subarray(0, 1024)])).toMatch(/^HTTP\/1\.1 413/);
+
+  // The client vanishes mid-body, and a body stops short of its Content-Length.
+  const honest = multipartBody(boundary, [{ name: 'cut.jpg', bytes: Buffer.concat([jpeg, Buffer.from('cut')]) }]);
+  const pieces = Array.from({ length: Math.ceil(honest.length / 4096) }, (_, i) => honest.subarray(i * 4096, (i + 1) * 4096));
+  await raw(head(`Content-Length: ${honest.length}\r\n`), pieces, { abortAfter: honest.length / 2 });
+  await raw(head(`Content-Length: ${honest.length}\r\n`), pieces.slice(0, 3), { endEarly: true });
+
+  // Malformed multipart: a part that never ends, a missing boundary.
+  const malformed = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="x.jpg"\r\n\r\nabc`);
+  expect(await raw(head(`Content-Length: ${malformed.length}\r\n`), [malformed])).toMatch(/^HTTP\/1\.1 400/);
+  const noBoundary = await request.post(`${atlas.baseURL}/api/images`, {
+    data: Buffer.from('--x\r\n\r\nhello\r\n--x--'),
+    headers: { 'Content-Type': 'multipart/form-data' },
+  });
+  expect(noBoundary.status()).toBe(400);
+
+  // Thousands of parts.
+  const many = multipartBody(
+    boundary,
+    Array.from({ length: 3000 }, (_, i) => ({ name: `${i}.jpg`, bytes: Buffer.from([0xff, 0xd8, 0xff, i % 256]) })),
+  );
+  expect(await raw(head(`Content-Length: ${many.length}\r\n`), [many])).toMatch(/^HTTP\/1\.1 413[\s\S]*at most 200 files|too many parts/);
+
+  // Nothing stored, no temp files, still serving.
+  expect((await (await request.get(`${atlas.baseURL}/api/images`)).json()).total).toBe(before);
+  expect((await files(atlas.dataDir)).filter((f) => /\.tmp-/.test(f))).toEqual([]);
+  expect((await request.get(`${atlas.baseURL}/api/health`)).status()).toBe(200);
+  const fine = await upload(request, 'after.jpg', Buffer.concat([jpeg, Buffer.from('after')]));
+  expect(fine.status).toBe(200);
 });
