@@ -248,7 +248,7 @@ async function queueWork(library: Library, work: (typeof WORK)[number], cycle: n
         data: 'fashion-mnist',
         limit: 1024,
         spec: TINY_SPEC,
-        options: { epochs: 12, batchSize: 64, validationSplit: 0 },
+        options: { epochs: 5, batchSize: 64, validationSplit: 0 },
         outDir: join(library.config.modelsDir, 'crash-train'),
       });
       return;
