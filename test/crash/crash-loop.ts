@@ -31,6 +31,7 @@ import { forgetOpenIndexes, openModelIndex } from '../../lib/services/model-serv
 import { countImagesWithoutEmbedding, iterateEmbeddings } from '../../lib/store/embeddings-repo';
 import { listJobs } from '../../lib/store/jobs-repo';
 import { activeModel, listModels } from '../../lib/store/models-repo';
+import { freePort } from '../e2e/atlas';
 import { addModel } from '../helpers/library';
 
 export interface CrashLoopOptions {
@@ -328,18 +329,6 @@ function tally(values: string[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const v of values) counts[v] = (counts[v] ?? 0) + 1;
   return counts;
-}
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 export async function crashLoop(options: CrashLoopOptions): Promise<CrashLoopReport> {
