@@ -74,6 +74,8 @@ async function sharpFor(
   try {
     meta = await sharp(bytes, options).metadata();
   } catch (error) {
+    if (/exceeds pixel limit/.test((error as Error).message))
+      throw new AppError('invalid_input', `this ${format} image is larger than the limit of ${limits.maxPixels} pixels`, { cause: error });
     throw new AppError('invalid_input', `cannot read this ${format} file's header: it is corrupt or truncated`, { cause: error });
   }
   const rotated = (meta.orientation ?? 1) >= 5;

@@ -43,6 +43,18 @@ function png(width: number, height: number): Buffer {
   return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), ihdr, Buffer.alloc(64)]);
 }
 
+test('an empty library answers searches and clusterings with typed errors', async ({ request }) => {
+  const search = await request.post(`${atlas.baseURL}/api/search`, { data: { imageId: 1, k: 10 } });
+  expect(search.status()).toBe(404);
+  expect((await search.json()).error.code).toBe('not_found');
+  for (const k of [3, 'auto']) {
+    const cluster = await request.post(`${atlas.baseURL}/api/clusters`, { data: { k } });
+    expect(cluster.status(), `k=${k}`).toBe(400);
+    expect((await cluster.json()).error.message).toMatch(/no active model|no images/);
+  }
+  expect((await (await request.get(`${atlas.baseURL}/api/jobs`)).json()).jobs).toEqual([]);
+});
+
 test('crafted files are refused with a typed 4xx error and nothing is stored', async ({ request }) => {
   const jpeg = await readFile(JPEG);
   const cases: [string, Buffer, RegExp][] = [

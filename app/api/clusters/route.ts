@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { AppError } from '../../../lib/errors';
+import { countEmbeddings } from '../../../lib/store/embeddings-repo';
 import { queueJob } from '../../../lib/jobs/job-service';
 import { listClusterRuns } from '../../../lib/store/clusters-repo';
 import { activeModel } from '../../../lib/store/models-repo';
@@ -24,9 +26,23 @@ const body = z.strictObject({
   seed: z.number().int().min(0).default(0),
 });
 
-/** Queues a clustering of the active model's vectors; the answer is the job to watch. */
+/**
+ * Queues a clustering of the active model's vectors; the answer is the job to watch. What cannot
+ * work (no model, too few images for k) is refused here, not as a failed job later.
+ */
 export const POST = route(async (request) => {
   const { library } = await server();
   const params = await parseJson(request, body);
+  const model = activeModel(library.db);
+  if (!model) throw new AppError('invalid_input', 'no active model yet: train one first, then cluster');
+  const images = countEmbeddings(library.db, model.id);
+  const smallest = params.k === 'auto' ? (params.range?.[0] ?? 2) : params.k;
+  if (images < smallest)
+    throw new AppError(
+      'invalid_input',
+      images === 0
+        ? 'the library has no images yet: add some first'
+        : `k = ${smallest} needs at least ${smallest} images; the library has ${images}`,
+    );
   return json({ job: queueJob(library, 'cluster', params) }, { status: 202 });
 });

@@ -58,6 +58,9 @@ describe('limits and damage', () => {
     expect(png.code).toBe('invalid_input');
     const jpeg = await refusal(jpegClaiming(photo(), 50_000, 50_000));
     expect(jpeg.code).toBe('invalid_input');
+    const tiff = await refusal(tiff16(new Uint16Array(64), 60_000, 60_000)); // 3.6 gigapixels declared, 128 bytes present
+    expect(tiff.code).toBe('invalid_input');
+    expect(tiff.message).toMatch(/larger than the limit of 100000000 pixels/);
   });
 
   it('refuses truncated JPEG and PNG files at several points', async () => {
