@@ -4,7 +4,7 @@
  * endian, in manifest order). Written to a temporary directory, fsynced, then renamed into
  * place, so a crash never leaves a half-written model.
  */
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { access, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { z } from 'zod';
 import { AppError } from '../errors';
@@ -78,6 +78,41 @@ export async function writeModelDirectory(dir: string, manifest: unknown, bytes:
     await rm(tmp, { recursive: true, force: true });
     throw error;
   }
+}
+
+const exists = (path: string) =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+/**
+ * Finishes or undoes the model-directory writes (writeModelDirectory) of processes killed midway,
+ * in `parent`: where a kill fell between moving the old directory aside and moving the new one in,
+ * the complete new one (its model.json is written last) or else the old one takes the name again.
+ * Then the leftovers go. `alive(pid)` says whether a writer still runs. Returns what was done.
+ */
+export async function recoverModelWrites(
+  parent: string,
+  alive: (pid: number) => boolean,
+): Promise<{ restored: string[]; removed: number }> {
+  const names = await readdir(parent).catch(() => [] as string[]);
+  const out = { restored: [] as string[], removed: 0 };
+  const orphans = names
+    .map((name) => ({ name, match: /^\.(.+)\.tmp-(\d+)-\d+(-old)?$/.exec(name) }))
+    .filter((o): o is { name: string; match: RegExpExecArray } => o.match !== null && !alive(Number(o.match[2])));
+  // New copies before old ones: the newest complete write wins.
+  for (const { name, match } of orphans.sort((a, b) => Number(a.match[3] !== undefined) - Number(b.match[3] !== undefined))) {
+    const target = join(parent, match[1]!);
+    if (!(await exists(target)) && (await exists(join(parent, name, 'model.json')))) {
+      await rename(join(parent, name), target);
+      out.restored.push(match[1]!);
+    } else {
+      await rm(join(parent, name), { recursive: true, force: true });
+      out.removed++;
+    }
+  }
+  return out;
 }
 
 /** Reads only a model's manifest (spec, training record). */

@@ -5,6 +5,7 @@
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Config } from '../config';
+import { recoverModelWrites } from '../models/model-io';
 import { openDatabase, type Db } from '../store/database';
 
 export interface Library {
@@ -60,11 +61,17 @@ export function processAlive(pid: number): boolean {
 }
 
 /**
- * Removes the temp files of atomic writes (originals, thumbnails, index files) whose writer was
- * killed before its rename: `<name>.tmp-<pid>…` of processes that no longer run. Returns how many.
+ * Cleans up after writers killed before their rename: model directories (and training
+ * checkpoints) caught mid-swap are restored (see recoverModelWrites), and the temp files of atomic
+ * writes (originals, thumbnails, index files: `<name>.tmp-<pid>…` of processes that no longer
+ * run) are removed. Returns how many entries were removed or restored.
  */
 export async function removeOrphanedTempFiles(config: Readonly<Config>): Promise<number> {
   let removed = 0;
+  for (const dir of [config.modelsDir, join(config.modelsDir, 'segmentation')]) {
+    const recovered = await recoverModelWrites(dir, processAlive);
+    removed += recovered.removed + recovered.restored.length;
+  }
   for (const dir of [config.originalsDir, config.thumbnailsDir, config.indexDir]) {
     const names = await readdir(dir, { recursive: true, encoding: 'utf8' }).catch(() => [] as string[]);
     for (const name of names) {

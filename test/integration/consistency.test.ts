@@ -5,7 +5,7 @@
  * index must not claim changes it never saw, images that raced a model switch get embedded, and
  * the temp files of a killed writer are swept.
  */
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -99,4 +99,25 @@ it("sweeps the temp files of killed writers and leaves live processes' alone", a
   expect(readdirSync(join(originalsDir, 'ab'))).not.toContain(`abcd.tmp-${dead}-x1`);
   expect(readdirSync(indexDir)).toContain(`.model-1.json.tmp-${process.pid}`);
   rmSync(join(indexDir, `.model-1.json.tmp-${process.pid}`));
+});
+
+it('a model directory caught mid-swap by a kill gets its name back: the complete new copy, else the old one', async () => {
+  const { modelsDir } = library.config;
+  const dead = 2 ** 22 + 777;
+  const manifest = (version: number) => JSON.stringify({ version });
+  // Killed after moving the old copy aside, before moving the new one in: the new one is complete.
+  mkdirSync(join(modelsDir, `.swapped.tmp-${dead}-1`), { recursive: true });
+  writeFileSync(join(modelsDir, `.swapped.tmp-${dead}-1`, 'weights.bin'), 'new');
+  writeFileSync(join(modelsDir, `.swapped.tmp-${dead}-1`, 'model.json'), manifest(2));
+  mkdirSync(join(modelsDir, `.swapped.tmp-${dead}-1-old`));
+  writeFileSync(join(modelsDir, `.swapped.tmp-${dead}-1-old`, 'model.json'), manifest(1));
+  // Killed while writing the new copy (no model.json yet), after moving the old one aside: the old one returns.
+  mkdirSync(join(modelsDir, `.half.tmp-${dead}-2`));
+  writeFileSync(join(modelsDir, `.half.tmp-${dead}-2`, 'weights.bin'), 'partial');
+  mkdirSync(join(modelsDir, `.half.tmp-${dead}-2-old`));
+  writeFileSync(join(modelsDir, `.half.tmp-${dead}-2-old`, 'model.json'), manifest(1));
+  await removeOrphanedTempFiles(library.config);
+  expect(readFileSync(join(modelsDir, 'swapped', 'model.json'), 'utf8')).toBe(manifest(2));
+  expect(readFileSync(join(modelsDir, 'half', 'model.json'), 'utf8')).toBe(manifest(1));
+  expect(readdirSync(modelsDir).filter((n) => n.includes('.tmp-'))).toEqual([]);
 });
