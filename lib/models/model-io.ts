@@ -90,17 +90,18 @@ const exists = (path: string) =>
  * Finishes or undoes the model-directory writes (writeModelDirectory) of processes killed midway,
  * in `parent`: where a kill fell between moving the old directory aside and moving the new one in,
  * the complete new one (its model.json is written last) or else the old one takes the name again.
- * Then the leftovers go. `alive(pid)` says whether a writer still runs. Returns what was done.
+ * Then the leftovers go. `running(pid, path)` says whether the writer of `path` still runs.
+ * Returns what was done.
  */
 export async function recoverModelWrites(
   parent: string,
-  alive: (pid: number) => boolean,
+  running: (pid: number, path: string) => boolean,
 ): Promise<{ restored: string[]; removed: number }> {
   const names = await readdir(parent).catch(() => [] as string[]);
   const out = { restored: [] as string[], removed: 0 };
   const orphans = names
     .map((name) => ({ name, match: /^\.(.+)\.tmp-(\d+)-\d+(-old)?$/.exec(name) }))
-    .filter((o): o is { name: string; match: RegExpExecArray } => o.match !== null && !alive(Number(o.match[2])));
+    .filter((o): o is { name: string; match: RegExpExecArray } => o.match !== null && !running(Number(o.match[2]), join(parent, o.name)));
   // New copies before old ones: the newest complete write wins.
   for (const { name, match } of orphans.sort((a, b) => Number(a.match[3] !== undefined) - Number(b.match[3] !== undefined))) {
     const target = join(parent, match[1]!);

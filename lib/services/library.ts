@@ -2,6 +2,7 @@
  * A Latent Atlas library on disk: the SQLite store, originals and thumbnails by content hash,
  * models and their HNSW indexes — opened once from the configuration, closed when done.
  */
+import { readFileSync, statSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Config } from '../config';
@@ -69,18 +70,47 @@ export function processAlive(pid: number): boolean {
 export async function removeOrphanedTempFiles(config: Readonly<Config>): Promise<number> {
   let removed = 0;
   for (const dir of [config.modelsDir, join(config.modelsDir, 'segmentation')]) {
-    const recovered = await recoverModelWrites(dir, processAlive);
+    const recovered = await recoverModelWrites(dir, writerRunning);
     removed += recovered.removed + recovered.restored.length;
   }
   for (const dir of [config.originalsDir, config.thumbnailsDir, config.indexDir]) {
     const names = await readdir(dir, { recursive: true, encoding: 'utf8' }).catch(() => [] as string[]);
     for (const name of names) {
       const pid = /\.tmp-(\d+)/.exec(name)?.[1];
-      if (pid && !processAlive(Number(pid))) {
+      if (pid && !writerRunning(Number(pid), join(dir, name))) {
         await rm(join(dir, name), { force: true });
         removed++;
       }
     }
   }
   return removed;
+}
+
+/**
+ * Whether the process that named a temp file after its pid can still be writing it: it runs, and
+ * (where /proc says when it started) it started before the file was last written — a killed
+ * writer's pid is soon reused by another process or thread.
+ */
+function writerRunning(pid: number, path: string): boolean {
+  if (!processAlive(pid)) return false;
+  const started = processStartMs(pid);
+  if (started === null) return true;
+  try {
+    return started <= statSync(path).mtimeMs + 1000;
+  } catch {
+    return true; // already gone
+  }
+}
+
+/** When a process (or thread) started, in ms since the epoch, from Linux's /proc; null elsewhere. */
+function processStartMs(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // from field 3 (state) on
+    const ticks = Number(fields[19]); // field 22: start time, in clock ticks after boot
+    const boot = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
+    return Number.isFinite(ticks) && boot ? boot * 1000 + ticks * 10 : null; // USER_HZ is 100 on Linux
+  } catch {
+    return null;
+  }
 }

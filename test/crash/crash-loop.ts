@@ -68,7 +68,7 @@ export interface CrashLoopReport {
   images: number;
   index: Record<string, number>;
   jobs: Record<string, number>;
-  /** Why jobs failed, with counts (only "killed three times, giving up" and "no images yet" are by design). */
+  /** Why jobs failed, with counts (only "killed three times, giving up" and "too few images" are by design). */
   jobFailures: Record<string, number>;
   /** Most live images without a vector right after a kill. */
   maxUnembedded: number;
@@ -76,8 +76,8 @@ export interface CrashLoopReport {
   searches: number;
   /** Searches answered with an error other than 404 (HTTP status → count): must be none. */
   searchErrors: Record<string, number>;
-  /** Temp files of interrupted atomic writes left in the data directory at the end. */
-  tempFiles: number;
+  /** Temp files of interrupted atomic writes left in the data directory at the end (must be none). */
+  tempFiles: string[];
   violations: string[];
   seconds: number;
 }
@@ -423,9 +423,9 @@ export async function crashLoop(options: CrashLoopOptions): Promise<CrashLoopRep
         (j) => `${j.kind}: ${j.error}`,
       ),
     );
-    // Failures by design: a job killed three times gives up; a clustering queued before any image
-    // arrived has nothing to cluster. Any other failure (an unreadable checkpoint, say) is a bug.
-    const expected = /stopped \d+ times; giving up|has no images yet/;
+    // Failures by design: a job killed three times gives up; a clustering queued before enough
+    // images arrived has too few to cluster. Any other failure (an unreadable checkpoint, say) is a bug.
+    const expected = /stopped \d+ times; giving up|has no images yet|larger than the number of vectors/;
     for (const failure of Object.keys(jobFailures)) if (!expected.test(failure)) final.push(`a job failed: ${failure}`);
     library.close();
     return {
@@ -439,7 +439,7 @@ export async function crashLoop(options: CrashLoopOptions): Promise<CrashLoopRep
       jobs,
       jobFailures,
       maxUnembedded: Math.max(0, ...cycles.map((c) => c.unembedded)),
-      tempFiles: leftovers(dataDir).length,
+      tempFiles: leftovers(dataDir),
       searches: traffic.searches,
       searchErrors: Object.fromEntries(traffic.searchErrors),
       violations: [
