@@ -7,7 +7,7 @@
  */
 import { hostname } from 'node:os';
 import { AppError, isAppError } from '../errors';
-import { processAlive, type Library } from '../services/library';
+import { processRunningSince, type Library } from '../services/library';
 import { countImagesWithoutEmbedding } from '../store/embeddings-repo';
 import { activeModel } from '../store/models-repo';
 import {
@@ -42,11 +42,12 @@ export function cancelJob(library: Library, id: number): Job {
 /** This process, as recorded on the jobs it runs. */
 export const WORKER_NAME = `${process.pid}@${hostname()}`;
 
-function isDeadWorker(worker: string | null): boolean {
+/** A worker on this machine is dead when its pid no longer runs, or now belongs to a process started after it claimed the job. */
+function isDeadWorker(worker: string | null, claimedAt: string | null): boolean {
   if (!worker) return true;
   const [pid, host] = worker.split('@');
   if (host !== hostname() || worker === WORKER_NAME) return false;
-  return !processAlive(Number(pid));
+  return !processRunningSince(Number(pid), claimedAt ? Date.parse(claimedAt) : Date.now());
 }
 
 export interface RunnerOptions {

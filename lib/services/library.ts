@@ -92,14 +92,21 @@ export async function removeOrphanedTempFiles(config: Readonly<Config>): Promise
  * writer's pid is soon reused by another process or thread.
  */
 function writerRunning(pid: number, path: string): boolean {
-  if (!processAlive(pid)) return false;
-  const started = processStartMs(pid);
-  if (started === null) return true;
   try {
-    return started <= statSync(path).mtimeMs + 1000;
+    return processRunningSince(pid, statSync(path).mtimeMs);
   } catch {
     return true; // already gone
   }
+}
+
+/**
+ * Whether process `pid` runs and already ran at `sinceMs` (where /proc tells its start time):
+ * after a kill -9 its pid is soon reused by another process or thread, which must not count.
+ */
+export function processRunningSince(pid: number, sinceMs: number): boolean {
+  if (!processAlive(pid)) return false;
+  const started = processStartMs(pid);
+  return started === null || started <= sinceMs + 1000;
 }
 
 /** When a process (or thread) started, in ms since the epoch, from Linux's /proc; null elsewhere. */

@@ -156,13 +156,18 @@ export function requestCancel(db: Db, id: number): Job {
  */
 export function recoverStaleJobs(
   db: Db,
-  options: { resumable: (kind: string) => boolean; isDead: (worker: string | null) => boolean; staleMs: number; maxAttempts?: number },
+  options: {
+    resumable: (kind: string) => boolean;
+    isDead: (worker: string | null, claimedAt: string | null) => boolean;
+    staleMs: number;
+    maxAttempts?: number;
+  },
 ): { requeued: number[]; failed: number[] } {
   const { resumable, isDead, staleMs, maxAttempts = 3 } = options;
   return immediate(db, () => {
     const cutoff = new Date(Date.now() - staleMs).toISOString();
     const stale = (db.prepare(`SELECT * FROM jobs WHERE state = 'running'`).all() as Row[]).filter(
-      (row) => isDead(row.worker) || row.heartbeat_at === null || row.heartbeat_at < cutoff,
+      (row) => isDead(row.worker, row.started_at) || row.heartbeat_at === null || row.heartbeat_at < cutoff,
     );
     const out = { requeued: [] as number[], failed: [] as number[] };
     for (const row of stale) {

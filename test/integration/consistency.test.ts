@@ -15,7 +15,7 @@ import { deleteImage } from '../../lib/store/images-repo';
 import { activeModel } from '../../lib/store/models-repo';
 import { queueCatchUp } from '../../lib/jobs/job-service';
 import { embedMissing, ingestFolder, ingestSources } from '../../lib/services/ingest-service';
-import { removeOrphanedTempFiles, type Library } from '../../lib/services/library';
+import { processRunningSince, removeOrphanedTempFiles, type Library } from '../../lib/services/library';
 import { forgetOpenIndexes, openModelIndex } from '../../lib/services/model-service';
 import { startWasm } from '../helpers/engine';
 import { fashionFolder, tempLibrary } from '../helpers/library';
@@ -120,4 +120,10 @@ it('a model directory caught mid-swap by a kill gets its name back: the complete
   expect(readFileSync(join(modelsDir, 'swapped', 'model.json'), 'utf8')).toBe(manifest(2));
   expect(readFileSync(join(modelsDir, 'half', 'model.json'), 'utf8')).toBe(manifest(1));
   expect(readdirSync(modelsDir).filter((n) => n.includes('.tmp-'))).toEqual([]);
+});
+
+it('a pid counts as the same process only if that process already ran then (pids are reused after a kill)', () => {
+  expect(processRunningSince(process.pid, Date.now())).toBe(true);
+  expect(processRunningSince(process.pid, Date.now() - process.uptime() * 1000 - 60_000)).toBe(false); // before it started
+  expect(processRunningSince(2 ** 22 + 99, Date.now())).toBe(false);
 });
