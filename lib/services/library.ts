@@ -51,13 +51,27 @@ export async function writeFileAtomic(path: string, data: Uint8Array, options: {
   await rename(tmp, path);
 }
 
-/** Whether a process with this id runs on this machine (a pid that cannot be signalled by us still runs). */
+/**
+ * Whether a process with this id runs on this machine (a pid that cannot be signalled by us still
+ * runs). A zombie — killed, not yet reaped, which in a container without a reaping init can last —
+ * does not run.
+ */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+  return !['Z', 'X'].includes(procStat(pid)?.[0] ?? '');
+}
+
+/** The fields of /proc/<pid>/stat from the third (state) on; null where there is no /proc. */
+function procStat(pid: number): string[] | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
   }
 }
 
@@ -106,17 +120,17 @@ function writerRunning(pid: number, path: string): boolean {
 export function processRunningSince(pid: number, sinceMs: number): boolean {
   if (!processAlive(pid)) return false;
   const started = processStartMs(pid);
-  return started === null || started <= sinceMs + 1000;
+  return started === null || started <= sinceMs + 100;
 }
 
 /** When a process (or thread) started, in ms since the epoch, from Linux's /proc; null elsewhere. */
 function processStartMs(pid: number): number | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // from field 3 (state) on
-    const ticks = Number(fields[19]); // field 22: start time, in clock ticks after boot
-    const boot = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
-    return Number.isFinite(ticks) && boot ? boot * 1000 + ticks * 10 : null; // USER_HZ is 100 on Linux
+    const fields = procStat(pid);
+    if (!fields) return null;
+    const ticks = Number(fields[19]); // field 22: start time, in clock ticks (USER_HZ, 100 on Linux) after boot
+    const uptime = Number.parseFloat(readFileSync('/proc/uptime', 'utf8')); // seconds since boot, to 10 ms
+    return Number.isFinite(ticks) && Number.isFinite(uptime) ? Date.now() - (uptime * 1000 - ticks * 10) : null;
   } catch {
     return null;
   }

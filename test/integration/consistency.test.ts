@@ -5,6 +5,7 @@
  * index must not claim changes it never saw, images that raced a model switch get embedded, and
  * the temp files of a killed writer are swept.
  */
+import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -15,7 +16,7 @@ import { deleteImage } from '../../lib/store/images-repo';
 import { activeModel } from '../../lib/store/models-repo';
 import { queueCatchUp } from '../../lib/jobs/job-service';
 import { embedMissing, ingestFolder, ingestSources } from '../../lib/services/ingest-service';
-import { processRunningSince, removeOrphanedTempFiles, type Library } from '../../lib/services/library';
+import { processAlive, processRunningSince, removeOrphanedTempFiles, type Library } from '../../lib/services/library';
 import { forgetOpenIndexes, openModelIndex } from '../../lib/services/model-service';
 import { startWasm } from '../helpers/engine';
 import { fashionFolder, tempLibrary } from '../helpers/library';
@@ -126,4 +127,18 @@ it('a pid counts as the same process only if that process already ran then (pids
   expect(processRunningSince(process.pid, Date.now())).toBe(true);
   expect(processRunningSince(process.pid, Date.now() - process.uptime() * 1000 - 60_000)).toBe(false); // before it started
   expect(processRunningSince(2 ** 22 + 99, Date.now())).toBe(false);
+});
+
+it('a zombie (killed, never reaped) does not count as running', async () => {
+  // `sleep 0` exits at once; its parent turns into `sleep 5` and never reaps it.
+  const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const zombie = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(d.toString()))));
+  await new Promise((r) => setTimeout(r, 300));
+  try {
+    expect(() => process.kill(zombie, 0)).not.toThrow(); // the kernel still knows the pid…
+    expect(processAlive(zombie)).toBe(false); // …but nothing runs there
+    expect(processAlive(parent.pid!)).toBe(true);
+  } finally {
+    parent.kill('SIGKILL');
+  }
 });
