@@ -175,7 +175,7 @@ async function handle(message: ToWorker): Promise<void> {
         ? new ClusterTargets(
             m.spec.clustering!.clusters,
             clusterScheduleSchema.parse(message.options.clustering ?? {}).tolerance,
-            cluster.initial,
+            cluster.start,
           )
         : null;
       training?.optimizer.dispose();

@@ -14,6 +14,8 @@ import { meanSquaredError, RECONSTRUCTION_LOSSES } from './losses';
 
 /** How the clustering head's centres start (see `clusterScheduleSchema.init`). */
 export const CLUSTER_INITS = Object.freeze(['umap', 'kmeans'] as const);
+/** What the clustering fine-tune pulls the codes towards (see `clusterScheduleSchema.target`). */
+export const CLUSTER_TARGETS = Object.freeze(['self', 'fixed'] as const);
 
 /** Schedule of the clustering fine-tune (models whose spec has a `clustering` head). */
 export const clusterScheduleSchema = z.strictObject({
@@ -36,6 +38,19 @@ export const clusterScheduleSchema = z.strictObject({
    * where k-means cuts across it. Measured on Fashion-MNIST (README): the better start. Default 'umap'.
    */
   init: z.enum(CLUSTER_INITS).default('umap'),
+  /**
+   * The target distribution P. 'self': DEC/IDEC's, Q sharpened and recomputed every
+   * `updateInterval` batches, so the clusters drift towards those of the centres. 'fixed':
+   * self-labelling, the starting partition held as hard pseudo-labels (P one-hot) for the
+   * `confident` share of each cluster, and no clustering loss on the rest; the codes learn the
+   * start's (N2D's) clusters instead of drifting back to k-means' own. Default 'self'.
+   */
+  target: z.enum(CLUSTER_TARGETS).default('self'),
+  /**
+   * With target 'fixed': the share of each starting cluster, closest to its centre first, that
+   * carries a pseudo-label. Smaller keeps fewer wrong labels but teaches less. Default 0.6.
+   */
+  confident: z.number().gt(0).max(1).default(0.6),
 });
 export type ClusterSchedule = z.infer<typeof clusterScheduleSchema>;
 

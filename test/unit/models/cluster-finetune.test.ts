@@ -12,7 +12,15 @@ import { loadFashionMnist } from '../../../lib/data/fashion-mnist';
 import { tf } from '../../../lib/engine/tf';
 import { isAppError } from '../../../lib/errors';
 import { Autoencoder, CENTERS } from '../../../lib/models/autoencoder';
-import { finetuneClusters, initCenters, softAssignCodes, targetFromAssignments } from '../../../lib/models/cluster-finetune';
+import {
+  ClusterTargets,
+  confidentSubset,
+  finetuneClusters,
+  initCenters,
+  pseudoLabelTargets,
+  softAssignCodes,
+  targetFromAssignments,
+} from '../../../lib/models/cluster-finetune';
 import { encodeImages } from '../../../lib/models/inference';
 import type { ImageSet } from '../../../lib/models/image-set';
 import { clusteringKl, softAssignments, targetDistribution } from '../../../lib/models/losses';
@@ -60,6 +68,34 @@ describe('clustering loss gradients', () => {
     expect(Math.max(...wasm[0]!.map(Math.abs))).toBeGreaterThan(1e-4);
     expect(relativeError(wasm[0]!, cpu[0]!)).toBeLessThan(1e-4);
     expect(relativeError(wasm[1]!, cpu[1]!)).toBeLessThan(1e-4);
+  });
+});
+
+describe('fixed targets (self-labelling)', () => {
+  it('labels the share of each cluster closest to its centre', () => {
+    const assignments = Int32Array.from([0, 0, 0, 0, 1, 1, 1, 2]);
+    const confidence = Float32Array.from([-1, -5, -2, -9, -3, -1, -4, -7]);
+    // Cluster 0 keeps 2 of 4 (images 0, 2), cluster 1 2 of 3 (5, 4: ceil 1.5), cluster 2 its only image.
+    expect(Array.from(confidentSubset(assignments, confidence, 3, 0.5))).toEqual([1, 0, 1, 0, 1, 1, 0, 1]);
+    expect(Array.from(confidentSubset(assignments, confidence, 3, 1))).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
+    expect(Array.from(confidentSubset(assignments, confidence, 3, 0.01))).toEqual([1, 0, 0, 0, 0, 1, 0, 1]);
+  });
+
+  it('are one-hot rows for labelled images, zero rows for the rest, and do not move with Q', () => {
+    const assignments = Int32Array.from([2, 0, 1]);
+    const labelled = Uint8Array.from([1, 0, 1]);
+    expect(Array.from(pseudoLabelTargets(assignments, labelled, 3))).toEqual([0, 0, 1, 0, 0, 0, 0, 1, 0]);
+    const targets = new ClusterTargets(3, 0, { assignments, labelled });
+    const q = Float32Array.from([0.2, 0.3, 0.5, 0.6, 0.3, 0.1, 0.1, 0.1, 0.8]);
+    targets.update(q);
+    const rows = targets.rows([0, 1, 2]);
+    expect(Array.from(rows.dataSync())).toEqual([0, 0, 1, 0, 0, 0, 0, 1, 0]);
+    rows.dispose();
+    // KL(P‖Q) of one-hot rows: −log q of the labelled images' own cluster, over all images.
+    expect(targets.state.klEnd).toBeCloseTo(-(Math.log(0.5) + Math.log(0.1)) / 3, 6);
+    // Image 2 moved from cluster 1 to 2 by argmax Q.
+    expect(targets.state.changed).toBeCloseTo(1 / 3, 6);
+    expect(targets.sizes()).toEqual([1, 0, 2]);
   });
 });
 
@@ -125,7 +161,7 @@ describe('finetuneClusters', () => {
         { onProgress: (p) => progress.push(p) },
         {
           encode: (m, s) => pool.encode(s, m.latentSize),
-          fit: (m, s, o, h, initial) => pool.fitClusters(m, s, o, h, initial),
+          fit: (m, s, o, h, start) => pool.fitClusters(m, s, o, h, start),
         },
       );
       expect(result.clustering!.steps).toBe(reference.clustering!.steps);
@@ -143,7 +179,9 @@ describe('finetuneClusters', () => {
   it("init 'umap' starts every centre at the mean code of its N2D cluster", async () => {
     const model = Autoencoder.create(spec);
     const codes = encodeImages(model, images);
-    const partition = await initCenters(model, codes, 42, { restarts: 2, init: 'umap' });
+    const { assignments: partition, confidence } = await initCenters(model, codes, 42, { restarts: 2, init: 'umap' });
+    expect(confidence).toHaveLength(256);
+    expect(Math.max(...confidence)).toBeLessThanOrEqual(0);
     expect(partition).toHaveLength(256);
     const centers = model.p(CENTERS).dataSync();
     for (let c = 0; c < 4; c++) {
