@@ -49,6 +49,7 @@ const program = new Command('train')
     '--cluster-confident <share>',
     'with --cluster-target fixed: share of each cluster, closest to its centre, that is labelled (default 0.6)',
   )
+  .option('--cluster-balanced', 'with --cluster-init umap: equal-sized N2D clusters (suits balanced collections)')
   .option('--init <dir>', 'start from a saved model with the same architecture (with --epochs 0: only the clustering fine-tune)')
   .option('--epochs <n>', 'epochs', '10')
   .option('--batch-size <n>', 'batch size', '128')
@@ -103,6 +104,7 @@ await runCli(async () => {
       ...(o.clusterEpochs ? { epochs: numeric.parse(o.clusterEpochs) } : {}),
       ...(o.clusterInit ? { init: o.clusterInit } : {}),
       ...(o.clusterTarget ? { target: o.clusterTarget } : {}),
+      ...(o.clusterBalanced ? { balanced: true } : {}),
       ...(o.clusterConfident ? { confident: numeric.parse(o.clusterConfident) } : {}),
     },
   });

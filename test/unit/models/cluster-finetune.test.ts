@@ -13,6 +13,7 @@ import { tf } from '../../../lib/engine/tf';
 import { isAppError } from '../../../lib/errors';
 import { Autoencoder, CENTERS } from '../../../lib/models/autoencoder';
 import {
+  centreMargins,
   ClusterTargets,
   confidentSubset,
   finetuneClusters,
@@ -81,6 +82,13 @@ describe('fixed targets (self-labelling)', () => {
     expect(Array.from(confidentSubset(assignments, confidence, 3, 0.01))).toEqual([1, 0, 0, 0, 0, 1, 0, 1]);
   });
 
+  it('measure confidence as the margin between the nearest other centre and the own one', () => {
+    // Centres at (0, 0) and (10, 0); the point at (6, 0) is assigned to the farther centre.
+    const points = Float32Array.from([1, 0, 6, 0, 9, 0]);
+    const margins = centreMargins(points, 2, [0, 0, 10, 0], Int32Array.from([0, 0, 1]));
+    expect(Array.from(margins)).toEqual([8, -2, 8]);
+  });
+
   it('are one-hot rows for labelled images, zero rows for the rest, and do not move with Q', () => {
     const assignments = Int32Array.from([2, 0, 1]);
     const labelled = Uint8Array.from([1, 0, 1]);
@@ -96,6 +104,33 @@ describe('fixed targets (self-labelling)', () => {
     // Image 2 moved from cluster 1 to 2 by argmax Q.
     expect(targets.state.changed).toBeCloseTo(1 / 3, 6);
     expect(targets.sizes()).toEqual([1, 0, 2]);
+  });
+  it('teach the codes the starting partition: the labelled images come to sit at their own centres', async () => {
+    const model = Autoencoder.create(spec);
+    const options = trainOptionsSchema.parse({
+      epochs: 3,
+      batchSize: 32,
+      learningRate: 3e-3,
+      validationSplit: 0,
+      clustering: { epochs: 8, batchSize: 32, updateInterval: 1000, tolerance: 0, restarts: 2, target: 'fixed', confident: 0.5 },
+    });
+    await trainAutoencoder(model, images, options);
+    const before = model.readWeights();
+    const start = await initCenters(model, encodeImages(model, images), options.seed, { restarts: 2, init: 'umap', balanced: false });
+    const labelled = confidentSubset(start.assignments, start.confidence, 4, 0.5);
+    /** Mean probability Q gives the labelled images' own clusters. */
+    const ownShare = () => {
+      const q = softAssignCodes(model, encodeImages(model, images));
+      let sum = 0;
+      labelled.forEach((l, i) => (sum += l ? q[i * 4 + start.assignments[i]!]! : 0));
+      return sum / labelled.reduce((a, b) => a + b, 0);
+    };
+    const startShare = ownShare();
+    model.writeWeights(before);
+    const result = await finetuneClusters(model, images, options);
+    expect(ownShare()).toBeGreaterThan(startShare + 0.03);
+    expect(result.clustering!.klEnd).toBeLessThan(0.9 * result.clustering!.klStart);
+    model.dispose();
   });
 });
 
@@ -113,7 +148,7 @@ describe('finetuneClusters', () => {
     await trainAutoencoder(model, images, options);
     // The fine-tune's own start: the same seeded k-means centres, hence the same P.
     const before = model.readWeights();
-    await initCenters(model, encodeImages(model, images), options.seed, { restarts: 2, init: 'kmeans' });
+    await initCenters(model, encodeImages(model, images), options.seed, { restarts: 2, init: 'kmeans', balanced: false });
     const q0 = softAssignCodes(model, encodeImages(model, images));
     const p0 = targetFromAssignments(q0, 4);
     const kl = (q: Float32Array) => p0.reduce((sum, p, i) => sum + p * Math.log(p / q[i]!), 0) / images.count;
@@ -179,9 +214,10 @@ describe('finetuneClusters', () => {
   it("init 'umap' starts every centre at the mean code of its N2D cluster", async () => {
     const model = Autoencoder.create(spec);
     const codes = encodeImages(model, images);
-    const { assignments: partition, confidence } = await initCenters(model, codes, 42, { restarts: 2, init: 'umap' });
+    const { assignments: partition, confidence } = await initCenters(model, codes, 42, { restarts: 2, init: 'umap', balanced: false });
     expect(confidence).toHaveLength(256);
-    expect(Math.max(...confidence)).toBeLessThanOrEqual(0);
+    // Centre margins in the UMAP: most images sit nearer their own cluster's centre than any other.
+    expect(confidence.filter((m) => m > 0).length).toBeGreaterThan(128);
     expect(partition).toHaveLength(256);
     const centers = model.p(CENTERS).dataSync();
     for (let c = 0; c < 4; c++) {
