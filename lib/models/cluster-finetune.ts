@@ -21,7 +21,7 @@ import { tf, type Tensor2D, type Tensor4D } from '../engine/tf';
 import { CENTERS, type Autoencoder } from './autoencoder';
 import { batchTensor, checkImageSet, type ImageSet } from './image-set';
 import { encodeImages } from './inference';
-import { clusteringKl, RECONSTRUCTION_LOSSES } from './losses';
+import { clusteringKl, RECONSTRUCTION_LOSSES, scatterRatio } from './losses';
 import {
   clusterScheduleSchema,
   createAdam,
@@ -202,14 +202,19 @@ export class ClusterTargets {
   }
 }
 
-/** IDEC's batch objective: reconstruction + gamma·KL(P‖Q) for images `x` whose target rows are `p`. */
-export function clusterObjective(model: Autoencoder) {
+/**
+ * The batch objective for images `x` whose target rows are `p`: IDEC's reconstruction +
+ * gamma·KL(P‖Q) for target 'self'; for 'fixed', reconstruction + gamma·(scatter of the labelled
+ * codes around their centres / the batch's scatter), k-means' own objective for the pseudo-labels.
+ */
+export function clusterObjective(model: Autoencoder, target: ClusterSchedule['target'] = 'self') {
   const head = model.spec.clustering;
   if (!head) throw new AppError('invalid_input', 'the clustering fine-tune needs a spec with a clustering head (spec.clustering)');
   const reconstruction = RECONSTRUCTION_LOSSES[model.spec.loss];
   return (x: Tensor4D, p: Tensor2D): tf.Scalar => {
     const { code, output } = model.forward(x);
-    return tf.add(reconstruction(output, x), tf.mul(head.gamma, clusteringKl(p, model.softAssign(code)))) as tf.Scalar;
+    const clustering = target === 'fixed' ? scatterRatio(code, model.p(CENTERS), p) : clusteringKl(p, model.softAssign(code));
+    return tf.add(reconstruction(output, x), tf.mul(head.gamma, clustering)) as tf.Scalar;
   };
 }
 
@@ -338,7 +343,7 @@ async function fitHere(
   const { seed } = options;
   const n = set.count;
   const targets = new ClusterTargets(k, schedule.tolerance, start);
-  const objective = clusterObjective(model);
+  const objective = clusterObjective(model, schedule.target);
   const vars = [...model.autoencoderParams, model.p(CENTERS)];
   const optimizer = createAdam(options.learningRate);
   const batches = Math.ceil(n / batchSize);
