@@ -21,7 +21,8 @@ export interface BalancedKMeansOptions {
   sinkhornIterations?: number;
   /**
    * Entropic regularisation, as a fraction of the mean squared point–centre distance: smaller makes
-   * assignments harder and sizes more exactly equal, larger lets sizes vary. Default 0.05.
+   * assignments harder and sizes more exactly equal, larger lets sizes vary (on a UMAP of Fashion-MNIST codes, 0.05 let one
+   * cluster empty out). Default 0.01.
    */
   temperature?: number;
 }
@@ -38,7 +39,7 @@ export interface BalancedKMeansResult {
 /** Balanced k-means of n points of `dim` values (row-major); the same seed gives the same result. */
 export function balancedKmeans(data: Float32Array, n: number, dim: number, options: BalancedKMeansOptions): BalancedKMeansResult {
   const { k } = options;
-  const temperature = options.temperature ?? 0.05;
+  const temperature = options.temperature ?? 0.01;
   const centres = Float64Array.from(
     kmeans(data, n, dim, { k, seed: options.seed ?? 0, ...(options.restarts ? { restarts: options.restarts } : {}) }).centroids,
   );

@@ -124,7 +124,7 @@ export interface ClusterFinetuneSummary {
   converged: boolean;
   /** Fraction of images that changed cluster at the last update. */
   changed: number;
-  /** KL(P‖Q) at the first and at the last update. */
+  /** KL(P‖Q) at the first and at the last update (fixed targets: −log q of the labelled images' own cluster, over all images). */
   klStart: number;
   klEnd: number;
   /** Images per cluster (hard assignment by the final Q). */

@@ -19,12 +19,12 @@ describe('balancedKmeans', () => {
   it('keeps two dense groups apart where plain k-means merges them to split the wide one', () => {
     const plain = kmeans(data, 12, 1, { k: 3, seed: 0, restarts: 3 });
     expect(Array.from(plain.sizes).sort((a, b) => a - b)).toEqual([2, 2, 8]);
-    const balanced = balancedKmeans(data, 12, 1, { k: 3, seed: 0, restarts: 3 });
+    const balanced = balancedKmeans(data, 12, 1, { k: 3, seed: 0, restarts: 3, temperature: 0.05 });
     expect(adjustedRandIndex(truth, balanced.assignments)).toBe(1);
   });
 
   it('returns a plan whose rows are distributions and whose clusters carry equal mass', () => {
-    const { plan, centroids } = balancedKmeans(data, 12, 1, { k: 3, seed: 0 });
+    const { plan, centroids } = balancedKmeans(data, 12, 1, { k: 3, seed: 0, temperature: 0.05 });
     for (let i = 0; i < 12; i++) expect(plan[i * 3]! + plan[i * 3 + 1]! + plan[i * 3 + 2]!).toBeCloseTo(1, 5);
     for (let c = 0; c < 3; c++) expect(plan.filter((_, j) => j % 3 === c).reduce((a, b) => a + b, 0)).toBeCloseTo(4, 1);
     // Plan-weighted means: each group's mean, give or take the soft plan's leakage.
