@@ -47,7 +47,7 @@ const program = new Command('train')
   )
   .option(
     '--cluster-confident <share>',
-    'with --cluster-target fixed: share of each cluster, closest to its centre, that is labelled (default 0.6)',
+    'with --cluster-target fixed: share of each cluster, largest centre margin first, that is labelled (default 0.9)',
   )
   .option('--cluster-balanced', 'with --cluster-init umap: equal-sized N2D clusters (suits balanced collections)')
   .option('--init <dir>', 'start from a saved model with the same architecture (with --epochs 0: only the clustering fine-tune)')

@@ -8,8 +8,9 @@
  * images change cluster between two updates, or after `epochs` passes.
  *
  * With target 'fixed' it self-labels instead (as the last step of SCAN, Van Gansbeke et al. 2020):
- * P is the starting partition itself, one-hot, for the images closest to their cluster's centre
- * (zero rows for the rest), held fixed, so the codes learn the start's clusters; IDEC's own P
+ * P is the starting partition itself, one-hot, for the images with the largest centre margins
+ * (zero rows for the rest), held fixed, and the clustering loss is the labelled codes' scatter
+ * round their centres over the batch's, so the codes learn the start's clusters; IDEC's own P
  * drifts from a better start (N2D's) back towards the clusters the centres draw in the code space.
  */
 import { AppError } from '../errors';

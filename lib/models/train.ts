@@ -49,15 +49,18 @@ export const clusterScheduleSchema = z.strictObject({
    * The target distribution P. 'self': DEC/IDEC's, Q sharpened and recomputed every
    * `updateInterval` batches, so the clusters drift towards those of the centres. 'fixed':
    * self-labelling, the starting partition held as hard pseudo-labels (P one-hot) for the
-   * `confident` share of each cluster, and no clustering loss on the rest; the codes learn the
-   * start's (N2D's) clusters instead of drifting back to k-means' own. Default 'self'.
+   * `confident` share of each cluster, trained on the labelled codes' scatter round their
+   * centres (k-means' objective); the codes learn the start's (N2D's) clusters instead of
+   * drifting back to those of the centres. Default 'self'.
    */
   target: z.enum(CLUSTER_TARGETS).default('self'),
   /**
-   * With target 'fixed': the share of each starting cluster, closest to its centre first, that
-   * carries a pseudo-label. Smaller keeps fewer wrong labels but teaches less. Default 0.6.
+   * With target 'fixed': the share of each starting cluster, largest centre margin first, that
+   * carries a pseudo-label. Smaller keeps fewer wrong labels but teaches less: on Fashion-MNIST
+   * k-means found the start better at 0.9 than at 0.5, at no cost in precision@10 (README).
+   * Default 0.9.
    */
-  confident: z.number().gt(0).max(1).default(0.6),
+  confident: z.number().gt(0).max(1).default(0.9),
 });
 export type ClusterSchedule = z.infer<typeof clusterScheduleSchema>;
 
