@@ -10,7 +10,7 @@ import { parseConfig } from '../lib/config';
 import { initEngine } from '../lib/engine/backend';
 import { AppError } from '../lib/errors';
 import { ARCHITECTURES, DOWNSAMPLING_MODES, LOSSES, PRESETS, UPSAMPLING_MODES, parseModelSpec, presetSpec } from '../lib/models/spec';
-import { CLUSTER_INITS, trainOptionsSchema } from '../lib/models/train';
+import { CLUSTER_INITS, CLUSTER_TARGETS, trainOptionsSchema } from '../lib/models/train';
 import { defaultModelDir, FASHION_MNIST, trainModel } from '../lib/services/train-service';
 import { openLibrary } from '../lib/services/library';
 import { registerModelDir } from '../lib/services/model-service';
@@ -39,6 +39,17 @@ const program = new Command('train')
   .option('--cluster-gamma <g>', 'weight of the clustering loss next to reconstruction (default 0.02)')
   .option('--cluster-epochs <n>', 'cap on clustering fine-tune passes (default 4; stops earlier when assignments settle)')
   .addOption(new Option('--cluster-init <how>', 'where the cluster centres start (default umap: N2D partition)').choices(CLUSTER_INITS))
+  .addOption(
+    new Option(
+      '--cluster-target <how>',
+      "targets of the fine-tune: self (IDEC's, default) or fixed (the start's clusters as pseudo-labels)",
+    ).choices(CLUSTER_TARGETS),
+  )
+  .option(
+    '--cluster-confident <share>',
+    'with --cluster-target fixed: share of each cluster, largest centre margin first, that is labelled (default 0.9)',
+  )
+  .option('--cluster-balanced', 'with --cluster-init umap: equal-sized N2D clusters (suits balanced collections)')
   .option('--init <dir>', 'start from a saved model with the same architecture (with --epochs 0: only the clustering fine-tune)')
   .option('--epochs <n>', 'epochs', '10')
   .option('--batch-size <n>', 'batch size', '128')
@@ -92,6 +103,9 @@ await runCli(async () => {
     clustering: {
       ...(o.clusterEpochs ? { epochs: numeric.parse(o.clusterEpochs) } : {}),
       ...(o.clusterInit ? { init: o.clusterInit } : {}),
+      ...(o.clusterTarget ? { target: o.clusterTarget } : {}),
+      ...(o.clusterBalanced ? { balanced: true } : {}),
+      ...(o.clusterConfident ? { confident: numeric.parse(o.clusterConfident) } : {}),
     },
   });
   if (!optionsResult.success)

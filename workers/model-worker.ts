@@ -170,12 +170,14 @@ async function handle(message: ToWorker): Promise<void> {
       const cluster = message.cluster;
       const vars = cluster ? [...m.autoencoderParams, m.p(CENTERS)] : m.autoencoderParams;
       if (cluster) m.writeWeights(new Map([[CENTERS, cluster.centers]]));
-      const objective = cluster ? clusterObjective(m) : autoencoderObjective(m, message.options);
+      const objective = cluster
+        ? clusterObjective(m, clusterScheduleSchema.parse(message.options.clustering ?? {}).target)
+        : autoencoderObjective(m, message.options);
       const targets = cluster
         ? new ClusterTargets(
             m.spec.clustering!.clusters,
             clusterScheduleSchema.parse(message.options.clustering ?? {}).tolerance,
-            cluster.initial,
+            cluster.start,
           )
         : null;
       training?.optimizer.dispose();

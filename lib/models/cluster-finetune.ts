@@ -6,8 +6,15 @@
  * centres and P is Q sharpened (q²/cluster size), recomputed over all images every
  * `updateInterval` batches. No labels are used. It stops when fewer than `tolerance` of the
  * images change cluster between two updates, or after `epochs` passes.
+ *
+ * With target 'fixed' it self-labels instead (as the last step of SCAN, Van Gansbeke et al. 2020):
+ * P is the starting partition itself, one-hot, for the images with the largest centre margins
+ * (zero rows for the rest), held fixed, and the clustering loss is the labelled codes' scatter
+ * round their centres over the batch's, so the codes learn the start's clusters; IDEC's own P
+ * drifts from a better start (N2D's) back towards the clusters the centres draw in the code space.
  */
 import { AppError } from '../errors';
+import { balancedKmeans } from '../clustering/balanced-kmeans';
 import { kmeans } from '../clustering/kmeans';
 import { umapFromNeighbors } from '../clustering/umap';
 import { exactKnn } from '../engine/linear-algebra';
@@ -15,7 +22,7 @@ import { tf, type Tensor2D, type Tensor4D } from '../engine/tf';
 import { CENTERS, type Autoencoder } from './autoencoder';
 import { batchTensor, checkImageSet, type ImageSet } from './image-set';
 import { encodeImages } from './inference';
-import { clusteringKl, RECONSTRUCTION_LOSSES } from './losses';
+import { clusteringKl, RECONSTRUCTION_LOSSES, scatterRatio } from './losses';
 import {
   clusterScheduleSchema,
   createAdam,
@@ -64,6 +71,53 @@ export function targetFromAssignments(q: Float32Array, k: number): Float32Array 
   return p;
 }
 
+/**
+ * The images that carry pseudo-labels: in each cluster, the `share` with the highest confidence
+ * (at least one per non-empty cluster). Returns a 0/1 mask.
+ */
+export function confidentSubset(assignments: Int32Array, confidence: Float32Array, k: number, share: number): Uint8Array {
+  const members: number[][] = Array.from({ length: k }, () => []);
+  assignments.forEach((c, i) => members[c]!.push(i));
+  const mask = new Uint8Array(assignments.length);
+  for (const cluster of members) {
+    cluster.sort((a, b) => confidence[b]! - confidence[a]!);
+    for (const i of cluster.slice(0, Math.ceil(share * cluster.length))) mask[i] = 1;
+  }
+  return mask;
+}
+
+/**
+ * How much closer each point sits to its own centre than to the nearest other one (Euclidean
+ * distance to the nearest other centre minus that to its own; negative where another centre is
+ * closer). On an N2D partition of Fashion-MNIST, the half of each cluster with the largest margin
+ * was purer than the half nearest the centre (README).
+ */
+export function centreMargins(points: ArrayLike<number>, dim: number, centres: ArrayLike<number>, assignments: Int32Array): Float32Array {
+  const k = centres.length / dim;
+  const margins = new Float32Array(assignments.length);
+  for (let i = 0; i < assignments.length; i++) {
+    let own = 0;
+    let other = Infinity;
+    for (let c = 0; c < k; c++) {
+      let s = 0;
+      for (let j = 0; j < dim; j++) s += (points[i * dim + j]! - centres[c * dim + j]!) ** 2;
+      if (c === assignments[i]) own = s;
+      else other = Math.min(other, s);
+    }
+    margins[i] = Math.sqrt(other) - Math.sqrt(own);
+  }
+  return margins;
+}
+
+/** Fixed targets P [n × k]: one-hot rows of the assignments where `labelled`, zero rows elsewhere. */
+export function pseudoLabelTargets(assignments: Int32Array, labelled: Uint8Array, k: number): Float32Array {
+  const p = new Float32Array(assignments.length * k);
+  assignments.forEach((c, i) => {
+    if (labelled[i]) p[i * k + c] = 1;
+  });
+  return p;
+}
+
 function argmaxRows(q: Float32Array, k: number): Int32Array {
   const out = new Int32Array(q.length / k);
   for (let i = 0; i < out.length; i++) {
@@ -84,26 +138,38 @@ export interface ClusterState {
 }
 
 /**
+ * Where the fine-tune's steps start: the starting partition and, with target 'fixed', which
+ * images carry its labels (null: DEC's own targets).
+ */
+export interface ClusterStart {
+  assignments: Int32Array;
+  labelled: Uint8Array | null;
+}
+
+/**
  * The target distribution P of every image and the stopping rule, kept identically by the local
  * loop and by each worker thread (all compute it from the same Q).
  */
 export class ClusterTargets {
   private p: Float32Array = new Float32Array(0);
   private previous: Int32Array;
+  private readonly fixed: boolean;
   readonly state: ClusterState = { updates: 0, changed: 1, klStart: 0, klEnd: 0, converged: false };
 
   constructor(
     readonly k: number,
     readonly tolerance: number,
-    initialAssignments: Int32Array,
+    start: ClusterStart,
   ) {
-    this.previous = initialAssignments;
+    this.previous = start.assignments;
+    this.fixed = start.labelled !== null;
+    if (start.labelled) this.p = pseudoLabelTargets(start.assignments, start.labelled, k);
   }
 
-  /** New P from Q over all images; true (and `state.converged`) once assignments have settled. */
+  /** New P from Q over all images (fixed targets keep theirs); true (and `state.converged`) once assignments have settled. */
   update(q: Float32Array): boolean {
     const n = q.length / this.k;
-    this.p = targetFromAssignments(q, this.k);
+    if (!this.fixed) this.p = targetFromAssignments(q, this.k);
     const assigned = argmaxRows(q, this.k);
     let changed = 0;
     for (let i = 0; i < n; i++) if (assigned[i] !== this.previous[i]) changed++;
@@ -137,14 +203,19 @@ export class ClusterTargets {
   }
 }
 
-/** IDEC's batch objective: reconstruction + gamma·KL(P‖Q) for images `x` whose target rows are `p`. */
-export function clusterObjective(model: Autoencoder) {
+/**
+ * The batch objective for images `x` whose target rows are `p`: IDEC's reconstruction +
+ * gamma·KL(P‖Q) for target 'self'; for 'fixed', reconstruction + gamma·(scatter of the labelled
+ * codes around their centres / the batch's scatter), k-means' own objective for the pseudo-labels.
+ */
+export function clusterObjective(model: Autoencoder, target: ClusterSchedule['target'] = 'self') {
   const head = model.spec.clustering;
   if (!head) throw new AppError('invalid_input', 'the clustering fine-tune needs a spec with a clustering head (spec.clustering)');
   const reconstruction = RECONSTRUCTION_LOSSES[model.spec.loss];
   return (x: Tensor4D, p: Tensor2D): tf.Scalar => {
     const { code, output } = model.forward(x);
-    return tf.add(reconstruction(output, x), tf.mul(head.gamma, clusteringKl(p, model.softAssign(code)))) as tf.Scalar;
+    const clustering = target === 'fixed' ? scatterRatio(code, model.p(CENTERS), p) : clusteringKl(p, model.softAssign(code));
+    return tf.add(reconstruction(output, x), tf.mul(head.gamma, clustering)) as tf.Scalar;
   };
 }
 
@@ -152,12 +223,26 @@ export function clusterObjective(model: Autoencoder) {
 const UMAP_SAMPLE = 10_000;
 const UMAP_NEIGHBOURS = 20;
 
+/** A partition of the images, and how firmly each belongs to its cluster (larger: firmer). */
+export interface StartPartition {
+  assignments: Int32Array;
+  confidence: Float32Array;
+}
+
 /**
  * A starting partition as N2D (McConville et al. 2019) finds it: UMAP of (a sample of) the codes to
  * k dimensions, k-means there, and every other image takes the majority cluster of its 10 nearest
- * sampled codes. UMAP follows the manifold that k-means in the code space cuts across.
+ * sampled codes. UMAP follows the manifold that k-means in the code space cuts across. With
+ * `balanced`, the k-means is balanced (equal cluster sizes). An image's confidence: the centre
+ * margin, in the UMAP, of the mean position of its 10 sampled codes.
  */
-async function umapPartition(codes: Float32Array, d: number, k: number, seed: number, restarts: number): Promise<Int32Array> {
+async function umapPartition(
+  codes: Float32Array,
+  d: number,
+  k: number,
+  seed: number,
+  schedule: Pick<ClusterSchedule, 'restarts' | 'balanced'>,
+): Promise<StartPartition> {
   const n = codes.length / d;
   const sample = shuffledIndices(n, seed).subarray(0, Math.min(n, UMAP_SAMPLE));
   const s = sample.length;
@@ -172,37 +257,47 @@ async function umapPartition(codes: Float32Array, d: number, k: number, seed: nu
     minDist: 0,
     seed,
   });
-  const sampleClusters = kmeans(embedded, s, k, { k, seed, restarts }).assignments;
+  const options = { k, seed, restarts: schedule.restarts };
+  const { assignments: sampleClusters, centroids } = schedule.balanced
+    ? balancedKmeans(embedded, s, k, options)
+    : kmeans(embedded, s, k, options);
   const votes = Math.min(10, s);
   const nearest = exactKnn(codes, n, sampled, s, d, votes);
   const out = new Int32Array(n);
+  const positions = new Float32Array(n * k);
   const count = new Int32Array(k);
   for (let i = 0; i < n; i++) {
     count.fill(0);
-    for (let j = 0; j < votes; j++) count[sampleClusters[nearest.indices[i * votes + j]!]!]!++;
+    for (let j = 0; j < votes; j++) {
+      const r = nearest.indices[i * votes + j]!;
+      count[sampleClusters[r]!]!++;
+      for (let c = 0; c < k; c++) positions[i * k + c]! += embedded[r * k + c]! / votes;
+    }
     let best = 0;
     for (let c = 1; c < k; c++) if (count[c]! > count[best]!) best = c;
     out[i] = best;
   }
-  return out;
+  return { assignments: out, confidence: centreMargins(positions, k, centroids, out) };
 }
 
 /**
  * Initial centres, written into the model: by default k-means (restarts, seeded) on the codes;
- * with `init: 'umap'`, the mean code of each cluster of an N2D partition. Returns the partition.
+ * with `init: 'umap'`, the mean code of each cluster of an N2D partition. Returns the partition
+ * (for k-means, confidence is the centre margin in the code space).
  */
 export async function initCenters(
   model: Autoencoder,
   codes: Float32Array,
   seed: number,
-  schedule: Pick<ClusterSchedule, 'restarts' | 'init'>,
-): Promise<Int32Array> {
+  schedule: Pick<ClusterSchedule, 'restarts' | 'init' | 'balanced'>,
+): Promise<StartPartition> {
   const k = model.spec.clustering!.clusters;
   const d = model.latentSize;
   let centroids: Float32Array;
   let assignments: Int32Array;
+  let confidence: Float32Array;
   if (schedule.init === 'umap') {
-    assignments = await umapPartition(codes, d, k, seed, schedule.restarts);
+    ({ assignments, confidence } = await umapPartition(codes, d, k, seed, schedule));
     const sums = new Float64Array(k * d);
     const sizes = new Int32Array(k);
     for (let i = 0; i < assignments.length; i++) {
@@ -215,17 +310,18 @@ export async function initCenters(
     centroids = Float32Array.from(sums, (v, i) => (sizes[Math.floor(i / d)]! > 0 ? v / sizes[Math.floor(i / d)]! : fallback![i]!));
   } else {
     ({ centroids, assignments } = kmeans(codes, codes.length / d, d, { k, seed, restarts: schedule.restarts }));
+    confidence = centreMargins(codes, d, centroids, assignments);
   }
   const init = tf.tensor2d(centroids, [k, d]);
   model.p(CENTERS).assign(init);
   init.dispose();
-  return assignments;
+  return { assignments, confidence };
 }
 
 /** Runs the fine-tune's steps in other threads (the worker pool); the model receives the result. */
 export interface ClusterRunner {
   encode: EncodeSet;
-  fit(model: Autoencoder, set: ImageSet, options: TrainOptions, hooks: TrainHooks, initial: Int32Array): Promise<LoopResult>;
+  fit(model: Autoencoder, set: ImageSet, options: TrainOptions, hooks: TrainHooks, start: ClusterStart): Promise<LoopResult>;
 }
 
 interface LoopResult {
@@ -240,15 +336,15 @@ async function fitHere(
   set: ImageSet,
   options: TrainOptions,
   hooks: TrainHooks,
-  initial: Int32Array,
+  start: ClusterStart,
 ): Promise<LoopResult> {
   const schedule = clusterScheduleSchema.parse(options.clustering ?? {});
   const k = model.spec.clustering!.clusters;
   const { batchSize } = schedule;
   const { seed } = options;
   const n = set.count;
-  const targets = new ClusterTargets(k, schedule.tolerance, initial);
-  const objective = clusterObjective(model);
+  const targets = new ClusterTargets(k, schedule.tolerance, start);
+  const objective = clusterObjective(model, schedule.target);
   const vars = [...model.autoencoderParams, model.p(CENTERS)];
   const optimizer = createAdam(options.learningRate);
   const batches = Math.ceil(n / batchSize);
@@ -333,10 +429,15 @@ export async function finetuneClusters(
   const schedule = clusterScheduleSchema.parse(options.clustering ?? {});
   const encode = runner?.encode ?? encodeHere;
   const started = performance.now();
-  const initial = await initCenters(model, await encode(model, set), options.seed, schedule);
-  const loop = await (runner ? runner.fit(model, set, options, hooks, initial) : fitHere(model, set, options, hooks, initial));
+  const partition = await initCenters(model, await encode(model, set), options.seed, schedule);
+  const start: ClusterStart = {
+    assignments: partition.assignments,
+    labelled:
+      schedule.target === 'fixed' ? confidentSubset(partition.assignments, partition.confidence, head.clusters, schedule.confident) : null,
+  };
+  const loop = await (runner ? runner.fit(model, set, options, hooks, start) : fitHere(model, set, options, hooks, start));
   // One last look at the final assignments, for the summary.
-  const final = new ClusterTargets(head.clusters, schedule.tolerance, initial);
+  const final = new ClusterTargets(head.clusters, schedule.tolerance, start);
   final.update(softAssignCodes(model, await encode(model, set)));
   const images = loop.history.reduce((n, h) => n + h.imagesPerSec * h.seconds, 0);
   return {

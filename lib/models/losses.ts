@@ -83,6 +83,27 @@ export function targetDistribution(q: Tensor): Tensor {
   });
 }
 
+/**
+ * Scatter of the labelled codes around their clusters' centres over the batch's scatter around
+ * its mean: k-means' objective for a given partition, made scale-free so that shrinking the codes
+ * (which the decoder can undo) cannot lower it. Unlike a Student-t kernel, whose pull fades with
+ * distance, it pulls hardest on the codes farthest from their centre, the ones k-means would give
+ * to another cluster. codes [n, d], centers [k, d], p [n, k]: one-hot rows, zero rows for images
+ * without a label (left out of the numerator).
+ */
+export function scatterRatio(codes: Tensor, centers: Tensor, p: Tensor): Tensor {
+  return tf.tidy(() => {
+    const labelled = tf.sum(p, 1);
+    const within = tf.div(
+      tf.sum(tf.mul(labelled, tf.sum(tf.square(tf.sub(codes, tf.matMul(p, centers))), 1))),
+      tf.maximum(tf.sum(labelled), 1),
+    );
+    // tf.sub, not tf.squaredDifference: the latter's gradient does not reduce over broadcast axes.
+    const total = tf.mean(tf.sum(tf.square(tf.sub(codes, tf.mean(codes, 0, true))), 1));
+    return tf.div(within, tf.maximum(total, EPS));
+  });
+}
+
 /** KL(P‖Q) = Σ_ij p_ij log(p_ij / q_ij), averaged over the rows (DEC's clustering loss; Keras 'kld'). */
 export function clusteringKl(p: Tensor, q: Tensor): Tensor {
   return tf.tidy(() => {

@@ -33,8 +33,8 @@ const common = {
    * space. After the reconstruction training, centres start from k-means on the codes, then encoder,
    * decoder and centres are fine-tuned on reconstruction + gamma·KL(P‖Q), which pulls the codes
    * into `clusters` well-separated groups (better k-means on the latents, still unsupervised).
-   * gamma: weight of the clustering loss; larger sharpens clusters faster but distorts the
-   * neighbourhoods that search relies on. IDEC/DCEC use 0.1; on Fashion-MNIST 0.02 clustered as
+   * gamma: weight of the clustering loss (KL(P‖Q), or with fixed targets the scatter ratio);
+   * larger sharpens clusters faster but distorts the neighbourhoods that search relies on. IDEC/DCEC use 0.1; on Fashion-MNIST 0.02 clustered as
    * well and kept more of precision@10 (README). Default 0.02. Off by default.
    */
   clustering: z.strictObject({ clusters: z.number().int().min(2).max(1000), gamma: z.number().gt(0).max(100).default(0.02) }).optional(),

@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import type { BackendName } from '../engine/backend';
 import { AppError, type ErrorCode } from '../errors';
 import { CENTERS, type Autoencoder } from './autoencoder';
-import type { ClusterState } from './cluster-finetune';
+import type { ClusterStart, ClusterState } from './cluster-finetune';
 import { checkImageSet, imageSize, type ImageSet } from './image-set';
 import { clusterScheduleSchema, splitIndices, type EpochRecord, type TrainHooks, type TrainOptions, type TrainResult } from './train';
 import { CONTROL, type FromWorker, type ToWorker, type Weights } from './worker-protocol';
@@ -139,13 +139,13 @@ export class ModelWorkerPool {
     set: ImageSet,
     options: TrainOptions,
     hooks: TrainHooks,
-    initial: Int32Array,
+    start: ClusterStart,
   ): Promise<{ history: EpochRecord[]; steps: number; state: ClusterState }> {
     const k = model.spec.clustering?.clusters;
     if (!k) throw new AppError('invalid_input', 'the clustering fine-tune needs a spec with a clustering head (spec.clustering)');
     const q = new SharedArrayBuffer(set.count * k * 4);
     const centers = model.p(CENTERS).dataSync() as Float32Array;
-    const result = await this.run(model, set, options, hooks, { centers, initial, q });
+    const result = await this.run(model, set, options, hooks, { centers, start, q });
     const { steps, ...state } = result.cluster ?? { updates: 0, changed: 1, klStart: 0, klEnd: 0, converged: false, steps: 0 };
     return { history: result.history, steps, state };
   }
@@ -155,7 +155,7 @@ export class ModelWorkerPool {
     set: ImageSet,
     trainOptions: TrainOptions,
     hooks: TrainHooks,
-    cluster: { centers: Float32Array; initial: Int32Array; q: SharedArrayBuffer } | null,
+    cluster: { centers: Float32Array; start: ClusterStart; q: SharedArrayBuffer } | null,
   ): Promise<TrainResult & { cluster?: ClusterState & { steps: number } }> {
     checkImageSet(set, model.spec.inputShape);
     // The clustering fine-tune trains on every image, for its own number of epochs, without early stopping.

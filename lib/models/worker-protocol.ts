@@ -4,7 +4,7 @@
  */
 import type { BackendName } from '../engine/backend';
 import type { ModelSpec } from './spec';
-import type { ClusterState } from './cluster-finetune';
+import type { ClusterStart, ClusterState } from './cluster-finetune';
 import type { TrainOptions } from './train';
 
 export type Weights = Record<string, Float32Array>;
@@ -34,8 +34,8 @@ export type ToWorker =
       losses: SharedArrayBuffer;
       worker: number;
       workers: number;
-      /** The clustering fine-tune instead of reconstruction: centres to start from, shared Q [count × k]. */
-      cluster?: { centers: Float32Array; initial: Int32Array; q: SharedArrayBuffer };
+      /** The clustering fine-tune instead of reconstruction: centres and partition to start from, shared Q [count × k]. */
+      cluster?: { centers: Float32Array; start: ClusterStart; q: SharedArrayBuffer };
     }
   | { type: 'train-epoch'; epoch: number }
   | { type: 'eval'; indices: Int32Array }

@@ -185,7 +185,7 @@ async function fitModel(model: Autoencoder, set: ImageSet, request: TrainRequest
     const runner: ClusterRunner | undefined = pool
       ? {
           encode: (m, s) => pool.encode(s, m.latentSize),
-          fit: (m, s, options, h, initial) => pool.fitClusters(m, s, options, h, initial),
+          fit: (m, s, options, h, start) => pool.fitClusters(m, s, options, h, start),
         }
       : undefined;
     await pool?.syncWeights(model); // early stopping may have restored an earlier epoch here

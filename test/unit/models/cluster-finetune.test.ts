@@ -12,7 +12,16 @@ import { loadFashionMnist } from '../../../lib/data/fashion-mnist';
 import { tf } from '../../../lib/engine/tf';
 import { isAppError } from '../../../lib/errors';
 import { Autoencoder, CENTERS } from '../../../lib/models/autoencoder';
-import { finetuneClusters, initCenters, softAssignCodes, targetFromAssignments } from '../../../lib/models/cluster-finetune';
+import {
+  centreMargins,
+  ClusterTargets,
+  confidentSubset,
+  finetuneClusters,
+  initCenters,
+  pseudoLabelTargets,
+  softAssignCodes,
+  targetFromAssignments,
+} from '../../../lib/models/cluster-finetune';
 import { encodeImages } from '../../../lib/models/inference';
 import type { ImageSet } from '../../../lib/models/image-set';
 import { clusteringKl, softAssignments, targetDistribution } from '../../../lib/models/losses';
@@ -63,6 +72,83 @@ describe('clustering loss gradients', () => {
   });
 });
 
+describe('fixed targets (self-labelling)', () => {
+  it('labels the share of each cluster closest to its centre', () => {
+    const assignments = Int32Array.from([0, 0, 0, 0, 1, 1, 1, 2]);
+    const confidence = Float32Array.from([-1, -5, -2, -9, -3, -1, -4, -7]);
+    // Cluster 0 keeps 2 of 4 (images 0, 2), cluster 1 2 of 3 (5, 4: ceil 1.5), cluster 2 its only image.
+    expect(Array.from(confidentSubset(assignments, confidence, 3, 0.5))).toEqual([1, 0, 1, 0, 1, 1, 0, 1]);
+    expect(Array.from(confidentSubset(assignments, confidence, 3, 1))).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
+    expect(Array.from(confidentSubset(assignments, confidence, 3, 0.01))).toEqual([1, 0, 0, 0, 0, 1, 0, 1]);
+  });
+
+  it('measure confidence as the margin between the nearest other centre and the own one', () => {
+    // Centres at (0, 0) and (10, 0); the point at (6, 0) is assigned to the farther centre.
+    const points = Float32Array.from([1, 0, 6, 0, 9, 0]);
+    const margins = centreMargins(points, 2, [0, 0, 10, 0], Int32Array.from([0, 0, 1]));
+    expect(Array.from(margins)).toEqual([8, -2, 8]);
+  });
+
+  it('are one-hot rows for labelled images, zero rows for the rest, and do not move with Q', () => {
+    const assignments = Int32Array.from([2, 0, 1]);
+    const labelled = Uint8Array.from([1, 0, 1]);
+    expect(Array.from(pseudoLabelTargets(assignments, labelled, 3))).toEqual([0, 0, 1, 0, 0, 0, 0, 1, 0]);
+    const targets = new ClusterTargets(3, 0, { assignments, labelled });
+    const q = Float32Array.from([0.2, 0.3, 0.5, 0.6, 0.3, 0.1, 0.1, 0.1, 0.8]);
+    targets.update(q);
+    const rows = targets.rows([0, 1, 2]);
+    expect(Array.from(rows.dataSync())).toEqual([0, 0, 1, 0, 0, 0, 0, 1, 0]);
+    rows.dispose();
+    // KL(P‖Q) of one-hot rows: −log q of the labelled images' own cluster, over all images.
+    expect(targets.state.klEnd).toBeCloseTo(-(Math.log(0.5) + Math.log(0.1)) / 3, 6);
+    // Image 2 moved from cluster 1 to 2 by argmax Q.
+    expect(targets.state.changed).toBeCloseTo(1 / 3, 6);
+    expect(targets.sizes()).toEqual([1, 0, 2]);
+  });
+  it('teach the codes the starting partition: the labelled codes gather round their own centres', async () => {
+    const model = Autoencoder.create(spec);
+    const options = trainOptionsSchema.parse({
+      epochs: 3,
+      batchSize: 32,
+      learningRate: 3e-3,
+      validationSplit: 0,
+      clustering: { epochs: 8, batchSize: 32, updateInterval: 1000, tolerance: 0, restarts: 2, target: 'fixed', confident: 0.5 },
+    });
+    await trainAutoencoder(model, images, options);
+    const before = model.readWeights();
+    const start = await initCenters(model, encodeImages(model, images), options.seed, { restarts: 2, init: 'umap', balanced: false });
+    const labelled = confidentSubset(start.assignments, start.confidence, 4, 0.5);
+    /** Labelled codes' mean squared distance to their own centre over all codes' variance, and the share nearest their own centre. */
+    const gathering = () => {
+      const codes = encodeImages(model, images);
+      const centres = model.p(CENTERS).dataSync();
+      const d = 8;
+      const mean = Array.from({ length: d }, (_, j) => codes.filter((_, i) => i % d === j).reduce((a, b) => a + b, 0) / images.count);
+      let within = 0;
+      let total = 0;
+      let nearestOwn = 0;
+      for (let i = 0; i < images.count; i++) {
+        const distances = [0, 1, 2, 3].map((c) =>
+          Array.from({ length: d }, (_, j) => (codes[i * d + j]! - centres[c * d + j]!) ** 2).reduce((a, b) => a + b),
+        );
+        for (let j = 0; j < d; j++) total += (codes[i * d + j]! - mean[j]!) ** 2 / images.count;
+        if (!labelled[i]) continue;
+        within += distances[start.assignments[i]!]!;
+        if (distances.indexOf(Math.min(...distances)) === start.assignments[i]) nearestOwn++;
+      }
+      const count = labelled.reduce((a, b) => a + b, 0);
+      return { ratio: within / count / total, nearestOwn: nearestOwn / count };
+    };
+    const first = gathering();
+    model.writeWeights(before);
+    await finetuneClusters(model, images, options);
+    const last = gathering();
+    expect(last.ratio).toBeLessThan(0.85 * first.ratio);
+    expect(last.nearestOwn).toBeGreaterThanOrEqual(Math.min(first.nearestOwn, 0.95));
+    model.dispose();
+  });
+});
+
 describe('finetuneClusters', () => {
   it('lowers KL(P‖Q) for its target P, leaks nothing, and the centres round-trip', async () => {
     const model = Autoencoder.create(spec);
@@ -77,7 +163,7 @@ describe('finetuneClusters', () => {
     await trainAutoencoder(model, images, options);
     // The fine-tune's own start: the same seeded k-means centres, hence the same P.
     const before = model.readWeights();
-    await initCenters(model, encodeImages(model, images), options.seed, { restarts: 2, init: 'kmeans' });
+    await initCenters(model, encodeImages(model, images), options.seed, { restarts: 2, init: 'kmeans', balanced: false });
     const q0 = softAssignCodes(model, encodeImages(model, images));
     const p0 = targetFromAssignments(q0, 4);
     const kl = (q: Float32Array) => p0.reduce((sum, p, i) => sum + p * Math.log(p / q[i]!), 0) / images.count;
@@ -125,7 +211,7 @@ describe('finetuneClusters', () => {
         { onProgress: (p) => progress.push(p) },
         {
           encode: (m, s) => pool.encode(s, m.latentSize),
-          fit: (m, s, o, h, initial) => pool.fitClusters(m, s, o, h, initial),
+          fit: (m, s, o, h, start) => pool.fitClusters(m, s, o, h, start),
         },
       );
       expect(result.clustering!.steps).toBe(reference.clustering!.steps);
@@ -143,7 +229,10 @@ describe('finetuneClusters', () => {
   it("init 'umap' starts every centre at the mean code of its N2D cluster", async () => {
     const model = Autoencoder.create(spec);
     const codes = encodeImages(model, images);
-    const partition = await initCenters(model, codes, 42, { restarts: 2, init: 'umap' });
+    const { assignments: partition, confidence } = await initCenters(model, codes, 42, { restarts: 2, init: 'umap', balanced: false });
+    expect(confidence).toHaveLength(256);
+    // Centre margins in the UMAP: most images sit nearer their own cluster's centre than any other.
+    expect(confidence.filter((m) => m > 0).length).toBeGreaterThan(128);
     expect(partition).toHaveLength(256);
     const centers = model.p(CENTERS).dataSync();
     for (let c = 0; c < 4; c++) {

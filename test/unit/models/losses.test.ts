@@ -6,6 +6,7 @@ import {
   clusteringKl,
   klDivergence,
   meanSquaredError,
+  scatterRatio,
   softAssignments,
   sparsityPenalty,
   targetDistribution,
@@ -93,5 +94,49 @@ describe('DEC: soft assignments, target distribution, KL(P‖Q)', () => {
     expect(kl.dataSync()[0]).toBeCloseTo(0.0740279529, 5);
     expect(same.dataSync()[0]).toBeCloseTo(0, 6);
     tf.dispose([pt, qt, kl, same]);
+  });
+});
+
+describe('self-labelling: scatter of the labelled codes around their centres over the total', () => {
+  // Two pseudo-clusters on a line; the code at 12 carries no label.
+  const codes = [0, 0, 2, 0, 10, 0, 12, 0];
+  const centers = [1, 0, 11, 0];
+  const p = [1, 0, 1, 0, 0, 1, 0, 0];
+
+  it('is the labelled codes’ mean squared distance to their centre over the batch variance, whatever the scale', () => {
+    const ratio = (scale: number) =>
+      tf.tidy(
+        () =>
+          scatterRatio(
+            tf.tensor2d(
+              codes.map((v) => v * scale),
+              [4, 2],
+            ),
+            tf.tensor2d(
+              centers.map((v) => v * scale),
+              [2, 2],
+            ),
+            tf.tensor2d(p, [4, 2]),
+          ).dataSync()[0]!,
+      );
+    // Within: (1 + 1 + 1) / 3; total: mean of 36, 16, 16, 36 around (6, 0).
+    expect(ratio(1)).toBeCloseTo(1 / 26, 6);
+    expect(ratio(0.01)).toBeCloseTo(1 / 26, 5);
+  });
+
+  it('moves each centre towards the mean of its labelled codes only', () => {
+    const before = tf.memory().numTensors;
+    const grads = tf.tidy(() => {
+      const g = tf.grad((mu: tf.Tensor) => scatterRatio(tf.tensor2d(codes, [4, 2]), mu, tf.tensor2d(p, [4, 2])))(
+        tf.tensor2d(centers, [2, 2]),
+      );
+      return Array.from(g.dataSync());
+    });
+    // Centre 0 sits at the mean of its codes (0 and 2); centre 1 at 11 is pulled back to 10, the
+    // unlabelled 12 not counted: d/dμ₁ = 2·(11 − 10) / 3 / 26.
+    expect(grads[0]).toBeCloseTo(0, 6);
+    expect(grads[2]).toBeCloseTo(2 / 78, 6);
+    expect(grads[3]).toBeCloseTo(0, 6);
+    expect(tf.memory().numTensors).toBe(before);
   });
 });
