@@ -16,7 +16,7 @@ import { initEngine } from '../lib/engine/backend';
 import { AppError } from '../lib/errors';
 import { Autoencoder } from '../lib/models/autoencoder';
 import { headImages } from '../lib/models/image-set';
-import { encodeImages } from '../lib/models/inference';
+import { embedImages } from '../lib/models/inference';
 import { presetSpec } from '../lib/models/spec';
 import { trainAutoencoder, trainOptionsSchema } from '../lib/models/train';
 import { ModelWorkerPool } from '../lib/models/worker-pool';
@@ -52,7 +52,8 @@ await runCli(async () => {
   const parallel = workers > 1 && engine.backend === 'wasm';
   const pool = parallel ? await ModelWorkerPool.start(model, workers, engine.backend) : null;
   const train = (s: typeof set) => (pool ? pool.train(model, s, options) : trainAutoencoder(model, s, options));
-  const embed = (s: typeof set) => (pool ? pool.encode(s, model.latentSize, { batchSize: 1000 }) : Promise.resolve(encodeImages(model, s)));
+  const embed = (s: typeof set) =>
+    pool ? pool.encode(s, model.latentSize, { batchSize: 1000, embed: true }) : Promise.resolve(embedImages(model, s));
   try {
     await train(headImages(set, 512)); // warm-up, as the reference does
     let started = performance.now();

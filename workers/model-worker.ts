@@ -14,7 +14,7 @@ import { AppError } from '../lib/errors';
 import { Autoencoder, CENTERS } from '../lib/models/autoencoder';
 import { ClusterTargets, clusterObjective } from '../lib/models/cluster-finetune';
 import { batchTensor, type ImageSet } from '../lib/models/image-set';
-import { encodeImages } from '../lib/models/inference';
+import { embedImages, encodeImages } from '../lib/models/inference';
 import { autoencoderObjective, clusterScheduleSchema, createAdam, shuffledIndices, type TrainOptions } from '../lib/models/train';
 import { barrier, CONTROL, type FromWorker, type ToWorker, type Weights } from '../lib/models/worker-protocol';
 
@@ -155,7 +155,7 @@ async function handle(message: ToWorker): Promise<void> {
     case 'encode': {
       const m = requireModel();
       const [height, width, channels] = m.spec.inputShape;
-      const latents = encodeImages(
+      const latents = (message.embed ? embedImages : encodeImages)(
         m,
         { pixels: message.pixels, count: message.count, height, width, channels },
         { batchSize: message.batchSize },

@@ -13,6 +13,8 @@ export interface PcaModel {
   components: number;
   mean: Float32Array;
   /** dim × components, row-major. */ matrix: Float32Array;
+  /** Variance of the data along each component, largest first. */
+  variances: Float64Array;
 }
 
 export function fitPca(
@@ -39,9 +41,10 @@ export function fitPca(
     );
   const matrix = new Float32Array(dim * components);
   for (let r = 0; r < dim; r++) for (let c = 0; c < components; c++) matrix[r * components + c] = vectors.get(r, c);
+  const variances = Float64Array.from(pca.getEigenvalues().slice(0, components), (v) => Math.max(v, 0));
   const mean = new Float32Array(dim);
   for (const row of rows) for (let j = 0; j < dim; j++) mean[j]! += row[j]! / rows.length;
-  return { dim, components, mean, matrix };
+  return { dim, components, mean, matrix, variances };
 }
 
 export function applyPca(model: PcaModel, data: Float32Array, n: number): Float32Array {

@@ -22,6 +22,9 @@ import type { ConvSpec, ModelSpec } from './spec';
 const KERNEL = 3;
 /** The clustering head's centres [clusters, latentSize] (specs with `clustering`). */
 export const CENTERS = 'clu/centers';
+/** The search head's mean [latentSize] and projection [latentSize, latentSize] (specs with `embedding`). */
+export const HEAD_MEAN = 'emb/mean';
+export const HEAD_PROJECTION = 'emb/projection';
 
 interface ParamDef {
   name: string;
@@ -78,6 +81,11 @@ function paramDefs(spec: ModelSpec): ParamDef[] {
   }
   // Overwritten by k-means on the codes before the clustering fine-tune; saved with the model.
   if (spec.clustering) defs.push({ name: CENTERS, shape: [spec.clustering.clusters, spec.latentSize], fanIn: spec.latentSize });
+  // Fitted after training (`fitSearchHead`); an unfitted head is the identity.
+  if (spec.embedding) {
+    defs.push({ name: HEAD_MEAN, shape: [spec.latentSize], fanIn: 0 });
+    defs.push({ name: HEAD_PROJECTION, shape: [spec.latentSize, spec.latentSize], fanIn: 0 });
+  }
   return defs;
 }
 
@@ -100,7 +108,12 @@ export class Autoencoder {
   static create(spec: ModelSpec): Autoencoder {
     const params = new Map<string, tf.Variable>();
     paramDefs(spec).forEach((def, i) => {
-      const init = torchUniform(def.shape, def.fanIn, spec.seed * 1000 + i);
+      const init =
+        def.name === HEAD_MEAN
+          ? tf.zeros(def.shape)
+          : def.name === HEAD_PROJECTION
+            ? tf.eye(spec.latentSize)
+            : torchUniform(def.shape, def.fanIn, spec.seed * 1000 + i);
       params.set(def.name, tf.variable(init, true, `${def.name}#${Math.random().toString(36).slice(2)}`));
       init.dispose();
     });
@@ -126,9 +139,9 @@ export class Autoencoder {
     return this.spec.latentSize;
   }
 
-  /** The parameters of the autoencoder proper (not the classifier head nor the cluster centres). */
+  /** The parameters of the autoencoder proper (not the classifier head, the cluster centres nor the search head). */
   get autoencoderParams(): tf.Variable[] {
-    return [...this.params].filter(([name]) => !name.startsWith('cls/') && !name.startsWith('clu/')).map(([, v]) => v);
+    return [...this.params].filter(([name]) => !/^(cls|clu|emb)\//.test(name)).map(([, v]) => v);
   }
 
   p(name: string): tf.Variable {
@@ -157,6 +170,23 @@ export class Autoencoder {
     });
     const flat = tf.reshape(h, [h.shape[0], -1]) as Tensor2D;
     return dense(flat, this.p('enc/latent/kernel') as unknown as Tensor2D, this.p('enc/latent/bias'), spec.latentActivation);
+  }
+
+  /**
+   * Images → the vectors the library stores and searches: the codes through the search head
+   * (centred, rotated, scaled, L2-normalised) where the spec has one, else the codes themselves.
+   */
+  embed(x: Tensor4D): Tensor2D {
+    return this.headOf(this.encode(x));
+  }
+
+  /** Codes [n, latentSize] → search vectors; the identity without a search head. */
+  headOf(code: Tensor2D): Tensor2D {
+    if (!this.spec.embedding) return code;
+    const projected = tf.matMul(tf.sub(code, this.p(HEAD_MEAN)), this.p(HEAD_PROJECTION));
+    // A zero vector stays zero (no division by zero); every other one gets unit length.
+    const norm = tf.maximum(tf.norm(projected, 'euclidean', 1, true), 1e-12);
+    return tf.div(projected, norm);
   }
 
   /** One encoder layer of a dense/stacked AE: h_{i+1} = s(h_i W_i + b_i). */

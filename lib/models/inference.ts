@@ -1,5 +1,6 @@
 /**
- * Batched inference with a trained autoencoder: images → latent vectors (`encodeImages`),
+ * Batched inference with a trained autoencoder: images → latent vectors (`encodeImages`), images
+ * → search vectors (`embedImages`: the codes through the search head),
  * images → reconstructions (`reconstructImages`), noisy images → clean ones (`denoiseImages`),
  * and codes → images (`decodeCodes`, for walks through the latent space).
  */
@@ -25,6 +26,17 @@ export function encodeImages(model: Autoencoder, set: ImageSet, options: Inferen
   checkImageSet(set, model.spec.inputShape);
   const out = new Float32Array(set.count * model.latentSize);
   forEachBatch(set, options.batchSize ?? 1000, (x, s) => out.set(model.encode(x).dataSync(), s * model.latentSize));
+  return out;
+}
+
+/**
+ * The vectors the library stores and searches, row-major [count × latentSize]: the codes through
+ * the model's search head where it has one (`Autoencoder.embed`), else the codes.
+ */
+export function embedImages(model: Autoencoder, set: ImageSet, options: InferenceOptions = {}): Float32Array {
+  checkImageSet(set, model.spec.inputShape);
+  const out = new Float32Array(set.count * model.latentSize);
+  forEachBatch(set, options.batchSize ?? 1000, (x, s) => out.set(model.embed(x).dataSync(), s * model.latentSize));
   return out;
 }
 

@@ -38,6 +38,13 @@ const common = {
    * well and kept more of precision@10 (README). Default 0.02. Off by default.
    */
   clustering: z.strictObject({ clusters: z.number().int().min(2).max(1000), gamma: z.number().gt(0).max(100).default(0.02) }).optional(),
+  /**
+   * Search head: the vectors the library stores, searches and clusters are the codes centred,
+   * rotated onto their principal axes, each axis scaled by 1/σ^whiten (0: none, 1: full PCA
+   * whitening) and L2-normalised — the post-processing of image retrieval (Jégou & Chum 2012).
+   * Fitted on the training codes after training; the decoder still takes the raw codes.
+   */
+  embedding: z.strictObject({ whiten: z.number().min(0).max(1).default(0.5) }).optional(),
   /** Seed for the initial weights. Default 42. */
   seed: z.number().int().min(0).default(42),
 };

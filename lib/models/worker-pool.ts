@@ -95,8 +95,15 @@ export class ModelWorkerPool {
     return Promise.all(this.handles.map((h) => h.request({ type: 'init', backend, spec, weights }, 'ready')));
   }
 
-  /** Latent vectors [count × latent] of `set`, chunks spread over the workers. */
-  async encode(set: ImageSet, latentSize: number, options: { chunk?: number; batchSize?: number } = {}): Promise<Float32Array> {
+  /**
+   * Latent vectors [count × latent] of `set`, chunks spread over the workers; with `embed`, the
+   * search vectors (the codes through the model's search head, `Autoencoder.embed`).
+   */
+  async encode(
+    set: ImageSet,
+    latentSize: number,
+    options: { chunk?: number; batchSize?: number; embed?: boolean } = {},
+  ): Promise<Float32Array> {
     const chunk = options.chunk ?? 2048;
     const size = imageSize(set);
     const out = new Float32Array(set.count * latentSize);
@@ -108,7 +115,7 @@ export class ModelWorkerPool {
         next = end;
         const pixels = set.pixels.slice(start * size, end * size);
         const reply = await h.request(
-          { type: 'encode', pixels, count: end - start, batchSize: options.batchSize ?? 512 },
+          { type: 'encode', pixels, count: end - start, batchSize: options.batchSize ?? 512, embed: options.embed ?? false },
           'encoded',
           undefined,
           [pixels.buffer as ArrayBuffer],

@@ -22,7 +22,7 @@ export interface ImageMeta {
 
 export type ToWorker =
   | { type: 'init'; backend: BackendName; spec: ModelSpec; weights: Weights }
-  | { type: 'encode'; pixels: Uint8Array | Float32Array; count: number; batchSize: number }
+  | { type: 'encode'; pixels: Uint8Array | Float32Array; count: number; batchSize: number; embed: boolean }
   | {
       type: 'train-setup';
       pixels: SharedArrayBuffer;

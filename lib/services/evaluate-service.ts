@@ -12,7 +12,7 @@ import { exactKnn } from '../engine/linear-algebra';
 import type { BackendName } from '../engine/backend';
 import type { Autoencoder } from '../models/autoencoder';
 import { imageSize, type ImageSet } from '../models/image-set';
-import { encodeImages } from '../models/inference';
+import { embedImages } from '../models/inference';
 import { ModelWorkerPool } from '../models/worker-pool';
 import { HnswIndex } from '../vector-index/hnsw-index';
 
@@ -155,10 +155,10 @@ async function umapClustering(
 }
 
 async function embed(model: Autoencoder, set: ImageSet, workers: number, backend: BackendName): Promise<Float32Array> {
-  if (workers < 2 || backend !== 'wasm') return encodeImages(model, set);
+  if (workers < 2 || backend !== 'wasm') return embedImages(model, set);
   const pool = await ModelWorkerPool.start(model, workers, backend);
   try {
-    return await pool.encode(set, model.latentSize);
+    return await pool.encode(set, model.latentSize, { embed: true });
   } finally {
     await pool.close();
   }

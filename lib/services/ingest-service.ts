@@ -14,7 +14,7 @@ import { lstat, readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import { AppError, type ErrorCode } from '../errors';
 import { prepareImage, type PreparedImage } from '../images/image-decoder';
-import { encodeImages } from '../models/inference';
+import { embedImages } from '../models/inference';
 import { ModelWorkerPool } from '../models/worker-pool';
 import { initEngine } from '../engine/backend';
 import { immediate } from '../store/database';
@@ -251,7 +251,7 @@ export async function embedMissing(
           failed.push({ id, reason: (error as Error).message });
         }
       }
-      const latents = encodeImages(loaded.model, {
+      const latents = embedImages(loaded.model, {
         pixels: pixels.subarray(0, ids.length * size),
         count: ids.length,
         height,
@@ -322,12 +322,12 @@ async function startEncoder(library: Library, loaded: LoadedModel, files: number
     const pool = await ModelWorkerPool.start(loaded.model, 1, engine.backend);
     return {
       encode: (pixels, count) =>
-        pool.encode({ pixels, count, height, width, channels }, loaded.model.latentSize, { chunk: count, batchSize: 256 }),
+        pool.encode({ pixels, count, height, width, channels }, loaded.model.latentSize, { chunk: count, batchSize: 256, embed: true }),
       close: () => pool.close(),
     };
   }
   return {
-    encode: async (pixels, count) => encodeImages(loaded.model, { pixels, count, height, width, channels }),
+    encode: async (pixels, count) => embedImages(loaded.model, { pixels, count, height, width, channels }),
     close: async () => undefined,
   };
 }

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { AppError } from '../errors';
 import { prepareImage } from '../images/image-decoder';
 import { encodePng, encodePngStrip, type PixelImage } from '../images/image-encoder';
-import { decodeCodes, denoiseImages } from '../models/inference';
+import { decodeCodes, denoiseImages, encodeImages } from '../models/inference';
 import type { ImageSet } from '../models/image-set';
 import { getImage } from '../store/images-repo';
 import { originalPath, type Library } from './library';
@@ -78,13 +78,13 @@ export async function latentWalk(library: Library, fromId: number, toId: number,
   if (!Number.isInteger(steps) || steps < 2 || steps > 32)
     throw new AppError('invalid_input', `steps must be an integer from 2 to 32; got ${steps}`);
   const loaded = await loadActiveModel(library);
-  const a = storedEmbedding(library, loaded.record, fromId);
-  const b = storedEmbedding(library, loaded.record, toId);
-  const dim = a.length;
+  // The decoder takes raw codes; stored vectors may have been through the search head.
+  const [a, b] = await Promise.all([fromId, toId].map(async (id) => encodeImages(loaded.model, await modelInput(library, loaded, id))));
+  const dim = a!.length;
   const codes = new Float32Array(steps * dim);
   for (let s = 0; s < steps; s++) {
     const t = s / (steps - 1);
-    for (let j = 0; j < dim; j++) codes[s * dim + j] = (1 - t) * a[j]! + t * b[j]!;
+    for (let j = 0; j < dim; j++) codes[s * dim + j] = (1 - t) * a![j]! + t * b![j]!;
   }
   const decoded = decodeCodes(loaded.model, codes);
   const [height, width, channels] = loaded.model.spec.inputShape;

@@ -5,7 +5,7 @@
  */
 import { AppError } from '../errors';
 import { prepareImage } from '../images/image-decoder';
-import { encodeImages } from '../models/inference';
+import { embedImages } from '../models/inference';
 import { clusterMembers } from '../store/clusters-repo';
 import { countEmbeddings, iterateEmbeddings } from '../store/embeddings-repo';
 import { getImage, getImages, type ImageRecord, type Modality } from '../store/images-repo';
@@ -61,7 +61,7 @@ export async function queryVector(library: Library, query: SearchQuery): Promise
   }
   const [height, width, channels] = model.spec.inputShape;
   const image = await prepareImage(query.bytes, { target: { height, width, channels } });
-  return encodeImages(model, { pixels: image.pixels, count: 1, height, width, channels });
+  return embedImages(model, { pixels: image.pixels, count: 1, height, width, channels });
 }
 
 /** The k most similar stored images (the query image itself excluded when it is stored). */

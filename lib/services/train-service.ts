@@ -12,7 +12,8 @@ import { loadImageFolder } from '../data/image-folder';
 import { preprocessImage, type PreprocessTarget } from '../images/image-decoder';
 import { liveImageHashes } from '../store/images-repo';
 import { originalPath, type Library } from './library';
-import { Autoencoder, CENTERS } from '../models/autoencoder';
+import { Autoencoder, CENTERS, HEAD_MEAN, HEAD_PROJECTION } from '../models/autoencoder';
+import { fitSearchHead } from '../models/search-head';
 import { finetuneClusters, type ClusterRunner } from '../models/cluster-finetune';
 import type { ImageSet } from '../models/image-set';
 import { reconstructionErrors } from '../models/inference';
@@ -140,6 +141,9 @@ export async function trainModel(
       };
     }
     const result = await fitModel(model, set, request, resumeHooks);
+    if (request.spec.embedding) {
+      fitSearchHead(model, set);
+    }
     let testMse: number | null = null;
     if (request.data === FASHION_MNIST) {
       const errors = reconstructionErrors(model, await loadFashionMnist('test'));
@@ -204,7 +208,7 @@ async function fitModel(model: Autoencoder, set: ImageSet, request: TrainRequest
 async function copyWeightsFrom(model: Autoencoder, dir: string): Promise<void> {
   const { model: saved } = await loadModel(dir);
   try {
-    const strip = (spec: ModelSpec) => JSON.stringify({ ...spec, clustering: undefined, seed: undefined });
+    const strip = (spec: ModelSpec) => JSON.stringify({ ...spec, clustering: undefined, embedding: undefined, seed: undefined });
     if (strip(saved.spec) !== strip(model.spec)) {
       throw new AppError(
         'invalid_input',
@@ -212,6 +216,9 @@ async function copyWeightsFrom(model: Autoencoder, dir: string): Promise<void> {
       );
     }
     const weights = saved.readWeights();
+    // A search head fits the codes it was fitted on; training changes them, so it is fitted afresh.
+    weights.delete(HEAD_MEAN);
+    weights.delete(HEAD_PROJECTION);
     if (!model.spec.clustering) weights.delete(CENTERS);
     else if (saved.spec.clustering?.clusters !== model.spec.clustering.clusters) weights.delete(CENTERS);
     model.writeWeights(weights);
