@@ -52,7 +52,8 @@ const program = new Command('train')
   .option('--cluster-balanced', 'with --cluster-init umap: equal-sized N2D clusters (suits balanced collections)')
   .option(
     '--search-head <whiten>',
-    'search head fitted after training: codes rotated onto their principal axes, scaled by σ^-whiten (0–1), L2-normalised',
+    "search head fitted after training: codes rotated onto their principal axes, scaled by σ^-whiten (0–1), L2-normalised; 'off': store the raw codes",
+    '0.5',
   )
   .option('--init <dir>', 'start from a saved model with the same architecture (with --epochs 0: only the clustering fine-tune)')
   .option('--epochs <n>', 'epochs', '10')
@@ -85,7 +86,12 @@ function specFromFlags(o: Record<string, string | undefined>, inputShape: [numbe
   if (o.classes) fields.classes = numeric.parse(o.classes);
   if (o.clusterFinetune)
     fields.clustering = { clusters: numeric.parse(o.clusterFinetune), ...(o.clusterGamma ? { gamma: numeric.parse(o.clusterGamma) } : {}) };
-  if (o.searchHead) fields.embedding = { whiten: numeric.parse(o.searchHead) };
+  if (o.searchHead !== 'off') {
+    const whiten = Number(o.searchHead);
+    if (!o.searchHead || !Number.isFinite(whiten))
+      throw new AppError('invalid_input', `--search-head takes a number from 0 to 1 or 'off'; got '${o.searchHead}'`);
+    fields.embedding = { whiten };
+  }
   if (o.arch === 'stacked' && !o.classes && o.data === FASHION_MNIST) fields.classes = 10;
   if (o.seed) fields.seed = numeric.parse(o.seed);
   return o.preset ? presetSpec(o.preset, fields) : parseModelSpec({ arch: o.arch, ...fields });

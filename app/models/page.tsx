@@ -31,6 +31,7 @@ interface Form {
   upsampling: 'nearest' | 'bilinear' | 'transposed';
   noise: number;
   sparse: boolean;
+  searchHead: boolean;
   epochs: number;
 }
 
@@ -44,6 +45,7 @@ const DEFAULT_FORM: Form = {
   upsampling: 'nearest',
   noise: 0,
   sparse: false,
+  searchHead: true,
   epochs: 20,
 };
 
@@ -54,6 +56,7 @@ function specOf(f: Form): Record<string, unknown> {
     latentSize: f.latentSize,
     ...(f.noise > 0 ? { denoising: { noiseFactor: f.noise } } : {}),
     ...(f.sparse ? { sparse: { rho: 0.05, beta: 3 }, latentActivation: 'sigmoid' } : {}),
+    ...(f.searchHead ? { embedding: { whiten: 0.5 } } : {}),
   };
   if (f.arch === 'dense') return { arch: 'dense', hidden: [256], ...common };
   return {
@@ -243,6 +246,15 @@ export default function ModelsPage() {
           <label title="sparse AE: KL penalty pulling mean code activations to 0.05">
             <input type="checkbox" checked={form.sparse} onChange={(e) => set('sparse', e.target.checked)} /> sparse
           </label>
+          <label title="search head: codes rotated onto their principal axes, half-whitened and L2-normalised before they are stored and searched (better neighbours and clusters)">
+            <input
+              type="checkbox"
+              data-testid="search-head"
+              checked={form.searchHead}
+              onChange={(e) => set('searchHead', e.target.checked)}
+            />{' '}
+            search head
+          </label>
           <label>
             epochs
             <input
@@ -294,7 +306,8 @@ export default function ModelsPage() {
             {m.spec.filters ? ` · filters ${(m.spec.filters as number[]).join(',')}` : ''}
             {m.spec.upsampling ? ` · ${String(m.spec.upsampling)} upsampling` : ''}
             {m.spec.denoising ? ' · denoising' : ''}
-            {m.spec.sparse ? ' · sparse' : ''} · trained on {m.training?.images ?? '?'} images ({m.training?.data ?? '?'})
+            {m.spec.sparse ? ' · sparse' : ''}
+            {m.spec.embedding ? ' · search head' : ''} · trained on {m.training?.images ?? '?'} images ({m.training?.data ?? '?'})
             {m.training?.testMse ? ` · test MSE ${m.training.testMse.toFixed(5)}` : ''}
           </p>
           {m.training?.history && m.training.history.length > 1 && (

@@ -116,8 +116,11 @@ export async function trainModel(
   request: TrainRequest,
   hooks: TrainHooks & { onFile?: (done: number, total: number) => void } = {},
 ): Promise<TrainOutcome> {
-  if (request.options.epochs === 0 && !(request.initFrom && request.spec.clustering)) {
-    throw new AppError('invalid_input', 'epochs 0 (no reconstruction training) needs a model to start from and a clustering head');
+  if (request.options.epochs === 0 && !(request.initFrom && (request.spec.clustering || request.spec.embedding))) {
+    throw new AppError(
+      'invalid_input',
+      'epochs 0 (no reconstruction training) needs a model to start from and a clustering head or a search head to fit',
+    );
   }
   const { set, skipped } = await loadTrainingImages(request.data, request.spec, request.limit, hooks.onFile, request.library);
   const model = Autoencoder.create(request.spec);
@@ -141,9 +144,9 @@ export async function trainModel(
       };
     }
     const result = await fitModel(model, set, request, resumeHooks);
-    if (request.spec.embedding) {
-      fitSearchHead(model, set);
-    }
+    // After any clustering fine-tune (measured: pulling the raw codes, then fitting the head on
+    // them, clusters better than pulling behind a head fitted first; README).
+    if (request.spec.embedding) fitSearchHead(model, set);
     let testMse: number | null = null;
     if (request.data === FASHION_MNIST) {
       const errors = reconstructionErrors(model, await loadFashionMnist('test'));

@@ -11,8 +11,8 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFashionMnist } from '../../lib/data/fashion-mnist';
 import { headImages } from '../../lib/models/image-set';
-import { encodeImages } from '../../lib/models/inference';
-import { CENTERS } from '../../lib/models/autoencoder';
+import { embedImages, encodeImages } from '../../lib/models/inference';
+import { CENTERS, HEAD_MEAN } from '../../lib/models/autoencoder';
 import { loadModel } from '../../lib/models/model-io';
 import { startWasm } from '../helpers/engine';
 
@@ -122,6 +122,39 @@ describe('npm run train', () => {
       out,
     ]).catch((e: { stderr: string }) => e);
     expect((mismatch as { stderr: string }).stderr).toMatch(/different architecture/);
+  });
+
+  it('fits a search head by default; --search-head off keeps raw codes; --init with --epochs 0 fits only the head', async () => {
+    const common = ['--data', 'fashion-mnist', '--limit', '600', '--arch', 'conv', '--filters', '8,16', '--latent', '16'];
+    const images = headImages(await loadFashionMnist('test', { limit: 20 }), 20);
+    const raw = join(dir, 'raw-codes');
+    await train([...common, '--epochs', '1', '--search-head', 'off', '--out', raw]);
+    const { model: plain } = await loadModel(raw);
+    expect(plain.spec.embedding).toBeUndefined();
+    expect(embedImages(plain, images)).toEqual(encodeImages(plain, images));
+
+    const headed = join(dir, 'head-only');
+    const result = await train([...common, '--epochs', '0', '--init', raw, '--out', headed]);
+    expect(result.epochs).toBe(0);
+    const { model } = await loadModel(headed);
+    expect(model.spec.embedding).toEqual({ whiten: 0.5 });
+    // Same encoder, so the same codes; the stored vectors are those codes through the fitted head.
+    expect(encodeImages(model, images)).toEqual(encodeImages(plain, images));
+    const vectors = embedImages(model, images);
+    for (let i = 0; i < images.count; i++) expect(Math.hypot(...vectors.subarray(i * 16, (i + 1) * 16))).toBeCloseTo(1, 5);
+    expect(
+      model
+        .p(HEAD_MEAN)
+        .dataSync()
+        .some((v) => v !== 0),
+    ).toBe(true);
+    plain.dispose();
+    model.dispose();
+
+    const bad = await train([...common, '--epochs', '1', '--search-head', 'half', '--out', join(dir, 'bad')]).catch(
+      (e: { stderr: string }) => e,
+    );
+    expect((bad as { stderr: string }).stderr).toMatch(/--search-head takes a number from 0 to 1 or 'off'; got 'half'/);
   });
 
   it('refuses an unknown option with the list of valid ones', async () => {
