@@ -31,6 +31,8 @@ export interface Evaluation {
   dataset: string;
   train: number;
   test: number;
+  /** One labelled set in which each image queries the others (the chest X-rays), not train/test. */
+  within: boolean;
   classes: number;
   model: MethodScores;
   raw: MethodScores;
@@ -219,6 +221,7 @@ export async function evaluateEmbeddings(
     dataset,
     train: train.count,
     test: test.count,
+    within,
     classes,
     model: modelScores,
     raw: rawScores,
@@ -238,7 +241,9 @@ export function evaluationTable(e: Evaluation, modelName: string): string {
     return `| ${name} | ${f(m.p_at_10)} | ${f(m.hnsw_p_at_10)} | ${f(m.hnsw_recall_at_10)} | ${f(m.kmeans_acc)} | ${f(m.kmeans_nmi)} | ${f(m.kmeans_ari)} |`;
   });
   return [
-    `# Evaluation on ${e.dataset}: ${e.train} training images queried by ${e.test} test images; k-means (k = ${e.classes}) on all ${e.train + e.test}`,
+    e.within
+      ? `# Evaluation on ${e.dataset}: each of ${e.train} images queries the other ${e.train - 1}; k-means (k = ${e.classes}) on the ${e.train}`
+      : `# Evaluation on ${e.dataset}: ${e.train} training images queried by ${e.test} test images; k-means (k = ${e.classes}) on all ${e.train + e.test}`,
     '',
     '| method | precision@10 (exact) | precision@10 (HNSW) | HNSW recall@10 | k-means ACC | k-means NMI | k-means ARI |',
     '|---|---|---|---|---|---|---|',
