@@ -26,6 +26,7 @@ import { dirname, basename, join } from 'node:path';
 import hnswlib from 'hnswlib-node';
 import { z } from 'zod';
 import { AppError } from '../errors';
+import { processRunningSince } from '../processes';
 import { checkK, checkVector, type DistanceSpace, type Neighbor } from '../vectors/distance';
 import type { IndexEntry, VectorIndex } from './vector-index';
 
@@ -71,6 +72,9 @@ export function indexDataPath(path: string): string | null {
     return null;
   }
 }
+
+/** A data file of another live process written this recently may be a save about to commit. */
+const SAVE_WINDOW_MS = 10 * 60_000;
 
 function writeAtomically(path: string, write: (tmp: string) => void): void {
   mkdirSync(dirname(path), { recursive: true });
@@ -229,7 +233,8 @@ export class HnswIndex implements VectorIndex {
 
   /**
    * Removes this index's data files older than the one just committed: earlier saves, and those of
-   * writers killed before their commit. A newer file belongs to a save still under way elsewhere.
+   * writers killed before their commit. Kept: newer files, and recent files of another process that
+   * still runs (a save of the web server or the worker, under way, about to commit).
    */
   private removeEarlierDataFiles(committed: string): void {
     const dir = dirname(this.path);
@@ -239,9 +244,14 @@ export class HnswIndex implements VectorIndex {
       const path = join(dir, file);
       if (path === committed || !file.startsWith(`${name}.`) || !file.endsWith('.hnsw')) continue;
       // Format 1's `<name>.hnsw` or a save's `<name>.<generation>-<pid>-<stamp>.hnsw`, nothing else.
-      if (!/^(\d+-\d+-[0-9a-z]+)?$/.test(file.slice(name.length + 1, -'.hnsw'.length))) continue;
+      const save = /^(?:\d+-(\d+)-[0-9a-z]+)?$/.exec(file.slice(name.length + 1, -'.hnsw'.length));
+      if (!save) continue;
       try {
-        if (statSync(path).mtimeMs < mine) rmSync(path, { force: true });
+        const written = statSync(path).mtimeMs;
+        const writer = Number(save[1]);
+        const underWay = save[1] && writer !== process.pid && mine - written < SAVE_WINDOW_MS && processRunningSince(writer, written);
+        if (written >= mine || underWay) continue;
+        rmSync(path, { force: true });
       } catch {
         // Removed meanwhile by another saver.
       }

@@ -128,7 +128,7 @@ describe('HnswIndex', () => {
     index.save(1);
     const first = indexDataPath(path)!;
     // A writer killed after its data file and before its metadata: a newer data file, no commit.
-    const killed = join(dir, `commit.2-${process.pid + 1}-zz.hnsw`);
+    const killed = join(dir, `commit.2-${2 ** 22 + 99}-zz.hnsw`); // above Linux's largest pid: never running
     writeFileSync(killed, readFileSync(first).subarray(0, 1000));
     const loaded = HnswIndex.load(path, opts, 1);
     expect(loaded).toMatchObject({ stale: false, reason: null });
@@ -144,12 +144,20 @@ describe('HnswIndex', () => {
     expect(existsSync(first)).toBe(false);
     expect(existsSync(killed)).toBe(false);
     expect(existsSync(indexDataPath(join(dir, 'commit-other'))!)).toBe(true);
+    // A recent file of a process that still runs may be its save under way: kept.
+    const underWay = join(dir, `commit.3-${process.ppid}-zz.hnsw`);
+    writeFileSync(underWay, 'partial');
+    index.save(3);
+    expect(existsSync(underWay)).toBe(true);
+    rmSync(underWay);
+    const third = indexDataPath(path)!;
+    expect(existsSync(second)).toBe(false);
     expect(
       readdirSync(dir)
         .filter((f) => f.startsWith('commit.'))
         .sort(),
-    ).toEqual([basename(second), 'commit.json'].sort());
-    expect(HnswIndex.load(path, opts, 2).index!.ids().has(1)).toBe(false);
+    ).toEqual([basename(third), 'commit.json'].sort());
+    expect(HnswIndex.load(path, opts, 3).index!.ids().has(1)).toBe(false);
   });
 
   it('still loads an index saved in format 1 (data in <name>.hnsw), and a save moves it to format 2', () => {
