@@ -7,7 +7,8 @@
  */
 import { hostname } from 'node:os';
 import { AppError, isAppError } from '../errors';
-import { processRunningSince, type Library } from '../services/library';
+import { processRunningSince } from '../processes';
+import type { Library } from '../services/library';
 import { countImagesWithoutEmbedding } from '../store/embeddings-repo';
 import { activeModel } from '../store/models-repo';
 import {

@@ -1,15 +1,32 @@
 /**
  * The HNSW index (hnswlib-node; this folder alone imports it) behind the VectorIndex interface.
- * Files: `<name>.hnsw` and `<name>.json` (dimension, space, generation of the store it reflects,
- * parameters, byte size of the index file). Both are written atomically (temp file, fsync,
- * rename). `openHnswIndex` rebuilds from the store when a file is missing, unreadable, of another
- * dimension or space, or stale — the index is a cache, never the truth.
+ * Files: `<name>.json` (dimension, space, generation of the store it reflects, parameters, the
+ * data file's name and byte size) and that data file, `<name>.<generation>-<pid>-<stamp>.hnsw`, a
+ * new name on every save. A save writes the data file, then renames the metadata into place —
+ * the one commit point: killed before it, the previous index stays whole; after it, the new one
+ * is. Then it removes the data files of earlier saves. Every file is written atomically (temp
+ * file, fsync, rename). `openHnswIndex` rebuilds from the store when a file is missing,
+ * unreadable, of another dimension or space, or stale — the index is a cache, never the truth.
+ * (Format 1 kept the data in `<name>.hnsw`, renamed separately; it still loads.)
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import hnswlib from 'hnswlib-node';
 import { z } from 'zod';
 import { AppError } from '../errors';
+import { processRunningSince } from '../processes';
 import { checkK, checkVector, type DistanceSpace, type Neighbor } from '../vectors/distance';
 import type { IndexEntry, VectorIndex } from './vector-index';
 
@@ -28,7 +45,12 @@ export interface HnswOptions {
 
 const metaSchema = z.object({
   format: z.literal('latent-atlas-hnsw'),
-  version: z.literal(1),
+  version: z.union([z.literal(1), z.literal(2)]),
+  /** Format 2: the data file, beside the metadata (format 1: `<name>.hnsw`). */
+  file: z
+    .string()
+    .regex(/^[^/\\]+\.hnsw$/)
+    .optional(),
   dim: z.number().int(),
   space: z.enum(['cosine', 'l2']),
   m: z.number().int(),
@@ -40,6 +62,19 @@ const metaSchema = z.object({
   deleted: z.array(z.number().int()),
 });
 type Meta = z.infer<typeof metaSchema>;
+
+/** The data file the metadata at `<path>.json` commits to, or null when there is no readable metadata. */
+export function indexDataPath(path: string): string | null {
+  try {
+    const meta = metaSchema.parse(JSON.parse(readFileSync(`${path}.json`, 'utf8')));
+    return meta.file ? join(dirname(path), meta.file) : `${path}.hnsw`;
+  } catch {
+    return null;
+  }
+}
+
+/** A data file of another live process written this recently may be a save about to commit. */
+const SAVE_WINDOW_MS = 10 * 60_000;
 
 function writeAtomically(path: string, write: (tmp: string) => void): void {
   mkdirSync(dirname(path), { recursive: true });
@@ -102,15 +137,16 @@ export class HnswIndex implements VectorIndex {
    */
   static load(path: string, options: HnswOptions, generation: number): { index: HnswIndex | null; reason: string | null; stale: boolean } {
     const metaPath = `${path}.json`;
-    const dataPath = `${path}.hnsw`;
     const fail = (reason: string) => ({ index: null, reason, stale: false });
-    if (!existsSync(metaPath) || !existsSync(dataPath)) return fail('index file missing');
+    if (!existsSync(metaPath)) return fail('index file missing');
     let meta: Meta;
     try {
       meta = metaSchema.parse(JSON.parse(readFileSync(metaPath, 'utf8')));
     } catch {
       return fail('index metadata unreadable');
     }
+    const dataPath = meta.file ? join(dirname(path), meta.file) : `${path}.hnsw`;
+    if (!existsSync(dataPath)) return fail('index file missing');
     if (meta.dim !== options.dim) return fail(`index dimension ${meta.dim} differs from the model's ${options.dim}`);
     if (meta.space !== options.space) return fail(`index space ${meta.space} differs from ${options.space}`);
     if (statSync(dataPath).size !== meta.bytes) return fail('index file size does not match its metadata');
@@ -175,11 +211,13 @@ export class HnswIndex implements VectorIndex {
   }
 
   save(generation: number): void {
-    const dataPath = `${this.path}.hnsw`;
+    const file = `${basename(this.path)}.${generation}-${process.pid}-${Date.now().toString(36)}.hnsw`;
+    const dataPath = join(dirname(this.path), file);
     writeAtomically(dataPath, (tmp) => this.index.writeIndexSync(tmp));
     const meta: Meta = {
       format: 'latent-atlas-hnsw',
-      version: 1,
+      version: 2,
+      file,
       dim: this.dim,
       space: this.space,
       m: this.m,
@@ -189,7 +227,35 @@ export class HnswIndex implements VectorIndex {
       bytes: statSync(dataPath).size,
       deleted: [...this.deleted],
     };
-    writeAtomically(`${this.path}.json`, (tmp) => writeFileSync(tmp, JSON.stringify(meta)));
+    writeAtomically(`${this.path}.json`, (tmp) => writeFileSync(tmp, JSON.stringify(meta))); // the commit
+    this.removeEarlierDataFiles(dataPath);
+  }
+
+  /**
+   * Removes this index's data files older than the one just committed: earlier saves, and those of
+   * writers killed before their commit. Kept: newer files, and recent files of another process that
+   * still runs (a save of the web server or the worker, under way, about to commit).
+   */
+  private removeEarlierDataFiles(committed: string): void {
+    const dir = dirname(this.path);
+    const name = basename(this.path);
+    const mine = statSync(committed).mtimeMs;
+    for (const file of readdirSync(dir)) {
+      const path = join(dir, file);
+      if (path === committed || !file.startsWith(`${name}.`) || !file.endsWith('.hnsw')) continue;
+      // Format 1's `<name>.hnsw` or a save's `<name>.<generation>-<pid>-<stamp>.hnsw`, nothing else.
+      const save = /^(?:\d+-(\d+)-[0-9a-z]+)?$/.exec(file.slice(name.length + 1, -'.hnsw'.length));
+      if (!save) continue;
+      try {
+        const written = statSync(path).mtimeMs;
+        const writer = Number(save[1]);
+        const underWay = save[1] && writer !== process.pid && mine - written < SAVE_WINDOW_MS && processRunningSince(writer, written);
+        if (written >= mine || underWay) continue;
+        rmSync(path, { force: true });
+      } catch {
+        // Removed meanwhile by another saver.
+      }
+    }
   }
 
   rebuild(entries: Iterable<IndexEntry>, capacity: number): void {

@@ -16,7 +16,7 @@ import { thumbnailFor } from '../../lib/services/thumbnail-service';
 import { sniffImageFormat } from '../../lib/images/image-format';
 import { deleteImages, forgetOpenIndexes, openModelIndex } from '../../lib/services/model-service';
 import { searchSimilar } from '../../lib/services/search-service';
-import { HnswIndex } from '../../lib/vector-index/hnsw-index';
+import { HnswIndex, indexDataPath } from '../../lib/vector-index/hnsw-index';
 import { dicom, photo } from '../helpers/files';
 import { startWasm } from '../helpers/engine';
 import { addModel, fashionFolder, tempLibrary } from '../helpers/library';
@@ -155,16 +155,17 @@ describe('the index is rebuilt or reconciled from SQLite', () => {
   });
 
   it('rebuilds when the index file is deleted', () => {
-    rmSync(`${indexPath()}.hnsw`);
+    rmSync(indexDataPath(indexPath())!);
     const opened = openModelIndex(library, activeModel(library.db)!);
     expect(opened).toMatchObject({ rebuilt: true, reason: 'index file missing' });
     expect(opened.index.ids()).toEqual(storedIds());
-    expect(existsSync(`${indexPath()}.hnsw`)).toBe(true);
+    expect(existsSync(indexDataPath(indexPath())!)).toBe(true);
   });
 
   it('rebuilds when the index file is corrupted', () => {
-    const bytes = readFileSync(`${indexPath()}.hnsw`);
-    writeFileSync(`${indexPath()}.hnsw`, bytes.subarray(0, bytes.length >> 1));
+    const data = indexDataPath(indexPath())!;
+    const bytes = readFileSync(data);
+    writeFileSync(data, bytes.subarray(0, bytes.length >> 1));
     const opened = openModelIndex(library, activeModel(library.db)!);
     expect(opened.rebuilt).toBe(true);
     expect(opened.index.ids()).toEqual(storedIds());

@@ -2,13 +2,13 @@
  * The HNSW index: near-exact answers, validated inputs, deletions that never come back, and
  * files that are trusted only when they match the store (generation, dimension, integrity).
  */
-import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isAppError } from '../../../lib/errors';
 import { seededRandom } from '../../../lib/models/layers';
-import { HnswIndex } from '../../../lib/vector-index/hnsw-index';
+import { HnswIndex, indexDataPath } from '../../../lib/vector-index/hnsw-index';
 import { exactSearch } from '../../../lib/vectors/distance';
 
 const dir = mkdtempSync(join(tmpdir(), 'latent-atlas-index-'));
@@ -110,13 +110,69 @@ describe('HnswIndex', () => {
     expect(HnswIndex.load(path, opts, 4)).toMatchObject({ stale: true });
     expect(HnswIndex.load(path, { dim: 8, space: 'l2' }, 3).reason).toMatch(/dimension 16 differs from the model's 8/);
     expect(HnswIndex.load(path, { dim: DIM, space: 'cosine' }, 3).reason).toMatch(/space/);
-    const bytes = readFileSync(`${path}.hnsw`);
-    writeFileSync(`${path}.hnsw`, bytes.subarray(0, bytes.length - 100));
+    const data = indexDataPath(path)!;
+    const bytes = readFileSync(data);
+    writeFileSync(data, bytes.subarray(0, bytes.length - 100));
     expect(HnswIndex.load(path, opts, 3).index).toBeNull();
     const garbage = Buffer.alloc(bytes.length, 0xff);
-    writeFileSync(`${path}.hnsw`, garbage);
+    writeFileSync(data, garbage);
     expect(HnswIndex.load(path, opts, 3).index).toBeNull();
     writeFileSync(`${path}.json`, '{not json');
     expect(HnswIndex.load(path, opts, 3).reason).toBe('index metadata unreadable');
+  });
+
+  it('commits a save with one rename: killed before it, the previous index stays whole', () => {
+    const path = join(dir, 'commit');
+    const opts = { dim: DIM, space: 'l2' as const };
+    const index = filled(path);
+    index.save(1);
+    const first = indexDataPath(path)!;
+    // A writer killed after its data file and before its metadata: a newer data file, no commit.
+    const killed = join(dir, `commit.2-${2 ** 22 + 99}-zz.hnsw`); // above Linux's largest pid: never running
+    writeFileSync(killed, readFileSync(first).subarray(0, 1000));
+    const loaded = HnswIndex.load(path, opts, 1);
+    expect(loaded).toMatchObject({ stale: false, reason: null });
+    expect(loaded.index!.size).toBe(index.size);
+    // The next save commits a new file and removes the earlier ones (not other indexes' files).
+    const other = filled(join(dir, 'commit-other'));
+    other.save(1);
+    utimesSync(killed, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    index.remove([1]);
+    index.save(2);
+    const second = indexDataPath(path)!;
+    expect(second).not.toBe(first);
+    expect(existsSync(first)).toBe(false);
+    expect(existsSync(killed)).toBe(false);
+    expect(existsSync(indexDataPath(join(dir, 'commit-other'))!)).toBe(true);
+    // A recent file of a process that still runs may be its save under way: kept.
+    const underWay = join(dir, `commit.3-${process.ppid}-zz.hnsw`);
+    writeFileSync(underWay, 'partial');
+    index.save(3);
+    expect(existsSync(underWay)).toBe(true);
+    rmSync(underWay);
+    const third = indexDataPath(path)!;
+    expect(existsSync(second)).toBe(false);
+    expect(
+      readdirSync(dir)
+        .filter((f) => f.startsWith('commit.'))
+        .sort(),
+    ).toEqual([basename(third), 'commit.json'].sort());
+    expect(HnswIndex.load(path, opts, 3).index!.ids().has(1)).toBe(false);
+  });
+
+  it('still loads an index saved in format 1 (data in <name>.hnsw), and a save moves it to format 2', () => {
+    const path = join(dir, 'legacy');
+    const opts = { dim: DIM, space: 'l2' as const };
+    const index = filled(path);
+    index.save(5);
+    const meta = JSON.parse(readFileSync(`${path}.json`, 'utf8')) as Record<string, unknown>;
+    renameSync(indexDataPath(path)!, `${path}.hnsw`);
+    writeFileSync(`${path}.json`, JSON.stringify({ ...meta, version: 1, file: undefined }));
+    const loaded = HnswIndex.load(path, opts, 5).index!;
+    expect(loaded.size).toBe(index.size);
+    utimesSync(`${path}.hnsw`, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    loaded.save(6);
+    expect(existsSync(`${path}.hnsw`)).toBe(false);
+    expect(HnswIndex.load(path, opts, 6)).toMatchObject({ stale: false, reason: null });
   });
 });
