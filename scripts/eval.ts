@@ -48,7 +48,7 @@ await runCli(async () => {
   let dir = o.model;
   if (!dir) {
     const spec = presetSpec('reference-cae', {
-      embedding: { whiten: 0.5 },
+      embedding: {},
       ...(o.clusterFinetune ? { clustering: { clusters: FASHION_MNIST_CLASSES.length, gamma: 0.05 } } : {}),
     });
     dir = defaultModelDir(config.modelsDir, spec);

@@ -52,10 +52,12 @@ const program = new Command('train')
   .option('--cluster-balanced', 'with --cluster-init umap: equal-sized N2D clusters (suits balanced collections)')
   .option(
     '--search-head <whiten>',
-    "search head fitted after training: codes rotated onto their principal axes, scaled by σ^-whiten (0–1), L2-normalised; 'off': store the raw codes",
-    '0.5',
+    "search head fitted after training: codes rotated onto their principal axes, scaled by σ^-whiten (0–1, default 0.5), L2-normalised; 'off': store the raw codes",
   )
-  .option('--init <dir>', 'start from a saved model with the same architecture (with --epochs 0: only the clustering fine-tune)')
+  .option(
+    '--init <dir>',
+    'start from a saved model with the same architecture (with --epochs 0: only the clustering fine-tune and the search head)',
+  )
   .option('--epochs <n>', 'epochs', '10')
   .option('--batch-size <n>', 'batch size', '128')
   .option('--lr <rate>', 'Adam learning rate', '0.001')
@@ -86,9 +88,11 @@ function specFromFlags(o: Record<string, string | undefined>, inputShape: [numbe
   if (o.classes) fields.classes = numeric.parse(o.classes);
   if (o.clusterFinetune)
     fields.clustering = { clusters: numeric.parse(o.clusterFinetune), ...(o.clusterGamma ? { gamma: numeric.parse(o.clusterGamma) } : {}) };
-  if (o.searchHead !== 'off') {
+  if (o.searchHead === undefined)
+    fields.embedding = {}; // the spec's default whitening
+  else if (o.searchHead !== 'off') {
     const whiten = Number(o.searchHead);
-    if (!o.searchHead || !Number.isFinite(whiten))
+    if (!o.searchHead.trim() || !Number.isFinite(whiten))
       throw new AppError('invalid_input', `--search-head takes a number from 0 to 1 or 'off'; got '${o.searchHead}'`);
     fields.embedding = { whiten };
   }

@@ -56,7 +56,7 @@ function specOf(f: Form): Record<string, unknown> {
     latentSize: f.latentSize,
     ...(f.noise > 0 ? { denoising: { noiseFactor: f.noise } } : {}),
     ...(f.sparse ? { sparse: { rho: 0.05, beta: 3 }, latentActivation: 'sigmoid' } : {}),
-    ...(f.searchHead ? { embedding: { whiten: 0.5 } } : {}),
+    ...(f.searchHead ? { embedding: {} } : {}),
   };
   if (f.arch === 'dense') return { arch: 'dense', hidden: [256], ...common };
   return {

@@ -4,7 +4,7 @@
  * images → reconstructions (`reconstructImages`), noisy images → clean ones (`denoiseImages`),
  * and codes → images (`decodeCodes`, for walks through the latent space).
  */
-import { tf, type Tensor4D } from '../engine/tf';
+import { tf, type Tensor2D, type Tensor4D } from '../engine/tf';
 import type { Autoencoder } from './autoencoder';
 import { batchTensor, checkImageSet, imageSize, type ImageSet } from './image-set';
 import { addNoise } from './train';
@@ -21,12 +21,17 @@ function forEachBatch(set: ImageSet, batchSize: number, run: (x: Tensor4D, start
   }
 }
 
-/** Latent vectors, row-major [count × latentSize]. */
-export function encodeImages(model: Autoencoder, set: ImageSet, options: InferenceOptions = {}): Float32Array {
+/** One latentSize-wide row per image, row-major, from `rows` run batch by batch. */
+function latentRows(model: Autoencoder, set: ImageSet, options: InferenceOptions, rows: (x: Tensor4D) => Tensor2D): Float32Array {
   checkImageSet(set, model.spec.inputShape);
   const out = new Float32Array(set.count * model.latentSize);
-  forEachBatch(set, options.batchSize ?? 1000, (x, s) => out.set(model.encode(x).dataSync(), s * model.latentSize));
+  forEachBatch(set, options.batchSize ?? 1000, (x, s) => out.set(rows(x).dataSync(), s * model.latentSize));
   return out;
+}
+
+/** Latent vectors, row-major [count × latentSize]. */
+export function encodeImages(model: Autoencoder, set: ImageSet, options: InferenceOptions = {}): Float32Array {
+  return latentRows(model, set, options, (x) => model.encode(x));
 }
 
 /**
@@ -34,10 +39,7 @@ export function encodeImages(model: Autoencoder, set: ImageSet, options: Inferen
  * the model's search head where it has one (`Autoencoder.embed`), else the codes.
  */
 export function embedImages(model: Autoencoder, set: ImageSet, options: InferenceOptions = {}): Float32Array {
-  checkImageSet(set, model.spec.inputShape);
-  const out = new Float32Array(set.count * model.latentSize);
-  forEachBatch(set, options.batchSize ?? 1000, (x, s) => out.set(model.embed(x).dataSync(), s * model.latentSize));
-  return out;
+  return latentRows(model, set, options, (x) => model.embed(x));
 }
 
 /** Reconstructions in [0,1] (sigmoid output), same layout as the input. */

@@ -79,12 +79,14 @@ export async function latentWalk(library: Library, fromId: number, toId: number,
     throw new AppError('invalid_input', `steps must be an integer from 2 to 32; got ${steps}`);
   const loaded = await loadActiveModel(library);
   // The decoder takes raw codes; stored vectors may have been through the search head.
-  const [a, b] = await Promise.all([fromId, toId].map(async (id) => encodeImages(loaded.model, await modelInput(library, loaded, id))));
-  const dim = a!.length;
+  const rawCode = async (id: number) => encodeImages(loaded.model, await modelInput(library, loaded, id));
+  const a = await rawCode(fromId);
+  const b = await rawCode(toId);
+  const dim = a.length;
   const codes = new Float32Array(steps * dim);
   for (let s = 0; s < steps; s++) {
     const t = s / (steps - 1);
-    for (let j = 0; j < dim; j++) codes[s * dim + j] = (1 - t) * a![j]! + t * b![j]!;
+    for (let j = 0; j < dim; j++) codes[s * dim + j] = (1 - t) * a[j]! + t * b[j]!;
   }
   const decoded = decodeCodes(loaded.model, codes);
   const [height, width, channels] = loaded.model.spec.inputShape;

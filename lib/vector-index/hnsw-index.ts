@@ -63,11 +63,15 @@ const metaSchema = z.object({
 });
 type Meta = z.infer<typeof metaSchema>;
 
+/** The data file that `meta`, saved at `<path>.json`, commits to. */
+function dataPathOf(path: string, meta: Meta): string {
+  return meta.file ? join(dirname(path), meta.file) : `${path}.hnsw`;
+}
+
 /** The data file the metadata at `<path>.json` commits to, or null when there is no readable metadata. */
 export function indexDataPath(path: string): string | null {
   try {
-    const meta = metaSchema.parse(JSON.parse(readFileSync(`${path}.json`, 'utf8')));
-    return meta.file ? join(dirname(path), meta.file) : `${path}.hnsw`;
+    return dataPathOf(path, metaSchema.parse(JSON.parse(readFileSync(`${path}.json`, 'utf8'))));
   } catch {
     return null;
   }
@@ -145,7 +149,7 @@ export class HnswIndex implements VectorIndex {
     } catch {
       return fail('index metadata unreadable');
     }
-    const dataPath = meta.file ? join(dirname(path), meta.file) : `${path}.hnsw`;
+    const dataPath = dataPathOf(path, meta);
     if (!existsSync(dataPath)) return fail('index file missing');
     if (meta.dim !== options.dim) return fail(`index dimension ${meta.dim} differs from the model's ${options.dim}`);
     if (meta.space !== options.space) return fail(`index space ${meta.space} differs from ${options.space}`);
