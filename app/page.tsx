@@ -6,6 +6,8 @@ import { Dropzone } from './_components/dropzone';
 import { ImageFilters } from './_components/filters';
 import { ImageGrid } from './_components/image-grid';
 import { NextSteps } from './_components/next-steps';
+import type { ClusterRun, ClusterRunListing } from '@/lib/services/cluster-service';
+import type { LibraryPage } from '@/lib/services/image-service';
 
 interface Query {
   key: string;
@@ -23,11 +25,6 @@ interface Filters {
   cluster: string;
 }
 
-interface LatestRun {
-  id: number;
-  result: { clusters: { cluster: number; name: string | null; size: number }[] };
-}
-
 function searchFields(filters: Filters): Record<string, string> {
   return {
     k: String(filters.k),
@@ -42,11 +39,11 @@ const similarity = (distance: number) => (1 / (1 + distance)).toFixed(3);
 
 export default function SearchPage() {
   const { data: status } = usePoll(() => api<Status>('/api/status'), 3000);
-  const { data: labels } = usePoll(() => api<{ labels: { label: string; count: number }[] }>('/api/images?limit=1'), 0);
+  const { data: labels } = usePoll(() => api<LibraryPage>('/api/images?limit=1'), 0);
   const [filters, setFilters] = useState<Filters>({ k: 12, modality: '', label: '', cluster: '' });
-  const { data: runs } = usePoll(() => api<{ runs: { id: number }[] }>('/api/clusters'), 0);
+  const { data: runs } = usePoll(() => api<{ runs: ClusterRunListing[] }>('/api/clusters'), 0);
   const latest = runs?.runs[0]?.id;
-  const { data: latestRun } = usePoll(() => (latest ? api<LatestRun>(`/api/clusters/${latest}`) : Promise.resolve(null)), 0, [latest]);
+  const { data: latestRun } = usePoll(() => (latest ? api<ClusterRun>(`/api/clusters/${latest}`) : Promise.resolve(null)), 0, [latest]);
   const [queries, setQueries] = useState<Query[]>([]);
   const [files, setFiles] = useState<File[]>([]);
 

@@ -4,8 +4,7 @@
  * is the server's public message (what the user reads), and a polling hook for live progress.
  */
 import { useEffect, useRef, useState } from 'react';
-import type { ImageRecord } from '../../lib/store/images-repo';
-import type { Job } from '../../lib/store/jobs-repo';
+import type { Job } from '@/lib/jobs/job-service';
 
 export class ApiError extends Error {
   constructor(
@@ -73,20 +72,11 @@ export function usePoll<T>(
   return { data, error, refresh: () => setTick((t) => t + 1) };
 }
 
-// The shapes the API answers with are the library's own (type-only imports: nothing of lib/ reaches the browser).
-export type { ImageRecord } from '../../lib/store/images-repo';
-export type { Job, JobProgress } from '../../lib/store/jobs-repo';
-export interface Status {
-  backend: string;
-  images: number;
-  model: { id: number; name: string; latentSize: number; embedded: number } | null;
-  jobs: Job[];
-}
-
-export interface SearchResult {
-  hits: { image: ImageRecord; distance: number }[];
-  modelId: number;
-}
+// The shapes the API answers with are the server's own (type-only imports: nothing of lib/ reaches the browser).
+export type { ImageRecord } from '@/lib/services/image-service';
+export type { Job, JobProgress } from '@/lib/jobs/job-service';
+export type { LibraryStatus as Status } from '@/lib/services/status-service';
+export type { SearchResult } from '@/lib/services/search-service';
 
 /** Waits for a job to leave the queue; `onUpdate` sees every poll. */
 export async function waitForJob(id: number, onUpdate?: (job: Job) => void): Promise<Job> {

@@ -17,6 +17,7 @@ import {
   type ActiveElement,
 } from 'chart.js';
 import { useEffect, useMemo, useRef, useState } from 'react';
+import type { LatentMap } from '@/lib/services/map-service';
 import { Bar, Line, Scatter } from 'react-chartjs-2';
 
 ChartJS.register(CategoryScale, LinearScale, PointElement, LineElement, BarElement, Tooltip, Legend);
@@ -113,13 +114,7 @@ function nearestPoint(c: ChartJS<'scatter'>, x: number, y: number): number | nul
   return best;
 }
 
-export interface MapPoint {
-  id: number;
-  x: number;
-  y: number;
-  cluster: number | null;
-  label: string | null;
-}
+export type MapPoint = LatentMap['points'][number];
 
 /** The latent map: points coloured by cluster or label; hover shows the thumbnail, click opens the image, the wheel zooms (double-click resets). */
 export function MapScatter({ points, colorBy }: { points: MapPoint[]; colorBy: 'cluster' | 'label' }) {

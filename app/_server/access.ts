@@ -6,7 +6,7 @@
  * and cap request bodies.)
  */
 import { timingSafeEqual } from 'node:crypto';
-import { LOOPBACK_HOSTS, type Config } from '../../lib/config';
+import { LOOPBACK_HOSTS, type Config } from '@/lib/config';
 
 export const TOKEN_COOKIE = 'latent_atlas_token';
 

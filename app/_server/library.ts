@@ -2,9 +2,9 @@
  * The web server's one library: configuration parsed once, the engine started once, SQLite opened
  * once per process (kept on globalThis so development reloads do not open it again).
  */
-import { parseConfig, type Config } from '../../lib/config';
-import { initEngine, type EngineInfo } from '../../lib/engine/backend';
-import { openLibrary, type Library } from '../../lib/services/library';
+import { parseConfig, type Config } from '@/lib/config';
+import { initEngine, type EngineInfo } from '@/lib/engine/backend';
+import { openLibrary, type Library } from '@/lib/services/library';
 
 interface Server {
   config: Readonly<Config>;

@@ -4,8 +4,8 @@
  * once with zod, naming what was expected and what came.
  */
 import { z } from 'zod';
-import { AppError, isAppError } from '../../lib/errors';
-import { parseOrThrow } from '../../lib/validation';
+import { AppError, isAppError } from '@/lib/errors';
+import { parseOrThrow } from '@/lib/validation';
 import { allowed, cookieValue, TOKEN_COOKIE } from './access';
 import { server } from './library';
 

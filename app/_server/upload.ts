@@ -7,8 +7,8 @@
 import { once } from 'node:events';
 import busboy from 'busboy';
 import type { z } from 'zod';
-import { AppError } from '../../lib/errors';
-import { parseOrThrow } from '../../lib/validation';
+import { AppError } from '@/lib/errors';
+import { parseOrThrow } from '@/lib/validation';
 
 /** Bytes of a refused body still read (and dropped) after the answer, so that keep-alive connections survive. */
 const DRAIN_LIMIT = 256 * 1024 * 1024;

@@ -2,25 +2,12 @@
 /** Clusters: run k-means (k, or automatic with the silhouette/elbow chart), cards per cluster, rename, and the latent map. */
 import Link from 'next/link';
 import { useEffect, useState } from 'react';
-import { api, usePoll, waitForJob, type Job, type Status } from '../_components/api';
-import { ElbowChart, MapScatter, type MapPoint } from '../_components/charts';
-import { JobProgress } from '../_components/job-progress';
-import { NextSteps } from '../_components/next-steps';
-
-interface ClusterSummary {
-  cluster: number;
-  name: string | null;
-  size: number;
-  spread: number;
-  representatives: number[];
-  outliers: number[];
-}
-interface Run {
-  id: number;
-  createdAt: string;
-  params: { k: number; auto: boolean; umap: boolean };
-  result: { clusters: ClusterSummary[]; elbow?: { k: number; inertia: number; silhouette: number }[] };
-}
+import { api, usePoll, waitForJob, type Job, type Status } from '@/app/_components/api';
+import { ElbowChart, MapScatter } from '@/app/_components/charts';
+import { JobProgress } from '@/app/_components/job-progress';
+import { NextSteps } from '@/app/_components/next-steps';
+import type { ClusterRun as Run, ClusterRunListing, ClusterSummary } from '@/lib/services/cluster-service';
+import type { LatentMap } from '@/lib/services/map-service';
 
 function ClusterCard({ run, c, onRenamed }: { run: Run; c: ClusterSummary; onRenamed: () => void }) {
   const [name, setName] = useState(c.name ?? '');
@@ -68,10 +55,7 @@ function ClusterCard({ run, c, onRenamed }: { run: Run; c: ClusterSummary; onRen
 
 export default function ClustersPage() {
   const { data: status } = usePoll(() => api<Status>('/api/status'), 3000);
-  const { data: runs, refresh: refreshRuns } = usePoll(
-    () => api<{ runs: { id: number; createdAt: string; params: Run['params'] }[] }>('/api/clusters'),
-    0,
-  );
+  const { data: runs, refresh: refreshRuns } = usePoll(() => api<{ runs: ClusterRunListing[] }>('/api/clusters'), 0);
   const [runId, setRunId] = useState<number | null>(null);
   const [run, setRun] = useState<Run | null>(null);
   const [k, setK] = useState<string>('auto');
@@ -80,7 +64,7 @@ export default function ClustersPage() {
   const [error, setError] = useState<string | null>(null);
   const [method, setMethod] = useState<'pca' | 'umap'>('pca');
   const [colorBy, setColorBy] = useState<'cluster' | 'label'>('cluster');
-  const [map, setMap] = useState<{ points: MapPoint[]; stale: boolean } | null>(null);
+  const [map, setMap] = useState<LatentMap | null>(null);
   const [mapJob, setMapJob] = useState<Job | null>(null);
 
   useEffect(() => {
@@ -92,9 +76,7 @@ export default function ClustersPage() {
   useEffect(loadRun, [runId]);
   useEffect(() => {
     if (!status?.model?.id) return;
-    void api<{ points: MapPoint[]; stale: boolean }>(`/api/map?method=${method}${runId ? `&run=${runId}` : ''}`).then(setMap, (e: Error) =>
-      setError(e.message),
-    );
+    void api<LatentMap>(`/api/map?method=${method}${runId ? `&run=${runId}` : ''}`).then(setMap, (e: Error) => setError(e.message));
   }, [method, runId, status?.model?.id, mapJob?.state]);
 
   const cluster = async () => {

@@ -1,12 +1,14 @@
 'use client';
 /** The library: every stored image (paged), bulk upload with per-file progress and a summary of refusals, the sample set, delete. */
 import { useState } from 'react';
-import { api, usePoll, waitForJob, type ImageRecord, type Job, type Status } from '../_components/api';
-import { Dropzone } from '../_components/dropzone';
-import { Pager } from '../_components/pager';
-import { ImageFilters } from '../_components/filters';
-import { ImageGrid } from '../_components/image-grid';
-import { NextSteps } from '../_components/next-steps';
+import { api, usePoll, waitForJob, type Job, type Status } from '@/app/_components/api';
+import { Dropzone } from '@/app/_components/dropzone';
+import { Pager } from '@/app/_components/pager';
+import { ImageFilters } from '@/app/_components/filters';
+import { ImageGrid } from '@/app/_components/image-grid';
+import { NextSteps } from '@/app/_components/next-steps';
+import type { LibraryPage as Page } from '@/lib/services/image-service';
+import type { UploadResult } from '@/lib/services/ingest-service';
 
 const PAGE = 60;
 
@@ -14,7 +16,7 @@ interface Upload {
   name: string;
   /** 0..1 of the bytes sent. */
   sent: number;
-  status: 'waiting' | 'uploading' | 'added' | 'duplicate' | 'refused';
+  status: 'waiting' | 'uploading' | UploadResult['status'];
   reason?: string;
 }
 
@@ -29,12 +31,9 @@ function uploadOne(
     xhr.open('POST', '/api/images');
     xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
     xhr.onload = () => {
-      const body = JSON.parse(xhr.responseText || '{}') as {
-        results?: { status: Upload['status']; reason?: string }[];
-        error?: { message: string };
-      };
+      const body = JSON.parse(xhr.responseText || '{}') as { results?: UploadResult[]; error?: { message: string } };
       const first = body.results?.[0];
-      if (first) resolve(first.reason ? { status: first.status, reason: first.reason } : { status: first.status });
+      if (first) resolve(first.status === 'refused' ? { status: first.status, reason: first.reason } : { status: first.status });
       else resolve({ status: 'refused', reason: body.error?.message ?? `HTTP ${xhr.status}` });
     };
     xhr.onerror = () => resolve({ status: 'refused', reason: 'the connection failed' });
@@ -53,11 +52,7 @@ export default function LibraryPage() {
   const [uploads, setUploads] = useState<Upload[]>([]);
   const [sampleJob, setSampleJob] = useState<Job | null>(null);
   const query = `/api/images?offset=${offset}&limit=${PAGE}${modality ? `&modality=${modality}` : ''}${label ? `&label=${encodeURIComponent(label)}` : ''}`;
-  const { data, refresh } = usePoll(
-    () => api<{ images: ImageRecord[]; total: number; labels: { label: string; count: number }[] }>(query),
-    5000,
-    [query],
-  );
+  const { data, refresh } = usePoll(() => api<Page>(query), 5000, [query]);
   const { data: status } = usePoll(() => api<Status>('/api/status'), 3000);
 
   const upload = async (files: File[]) => {

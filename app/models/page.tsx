@@ -1,25 +1,14 @@
 'use client';
 /** Models: what is trained (spec, curves, errors), train a new one with live progress, activate one. */
 import { useState } from 'react';
-import { api, usePoll, waitForJob, type Job, type Status } from '../_components/api';
-import { LossChart } from '../_components/charts';
-import { JobProgress } from '../_components/job-progress';
-import { NextSteps } from '../_components/next-steps';
-
-interface Model {
-  id: number;
-  name: string;
-  spec: Record<string, unknown>;
-  latentSize: number;
-  active: boolean;
-  training: {
-    history?: { epoch: number; loss: number; valLoss: number | null; phase?: string }[];
-    testMse?: number | null;
-    images?: number;
-    data?: string;
-  } | null;
-  createdAt: string;
-}
+import { api, usePoll, waitForJob, type Job, type Status } from '@/app/_components/api';
+import { LossChart } from '@/app/_components/charts';
+import { JobProgress } from '@/app/_components/job-progress';
+import { NextSteps } from '@/app/_components/next-steps';
+import { PRESETS } from '@/lib/models/spec';
+import type { SegmentationScores } from '@/lib/segmentation/metrics';
+import type { ModelInfo } from '@/lib/services/model-service';
+import type { SegmentationOverview } from '@/lib/services/segmentation-service';
 
 interface Form {
   data: 'library' | 'fashion-mnist';
@@ -35,14 +24,16 @@ interface Form {
   epochs: number;
 }
 
+/** The form starts from the server's photo-cae preset (a small colour CAE for a photo or X-ray library). */
+const PHOTO_CAE = PRESETS['photo-cae'];
 const DEFAULT_FORM: Form = {
   data: 'library',
-  arch: 'conv',
-  size: 64,
-  channels: 3,
-  latentSize: 32,
-  filters: '16,32,64',
-  upsampling: 'nearest',
+  arch: PHOTO_CAE.arch,
+  size: PHOTO_CAE.inputShape[0],
+  channels: PHOTO_CAE.inputShape[2],
+  latentSize: PHOTO_CAE.latentSize,
+  filters: PHOTO_CAE.filters.join(','),
+  upsampling: PHOTO_CAE.upsampling,
   noise: 0,
   sparse: false,
   searchHead: true,
@@ -60,7 +51,7 @@ function specOf(f: Form): Record<string, unknown> {
   };
   if (f.arch === 'dense') return { arch: 'dense', hidden: [256], ...common };
   return {
-    arch: 'conv',
+    ...PHOTO_CAE,
     filters: f.filters
       .split(',')
       .map((s) => Number(s.trim()))
@@ -70,24 +61,10 @@ function specOf(f: Form): Record<string, unknown> {
   };
 }
 
-interface Scores {
-  miou: number;
-  mmse: number;
-  pixel_acc: number;
-}
-interface SegModels {
-  models: {
-    name: string;
-    spec: Record<string, unknown>;
-    training: { trainPairs: number; testPairs: number; seconds: number; test: Scores | null } | null;
-  }[];
-  comparison: { model: Scores; no_skip: Scores; baseline: Scores; test_pairs: number; measuredAt: string } | null;
-}
-
 function SegmentationModels() {
-  const { data } = usePoll(() => api<SegModels>('/api/segmentation/models'), 0);
+  const { data } = usePoll(() => api<SegmentationOverview>('/api/segmentation/models'), 0);
   if (!data || (data.models.length === 0 && !data.comparison)) return null;
-  const row = (name: string, s: Scores) => (
+  const row = (name: string, s: SegmentationScores) => (
     <tr key={name}>
       <td>{name}</td>
       <td>{s.miou.toFixed(3)}</td>
@@ -137,7 +114,7 @@ function SegmentationModels() {
 
 export default function ModelsPage() {
   const { data: status } = usePoll(() => api<Status>('/api/status'), 3000);
-  const { data, refresh } = usePoll(() => api<{ models: Model[] }>('/api/models'), 5000);
+  const { data, refresh } = usePoll(() => api<{ models: ModelInfo[] }>('/api/models'), 5000);
   const [form, setForm] = useState<Form>(DEFAULT_FORM);
   const [job, setJob] = useState<Job | null>(null);
   const [error, setError] = useState<string | null>(null);

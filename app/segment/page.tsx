@@ -2,23 +2,15 @@
 /** Segment: upload a photo, see the predicted mask over it (opacity slider) and the share of the picture it covers. */
 import Link from 'next/link';
 import { useState } from 'react';
-import { api, usePoll } from '../_components/api';
-import { Dropzone } from '../_components/dropzone';
+import { api, usePoll } from '@/app/_components/api';
+import { Dropzone } from '@/app/_components/dropzone';
+import type { SegmentationOverlay, SegmentationOverview } from '@/lib/services/segmentation-service';
 
-interface Result {
-  model: string;
-  width: number;
-  height: number;
-  areaFraction: number;
-  overlay: string;
-}
-interface SegModel {
-  name: string;
-  training: { test: { miou: number } | null } | null;
-}
+/** The server's overlay, its PNG sent as a data URL. */
+type Result = Omit<SegmentationOverlay, 'overlay'> & { overlay: string };
 
 export default function SegmentPage() {
-  const { data } = usePoll(() => api<{ models: SegModel[] }>('/api/segmentation/models'), 0);
+  const { data } = usePoll(() => api<SegmentationOverview>('/api/segmentation/models'), 0);
   const [model, setModel] = useState('');
   const [image, setImage] = useState<string | null>(null);
   const [result, setResult] = useState<Result | null>(null);

@@ -9,7 +9,8 @@ import { hostname } from 'node:os';
 import { AppError, isAppError } from '../errors';
 import { processRunningSince } from '../processes';
 import type { Library } from '../services/library';
-import { countImagesWithoutEmbedding } from '../store/embeddings-repo';
+import { modelOrThrow } from '../services/model-service';
+import { countEmbeddings, countImagesWithoutEmbedding } from '../store/embeddings-repo';
 import { activeModel } from '../store/models-repo';
 import {
   claimNextJob,
@@ -19,15 +20,51 @@ import {
   heartbeat,
   recoverStaleJobs,
   reportProgress,
+  listJobs,
   requestCancel,
   type Job,
   type JobProgress,
+  type JobState,
 } from '../store/jobs-repo';
 import { JOB_KINDS, jobKind, parseJobParams } from './job-kinds';
 
 export function queueJob(library: Library, kind: string, params: unknown): Job {
   const parsed = parseJobParams(kind, params, library);
   return enqueueJob(library.db, kind, parsed.params, parsed.dedupeKey);
+}
+
+export { JOB_STATES, type Job, type JobProgress, type JobState } from '../store/jobs-repo';
+
+/** Jobs, newest first (only those in `state` when given): cheap to poll. */
+export function recentJobs(library: Library, options: { state?: JobState; limit: number }): Job[] {
+  return listJobs(library.db, { ...(options.state ? { states: [options.state] } : {}), limit: options.limit });
+}
+
+/**
+ * Queues a clustering of the active model's vectors. What cannot work — no active model, fewer
+ * images than clusters — is refused here (AppError('invalid_input')), not as a failed job later.
+ */
+export function queueClustering(
+  library: Library,
+  params: { k: number | 'auto'; range?: [number, number]; umap: boolean; seed: number },
+): Job {
+  const model = activeModel(library.db);
+  if (!model) throw new AppError('invalid_input', 'no active model yet: train one first, then cluster');
+  const images = countEmbeddings(library.db, model.id);
+  const smallest = params.k === 'auto' ? (params.range?.[0] ?? 2) : params.k;
+  if (images < smallest)
+    throw new AppError(
+      'invalid_input',
+      images === 0
+        ? 'the library has no images yet: add some first'
+        : `k = ${smallest} needs at least ${smallest} images; the library has ${images}`,
+    );
+  return queueJob(library, 'cluster', params);
+}
+
+/** Queues the switch to registered model `modelId` (AppError('not_found') when there is none). */
+export function queueActivation(library: Library, modelId: number): Job {
+  return queueJob(library, 'activate', { modelId: modelOrThrow(library, modelId).id });
 }
 
 export function jobOrThrow(library: Library, id: number): Job {

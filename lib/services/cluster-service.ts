@@ -18,16 +18,20 @@ import {
   insertClusterRun,
   renamePinGroup,
   updateClusterRunResult,
+  listClusterRuns,
   type ClusterRun,
   type ClusterSummary,
 } from '../store/clusters-repo';
 import { getImages } from '../store/images-repo';
+import { activeModel } from '../store/models-repo';
 import { originalPath, type Library } from './library';
 import { loadActiveVectors } from './model-service';
 import { latentNeighbors } from './map-service';
 import { applyPins, clusterLabel, summariseAssignments } from './cluster-edit-service';
 import { immediate } from '../store/database';
 import { umapFromNeighbors } from '../clustering/umap';
+
+export type { ClusterRun, ClusterSummary } from '../store/clusters-repo';
 
 export interface ClusterRequest {
   /** Number of clusters, or 'auto' to choose by silhouette over `range`. */
@@ -143,7 +147,8 @@ export async function runClustering(library: Library, request: ClusterRequest): 
   );
 }
 
-function requireRun(library: Library, runId: number, cluster?: number): ClusterRun {
+/** A run by id (and, when given, one of its clusters); AppError('not_found') otherwise. */
+export function clusterRunOrThrow(library: Library, runId: number, cluster?: number): ClusterRun {
   const run = getClusterRun(library.db, runId);
   if (!run) throw new AppError('not_found', `cluster run ${runId} not found`);
   if (cluster !== undefined && !run.result.clusters.some((c) => c.cluster === cluster))
@@ -153,7 +158,7 @@ function requireRun(library: Library, runId: number, cluster?: number): ClusterR
 
 /** Names a cluster (trimmed, 1–100 characters). */
 export function nameCluster(library: Library, runId: number, cluster: number, name: string): ClusterRun {
-  const run = requireRun(library, runId, cluster);
+  const run = clusterRunOrThrow(library, runId, cluster);
   const clean = name.trim();
   if (clean.length < 1 || clean.length > 100) throw new AppError('invalid_input', 'a cluster name must have 1 to 100 characters');
   const result = { ...run.result, clusters: run.result.clusters.map((c) => (c.cluster === cluster ? { ...c, name: clean } : c)) };
@@ -177,7 +182,7 @@ export interface ManifestRow {
 
 /** A cluster's members, nearest to the centroid first. */
 export function clusterManifest(library: Library, runId: number, cluster: number): ManifestRow[] {
-  requireRun(library, runId, cluster);
+  clusterRunOrThrow(library, runId, cluster);
   const members = clusterMembers(library.db, runId, cluster);
   const images = getImages(
     library.db,
@@ -209,6 +214,52 @@ export function formatManifest(rows: ManifestRow[], format: 'csv' | 'json'): str
   if (format === 'json') return JSON.stringify(rows, null, 2);
   const header = ['id', 'name', 'contentHash', 'format', 'modality', 'labels', 'distance'] as const;
   return [header.join(','), ...rows.map((r) => header.map((h) => csvCell(r[h])).join(','))].join('\n') + '\n';
+}
+
+/** One line per run of the active model, newest first: what the Clusters page lists. */
+export interface ClusterRunListing {
+  id: number;
+  createdAt: string;
+  params: ClusterRun['params'];
+  sizes: number[];
+}
+
+/** The cluster runs of the active model (none without one), newest first. */
+export function activeModelClusterRuns(library: Library): ClusterRunListing[] {
+  const model = activeModel(library.db);
+  return listClusterRuns(library.db)
+    .filter((r) => r.modelId === model?.id)
+    .map((r) => ({ id: r.id, createdAt: r.createdAt, params: r.params, sizes: r.result.clusters.map((c) => c.size) }));
+}
+
+/** A page of one cluster: its summary, members nearest to the centroid first, and its outliers. */
+export interface ClusterPage {
+  runId: number;
+  summary: ClusterSummary;
+  total: number;
+  members: { id: number; name: string | null; labels: string[]; distance: number }[];
+  outliers: { id: number; name: string | null }[];
+}
+
+/** Members `offset`…`offset + limit` of a cluster, with its summary and its (still stored) outliers. */
+export function clusterPage(library: Library, runId: number, cluster: number, page: { offset: number; limit: number }): ClusterPage {
+  const rows = clusterManifest(library, runId, cluster);
+  const summary = clusterRunOrThrow(library, runId, cluster).result.clusters.find((c) => c.cluster === cluster)!;
+  const outliers = getImages(library.db, summary.outliers);
+  return {
+    runId,
+    summary,
+    total: rows.length,
+    members: rows
+      .slice(page.offset, page.offset + page.limit)
+      .map((r) => ({ id: r.id, name: r.name, labels: r.labels, distance: r.distance })),
+    outliers: summary.outliers.filter((id) => outliers.has(id)).map((id) => ({ id, name: outliers.get(id)!.originalName })),
+  };
+}
+
+/** A cluster's manifest as the text of a CSV or JSON file. */
+export function clusterManifestFile(library: Library, runId: number, cluster: number, format: 'csv' | 'json'): string {
+  return formatManifest(clusterManifest(library, runId, cluster), format);
 }
 
 /**

@@ -22,6 +22,7 @@ import { imagesWithoutEmbedding, putEmbedding } from '../store/embeddings-repo';
 import { findImageByHash, getImage, insertImage, knownHashes, purgeDeletedHash, type Modality } from '../store/images-repo';
 import { activeModel, bumpIndexGeneration } from '../store/models-repo';
 import { writeFileDurable } from '../durable-file';
+import { addImageLabel } from './image-service';
 import { originalPath, type Library } from './library';
 import { loadActiveModel, loadRegisteredModel, markIndexCurrent, modelIndex, type LoadedModel, type OpenedIndex } from './model-service';
 import type { ModelRecord } from '../store/models-repo';
@@ -112,6 +113,42 @@ export async function ingestBytes(library: Library, name: string, bytes: Uint8Ar
   return ingestSources(library, [{ name, read: async () => bytes }], options);
 }
 
+/** The identity of stored content: the sha-256 of its bytes, as 64 hex characters. */
+export function contentHash(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** One uploaded file's verdict, in upload order. */
+export type UploadResult =
+  { name: string; status: 'added' | 'duplicate'; id?: number } | { name: string; status: 'refused'; code: ErrorCode; reason: string };
+
+/**
+ * The upload's call: each file is ingested on its own, so each gets its own verdict — added,
+ * already stored (with the stored image's id), or refused with its reason and error code. With
+ * `label`, every added or already stored image carries that label afterwards (added to its others).
+ */
+export async function ingestUploads(
+  library: Library,
+  files: readonly { name: string; bytes: Uint8Array }[],
+  options: { modality?: Exclude<Modality, 'dicom'>; label?: string } = {},
+): Promise<UploadResult[]> {
+  if (files.length === 0) throw new AppError('invalid_input', 'the upload holds no files');
+  const results: UploadResult[] = [];
+  for (const file of files) {
+    const report = await ingestBytes(library, file.name, file.bytes, options.modality ? { modality: options.modality } : {});
+    const refused = report.skipped[0];
+    if (refused) {
+      results.push({ name: file.name, status: 'refused', code: refused.code, reason: refused.reason });
+      continue;
+    }
+    const added = report.ids[0];
+    const id = added ?? findImageByHash(library.db, contentHash(file.bytes))?.id;
+    results.push({ name: file.name, status: added !== undefined ? 'added' : 'duplicate', ...(id ? { id } : {}) });
+    if (id && options.label) addImageLabel(library, id, options.label);
+  }
+  return results;
+}
+
 export async function ingestSources(library: Library, sources: IngestSource[], options: IngestOptions = {}): Promise<IngestReport> {
   // Without an active model yet, images are stored unembedded; activating a model embeds them.
   const loaded = activeModel(library.db) ? await loadActiveModel(library) : null;
@@ -165,7 +202,7 @@ export async function ingestSources(library: Library, sources: IngestSource[], o
       const source = sources[next++]!;
       try {
         const bytes = await source.read();
-        const hash = createHash('sha256').update(bytes).digest('hex');
+        const hash = contentHash(bytes);
         if (known.has(hash)) {
           report.duplicates++;
         } else {

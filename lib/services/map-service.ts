@@ -7,6 +7,9 @@ import { applyPca, fitPca } from '../clustering/pca';
 import { umapFromNeighbors } from '../clustering/umap';
 import { exactKnn } from '../engine/linear-algebra';
 import { AppError } from '../errors';
+import { runAssignments } from '../store/clusters-repo';
+import { countEmbeddings } from '../store/embeddings-repo';
+import { getImages } from '../store/images-repo';
 import { readMap, replaceMap, type MapMethod, type MapPoint } from '../store/maps-repo';
 import { activeModel, type ModelRecord } from '../store/models-repo';
 import type { Library } from './library';
@@ -89,4 +92,43 @@ export function storedMap(library: Library, method: MapMethod): MapPoint[] {
   const model = activeModel(library.db);
   if (!model) throw new AppError('not_found', 'no active model yet');
   return readMap(library.db, model.id, method);
+}
+
+/** The map as the Clusters page draws it: one point per stored image, with its cluster and first label. */
+export interface LatentMap {
+  method: MapMethod;
+  /** True when images were added or removed since the map was computed. */
+  stale: boolean;
+  points: { id: number; x: number; y: number; cluster: number | null; label: string | null }[];
+}
+
+/**
+ * The 2-D map of the active model's latent space (empty without one), each point with its cluster
+ * in `runId` and its first label. A missing or outdated PCA map is computed on the spot (fast,
+ * exact); UMAP takes a job (computeMap), so an outdated one is answered as `stale`.
+ */
+export async function activeModelMap(library: Library, method: MapMethod, runId?: number): Promise<LatentMap> {
+  const model = activeModel(library.db);
+  if (!model) return { method, points: [], stale: false };
+  let points = storedMap(library, method);
+  const embedded = countEmbeddings(library.db, model.id);
+  if (method === 'pca' && points.length !== embedded && embedded >= 2) points = await computeMap(library, 'pca');
+  const clusters = runId ? runAssignments(library.db, runId) : null;
+  const images = getImages(
+    library.db,
+    points.map((p) => p.imageId),
+  );
+  return {
+    method,
+    stale: points.length !== embedded,
+    points: points
+      .filter((p) => images.has(p.imageId))
+      .map((p) => ({
+        id: p.imageId,
+        x: p.x,
+        y: p.y,
+        cluster: clusters?.get(p.imageId) ?? null,
+        label: images.get(p.imageId)!.labels[0] ?? null,
+      })),
+  };
 }

@@ -17,6 +17,7 @@ import {
   findModelByName,
   getModel,
   indexGeneration,
+  listModels,
   registerModel,
   type ModelRecord,
 } from '../store/models-repo';
@@ -209,4 +210,34 @@ export function storedEmbedding(library: Library, model: ModelRecord, imageId: n
   const vector = getEmbedding(library.db, imageId, model.id, model.latentSize);
   if (!vector) throw new AppError('not_found', `image ${imageId} not found`);
   return vector;
+}
+
+/** What a model's page shows of its training record (model.json `training`; fields absent when not recorded). */
+export interface ModelTrainingSummary {
+  data?: string;
+  images?: number;
+  history?: { epoch: number; loss: number; valLoss: number | null; phase?: string }[];
+  testMse?: number | null;
+}
+
+/** A registered model as the web app lists it: no server path. */
+export type ModelInfo = Omit<ModelRecord, 'dir' | 'spec' | 'training'> & {
+  spec: Record<string, unknown>;
+  training: ModelTrainingSummary | null;
+};
+
+/** The registered models with their spec and training record, oldest first. */
+export function listModelInfos(library: Library): ModelInfo[] {
+  return listModels(library.db).map(({ dir: _dir, spec, training, ...model }) => ({
+    ...model,
+    spec: spec as Record<string, unknown>,
+    training: (training ?? null) as ModelTrainingSummary | null,
+  }));
+}
+
+/** Registered model `id`; AppError('not_found') otherwise. */
+export function modelOrThrow(library: Library, id: number): ModelRecord {
+  const model = getModel(library.db, id);
+  if (!model) throw new AppError('not_found', `model ${id} not found`);
+  return model;
 }

@@ -13,6 +13,7 @@ import { writeFileDurable } from '../durable-file';
 import { AppError, isAppError } from '../errors';
 import { loadSegmentationFolder, type SegmentationSet } from '../data/segmentation-folder';
 import type { DecodeLimits } from '../images/image-decoder';
+import { encodeMaskOverlay } from '../images/mask-png';
 import { evaluateSegmenter, segmentImage, type SegmentationPrediction } from '../models/segmentation-inference';
 import { loadSegmenter, readSegmentationManifest, saveSegmenter, type SegmentationManifest } from '../models/segmentation-io';
 import { parseSegmentationSpec, type SegmentationSpec, type SegmentationSpecInput } from '../models/segmentation-spec';
@@ -296,6 +297,46 @@ export async function segmentUpload(
 ): Promise<SegmentationPrediction & { model: string }> {
   const { info, model } = await openSegmentationModel(modelsDir, options.model);
   return { ...(await segmentImage(model, bytes, options.limits)), model: info.name };
+}
+
+/** What the Segment page shows: the mask as a transparent PNG overlay at the picture's size, and its area. */
+export interface SegmentationOverlay {
+  model: string;
+  width: number;
+  height: number;
+  areaFraction: number;
+  classFractions: number[];
+  /** PNG bytes: each class's colour where it was predicted, transparent background. */
+  overlay: Buffer;
+}
+
+/** segmentUpload with the mask drawn as an overlay PNG (the web page's call). */
+export async function segmentUploadOverlay(
+  modelsDir: string,
+  bytes: Uint8Array,
+  options: { model?: string; limits?: DecodeLimits } = {},
+): Promise<SegmentationOverlay> {
+  const prediction = await segmentUpload(modelsDir, bytes, options);
+  return {
+    model: prediction.model,
+    width: prediction.width,
+    height: prediction.height,
+    areaFraction: prediction.areaFraction,
+    classFractions: prediction.classFractions,
+    overlay: await encodeMaskOverlay(prediction.classes, prediction.width, prediction.height),
+  };
+}
+
+/** The Models page's view of segmentation: the saved models (no server paths) and the latest eval:seg comparison. */
+export interface SegmentationOverview {
+  models: Omit<SegmentationModelInfo, 'dir'>[];
+  comparison: (SegmentationComparison & { measuredAt: string }) | null;
+}
+
+/** The saved segmentation models (newest first) and the latest comparison saved under `dataDir`. */
+export async function segmentationOverview(modelsDir: string, dataDir: string): Promise<SegmentationOverview> {
+  const models = await listSegmentationModels(modelsDir);
+  return { models: models.map(({ dir: _dir, ...m }) => m), comparison: await latestSegmentationComparison(dataDir) };
 }
 
 /** Where `eval:seg` keeps its latest comparison, for the Models page. */

@@ -1,5 +1,5 @@
-import { AppError } from '../../../lib/errors';
-import { route } from '../../_server/respond';
+import { AppError } from '@/lib/errors';
+import { route } from '@/app/_server/respond';
 
 export const dynamic = 'force-dynamic';
 

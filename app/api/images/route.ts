@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { AppError, ERROR_STATUS, type ErrorCode } from '../../../lib/errors';
-import { ingestSources } from '../../../lib/services/ingest-service';
-import { findImageByHash, getImage, labelCounts, listImages, MODALITIES, setImageLabels } from '../../../lib/store/images-repo';
-import { intParam, json, parseQuery, route } from '../../_server/respond';
-import { server } from '../../_server/library';
-import { readUploads } from '../../_server/upload';
+import { ERROR_STATUS } from '@/lib/errors';
+import { libraryPage, MODALITIES } from '@/lib/services/image-service';
+import { ingestUploads } from '@/lib/services/ingest-service';
+import { parseOrThrow } from '@/lib/validation';
+import { intParam, json, parseQuery, route } from '@/app/_server/respond';
+import { server } from '@/app/_server/library';
+import { readUploads } from '@/app/_server/upload';
 
 export const dynamic = 'force-dynamic';
 
@@ -19,15 +19,15 @@ const listQuery = z.strictObject({
 /** A page of the library (newest first) with the total and the labels in use. */
 export const GET = route(async (request) => {
   const { library } = await server();
-  const query = parseQuery(request, listQuery);
-  return json({ ...listImages(library.db, query), labels: labelCounts(library.db) });
+  return json(libraryPage(library, parseQuery(request, listQuery)));
 });
 
 const uploadFields = z.strictObject({ modality: z.enum(['photo', 'xray']).default('photo'), label: z.string().max(200).optional() });
 
 /**
  * Upload: multipart files (field name free). Each file is added, recognised as already stored, or
- * refused with its reason; the answer lists every file in order.
+ * refused with its reason; the answer lists every file in order. A single refused file is an
+ * error with its own code (415 unsupported format, 400 corrupt…).
  */
 export const POST = route(async (request) => {
   const { library, config } = await server();
@@ -36,32 +36,9 @@ export const POST = route(async (request) => {
     maxFiles: 200,
     maxTotalBytes: config.maxUploadBytes * 4,
   });
-  const options = uploadFields.safeParse(fields);
-  if (!options.success)
-    throw new AppError(
-      'invalid_input',
-      `invalid form fields: ${options.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
-  const results: { name: string; status: 'added' | 'duplicate' | 'refused'; id?: number; code?: string; reason?: string }[] = [];
-  // One file at a time so that each gets its own verdict.
-  for (const file of files) {
-    const report = await ingestSources(library, [{ name: file.name, read: async () => file.bytes }], { modality: options.data.modality });
-    const refused = report.skipped[0];
-    const id = report.ids[0] ?? findImageByHash(library.db, createHash('sha256').update(file.bytes).digest('hex'))?.id;
-    if (refused) results.push({ name: file.name, status: 'refused', code: refused.code, reason: refused.reason });
-    else results.push({ name: file.name, status: report.ids[0] !== undefined ? 'added' : 'duplicate', ...(id ? { id } : {}) });
-    if (id && options.data.label) {
-      const labels = getImage(library.db, id)?.labels ?? [];
-      if (!labels.includes(options.data.label)) setImageLabels(library.db, id, [...labels, options.data.label]);
-    }
-  }
-  if (files.length === 0) throw new AppError('invalid_input', 'the upload holds no files');
-  // A single refused file is an error with its own code (415 unsupported format, 400 corrupt…).
+  const results = await ingestUploads(library, files, parseOrThrow(uploadFields, fields, 'form fields'));
   const only = results.length === 1 ? results[0]! : null;
   if (only?.status === 'refused')
-    return json(
-      { error: { code: only.code, message: `${only.name}: ${only.reason}` }, results },
-      { status: ERROR_STATUS[only.code as ErrorCode] },
-    );
+    return json({ error: { code: only.code, message: `${only.name}: ${only.reason}` }, results }, { status: ERROR_STATUS[only.code] });
   return json({ results });
 });

@@ -1,16 +1,14 @@
 import { z } from 'zod';
-import { JOB_STATES, listJobs } from '../../../lib/store/jobs-repo';
-import { intParam, json, parseQuery, route } from '../../_server/respond';
-import { server } from '../../_server/library';
+import { JOB_STATES, recentJobs } from '@/lib/jobs/job-service';
+import { intParam, json, parseQuery, route } from '@/app/_server/respond';
+import { server } from '@/app/_server/library';
 
 export const dynamic = 'force-dynamic';
+
+const query = z.strictObject({ state: z.enum(JOB_STATES).optional(), limit: intParam(1, 200).default(20) });
 
 /** Jobs, newest first, with their progress: cheap to poll. */
 export const GET = route(async (request) => {
   const { library } = await server();
-  const { state, limit } = parseQuery(
-    request,
-    z.strictObject({ state: z.enum(JOB_STATES).optional(), limit: intParam(1, 200).default(20) }),
-  );
-  return json({ jobs: listJobs(library.db, { ...(state ? { states: [state] } : {}), limit }) });
+  return json({ jobs: recentJobs(library, parseQuery(request, query)) });
 });

@@ -1,15 +1,15 @@
 import { z } from 'zod';
-import { queueJob } from '../../../lib/jobs/job-service';
-import { listModels } from '../../../lib/store/models-repo';
-import { json, parseJson, route } from '../../_server/respond';
-import { server } from '../../_server/library';
+import { queueJob } from '@/lib/jobs/job-service';
+import { listModelInfos } from '@/lib/services/model-service';
+import { json, parseJson, route } from '@/app/_server/respond';
+import { server } from '@/app/_server/library';
 
 export const dynamic = 'force-dynamic';
 
 /** Registered models with their spec and training record (history, test error). */
 export const GET = route(async () => {
   const { library } = await server();
-  return json({ models: listModels(library.db).map(({ dir: _dir, ...model }) => model) });
+  return json({ models: listModelInfos(library) });
 });
 
 const trainBody = z.strictObject({

@@ -1,6 +1,6 @@
-import { queueJob } from '../../../lib/jobs/job-service';
-import { json, route } from '../../_server/respond';
-import { server } from '../../_server/library';
+import { queueJob } from '@/lib/jobs/job-service';
+import { json, route } from '@/app/_server/respond';
+import { server } from '@/app/_server/library';
 
 export const dynamic = 'force-dynamic';
 

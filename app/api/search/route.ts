@@ -1,31 +1,38 @@
 import { z } from 'zod';
-import { AppError } from '../../../lib/errors';
-import { searchSimilar, type SearchFilter, type SearchQuery } from '../../../lib/services/search-service';
-import { MODALITIES } from '../../../lib/store/images-repo';
-import { json, parseJson, route } from '../../_server/respond';
-import { server } from '../../_server/library';
-import { readSingleUpload } from '../../_server/upload';
+import { MODALITIES } from '@/lib/services/image-service';
+import { searchSimilar, type SearchFilter, type SearchOptions } from '@/lib/services/search-service';
+import { json, parseJson, route } from '@/app/_server/respond';
+import { server } from '@/app/_server/library';
+import { readSingleUpload } from '@/app/_server/upload';
 
 export const dynamic = 'force-dynamic';
 
-const options = z.strictObject({
+const fields = {
   k: z.coerce.number().int().min(1).max(100).default(12),
   modality: z.enum(MODALITIES).optional(),
   label: z.string().min(1).max(200).optional(),
   run: z.coerce.number().int().min(1).optional(),
   cluster: z.coerce.number().int().min(0).optional(),
-});
-const byId = options.extend({ imageId: z.number().int().min(1) });
+};
+type Fields = z.infer<z.ZodObject<typeof fields>>;
+const clusterHasRun = (o: Fields) => o.cluster === undefined || o.run !== undefined;
+const needsRun = { message: 'a cluster filter needs the run it belongs to', path: ['cluster'] };
 
-function filterOf(o: z.infer<typeof options>): SearchFilter | undefined {
-  if (o.cluster !== undefined && o.run === undefined) throw new AppError('invalid_input', 'a cluster filter needs the run it belongs to');
+/** The fields as search options: k and the filters that were given. */
+function searchOptions(o: Fields): SearchOptions {
   const filter: SearchFilter = {
     ...(o.modality ? { modality: o.modality } : {}),
     ...(o.label ? { label: o.label } : {}),
     ...(o.run !== undefined && o.cluster !== undefined ? { cluster: { runId: o.run, cluster: o.cluster } } : {}),
   };
-  return Object.keys(filter).length ? filter : undefined;
+  return { k: o.k, ...(Object.keys(filter).length ? { filter } : {}) };
 }
+
+const uploadForm = z.strictObject(fields).refine(clusterHasRun, needsRun).transform(searchOptions);
+const byIdBody = z
+  .strictObject({ ...fields, imageId: z.number().int().min(1) })
+  .refine(clusterHasRun, needsRun)
+  .transform((o) => ({ imageId: o.imageId, options: searchOptions(o) }));
 
 /**
  * Search by example: multipart with one image file (+ k and filters as fields), or JSON
@@ -33,17 +40,10 @@ function filterOf(o: z.infer<typeof options>): SearchFilter | undefined {
  */
 export const POST = route(async (request) => {
   const { library, config } = await server();
-  let query: SearchQuery;
-  let o: z.infer<typeof options>;
   if ((request.headers.get('content-type') ?? '').startsWith('application/json')) {
-    const body = await parseJson(request, byId);
-    query = { imageId: body.imageId };
-    o = body;
-  } else {
-    const { file, fields } = await readSingleUpload(request, config.maxUploadBytes, options, 'the search');
-    query = { bytes: file.bytes };
-    o = fields;
+    const { imageId, options } = await parseJson(request, byIdBody);
+    return json(await searchSimilar(library, { imageId }, options));
   }
-  const filter = filterOf(o);
-  return json(await searchSimilar(library, query, { k: o.k, ...(filter ? { filter } : {}) }));
+  const { file, fields: options } = await readSingleUpload(request, config.maxUploadBytes, uploadForm, 'the search');
+  return json(await searchSimilar(library, { bytes: file.bytes }, options));
 });

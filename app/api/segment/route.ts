@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { encodeMaskOverlay } from '../../../lib/images/mask-png';
-import { segmentUpload } from '../../../lib/services/segmentation-service';
-import { json, route } from '../../_server/respond';
-import { server } from '../../_server/library';
-import { readSingleUpload } from '../../_server/upload';
+import { segmentUploadOverlay } from '@/lib/services/segmentation-service';
+import { json, route } from '@/app/_server/respond';
+import { server } from '@/app/_server/library';
+import { readSingleUpload } from '@/app/_server/upload';
 
 export const dynamic = 'force-dynamic';
 
@@ -18,14 +17,6 @@ const fields = z.strictObject({
 export const POST = route(async (request) => {
   const { config } = await server();
   const { file, fields: form } = await readSingleUpload(request, config.maxUploadBytes, fields, 'segmentation');
-  const prediction = await segmentUpload(config.modelsDir, file.bytes, form.model ? { model: form.model } : {});
-  const overlay = await encodeMaskOverlay(prediction.classes, prediction.width, prediction.height);
-  return json({
-    model: prediction.model,
-    width: prediction.width,
-    height: prediction.height,
-    areaFraction: prediction.areaFraction,
-    classFractions: prediction.classFractions,
-    overlay: `data:image/png;base64,${overlay.toString('base64')}`,
-  });
+  const { overlay, ...result } = await segmentUploadOverlay(config.modelsDir, file.bytes, form.model ? { model: form.model } : {});
+  return json({ ...result, overlay: `data:image/png;base64,${overlay.toString('base64')}` });
 });

@@ -1,7 +1,7 @@
-import { AppError } from '../../../lib/errors';
-import { sameToken, TOKEN_COOKIE } from '../../_server/access';
-import { errorResponse } from '../../_server/respond';
-import { server } from '../../_server/library';
+import { AppError } from '@/lib/errors';
+import { sameToken, TOKEN_COOKIE } from '@/app/_server/access';
+import { errorResponse } from '@/app/_server/respond';
+import { server } from '@/app/_server/library';
 
 export const dynamic = 'force-dynamic';
 

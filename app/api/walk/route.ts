@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { latentWalk } from '../../../lib/services/reconstruction-service';
-import { intParam, parseQuery, route } from '../../_server/respond';
-import { server } from '../../_server/library';
+import { latentWalk } from '@/lib/services/reconstruction-service';
+import { intParam, parseQuery, route } from '@/app/_server/respond';
+import { server } from '@/app/_server/library';
 
 export const dynamic = 'force-dynamic';
 

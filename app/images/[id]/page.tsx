@@ -7,17 +7,13 @@
 import Link from 'next/link';
 import { useParams, useRouter } from 'next/navigation';
 import { useEffect, useState } from 'react';
-import { api, usePoll, type ImageRecord, type SearchResult } from '../../_components/api';
-import { LatentBars } from '../../_components/charts';
-import { ImageGrid } from '../../_components/image-grid';
+import { api, usePoll, type ImageRecord, type SearchResult } from '@/app/_components/api';
+import { LatentBars } from '@/app/_components/charts';
+import { ImageGrid } from '@/app/_components/image-grid';
+import type { Reconstruction as ServerReconstruction } from '@/lib/services/reconstruction-service';
 
-interface Reconstruction {
-  latent: number[];
-  error: number;
-  noise: number;
-  input: string;
-  output: string;
-}
+/** The server's reconstruction, its PNGs sent as data URLs, with the noise it was asked for. */
+type Reconstruction = Omit<ServerReconstruction, 'input' | 'output'> & { noise: number; input: string; output: string };
 
 export default function ImagePage() {
   const { id } = useParams<{ id: string }>();

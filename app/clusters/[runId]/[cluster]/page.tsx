@@ -4,17 +4,10 @@ import Link from 'next/link';
 import { useParams } from 'next/navigation';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
-import { api, usePoll } from '../../../_components/api';
-import { Pager } from '../../../_components/pager';
-import { ImageGrid } from '../../../_components/image-grid';
-
-interface ClusterPage {
-  runId: number;
-  summary: { cluster: number; name: string | null; size: number; spread: number };
-  total: number;
-  members: { id: number; name: string | null; labels: string[]; distance: number }[];
-  outliers: { id: number; name: string | null }[];
-}
+import { api, usePoll } from '@/app/_components/api';
+import { Pager } from '@/app/_components/pager';
+import { ImageGrid } from '@/app/_components/image-grid';
+import type { ClusterPage, ClusterRun } from '@/lib/services/cluster-service';
 
 const PAGE = 120;
 
@@ -31,11 +24,7 @@ export default function ClusterDetail() {
   const { data, error, refresh } = usePoll(() => api<ClusterPage>(`/api/clusters/${runId}/${cluster}?offset=${offset}&limit=${PAGE}`), 0, [
     offset,
   ]);
-  const { data: run } = usePoll(
-    () => api<{ result: { clusters: { cluster: number; name: string | null; size: number }[] } }>(`/api/clusters/${runId}`),
-    0,
-    [data],
-  );
+  const { data: run } = usePoll(() => api<ClusterRun>(`/api/clusters/${runId}`), 0, [data]);
   if (error) return <p className="error">{error}</p>;
   if (!data) return <p className="muted">…</p>;
   const exportFolder = async () => {

@@ -1,10 +1,8 @@
 import { z } from 'zod';
-import { AppError } from '../../../../../lib/errors';
-import { clusterManifest, nameCluster } from '../../../../../lib/services/cluster-service';
-import { getClusterRun } from '../../../../../lib/store/clusters-repo';
-import { getImages } from '../../../../../lib/store/images-repo';
-import { idParam, intParam, json, parseJson, parseQuery, route } from '../../../../_server/respond';
-import { server } from '../../../../_server/library';
+import { AppError } from '@/lib/errors';
+import { clusterPage, nameCluster } from '@/lib/services/cluster-service';
+import { idParam, intParam, json, parseJson, parseQuery, route } from '@/app/_server/respond';
+import { server } from '@/app/_server/library';
 
 export const dynamic = 'force-dynamic';
 type Context = { params: Promise<{ runId: string; cluster: string }> };
@@ -20,20 +18,8 @@ async function target(context: Context) {
 export const GET = route(async (request, context: Context) => {
   const { library } = await server();
   const { runId, cluster } = await target(context);
-  const { offset, limit } = parseQuery(
-    request,
-    z.strictObject({ offset: intParam(0, 1e9).default(0), limit: intParam(1, 500).default(120) }),
-  );
-  const rows = clusterManifest(library, runId, cluster);
-  const summary = getClusterRun(library.db, runId)!.result.clusters.find((c) => c.cluster === cluster)!;
-  const outliers = getImages(library.db, summary.outliers);
-  return json({
-    runId,
-    summary,
-    total: rows.length,
-    members: rows.slice(offset, offset + limit).map((r) => ({ id: r.id, name: r.name, labels: r.labels, distance: r.distance })),
-    outliers: summary.outliers.filter((id) => outliers.has(id)).map((id) => ({ id, name: outliers.get(id)!.originalName })),
-  });
+  const page = parseQuery(request, z.strictObject({ offset: intParam(0, 1e9).default(0), limit: intParam(1, 500).default(120) }));
+  return json(clusterPage(library, runId, cluster, page));
 });
 
 /** Renames the cluster. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { mergeClusters, moveToCluster, splitCluster } from '../../../../../lib/services/cluster-edit-service';
-import { idParam, json, parseJson, route } from '../../../../_server/respond';
-import { server } from '../../../../_server/library';
+import { mergeClusters, moveToCluster, splitCluster } from '@/lib/services/cluster-edit-service';
+import { idParam, json, parseJson, route } from '@/app/_server/respond';
+import { server } from '@/app/_server/library';
 
 export const dynamic = 'force-dynamic';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { searchSimilar } from '../../../../../lib/services/search-service';
-import { idParam, intParam, json, parseQuery, route } from '../../../../_server/respond';
-import { server } from '../../../../_server/library';
+import { searchSimilar } from '@/lib/services/search-service';
+import { idParam, intParam, json, parseQuery, route } from '@/app/_server/respond';
+import { server } from '@/app/_server/library';
 
 export const dynamic = 'force-dynamic';
 

@@ -1,10 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import { AppError } from '../../../../../lib/errors';
-import { clearPreamble } from '../../../../../lib/images/dicom';
-import { originalPath } from '../../../../../lib/services/library';
-import { getImage } from '../../../../../lib/store/images-repo';
-import { idParam, route } from '../../../../_server/respond';
-import { server } from '../../../../_server/library';
+import { originalBytes } from '@/lib/services/image-service';
+import { idParam, route } from '@/app/_server/respond';
+import { server } from '@/app/_server/library';
 
 export const dynamic = 'force-dynamic';
 
@@ -23,14 +19,10 @@ const TYPES: Record<string, string> = {
  * decided at ingest; a DICOM file's free-form preamble comes back zeroed.
  */
 export const GET = route(async (_request, context: { params: Promise<{ id: string }> }) => {
-  const { library, config } = await server();
-  const image = getImage(library.db, idParam((await context.params).id));
-  if (!image) throw new AppError('not_found', `image ${(await context.params).id} not found`);
-  const bytes = await readFile(originalPath(config, image.contentHash)).catch((error: unknown) => {
-    throw new AppError('internal', `the original of image ${image.id} is missing`, { cause: error });
-  });
+  const { library } = await server();
+  const { image, bytes } = await originalBytes(library, idParam((await context.params).id));
   const extension = image.format === 'jpeg' ? 'jpg' : image.format === 'dicom' ? 'dcm' : image.format;
-  return new Response(image.format === 'dicom' ? clearPreamble(bytes) : new Uint8Array(bytes), {
+  return new Response(bytes, {
     headers: {
       'Content-Type': TYPES[image.format] ?? 'application/octet-stream',
       'Content-Disposition': `attachment; filename="image-${image.id}.${extension}"`,

@@ -1,6 +1,6 @@
-import { thumbnailFor } from '../../../../../lib/services/thumbnail-service';
-import { idParam, route, webpResponse } from '../../../../_server/respond';
-import { server } from '../../../../_server/library';
+import { thumbnailFor } from '@/lib/services/thumbnail-service';
+import { idParam, route, webpResponse } from '@/app/_server/respond';
+import { server } from '@/app/_server/library';
 
 export const dynamic = 'force-dynamic';
 

@@ -1,6 +1,6 @@
-import { cancelJob } from '../../../../../lib/jobs/job-service';
-import { idParam, json, route } from '../../../../_server/respond';
-import { server } from '../../../../_server/library';
+import { cancelJob } from '@/lib/jobs/job-service';
+import { idParam, json, route } from '@/app/_server/respond';
+import { server } from '@/app/_server/library';
 
 export const dynamic = 'force-dynamic';
 

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { z } from 'zod';
-import { AppError } from '../../../../../../lib/errors';
-import { clusterManifest, exportClusterFolder, formatManifest } from '../../../../../../lib/services/cluster-service';
-import { idParam, json, parseJson, parseQuery, route } from '../../../../../_server/respond';
-import { server } from '../../../../../_server/library';
+import { AppError } from '@/lib/errors';
+import { clusterManifestFile, exportClusterFolder } from '@/lib/services/cluster-service';
+import { idParam, json, parseJson, parseQuery, route } from '@/app/_server/respond';
+import { server } from '@/app/_server/library';
 
 export const dynamic = 'force-dynamic';
 type Context = { params: Promise<{ runId: string; cluster: string }> };
@@ -19,8 +19,7 @@ export const GET = route(async (request, context: Context) => {
   const { library } = await server();
   const { runId, cluster } = await target(context);
   const { format } = parseQuery(request, z.strictObject({ format: z.enum(['csv', 'json']).default('csv') }));
-  const body = formatManifest(clusterManifest(library, runId, cluster), format);
-  return new Response(body, {
+  return new Response(clusterManifestFile(library, runId, cluster, format), {
     headers: {
       'Content-Type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json',
       'Content-Disposition': `attachment; filename="cluster-${runId}-${cluster}.${format}"`,
