@@ -139,6 +139,20 @@ function migrate(db: Db): void {
   }
 }
 
+const statements = new WeakMap<Db, Map<string, Database.Statement>>();
+
+/**
+ * A prepared statement, compiled once per connection: the hot writes (a million inserts) and reads
+ * (a page, an embedding per search) skip SQLite's parser after the first call.
+ */
+export function statement(db: Db, sql: string): Database.Statement {
+  let cache = statements.get(db);
+  if (!cache) statements.set(db, (cache = new Map()));
+  let stmt = cache.get(sql);
+  if (!stmt) cache.set(sql, (stmt = db.prepare(sql)));
+  return stmt;
+}
+
 /** Runs `fn` in a `BEGIN IMMEDIATE` transaction (rolled back if it throws). */
 export function immediate<T>(db: Db, fn: () => T): T {
   return db.transaction(fn).immediate();

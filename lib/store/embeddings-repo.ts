@@ -2,7 +2,7 @@
  * Latent vectors per image and model, as float32 blobs. The HNSW index is rebuilt from here.
  */
 import { AppError } from '../errors';
-import type { Db } from './database';
+import { statement, type Db } from './database';
 
 export interface StoredEmbedding {
   imageId: number;
@@ -28,17 +28,16 @@ function fromBlob(blob: Buffer, dim: number, imageId: number): Float32Array {
  */
 export function putEmbedding(db: Db, imageId: number, modelId: number, vector: Float32Array, reconError: number | null = null): boolean {
   return (
-    db
-      .prepare(
-        `INSERT OR REPLACE INTO embeddings (image_id, model_id, vector, recon_error)
+    statement(
+      db,
+      `INSERT OR REPLACE INTO embeddings (image_id, model_id, vector, recon_error)
          SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM images WHERE id = ? AND deleted_at IS NULL)`,
-      )
-      .run(imageId, modelId, toBlob(vector), reconError, imageId).changes > 0
+    ).run(imageId, modelId, toBlob(vector), reconError, imageId).changes > 0
   );
 }
 
 export function getEmbedding(db: Db, imageId: number, modelId: number, dim: number): Float32Array | null {
-  const blob = db.prepare('SELECT vector FROM embeddings WHERE image_id = ? AND model_id = ?').pluck().get(imageId, modelId) as
+  const blob = statement(db, 'SELECT vector FROM embeddings WHERE image_id = ? AND model_id = ?').pluck().get(imageId, modelId) as
     Buffer | undefined;
   return blob ? fromBlob(blob, dim, imageId) : null;
 }

@@ -2,7 +2,7 @@
  * Images in the store: one row per distinct content (sha-256 of the bytes); the name a user gave
  * is metadata only, never a path.
  */
-import { immediate, type Db } from './database';
+import { immediate, statement, type Db } from './database';
 
 export const MODALITIES = Object.freeze(['photo', 'xray', 'dicom'] as const);
 export type Modality = (typeof MODALITIES)[number];
@@ -76,7 +76,7 @@ export function getImage(db: Db, id: number): ImageRecord | null {
 
 export function getImages(db: Db, ids: readonly number[]): Map<number, ImageRecord> {
   const out = new Map<number, ImageRecord>();
-  const stmt = db.prepare('SELECT * FROM images WHERE id = ? AND deleted_at IS NULL');
+  const stmt = statement(db, 'SELECT * FROM images WHERE id = ? AND deleted_at IS NULL');
   for (const id of ids) {
     const row = stmt.get(id) as Row | undefined;
     if (row) out.set(id, toRecord(row));
@@ -86,23 +86,22 @@ export function getImages(db: Db, ids: readonly number[]): Map<number, ImageReco
 
 /** Inserts an image (call inside a transaction); returns its id. */
 export function insertImage(db: Db, image: NewImage): number {
-  const result = db
-    .prepare(
-      `INSERT INTO images (content_hash, original_name, format, byte_size, width, height, modality, labels, metadata, created_at)
+  const result = statement(
+    db,
+    `INSERT INTO images (content_hash, original_name, format, byte_size, width, height, modality, labels, metadata, created_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    )
-    .run(
-      image.contentHash,
-      image.originalName,
-      image.format,
-      image.byteSize,
-      image.width,
-      image.height,
-      image.modality,
-      JSON.stringify(image.labels ?? []),
-      JSON.stringify(image.metadata ?? {}),
-      new Date().toISOString(),
-    );
+  ).run(
+    image.contentHash,
+    image.originalName,
+    image.format,
+    image.byteSize,
+    image.width,
+    image.height,
+    image.modality,
+    JSON.stringify(image.labels ?? []),
+    JSON.stringify(image.metadata ?? {}),
+    new Date().toISOString(),
+  );
   return Number(result.lastInsertRowid);
 }
 
