@@ -42,7 +42,7 @@ import { openLibrary, type Library } from '../lib/services/library';
 import { computeMap } from '../lib/services/map-service';
 import { loadActiveVectors, openModelIndex, registerModelDir } from '../lib/services/model-service';
 import { trainModel } from '../lib/services/train-service';
-import { runAssignments } from '../lib/store/clusters-repo';
+import { clusterMemberPage, runAssignments } from '../lib/store/clusters-repo';
 import { immediate } from '../lib/store/database';
 import { putEmbedding } from '../lib/store/embeddings-repo';
 import { insertImage } from '../lib/store/images-repo';
@@ -323,12 +323,25 @@ async function timedGet(url: string, times = 5): Promise<{ ms: number; bytes: nu
   return { ms: round(took[Math.floor(took.length / 2)]!, 1), bytes, status };
 }
 
+/** The cursor of the last page (120 members) of a cluster, found by reading up to it once. */
+function lastClusterPage(dir: string, run: number, largest: { cluster: number; size: number }) {
+  const library = openLibrary(parseConfig({ LATENT_ATLAS_DATA_DIR: dir }));
+  try {
+    const skip = Math.max(1, largest.size - 120);
+    const { members } = clusterMemberPage(library.db, run, largest.cluster, { limit: skip });
+    const last = members[members.length - 1]!;
+    return { run, cluster: largest.cluster, lastCursor: `${last.distance}_${last.imageId}` };
+  } finally {
+    library.close();
+  }
+}
+
 /** The web-side steps against `next start` over the library in `dir`. */
 async function webSteps(
   dir: string,
   n: number,
   o: { seconds: number; connections: number; port: number },
-  cluster: { run: number; cluster: number; size: number } | null,
+  cluster: { run: number; cluster: number; lastCursor: string } | null,
 ) {
   const next = createRequire(import.meta.url).resolve('next/dist/bin/next');
   const server = spawn(process.execPath, [next, 'start', '-H', '127.0.0.1', '-p', String(o.port)], {
@@ -389,12 +402,13 @@ async function webSteps(
     });
     out.map = { ...(await timedGet(`${base}/api/map?method=pca${cluster ? `&run=${cluster.run}` : ''}`, 1)), web_peak_rss_mb: rss.peak() };
     out.listing_last_page = {
-      ...(await timedGet(`${base}/api/images?limit=100&offset=${Math.max(0, n - 100)}`)),
+      // Newest first by id: the last page holds ids 1..100, after the cursor 101.
+      ...(await timedGet(`${base}/api/images?limit=100&cursor=${Math.min(n, 100) + 1}`)),
       web_peak_rss_mb: rss.peak(),
     };
     if (cluster)
       out.cluster_last_page = {
-        ...(await timedGet(`${base}/api/clusters/${cluster.run}/${cluster.cluster}?limit=120&offset=${Math.max(0, cluster.size - 120)}`)),
+        ...(await timedGet(`${base}/api/clusters/${cluster.run}/${cluster.cluster}?limit=120&cursor=${cluster.lastCursor}`)),
         web_peak_rss_mb: rss.peak(),
       };
   } finally {
@@ -446,10 +460,7 @@ await runCli(async () => {
     Object.assign(result, diskBytes(dir));
     const k50 = result.kmeans as { run?: number; largest?: { cluster: number; size: number } } | undefined;
     log(`N = ${n}: web steps…`);
-    Object.assign(
-      result,
-      await webSteps(dir, n, o, k50?.run && k50.largest ? { run: k50.run, cluster: k50.largest.cluster, size: k50.largest.size } : null),
-    );
+    Object.assign(result, await webSteps(dir, n, o, k50?.run && k50.largest ? lastClusterPage(dir, k50.run, k50.largest) : null));
     console.log(JSON.stringify(result));
     if (!o.keep) rmSync(dir, { recursive: true, force: true });
   }

@@ -102,6 +102,13 @@ const MIGRATIONS: readonly string[] = Object.freeze([
     PRIMARY KEY (model_id, image_id)
   ) WITHOUT ROWID;
   `,
+  // Keyset pages at a million rows: the live images counted from a small index instead of the
+  // table, by modality as well, and a cluster's members read in (distance, id) order without a sort.
+  `
+  CREATE INDEX images_live ON images (id) WHERE deleted_at IS NULL;
+  CREATE INDEX images_live_by_modality ON images (modality, id) WHERE deleted_at IS NULL;
+  CREATE INDEX cluster_assignments_by_cluster ON cluster_assignments (run_id, cluster, distance, image_id);
+  `,
 ]);
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -125,8 +125,11 @@ export function countImages(db: Db): number {
 }
 
 export interface ImageQuery {
-  /** Default 0. */
-  offset?: number;
+  /**
+   * Keyset cursor: only images older than this id — the `nextCursor` of the page before. Default:
+   * from the newest. Unlike OFFSET, a page deep in a million rows costs what the first one does.
+   */
+  before?: number;
   /** Default 100. */
   limit?: number;
   modality?: Modality;
@@ -134,8 +137,16 @@ export interface ImageQuery {
   label?: string;
 }
 
-/** A page of live images, newest first, with the total matching the filters. */
-export function listImages(db: Db, query: ImageQuery = {}): { images: ImageRecord[]; total: number } {
+export interface ImagePage {
+  images: ImageRecord[];
+  /** Live images matching the filters, over all pages. */
+  total: number;
+  /** The cursor (`before`) of the next page; null on the last one. */
+  nextCursor: number | null;
+}
+
+/** A page of live images, newest first (by id), with the total matching the filters. */
+export function listImages(db: Db, query: ImageQuery = {}): ImagePage {
   const where = ['deleted_at IS NULL'];
   const args: (string | number)[] = [];
   if (query.modality) {
@@ -147,14 +158,18 @@ export function listImages(db: Db, query: ImageQuery = {}): { images: ImageRecor
     args.push(query.label);
   }
   const clause = where.join(' AND ');
-  const total = db
-    .prepare(`SELECT count(*) FROM images WHERE ${clause}`)
+  const total = statement(db, `SELECT count(*) FROM images WHERE ${clause}`)
     .pluck()
     .get(...args) as number;
-  const rows = db
-    .prepare(`SELECT * FROM images WHERE ${clause} ORDER BY id DESC LIMIT ? OFFSET ?`)
-    .all(...args, query.limit ?? 100, query.offset ?? 0) as Row[];
-  return { images: rows.map(toRecord), total };
+  const limit = query.limit ?? 100;
+  // One row more than the page tells whether a next page exists without counting.
+  const rows = statement(db, `SELECT * FROM images WHERE ${clause} AND id < ? ORDER BY id DESC LIMIT ?`).all(
+    ...args,
+    query.before ?? Number.MAX_SAFE_INTEGER,
+    limit + 1,
+  ) as Row[];
+  const images = rows.slice(0, limit).map(toRecord);
+  return { images, total, nextCursor: rows.length > limit ? images[images.length - 1]!.id : null };
 }
 
 /** Ids and content hashes of every live image, oldest first. */
