@@ -211,6 +211,7 @@ async function workerStep(step: WorkerStep, library: Library): Promise<Record<st
     case 'index_open': {
       const opened = openModelIndex(library, model);
       const open = seconds();
+      const openPeak = mb(statusKb('self', 'VmHWM'));
       // recall@10 of the app's search by id (k + 1 asked, the image itself dropped) against exact search.
       const { ids, data, dim } = loadActiveVectors(library);
       const random = seededRandom(3);
@@ -225,7 +226,7 @@ async function workerStep(step: WorkerStep, library: Library): Promise<Record<st
           .slice(0, 10);
         found += hits.filter((h) => truth.has(h.id)).length;
       });
-      return { seconds: open, rebuilt: opened.rebuilt, recall_at_10: round(found / (sample.length * 10), 4) };
+      return { seconds: open, open_peak_rss_mb: openPeak, rebuilt: opened.rebuilt, recall_at_10: round(found / (sample.length * 10), 4) };
     }
     case 'kmeans':
     case 'auto_k': {
@@ -400,7 +401,10 @@ async function webSteps(
       headers: { 'content-type': upload.type },
       body: upload.body,
     });
-    out.map = { ...(await timedGet(`${base}/api/map?method=pca${cluster ? `&run=${cluster.run}` : ''}`, 1)), web_peak_rss_mb: rss.peak() };
+    out.map_get = {
+      ...(await timedGet(`${base}/api/map?method=pca${cluster ? `&run=${cluster.run}` : ''}`, 1)),
+      web_peak_rss_mb: rss.peak(),
+    };
     out.listing_last_page = {
       // Newest first by id: the last page holds ids 1..100, after the cursor 101.
       ...(await timedGet(`${base}/api/images?limit=100&cursor=${Math.min(n, 100) + 1}`)),
