@@ -3,7 +3,7 @@
 import { useState } from 'react';
 import { api, usePoll, waitForJob, type ImageRecord, type Job, type Status } from '../_components/api';
 import { Dropzone } from '../_components/dropzone';
-import { Pager } from '../_components/pager';
+import { Pager, useCursorPages } from '../_components/pager';
 import { ImageFilters } from '../_components/filters';
 import { ImageGrid } from '../_components/image-grid';
 import { NextSteps } from '../_components/next-steps';
@@ -46,15 +46,15 @@ function uploadOne(
 }
 
 export default function LibraryPage() {
-  const [offset, setOffset] = useState(0);
+  const pages = useCursorPages();
   const [modality, setModality] = useState('');
   const [label, setLabel] = useState('');
   const [uploadModality, setUploadModality] = useState('photo');
   const [uploads, setUploads] = useState<Upload[]>([]);
   const [sampleJob, setSampleJob] = useState<Job | null>(null);
-  const query = `/api/images?offset=${offset}&limit=${PAGE}${modality ? `&modality=${modality}` : ''}${label ? `&label=${encodeURIComponent(label)}` : ''}`;
+  const query = `/api/images?limit=${PAGE}${pages.cursor ? `&cursor=${pages.cursor}` : ''}${modality ? `&modality=${modality}` : ''}${label ? `&label=${encodeURIComponent(label)}` : ''}`;
   const { data, refresh } = usePoll(
-    () => api<{ images: ImageRecord[]; total: number; labels: { label: string; count: number }[] }>(query),
+    () => api<{ images: ImageRecord[]; total: number; nextCursor: number | null; labels: { label: string; count: number }[] }>(query),
     5000,
     [query],
   );
@@ -173,7 +173,7 @@ export default function LibraryPage() {
           onChange={(change) => {
             if (change.modality !== undefined) setModality(change.modality);
             if (change.label !== undefined) setLabel(change.label);
-            setOffset(0);
+            pages.reset();
           }}
         />
       </div>
@@ -191,7 +191,7 @@ export default function LibraryPage() {
               ),
             }))}
           />
-          <Pager offset={offset} page={PAGE} total={data.total} onChange={setOffset} />
+          <Pager pages={pages} page={PAGE} shown={data.images.length} total={data.total} nextCursor={data.nextCursor} />
         </>
       )}
     </>

@@ -12,7 +12,9 @@ import { silhouetteScore } from '../clustering/silhouette';
 import { pairwiseSquaredDistances } from '../engine/linear-algebra';
 import { AppError } from '../errors';
 import { seededRandom } from '../models/layers';
+import { z } from 'zod';
 import {
+  clusterMemberPage,
   clusterMembers,
   getClusterRun,
   insertClusterRun,
@@ -20,6 +22,7 @@ import {
   updateClusterRunResult,
   type ClusterRun,
   type ClusterSummary,
+  type MemberCursor,
 } from '../store/clusters-repo';
 import { getImages } from '../store/images-repo';
 import { originalPath, type Library } from './library';
@@ -197,6 +200,51 @@ export function clusterManifest(library: Library, runId: number, cluster: number
         distance: m.distance,
       };
     });
+}
+
+/**
+ * The text form of a member cursor, `<distance>_<image id>`, as the API hands it out and takes it
+ * back (parsed at the edge with this schema).
+ */
+export const memberCursorSchema = z
+  .string()
+  .regex(/^[0-9.]+(?:e[-+]?[0-9]+)?_[1-9][0-9]{0,14}$/, 'a cursor from the previous page')
+  .transform((text): MemberCursor => {
+    const [distance, imageId] = text.split('_');
+    return { distance: Number(distance), imageId: Number(imageId) };
+  });
+const cursorText = (c: MemberCursor) => `${c.distance}_${c.imageId}`;
+
+export interface ClusterPage {
+  runId: number;
+  summary: ClusterSummary;
+  /** Live members of the cluster, over all pages. */
+  total: number;
+  members: { id: number; name: string | null; labels: string[]; distance: number }[];
+  /** The `cursor` of the next page; null on the last. */
+  nextCursor: string | null;
+  outliers: { id: number; name: string | null }[];
+}
+
+/** A cluster's summary, a page of its members (nearest to the centroid first, by keyset) and its outliers. */
+export function clusterPage(library: Library, runId: number, cluster: number, page: { after?: MemberCursor; limit: number }): ClusterPage {
+  const run = requireRun(library, runId, cluster);
+  const summary = run.result.clusters.find((c) => c.cluster === cluster)!;
+  const { members, total, nextCursor } = clusterMemberPage(library.db, runId, cluster, page);
+  const images = getImages(library.db, [...members.map((m) => m.imageId), ...summary.outliers]);
+  return {
+    runId,
+    summary,
+    total,
+    members: members
+      .filter((m) => images.has(m.imageId))
+      .map((m) => {
+        const image = images.get(m.imageId)!;
+        return { id: image.id, name: image.originalName, labels: image.labels, distance: m.distance };
+      }),
+    nextCursor: nextCursor ? cursorText(nextCursor) : null,
+    outliers: summary.outliers.filter((id) => images.has(id)).map((id) => ({ id, name: images.get(id)!.originalName })),
+  };
 }
 
 const csvCell = (v: unknown) => {

@@ -5,22 +5,15 @@ import { useParams } from 'next/navigation';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { api, usePoll } from '../../../_components/api';
-import { Pager } from '../../../_components/pager';
+import { Pager, useCursorPages } from '../../../_components/pager';
 import { ImageGrid } from '../../../_components/image-grid';
-
-interface ClusterPage {
-  runId: number;
-  summary: { cluster: number; name: string | null; size: number; spread: number };
-  total: number;
-  members: { id: number; name: string | null; labels: string[]; distance: number }[];
-  outliers: { id: number; name: string | null }[];
-}
+import type { ClusterPage } from '../../../../lib/services/cluster-service';
 
 const PAGE = 120;
 
 export default function ClusterDetail() {
   const { runId, cluster } = useParams<{ runId: string; cluster: string }>();
-  const [offset, setOffset] = useState(0);
+  const pages = useCursorPages();
   const [folder, setFolder] = useState(`cluster-${runId}-${cluster}`);
   const [exported, setExported] = useState<string | null>(null);
   const router = useRouter();
@@ -28,9 +21,8 @@ export default function ClusterDetail() {
   const [moveTo, setMoveTo] = useState('');
   const [parts, setParts] = useState(2);
   const [editError, setEditError] = useState<string | null>(null);
-  const { data, error, refresh } = usePoll(() => api<ClusterPage>(`/api/clusters/${runId}/${cluster}?offset=${offset}&limit=${PAGE}`), 0, [
-    offset,
-  ]);
+  const cursor = pages.cursor ? `&cursor=${encodeURIComponent(pages.cursor)}` : '';
+  const { data, error, refresh } = usePoll(() => api<ClusterPage>(`/api/clusters/${runId}/${cluster}?limit=${PAGE}${cursor}`), 0, [cursor]);
   const { data: run } = usePoll(
     () => api<{ result: { clusters: { cluster: number; name: string | null; size: number }[] } }>(`/api/clusters/${runId}`),
     0,
@@ -143,7 +135,7 @@ export default function ClusterDetail() {
           ),
         }))}
       />
-      <Pager offset={offset} page={PAGE} total={data.total} onChange={setOffset} />
+      <Pager pages={pages} page={PAGE} shown={data.members.length} total={data.total} nextCursor={data.nextCursor} />
     </>
   );
 }

@@ -1,8 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../../../../../lib/errors';
-import { clusterManifest, nameCluster } from '../../../../../lib/services/cluster-service';
-import { getClusterRun } from '../../../../../lib/store/clusters-repo';
-import { getImages } from '../../../../../lib/store/images-repo';
+import { clusterPage, memberCursorSchema, nameCluster } from '../../../../../lib/services/cluster-service';
 import { idParam, intParam, json, parseJson, parseQuery, route } from '../../../../_server/respond';
 import { server } from '../../../../_server/library';
 
@@ -16,24 +14,15 @@ async function target(context: Context) {
   return { runId: idParam(runId, 'cluster run'), cluster: c };
 }
 
-/** A cluster: its summary, a page of members (nearest to the centroid first) and its outliers. */
+/** A cluster: its summary, a page of members (nearest to the centroid first; `cursor` from the page before) and its outliers. */
 export const GET = route(async (request, context: Context) => {
   const { library } = await server();
   const { runId, cluster } = await target(context);
-  const { offset, limit } = parseQuery(
+  const { cursor, limit } = parseQuery(
     request,
-    z.strictObject({ offset: intParam(0, 1e9).default(0), limit: intParam(1, 500).default(120) }),
+    z.strictObject({ cursor: memberCursorSchema.optional(), limit: intParam(1, 500).default(120) }),
   );
-  const rows = clusterManifest(library, runId, cluster);
-  const summary = getClusterRun(library.db, runId)!.result.clusters.find((c) => c.cluster === cluster)!;
-  const outliers = getImages(library.db, summary.outliers);
-  return json({
-    runId,
-    summary,
-    total: rows.length,
-    members: rows.slice(offset, offset + limit).map((r) => ({ id: r.id, name: r.name, labels: r.labels, distance: r.distance })),
-    outliers: summary.outliers.filter((id) => outliers.has(id)).map((id) => ({ id, name: outliers.get(id)!.originalName })),
-  });
+  return json(clusterPage(library, runId, cluster, { limit, ...(cursor ? { after: cursor } : {}) }));
 });
 
 /** Renames the cluster. */
