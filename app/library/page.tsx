@@ -3,7 +3,7 @@
 import { useState } from 'react';
 import { api, usePoll, waitForJob, type Job, type Status } from '@/app/_components/api';
 import { Dropzone } from '@/app/_components/dropzone';
-import { Pager } from '@/app/_components/pager';
+import { Pager, useCursorPages } from '@/app/_components/pager';
 import { ImageFilters } from '@/app/_components/filters';
 import { ImageGrid } from '@/app/_components/image-grid';
 import { NextSteps } from '@/app/_components/next-steps';
@@ -45,13 +45,13 @@ function uploadOne(
 }
 
 export default function LibraryPage() {
-  const [offset, setOffset] = useState(0);
+  const pages = useCursorPages();
   const [modality, setModality] = useState('');
   const [label, setLabel] = useState('');
   const [uploadModality, setUploadModality] = useState('photo');
   const [uploads, setUploads] = useState<Upload[]>([]);
   const [sampleJob, setSampleJob] = useState<Job | null>(null);
-  const query = `/api/images?offset=${offset}&limit=${PAGE}${modality ? `&modality=${modality}` : ''}${label ? `&label=${encodeURIComponent(label)}` : ''}`;
+  const query = `/api/images?limit=${PAGE}${pages.cursor ? `&cursor=${pages.cursor}` : ''}${modality ? `&modality=${modality}` : ''}${label ? `&label=${encodeURIComponent(label)}` : ''}`;
   const { data, refresh } = usePoll(() => api<Page>(query), 5000, [query]);
   const { data: status } = usePoll(() => api<Status>('/api/status'), 3000);
 
@@ -168,7 +168,7 @@ export default function LibraryPage() {
           onChange={(change) => {
             if (change.modality !== undefined) setModality(change.modality);
             if (change.label !== undefined) setLabel(change.label);
-            setOffset(0);
+            pages.reset();
           }}
         />
       </div>
@@ -186,7 +186,7 @@ export default function LibraryPage() {
               ),
             }))}
           />
-          <Pager offset={offset} page={PAGE} total={data.total} onChange={setOffset} />
+          <Pager pages={pages} page={PAGE} shown={data.images.length} total={data.total} nextCursor={data.nextCursor} />
         </>
       )}
     </>

@@ -12,7 +12,9 @@ import { silhouetteScore } from '../clustering/silhouette';
 import { pairwiseSquaredDistances } from '../engine/linear-algebra';
 import { AppError } from '../errors';
 import { seededRandom } from '../models/layers';
+import { z } from 'zod';
 import {
+  clusterMemberPage,
   clusterMembers,
   getClusterRun,
   insertClusterRun,
@@ -21,6 +23,7 @@ import {
   listClusterRuns,
   type ClusterRun,
   type ClusterSummary,
+  type MemberCursor,
 } from '../store/clusters-repo';
 import { getImages } from '../store/images-repo';
 import { activeModel } from '../store/models-repo';
@@ -204,6 +207,51 @@ export function clusterManifest(library: Library, runId: number, cluster: number
     });
 }
 
+/**
+ * The text form of a member cursor, `<distance>_<image id>`, as the API hands it out and takes it
+ * back (parsed at the edge with this schema).
+ */
+export const memberCursorSchema = z
+  .string()
+  .regex(/^[0-9.]+(?:e[-+]?[0-9]+)?_[1-9][0-9]{0,14}$/, 'a cursor from the previous page')
+  .transform((text): MemberCursor => {
+    const [distance, imageId] = text.split('_');
+    return { distance: Number(distance), imageId: Number(imageId) };
+  });
+const cursorText = (c: MemberCursor) => `${c.distance}_${c.imageId}`;
+
+export interface ClusterPage {
+  runId: number;
+  summary: ClusterSummary;
+  /** Live members of the cluster, over all pages. */
+  total: number;
+  members: { id: number; name: string | null; labels: string[]; distance: number }[];
+  /** The `cursor` of the next page; null on the last. */
+  nextCursor: string | null;
+  outliers: { id: number; name: string | null }[];
+}
+
+/** A cluster's summary, a page of its members (nearest to the centroid first, by keyset) and its outliers. */
+export function clusterPage(library: Library, runId: number, cluster: number, page: { after?: MemberCursor; limit: number }): ClusterPage {
+  const run = clusterRunOrThrow(library, runId, cluster);
+  const summary = run.result.clusters.find((c) => c.cluster === cluster)!;
+  const { members, total, nextCursor } = clusterMemberPage(library.db, runId, cluster, page);
+  const images = getImages(library.db, [...members.map((m) => m.imageId), ...summary.outliers]);
+  return {
+    runId,
+    summary,
+    total,
+    members: members
+      .filter((m) => images.has(m.imageId))
+      .map((m) => {
+        const image = images.get(m.imageId)!;
+        return { id: image.id, name: image.originalName, labels: image.labels, distance: m.distance };
+      }),
+    nextCursor: nextCursor ? cursorText(nextCursor) : null,
+    outliers: summary.outliers.filter((id) => images.has(id)).map((id) => ({ id, name: images.get(id)!.originalName })),
+  };
+}
+
 const csvCell = (v: unknown) => {
   const s = Array.isArray(v) ? v.join(';') : String(v ?? '');
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
@@ -230,31 +278,6 @@ export function activeModelClusterRuns(library: Library): ClusterRunListing[] {
   return listClusterRuns(library.db)
     .filter((r) => r.modelId === model?.id)
     .map((r) => ({ id: r.id, createdAt: r.createdAt, params: r.params, sizes: r.result.clusters.map((c) => c.size) }));
-}
-
-/** A page of one cluster: its summary, members nearest to the centroid first, and its outliers. */
-export interface ClusterPage {
-  runId: number;
-  summary: ClusterSummary;
-  total: number;
-  members: { id: number; name: string | null; labels: string[]; distance: number }[];
-  outliers: { id: number; name: string | null }[];
-}
-
-/** Members `offset`…`offset + limit` of a cluster, with its summary and its (still stored) outliers. */
-export function clusterPage(library: Library, runId: number, cluster: number, page: { offset: number; limit: number }): ClusterPage {
-  const rows = clusterManifest(library, runId, cluster);
-  const summary = clusterRunOrThrow(library, runId, cluster).result.clusters.find((c) => c.cluster === cluster)!;
-  const outliers = getImages(library.db, summary.outliers);
-  return {
-    runId,
-    summary,
-    total: rows.length,
-    members: rows
-      .slice(page.offset, page.offset + page.limit)
-      .map((r) => ({ id: r.id, name: r.name, labels: r.labels, distance: r.distance })),
-    outliers: summary.outliers.filter((id) => outliers.has(id)).map((id) => ({ id, name: outliers.get(id)!.originalName })),
-  };
 }
 
 /** A cluster's manifest as the text of a CSV or JSON file. */

@@ -12,14 +12,10 @@ import { deleteImages } from './model-service';
 
 export { MODALITIES, type ImageQuery, type ImageRecord, type Modality } from '../store/images-repo';
 
-/** A page of the library with its total and every label in use (most used first). */
-export interface LibraryPage {
-  images: ImageRecord[];
-  total: number;
-  labels: { label: string; count: number }[];
-}
+/** A page of the library (`nextCursor`: the `before` of the next page) with every label in use, most used first. */
+export type LibraryPage = ReturnType<typeof listImages> & { labels: { label: string; count: number }[] };
 
-/** A page of live images (newest first) matching `query`, with the labels in use. */
+/** A page of live images (newest first, by keyset) matching `query`, with the labels in use. */
 export function libraryPage(library: Library, query: ImageQuery): LibraryPage {
   return { ...listImages(library.db, query), labels: labelCounts(library.db) };
 }

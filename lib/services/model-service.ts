@@ -8,7 +8,7 @@ import { AppError } from '../errors';
 import type { Autoencoder } from '../models/autoencoder';
 import { loadModel, readModelManifest } from '../models/model-io';
 import { parseModelSpec } from '../models/spec';
-import { countEmbeddings, countImagesWithoutEmbedding, getEmbedding, iterateEmbeddings } from '../store/embeddings-repo';
+import { countEmbeddings, countImagesWithoutEmbedding, embeddingChunks, getEmbedding, readEmbeddings } from '../store/embeddings-repo';
 import { immediate } from '../store/database';
 import { deleteImage } from '../store/images-repo';
 import {
@@ -85,12 +85,22 @@ function reconcileIndex(library: Library, model: ModelRecord, index: HnswIndex):
   const stored = new Set<number>();
   const missing: { id: number; vector: Float32Array }[] = [];
   const indexed = index.ids();
-  for (const { imageId, vector } of iterateEmbeddings(library.db, model.id, model.latentSize)) {
-    stored.add(imageId);
-    if (!indexed.has(imageId)) missing.push({ id: imageId, vector });
+  for (const { ids, vectors } of embeddingChunks(library.db, model.id, model.latentSize)) {
+    ids.forEach((id, r) => {
+      stored.add(id);
+      if (!indexed.has(id)) missing.push({ id, vector: vectors.subarray(r * model.latentSize, (r + 1) * model.latentSize) });
+    });
   }
   index.remove([...indexed].filter((id) => !stored.has(id)));
   index.add(missing);
+}
+
+/** The stored vectors as index entries (views into chunks read from SQLite). */
+function* storedEntries(library: Library, model: ModelRecord): Generator<{ id: number; vector: Float32Array }> {
+  const dim = model.latentSize;
+  for (const { ids, vectors } of embeddingChunks(library.db, model.id, dim)) {
+    for (let r = 0; r < ids.length; r++) yield { id: ids[r]!, vector: vectors.subarray(r * dim, (r + 1) * dim) };
+  }
 }
 
 /**
@@ -112,12 +122,7 @@ export function openModelIndex(library: Library, model: ModelRecord): OpenedInde
   }
   const count = countEmbeddings(db, model.id);
   const index = HnswIndex.create(path, options, count);
-  index.rebuild(
-    (function* () {
-      for (const e of iterateEmbeddings(db, model.id, model.latentSize)) yield { id: e.imageId, vector: e.vector };
-    })(),
-    count,
-  );
+  index.rebuild(storedEntries(library, model), count);
   index.save(generation);
   return { index, rebuilt: true, reconciled: false, reason: loaded.reason, generation };
 }
@@ -154,20 +159,13 @@ export function forgetOpenIndexes(): void {
   openIndexes.clear();
 }
 
-/** Every live image's vector under the active model, row-major, with the image ids in order. */
+/** Every live image's vector under the active model, row-major (read in chunks into one typed array), with the image ids in order. */
 export function loadActiveVectors(library: Library): { model: ModelRecord; ids: number[]; data: Float32Array; dim: number } {
   const model = activeModel(library.db);
   if (!model) throw new AppError('not_found', 'no active model yet: train one first (npm run train)');
-  const ids: number[] = [];
-  const chunks: Float32Array[] = [];
-  for (const e of iterateEmbeddings(library.db, model.id, model.latentSize)) {
-    ids.push(e.imageId);
-    chunks.push(e.vector);
-  }
+  const { ids, data } = readEmbeddings(library.db, model.id, model.latentSize);
   if (ids.length === 0)
     throw new AppError('invalid_input', 'the library has no images yet: ingest some first (npm run ingest -- <folder>)');
-  const data = new Float32Array(ids.length * model.latentSize);
-  chunks.forEach((v, i) => data.set(v, i * model.latentSize));
   return { model, ids, data, dim: model.latentSize };
 }
 

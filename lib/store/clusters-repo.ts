@@ -2,7 +2,7 @@
  * Cluster runs and their assignments. A run keeps its parameters, its model and a summary per
  * cluster (name, size, centroid, spread, representatives, outliers) as JSON.
  */
-import { immediate, type Db } from './database';
+import { immediate, statement, type Db } from './database';
 
 export interface ClusterSummary {
   cluster: number;
@@ -85,6 +85,42 @@ export function clusterMembers(db: Db, runId: number, cluster: number): { imageI
     WHERE a.run_id = ? AND a.cluster = ? AND i.deleted_at IS NULL ORDER BY a.distance`,
     )
     .all(runId, cluster) as { imageId: number; distance: number }[];
+}
+
+/** Where a page of a cluster's members starts: after this member in (distance, image id) order. */
+export interface MemberCursor {
+  distance: number;
+  imageId: number;
+}
+
+/**
+ * A page of one cluster's live members, nearest to the centroid first (ties by image id), after
+ * `after` (keyset: a page deep in a large cluster costs what the first one does), with the
+ * cluster's live size and the cursor of the next page (null on the last).
+ */
+export function clusterMemberPage(
+  db: Db,
+  runId: number,
+  cluster: number,
+  page: { after?: MemberCursor; limit: number },
+): { members: { imageId: number; distance: number }[]; total: number; nextCursor: MemberCursor | null } {
+  const total = statement(
+    db,
+    `SELECT count(*) FROM cluster_assignments a JOIN images i ON i.id = a.image_id
+     WHERE a.run_id = ? AND a.cluster = ? AND i.deleted_at IS NULL`,
+  )
+    .pluck()
+    .get(runId, cluster) as number;
+  const after = page.after ?? { distance: -Infinity, imageId: 0 };
+  const rows = statement(
+    db,
+    `SELECT a.image_id AS imageId, a.distance AS distance FROM cluster_assignments a JOIN images i ON i.id = a.image_id
+     WHERE a.run_id = ? AND a.cluster = ? AND (a.distance, a.image_id) > (?, ?) AND i.deleted_at IS NULL
+     ORDER BY a.distance, a.image_id LIMIT ?`,
+  ).all(runId, cluster, after.distance, after.imageId, page.limit + 1) as { imageId: number; distance: number }[];
+  const members = rows.slice(0, page.limit);
+  const last = members[members.length - 1];
+  return { members, total, nextCursor: rows.length > page.limit && last ? { distance: last.distance, imageId: last.imageId } : null };
 }
 
 /** Every live image's cluster in a run. */

@@ -2,7 +2,7 @@
  * Images in the store: one row per distinct content (sha-256 of the bytes); the name a user gave
  * is metadata only, never a path.
  */
-import { immediate, type Db } from './database';
+import { immediate, statement, type Db } from './database';
 
 export const MODALITIES = Object.freeze(['photo', 'xray', 'dicom'] as const);
 export type Modality = (typeof MODALITIES)[number];
@@ -76,7 +76,7 @@ export function getImage(db: Db, id: number): ImageRecord | null {
 
 export function getImages(db: Db, ids: readonly number[]): Map<number, ImageRecord> {
   const out = new Map<number, ImageRecord>();
-  const stmt = db.prepare('SELECT * FROM images WHERE id = ? AND deleted_at IS NULL');
+  const stmt = statement(db, 'SELECT * FROM images WHERE id = ? AND deleted_at IS NULL');
   for (const id of ids) {
     const row = stmt.get(id) as Row | undefined;
     if (row) out.set(id, toRecord(row));
@@ -86,23 +86,22 @@ export function getImages(db: Db, ids: readonly number[]): Map<number, ImageReco
 
 /** Inserts an image (call inside a transaction); returns its id. */
 export function insertImage(db: Db, image: NewImage): number {
-  const result = db
-    .prepare(
-      `INSERT INTO images (content_hash, original_name, format, byte_size, width, height, modality, labels, metadata, created_at)
+  const result = statement(
+    db,
+    `INSERT INTO images (content_hash, original_name, format, byte_size, width, height, modality, labels, metadata, created_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    )
-    .run(
-      image.contentHash,
-      image.originalName,
-      image.format,
-      image.byteSize,
-      image.width,
-      image.height,
-      image.modality,
-      JSON.stringify(image.labels ?? []),
-      JSON.stringify(image.metadata ?? {}),
-      new Date().toISOString(),
-    );
+  ).run(
+    image.contentHash,
+    image.originalName,
+    image.format,
+    image.byteSize,
+    image.width,
+    image.height,
+    image.modality,
+    JSON.stringify(image.labels ?? []),
+    JSON.stringify(image.metadata ?? {}),
+    new Date().toISOString(),
+  );
   return Number(result.lastInsertRowid);
 }
 
@@ -126,8 +125,11 @@ export function countImages(db: Db): number {
 }
 
 export interface ImageQuery {
-  /** Default 0. */
-  offset?: number;
+  /**
+   * Keyset cursor: only images older than this id — the `nextCursor` of the page before. Default:
+   * from the newest. Unlike OFFSET, a page deep in a million rows costs what the first one does.
+   */
+  before?: number;
   /** Default 100. */
   limit?: number;
   modality?: Modality;
@@ -135,8 +137,16 @@ export interface ImageQuery {
   label?: string;
 }
 
-/** A page of live images, newest first, with the total matching the filters. */
-export function listImages(db: Db, query: ImageQuery = {}): { images: ImageRecord[]; total: number } {
+export interface ImagePage {
+  images: ImageRecord[];
+  /** Live images matching the filters, over all pages. */
+  total: number;
+  /** The cursor (`before`) of the next page; null on the last one. */
+  nextCursor: number | null;
+}
+
+/** A page of live images, newest first (by id), with the total matching the filters. */
+export function listImages(db: Db, query: ImageQuery = {}): ImagePage {
   const where = ['deleted_at IS NULL'];
   const args: (string | number)[] = [];
   if (query.modality) {
@@ -148,14 +158,18 @@ export function listImages(db: Db, query: ImageQuery = {}): { images: ImageRecor
     args.push(query.label);
   }
   const clause = where.join(' AND ');
-  const total = db
-    .prepare(`SELECT count(*) FROM images WHERE ${clause}`)
+  const total = statement(db, `SELECT count(*) FROM images WHERE ${clause}`)
     .pluck()
     .get(...args) as number;
-  const rows = db
-    .prepare(`SELECT * FROM images WHERE ${clause} ORDER BY id DESC LIMIT ? OFFSET ?`)
-    .all(...args, query.limit ?? 100, query.offset ?? 0) as Row[];
-  return { images: rows.map(toRecord), total };
+  const limit = query.limit ?? 100;
+  // One row more than the page tells whether a next page exists without counting.
+  const rows = statement(db, `SELECT * FROM images WHERE ${clause} AND id < ? ORDER BY id DESC LIMIT ?`).all(
+    ...args,
+    query.before ?? Number.MAX_SAFE_INTEGER,
+    limit + 1,
+  ) as Row[];
+  const images = rows.slice(0, limit).map(toRecord);
+  return { images, total, nextCursor: rows.length > limit ? images[images.length - 1]!.id : null };
 }
 
 /** Ids and content hashes of every live image, oldest first. */

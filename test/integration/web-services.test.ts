@@ -62,7 +62,7 @@ describe('uploads', () => {
 describe('images', () => {
   it('pages the library with the labels in use, relabels, serves the original and deletes', async () => {
     await ingestUploads(library, pngs.slice(1));
-    const page = libraryPage(library, { offset: 0, limit: 5 });
+    const page = libraryPage(library, { limit: 5 });
     expect(page.total).toBe(12);
     expect(page.images).toHaveLength(5);
     expect(page.labels).toEqual([
@@ -110,17 +110,17 @@ describe('clusters, map and jobs', () => {
       { id: run.id, createdAt: run.createdAt, params: run.params, sizes: run.result.clusters.map((c) => c.size) },
     ]);
     const biggest = [...run.result.clusters].sort((a, b) => b.size - a.size)[0]!;
-    const page = clusterPage(library, run.id, biggest.cluster, { offset: 1, limit: 2 });
+    const page = clusterPage(library, run.id, biggest.cluster, { limit: 2 });
     expect(page).toMatchObject({ runId: run.id, summary: biggest, total: biggest.size });
-    expect(page.members).toHaveLength(Math.min(2, biggest.size - 1));
+    expect(page.members).toHaveLength(Math.min(2, biggest.size));
     expect(page.outliers.map((o) => o.id)).toEqual(biggest.outliers);
     expect(() => clusterRunOrThrow(library, run.id + 1)).toThrow(`cluster run ${run.id + 1} not found`);
-    expect(() => clusterPage(library, run.id, 7, { offset: 0, limit: 1 })).toThrow(`cluster 7 not found in run ${run.id}`);
+    expect(() => clusterPage(library, run.id, 7, { limit: 1 })).toThrow(`cluster 7 not found in run ${run.id}`);
 
     const map = await activeModelMap(library, 'pca', run.id);
     expect(map).toMatchObject({ method: 'pca', stale: false });
     expect(map.points).toHaveLength(11);
-    const members = new Set(clusterPage(library, run.id, biggest.cluster, { offset: 0, limit: 100 }).members.map((m) => m.id));
+    const members = new Set(clusterPage(library, run.id, biggest.cluster, { limit: 100 }).members.map((m) => m.id));
     for (const p of map.points) expect(p.cluster === biggest.cluster).toBe(members.has(p.id));
     expect((await activeModelMap(library, 'umap')).points).toEqual([]); // UMAP is a job, never computed here
   });

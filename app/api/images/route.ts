@@ -10,13 +10,13 @@ import { readUploads } from '@/app/_server/upload';
 export const dynamic = 'force-dynamic';
 
 const listQuery = z.strictObject({
-  offset: intParam(0, 1e9).default(0),
+  cursor: intParam(1, 1e15).optional(),
   limit: intParam(1, 500).default(100),
   modality: z.enum(MODALITIES).optional(),
   label: z.string().max(200).optional(),
 });
 
-/** A page of the library (newest first) with the total and the labels in use. */
+/** A page of the library (newest first; `cursor`: the `nextCursor` of the page before) with the total and the labels in use. */
 export const GET = route(async (request) => {
   const { library } = await server();
   return json(libraryPage(library, parseQuery(request, listQuery)));

@@ -5,7 +5,7 @@ import { useParams } from 'next/navigation';
 import { useRouter } from 'next/navigation';
 import { useState } from 'react';
 import { api, usePoll } from '@/app/_components/api';
-import { Pager } from '@/app/_components/pager';
+import { Pager, useCursorPages } from '@/app/_components/pager';
 import { ImageGrid } from '@/app/_components/image-grid';
 import type { ClusterPage, ClusterRun } from '@/lib/services/cluster-service';
 
@@ -13,7 +13,7 @@ const PAGE = 120;
 
 export default function ClusterDetail() {
   const { runId, cluster } = useParams<{ runId: string; cluster: string }>();
-  const [offset, setOffset] = useState(0);
+  const pages = useCursorPages();
   const [folder, setFolder] = useState(`cluster-${runId}-${cluster}`);
   const [exported, setExported] = useState<string | null>(null);
   const router = useRouter();
@@ -21,9 +21,8 @@ export default function ClusterDetail() {
   const [moveTo, setMoveTo] = useState('');
   const [parts, setParts] = useState(2);
   const [editError, setEditError] = useState<string | null>(null);
-  const { data, error, refresh } = usePoll(() => api<ClusterPage>(`/api/clusters/${runId}/${cluster}?offset=${offset}&limit=${PAGE}`), 0, [
-    offset,
-  ]);
+  const cursor = pages.cursor ? `&cursor=${encodeURIComponent(pages.cursor)}` : '';
+  const { data, error, refresh } = usePoll(() => api<ClusterPage>(`/api/clusters/${runId}/${cluster}?limit=${PAGE}${cursor}`), 0, [cursor]);
   const { data: run } = usePoll(() => api<ClusterRun>(`/api/clusters/${runId}`), 0, [data]);
   if (error) return <p className="error">{error}</p>;
   if (!data) return <p className="muted">…</p>;
@@ -132,7 +131,7 @@ export default function ClusterDetail() {
           ),
         }))}
       />
-      <Pager offset={offset} page={PAGE} total={data.total} onChange={setOffset} />
+      <Pager pages={pages} page={PAGE} shown={data.members.length} total={data.total} nextCursor={data.nextCursor} />
     </>
   );
 }

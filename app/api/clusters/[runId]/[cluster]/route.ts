@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '@/lib/errors';
-import { clusterPage, nameCluster } from '@/lib/services/cluster-service';
+import { clusterPage, memberCursorSchema, nameCluster } from '@/lib/services/cluster-service';
 import { idParam, intParam, json, parseJson, parseQuery, route } from '@/app/_server/respond';
 import { server } from '@/app/_server/library';
 
@@ -14,12 +14,15 @@ async function target(context: Context) {
   return { runId: idParam(runId, 'cluster run'), cluster: c };
 }
 
-/** A cluster: its summary, a page of members (nearest to the centroid first) and its outliers. */
+/** A cluster: its summary, a page of members (nearest to the centroid first; `cursor` from the page before) and its outliers. */
 export const GET = route(async (request, context: Context) => {
   const { library } = await server();
   const { runId, cluster } = await target(context);
-  const page = parseQuery(request, z.strictObject({ offset: intParam(0, 1e9).default(0), limit: intParam(1, 500).default(120) }));
-  return json(clusterPage(library, runId, cluster, page));
+  const { cursor, limit } = parseQuery(
+    request,
+    z.strictObject({ cursor: memberCursorSchema.optional(), limit: intParam(1, 500).default(120) }),
+  );
+  return json(clusterPage(library, runId, cluster, { limit, ...(cursor ? { after: cursor } : {}) }));
 });
 
 /** Renames the cluster. */

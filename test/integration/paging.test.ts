@@ -1,0 +1,167 @@
+/**
+ * Keyset pages on a real SQLite file: the library listing (newest first) and a cluster's members
+ * (nearest first) walked page by page cover every live row exactly once, in order, whatever the
+ * filters, ties and deletions — and the last page says so with a null cursor.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { clusterPage, memberCursorSchema } from '../../lib/services/cluster-service';
+import type { Library } from '../../lib/services/library';
+import { parseConfig } from '../../lib/config';
+import { openLibrary } from '../../lib/services/library';
+import { clusterMemberPage, insertClusterRun, type MemberCursor } from '../../lib/store/clusters-repo';
+import { deleteImage, insertImage, listImages, type ImageQuery } from '../../lib/store/images-repo';
+import { registerModel } from '../../lib/store/models-repo';
+
+let dir: string;
+let library: Library;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'latent-atlas-paging-'));
+  library = openLibrary(parseConfig({ LATENT_ATLAS_DATA_DIR: dir }));
+});
+afterEach(() => {
+  library.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function addImages(count: number): number[] {
+  return Array.from({ length: count }, (_, i) =>
+    insertImage(library.db, {
+      contentHash: createHash('sha256').update(`image ${i}`).digest('hex'),
+      originalName: `${i}.png`,
+      format: 'png',
+      byteSize: 100,
+      width: 28,
+      height: 28,
+      modality: i % 3 === 0 ? 'xray' : 'photo',
+      labels: [i % 2 === 0 ? 'even' : 'odd'],
+    }),
+  );
+}
+
+/** Every page of the listing from the first, by following nextCursor. */
+function walkListing(query: Omit<ImageQuery, 'before'>): { pages: number[][]; totals: number[] } {
+  const pages: number[][] = [];
+  const totals: number[] = [];
+  let before: number | undefined;
+  for (;;) {
+    const page = listImages(library.db, { ...query, ...(before ? { before } : {}) });
+    pages.push(page.images.map((i) => i.id));
+    totals.push(page.total);
+    if (page.nextCursor === null) return { pages, totals };
+    before = page.nextCursor;
+  }
+}
+
+describe('keyset pages of the library', () => {
+  it('walks every image once, newest first, in full pages and a shorter last one', () => {
+    const ids = addImages(25);
+    const { pages, totals } = walkListing({ limit: 10 });
+    expect(pages.map((p) => p.length)).toEqual([10, 10, 5]);
+    expect(pages.flat()).toEqual([...ids].reverse());
+    expect(totals).toEqual([25, 25, 25]);
+  });
+
+  it('gives a null cursor when the last page is exactly full', () => {
+    addImages(20);
+    expect(walkListing({ limit: 10 }).pages.map((p) => p.length)).toEqual([10, 10]);
+  });
+
+  it('keeps the filters across pages and leaves deleted images out', () => {
+    const ids = addImages(30);
+    for (const id of ids.slice(0, 6)) deleteImage(library.db, id);
+    const live = ids.slice(6);
+    const xrays = live.filter((_, i) => (i + 6) % 3 === 0).reverse();
+    const walked = walkListing({ limit: 4, modality: 'xray' });
+    expect(walked.pages.flat()).toEqual(xrays);
+    expect(walked.totals[0]).toBe(xrays.length);
+    const even = live.filter((_, i) => (i + 6) % 2 === 0).reverse();
+    expect(walkListing({ limit: 5, label: 'even' }).pages.flat()).toEqual(even);
+  });
+
+  it('is not shifted by images added while paging (OFFSET would repeat one)', () => {
+    const ids = addImages(12);
+    const first = listImages(library.db, { limit: 5 });
+    insertImage(library.db, {
+      contentHash: createHash('sha256').update('late').digest('hex'),
+      originalName: 'late.png',
+      format: 'png',
+      byteSize: 1,
+      width: 1,
+      height: 1,
+      modality: 'photo',
+    });
+    const second = listImages(library.db, { limit: 5, before: first.nextCursor! });
+    expect(second.images.map((i) => i.id)).toEqual([...ids].reverse().slice(5, 10));
+  });
+});
+
+describe('keyset pages of a cluster', () => {
+  function run(distances: number[]) {
+    const ids = addImages(distances.length);
+    const model = registerModel(library.db, { name: 'm', dir: '/nowhere', spec: {}, latentSize: 2 });
+    const stored = insertClusterRun(
+      library.db,
+      {
+        modelId: model.id,
+        params: { k: 2, seed: 0, restarts: 1, auto: false, umap: false },
+        result: {
+          clusters: [0, 1].map((cluster) => ({
+            cluster,
+            name: null,
+            size: 0,
+            centroid: [0, 0],
+            spread: 0,
+            representatives: [],
+            outliers: cluster === 0 ? [ids[0]!] : [],
+          })),
+          inertia: 0,
+          iterations: 1,
+        },
+      },
+      ids.map((imageId, i) => ({ imageId, cluster: i % 4 === 3 ? 1 : 0, distance: distances[i]! })),
+    );
+    return { ids, runId: stored.id };
+  }
+
+  it('walks a cluster nearest first, ties in id order, each member once', () => {
+    // Many ties: the cursor must carry the id as well as the distance.
+    const distances = Array.from({ length: 40 }, (_, i) => [0.5, 0.25, 1e-7, 0.25][i % 4]!);
+    const { ids, runId } = run(distances);
+    const expected = ids
+      .map((id, i) => ({ id, d: distances[i]!, c: i % 4 === 3 ? 1 : 0 }))
+      .filter((m) => m.c === 0)
+      .sort((a, b) => a.d - b.d || a.id - b.id)
+      .map((m) => m.id);
+    const seen: number[] = [];
+    let after: MemberCursor | undefined;
+    for (let pages = 0; ; pages++) {
+      const page = clusterMemberPage(library.db, runId, 0, { limit: 7, ...(after ? { after } : {}) });
+      expect(page.total).toBe(30);
+      seen.push(...page.members.map((m) => m.imageId));
+      if (!page.nextCursor) break;
+      after = page.nextCursor;
+      expect(pages).toBeLessThan(10);
+    }
+    expect(seen).toEqual(expected);
+  });
+
+  it('round-trips its cursor through the API text form and leaves deleted members out', () => {
+    const distances = Array.from({ length: 24 }, (_, i) => (i * 0.1) / 3);
+    const { ids, runId } = run(distances);
+    deleteImage(library.db, ids[4]!);
+    const first = clusterPage(library, runId, 0, { limit: 5 });
+    expect(first.total).toBe(17);
+    expect(first.outliers.map((o) => o.id)).toEqual([ids[0]]);
+    const after = memberCursorSchema.parse(first.nextCursor);
+    const rest = clusterPage(library, runId, 0, { limit: 100, after });
+    expect(rest.nextCursor).toBeNull();
+    const walked = [...first.members, ...rest.members].map((m) => m.id);
+    expect(walked).toEqual(ids.filter((_, i) => i % 4 !== 3 && i !== 4));
+    expect(() => memberCursorSchema.parse('1; DROP TABLE images')).toThrow();
+  });
+});
