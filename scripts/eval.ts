@@ -3,7 +3,7 @@
  * npm run eval -- chest-xray --model <dir>      (each X-ray queries the others; k-means, k = classes)
  * Retrieval and clustering quality of a model's latent space next to raw pixels and PCA, all
  * measured in this run. Without --model, the reference CAE is trained first, with its search head
- * (with --cluster-finetune: then self-labelled into 10 clusters without labels, README's recipe).
+ * (with --cluster-finetune: then self-labelled into 10 clusters without labels, docs/experiments.md's recipe).
  * Prints one JSON line and writes a Markdown table.
  */
 import { basename, join } from 'node:path';

@@ -5,7 +5,7 @@ import { api, usePoll, waitForJob, type Job, type Status } from '@/app/_componen
 import { LossChart } from '@/app/_components/charts';
 import { JobProgress } from '@/app/_components/job-progress';
 import { NextSteps } from '@/app/_components/next-steps';
-import { PRESETS } from '@/lib/models/spec';
+import { PRESET_SPECS } from '@/lib/models/presets';
 import type { SegmentationScores } from '@/lib/segmentation/metrics';
 import type { ModelInfo } from '@/lib/services/model-service';
 import type { SegmentationOverview } from '@/lib/services/segmentation-service';
@@ -25,7 +25,7 @@ interface Form {
 }
 
 /** The form starts from the server's photo-cae preset (a small colour CAE for a photo or X-ray library). */
-const PHOTO_CAE = PRESETS['photo-cae'];
+const PHOTO_CAE = PRESET_SPECS['photo-cae'];
 const DEFAULT_FORM: Form = {
   data: 'library',
   arch: PHOTO_CAE.arch,

@@ -4,7 +4,7 @@
  * codes: PCA rotation, each axis scaled by σ^-whiten, then (at inference, in `Autoencoder.headOf`)
  * L2 normalisation. Retrieval has used this post-processing for a decade (Jégou & Chum 2012): the
  * few high-variance directions stop dominating the distances, and the norm — mostly contrast and
- * ink — stops counting. On Fashion-MNIST it raises both precision@10 and k-means ACC (README).
+ * ink — stops counting. On Fashion-MNIST it raises both precision@10 and k-means ACC (docs/models.md).
  */
 import { AppError } from '../errors';
 import { fitPca } from '../clustering/pca';

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { AppError } from '../errors';
+import { PRESET_SPECS } from './presets';
 import { parseOrThrow } from '../validation';
 
 const positiveInt = z.number().int().positive();
@@ -36,7 +37,7 @@ const common = {
    * into `clusters` well-separated groups (better k-means on the latents, still unsupervised).
    * gamma: weight of the clustering loss (KL(P‖Q), or with fixed targets the scatter ratio);
    * larger sharpens clusters faster but distorts the neighbourhoods that search relies on. IDEC/DCEC use 0.1; on Fashion-MNIST 0.02 clustered as
-   * well and kept more of precision@10 (README). Default 0.02. Off by default.
+   * well and kept more of precision@10 (docs/experiments.md). Default 0.02. Off by default.
    */
   clustering: z.strictObject({ clusters: z.number().int().min(2).max(1000), gamma: z.number().gt(0).max(100).default(0.02) }).optional(),
   /**
@@ -100,32 +101,9 @@ export const ARCHITECTURES = Object.freeze({
 } as const);
 export type ArchName = keyof typeof ARCHITECTURES;
 
-/** Named, ready-made specs. `reference-cae` is exactly shared/bench/reference_cae.py. */
-export const PRESETS = Object.freeze({
-  'reference-cae': {
-    arch: 'conv',
-    inputShape: [28, 28, 1],
-    latentSize: 64,
-    filters: [32, 64, 128],
-    downsample: 'stride',
-    upsampling: 'transposed',
-    latentActivation: 'linear',
-    outputActivation: 'sigmoid',
-    loss: 'mse',
-  },
-  /** A small colour CAE for a photo or X-ray library: trains on a few hundred images in about a minute here. */
-  'photo-cae': {
-    arch: 'conv',
-    inputShape: [64, 64, 3],
-    latentSize: 32,
-    filters: [16, 32, 64],
-    downsample: 'maxpool',
-    upsampling: 'nearest',
-    latentActivation: 'linear',
-    outputActivation: 'sigmoid',
-    loss: 'mse',
-  },
-} as const satisfies Record<string, ModelSpecInput>);
+type Writable<T> = { -readonly [K in keyof T]: Writable<T[K]> };
+/** Named, ready-made specs (plain data in lib/models/presets.ts, for the pages), type-checked here. */
+export const PRESETS: Readonly<Record<keyof typeof PRESET_SPECS, ModelSpecInput>> = PRESET_SPECS as Writable<typeof PRESET_SPECS>;
 export type PresetName = keyof typeof PRESETS;
 
 /** An unknown option is named with the valid ones of its arch; other issues read `<where>: <message>`. */

@@ -1,0 +1,31 @@
+/**
+ * The ready-made model specs as plain data, with no imports: the web pages use them (the Models
+ * form starts from `photo-cae`) without bundling the spec's zod schemas; lib/models/spec.ts checks
+ * them against the spec type and exports them as PRESETS.
+ */
+/** Named, ready-made specs. `reference-cae` is exactly shared/bench/reference_cae.py. */
+export const PRESET_SPECS = Object.freeze({
+  'reference-cae': {
+    arch: 'conv',
+    inputShape: [28, 28, 1],
+    latentSize: 64,
+    filters: [32, 64, 128],
+    downsample: 'stride',
+    upsampling: 'transposed',
+    latentActivation: 'linear',
+    outputActivation: 'sigmoid',
+    loss: 'mse',
+  },
+  /** A small colour CAE for a photo or X-ray library: trains on a few hundred images in about a minute here. */
+  'photo-cae': {
+    arch: 'conv',
+    inputShape: [64, 64, 3],
+    latentSize: 32,
+    filters: [16, 32, 64],
+    downsample: 'maxpool',
+    upsampling: 'nearest',
+    latentActivation: 'linear',
+    outputActivation: 'sigmoid',
+    loss: 'mse',
+  },
+} as const);
