@@ -19,7 +19,7 @@ import { loadSegmenter, readSegmentationManifest, saveSegmenter, type Segmentati
 import { parseSegmentationSpec, type SegmentationSpec, type SegmentationSpecInput } from '../models/segmentation-spec';
 import { segmentationTrainOptionsSchema, trainSegmenter, type SegmentationTrainOptions } from '../models/segmentation-train';
 import { Segmenter } from '../models/segmenter';
-import type { EpochRecord, TrainHooks } from '../models/train';
+import type { EpochRecord, TrainHooks } from '../training/fit';
 import { ScoreAccumulator, type SegmentationScores } from '../segmentation/metrics';
 
 /** Sub-folder of the models directory that holds segmentation models. */

@@ -10,7 +10,7 @@ import { parseOrThrow } from '../../lib/validation';
 import { SEGMENTATION_LOSSES, parseSegmentationSpec } from '../../lib/models/segmentation-spec';
 import { segmentationTrainOptionsSchema, type SegmentationTrainOptions } from '../../lib/models/segmentation-train';
 import { UPSAMPLING_MODES } from '../../lib/models/spec';
-import type { TrainHooks } from '../../lib/models/train';
+import type { TrainHooks } from '../../lib/training/fit';
 import type { SegmentationData, SegmentationTrainRequest } from '../../lib/services/segmentation-service';
 
 /** 217 COCO photos with person masks, 173 train / 44 test (see its ATTRIBUTION.md). */
