@@ -20,20 +20,20 @@ import { photo } from '../helpers/files';
 
 let library: Library;
 let dataDir: string;
-let folder: string;
 let pngs: { name: string; bytes: Uint8Array }[];
 
 beforeAll(async () => {
   await startWasm();
   ({ library, dataDir } = await tempLibrary());
-  folder = await fashionFolder(12);
+  // Upload bytes: Fashion-MNIST PNGs read back from a temp folder, which then goes.
+  const folder = await fashionFolder(12);
   const files = readdirSync(folder, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.png'));
   pngs = files.sort().map((file) => ({ name: basename(file), bytes: new Uint8Array(readFileSync(join(folder, file))) }));
+  rmSync(folder, { recursive: true, force: true });
 });
 afterAll(() => {
   library.close();
   rmSync(dataDir, { recursive: true, force: true });
-  rmSync(folder, { recursive: true, force: true });
 });
 
 describe('uploads', () => {
