@@ -81,6 +81,7 @@ await runCli(async () => {
   try {
     const rssBefore = process.memoryUsage().rss;
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     const params = {
       dim,
       space: 'l2' as const,
@@ -90,6 +91,9 @@ await runCli(async () => {
     const index = HnswIndex.create(join(dir, 'bench'), params, o.n);
     for (let s = 0; s < entries.length; s += 10_000) index.add(entries.slice(s, s + 10_000));
     const buildSeconds = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
+    // CPU time as well as wall time: on shared cores the wall clock measures the neighbours too.
+    const buildCpuSeconds = (cpu.user + cpu.system) / 1e6;
     const rssMb = process.memoryUsage().rss / 2 ** 20;
     const exact = queries.slice(0, o.recallQueries).map((q) => new Set(exactSearch('l2', entries, q, 10).map((n) => n.id)));
     for (const ef of o.ef ?? [undefined]) {
@@ -119,6 +123,7 @@ await runCli(async () => {
           p99_ms: Number(latencies[Math.floor(latencies.length * 0.99)]!.toFixed(3)),
           recall_at_10: Number((found / (o.recallQueries * 10)).toFixed(4)),
           build_s: Number(buildSeconds.toFixed(2)),
+          build_cpu_s: Number(buildCpuSeconds.toFixed(2)),
           rss_mb: Math.round(rssMb),
           rss_growth_mb: Math.round((rssMb * 2 ** 20 - rssBefore) / 2 ** 20),
         }),
