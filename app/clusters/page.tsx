@@ -2,7 +2,7 @@
 /** Clusters: run k-means (k, or automatic with the silhouette/elbow chart), cards per cluster, rename, and the latent map. */
 import Link from 'next/link';
 import { useEffect, useState } from 'react';
-import { api, usePoll, waitForJob, type Job, type Status } from '../_components/api';
+import { api, fetchMap, usePoll, waitForJob, type Job, type Status } from '../_components/api';
 import { ElbowChart, MapScatter, type MapPoint } from '../_components/charts';
 import { JobProgress } from '../_components/job-progress';
 import { NextSteps } from '../_components/next-steps';
@@ -92,9 +92,7 @@ export default function ClustersPage() {
   useEffect(loadRun, [runId]);
   useEffect(() => {
     if (!status?.model?.id) return;
-    void api<{ points: MapPoint[]; stale: boolean }>(`/api/map?method=${method}${runId ? `&run=${runId}` : ''}`).then(setMap, (e: Error) =>
-      setError(e.message),
-    );
+    void fetchMap(method, runId).then(setMap, (e: Error) => setError(e.message));
   }, [method, runId, status?.model?.id, mapJob?.state]);
 
   const cluster = async () => {

@@ -156,7 +156,7 @@ const map: JobKind<{ method: 'pca' | 'umap' }> = {
   dedupeKey: (p) => `map:${p.method}`,
   resumable: true,
   run: async (p, { library, signal, progress }) => {
-    const points = await computeMap(library, p.method, { signal, onProgress: (done, total) => progress({ phase: 'umap', done, total }) });
+    const points = await computeMap(library, p.method, { signal, onProgress: (done, total, phase) => progress({ phase, done, total }) });
     return { points: points.length };
   },
 };

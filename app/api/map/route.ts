@@ -1,16 +1,18 @@
 import { z } from 'zod';
 import { queueJob } from '../../../lib/jobs/job-service';
-import { computeMap, MAP_METHODS, storedMap } from '../../../lib/services/map-service';
-import { runAssignments } from '../../../lib/store/clusters-repo';
-import { countEmbeddings } from '../../../lib/store/embeddings-repo';
-import { getImages } from '../../../lib/store/images-repo';
-import { activeModel } from '../../../lib/store/models-repo';
+import { encodeMap, MAP_CONTENT_TYPE } from '../../../lib/services/map-format';
+import { mapForBrowser, MAP_METHODS } from '../../../lib/services/map-service';
 import { intParam, json, parseJson, parseQuery, route } from '../../_server/respond';
 import { server } from '../../_server/library';
 
 export const dynamic = 'force-dynamic';
 
-const query = z.strictObject({ method: z.enum(MAP_METHODS).default('pca'), run: intParam(1, 1e15).optional() });
+const query = z.strictObject({
+  method: z.enum(MAP_METHODS).default('pca'),
+  run: intParam(1, 1e15).optional(),
+  /** binary: typed columns (lib/services/map-format.ts), 20 bytes a point; json: one object a point. */
+  format: z.enum(['json', 'binary']).default('json'),
+});
 
 /**
  * The 2-D map of the active model's latent space: one point per image with its cluster (in `run`)
@@ -18,29 +20,25 @@ const query = z.strictObject({ method: z.enum(MAP_METHODS).default('pca'), run: 
  */
 export const GET = route(async (request) => {
   const { library } = await server();
-  const { method, run } = parseQuery(request, query);
-  const model = activeModel(library.db);
-  if (!model) return json({ method, points: [], stale: false });
-  let points = storedMap(library, method);
-  const embedded = countEmbeddings(library.db, model.id);
-  if (method === 'pca' && points.length !== embedded && embedded >= 2) points = await computeMap(library, 'pca');
-  const clusters = run ? runAssignments(library.db, run) : null;
-  const images = getImages(
-    library.db,
-    points.map((p) => p.imageId),
-  );
+  const { method, run, format } = parseQuery(request, query);
+  const map = await mapForBrowser(library, method, run ?? null);
+  if (format === 'binary') {
+    const empty = { ids: new Uint32Array(0), xy: new Float32Array(0), cluster: new Int32Array(0), label: new Int32Array(0), labels: [] };
+    const body = encodeMap(map?.columns ?? empty, { method, stale: map?.stale ?? false });
+    return new Response(new Uint8Array(body), { headers: { 'Content-Type': MAP_CONTENT_TYPE, 'Cache-Control': 'no-store' } });
+  }
+  if (!map) return json({ method, points: [], stale: false });
+  const { ids, xy, cluster, label, labels } = map.columns;
   return json({
     method,
-    stale: points.length !== embedded,
-    points: points
-      .filter((p) => images.has(p.imageId))
-      .map((p) => ({
-        id: p.imageId,
-        x: p.x,
-        y: p.y,
-        cluster: clusters?.get(p.imageId) ?? null,
-        label: images.get(p.imageId)!.labels[0] ?? null,
-      })),
+    stale: map.stale,
+    points: Array.from(ids, (id, i) => ({
+      id,
+      x: xy[2 * i]!,
+      y: xy[2 * i + 1]!,
+      cluster: cluster[i]! < 0 ? null : cluster[i]!,
+      label: label[i]! < 0 ? null : labels[label[i]!]!,
+    })),
   });
 });
 
