@@ -4,10 +4,10 @@
  * npm run cluster -- --run <id> --export <cluster> --to <folder | file.csv | file.json>
  * Groups the library with k-means on the active model's vectors and prints the clusters.
  */
-import { writeFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { z } from 'zod';
 import { parseConfig } from '../lib/config';
+import { writeFileDurable } from '../lib/durable-file';
 import { initEngine } from '../lib/engine/backend';
 import { AppError } from '../lib/errors';
 import { clusterManifest, exportClusterFolder, formatManifest, nameCluster, runClustering } from '../lib/services/cluster-service';
@@ -53,7 +53,7 @@ await runCli(async () => {
         if (!o.to) throw new AppError('invalid_input', '--export needs --to <folder | file.csv | file.json>');
         const cluster = int.parse(o.export);
         if (/\.(csv|json)$/i.test(o.to)) {
-          await writeFile(
+          await writeFileDurable(
             o.to,
             formatManifest(clusterManifest(library, runId, cluster), o.to.toLowerCase().endsWith('.json') ? 'json' : 'csv'),
           );

@@ -6,11 +6,11 @@
  * (with --cluster-finetune: then self-labelled into 10 clusters without labels, README's recipe).
  * Prints one JSON line and writes a Markdown table.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Command } from 'commander';
 import { z } from 'zod';
 import { parseConfig } from '../lib/config';
+import { writeFileDurable } from '../lib/durable-file';
 import { FASHION_MNIST_CLASSES, loadFashionMnist } from '../lib/data/fashion-mnist';
 import { loadLabelledFolder } from '../lib/data/labelled-folder';
 import { initEngine } from '../lib/engine/backend';
@@ -94,8 +94,7 @@ await runCli(async () => {
     onStep: (step) => process.stderr.write(`${step}… (${((performance.now() - started) / 1000).toFixed(0)} s)\n`),
   });
   const out = o.out ?? join(config.dataDir, 'eval', `${basename(dataset)}-${basename(dir)}.md`);
-  await mkdir(dirname(out), { recursive: true });
-  await writeFile(out, evaluationTable(evaluation, basename(dir)));
+  await writeFileDurable(out, evaluationTable(evaluation, basename(dir)));
   process.stderr.write(`table written to ${out}\n`);
   console.log(JSON.stringify({ ...evaluation, modelDir: dir, seconds: Number(((performance.now() - started) / 1000).toFixed(1)) }));
 });

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { z } from 'zod';
 import { parseConfig } from '../lib/config';
+import { parseOrThrow } from '../lib/validation';
 import { initEngine } from '../lib/engine/backend';
 import { AppError } from '../lib/errors';
 import { openLibrary } from '../lib/services/library';
@@ -23,14 +24,12 @@ await runCli(async () => {
   program.parse();
   const [query] = program.args as [string];
   const o = program.opts<{ k: string; ef?: string; exact?: boolean }>();
-  const parsed = z
-    .object({ k: z.coerce.number().int().min(1).max(1000), ef: z.coerce.number().int().min(1).max(100000).optional() })
-    .safeParse({ k: o.k, ef: o.ef });
-  if (!parsed.success)
-    throw new AppError(
-      'invalid_input',
-      `invalid option: ${parsed.error.issues.map((i) => `--${i.path.join('.')} ${i.message}`).join('; ')}`,
-    );
+  const flags = parseOrThrow(
+    z.object({ k: z.coerce.number().int().min(1).max(1000), ef: z.coerce.number().int().min(1).max(100000).optional() }),
+    { k: o.k, ef: o.ef },
+    'option',
+    { describe: (issue, where) => `--${where} ${issue.message}` },
+  );
   const config = parseConfig();
   await initEngine(config.backend);
   const library = openLibrary(config);
@@ -42,8 +41,8 @@ await runCli(async () => {
           throw new AppError('not_found', `cannot read ${query}: ${error.code ?? 'error'}`, { cause: error });
         });
     const result = await searchSimilar(library, bytes ? { bytes } : { imageId: Number(query) }, {
-      k: parsed.data.k,
-      ...(parsed.data.ef ? { ef: parsed.data.ef } : {}),
+      k: flags.k,
+      ...(flags.ef ? { ef: flags.ef } : {}),
       exact: o.exact ?? false,
     });
     for (const hit of result.hits) {

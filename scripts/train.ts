@@ -7,6 +7,7 @@ import { Command, Option } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { z } from 'zod';
 import { parseConfig } from '../lib/config';
+import { parseOrThrow } from '../lib/validation';
 import { initEngine } from '../lib/engine/backend';
 import { AppError } from '../lib/errors';
 import { ARCHITECTURES, DOWNSAMPLING_MODES, LOSSES, PRESETS, UPSAMPLING_MODES, parseModelSpec, presetSpec } from '../lib/models/spec';
@@ -108,26 +109,25 @@ await runCli(async () => {
   const size = numeric.parse(o.size);
   const inputShape: [number, number, number] = o.data === FASHION_MNIST ? [28, 28, 1] : [size, size, Number(o.channels)];
   const spec = specFromFlags(o, inputShape);
-  const optionsResult = trainOptionsSchema.safeParse({
-    epochs: numeric.parse(o.epochs),
-    batchSize: numeric.parse(o.batchSize),
-    learningRate: numeric.parse(o.lr),
-    validationSplit: numeric.parse(o.valSplit),
-    seed: numeric.parse(o.seed),
-    ...(o.patience ? { earlyStopping: { patience: numeric.parse(o.patience) } } : {}),
-    clustering: {
-      ...(o.clusterEpochs ? { epochs: numeric.parse(o.clusterEpochs) } : {}),
-      ...(o.clusterInit ? { init: o.clusterInit } : {}),
-      ...(o.clusterTarget ? { target: o.clusterTarget } : {}),
-      ...(o.clusterBalanced ? { balanced: true } : {}),
-      ...(o.clusterConfident ? { confident: numeric.parse(o.clusterConfident) } : {}),
+  const options = parseOrThrow(
+    trainOptionsSchema,
+    {
+      epochs: numeric.parse(o.epochs),
+      batchSize: numeric.parse(o.batchSize),
+      learningRate: numeric.parse(o.lr),
+      validationSplit: numeric.parse(o.valSplit),
+      seed: numeric.parse(o.seed),
+      ...(o.patience ? { earlyStopping: { patience: numeric.parse(o.patience) } } : {}),
+      clustering: {
+        ...(o.clusterEpochs ? { epochs: numeric.parse(o.clusterEpochs) } : {}),
+        ...(o.clusterInit ? { init: o.clusterInit } : {}),
+        ...(o.clusterTarget ? { target: o.clusterTarget } : {}),
+        ...(o.clusterBalanced ? { balanced: true } : {}),
+        ...(o.clusterConfident ? { confident: numeric.parse(o.clusterConfident) } : {}),
+      },
     },
-  });
-  if (!optionsResult.success)
-    throw new AppError(
-      'invalid_input',
-      `invalid training option: ${optionsResult.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
+    'training option',
+  );
   const engine = await initEngine(config.backend);
   process.stderr.write(`backend: ${engine.backend} (${engine.why}), ${config.workers} worker thread(s)\n`);
   const outDir = o.out ?? defaultModelDir(config.modelsDir, spec);
@@ -144,7 +144,7 @@ await runCli(async () => {
     {
       data: o.data!,
       spec,
-      options: optionsResult.data,
+      options,
       outDir,
       workers: config.workers,
       backend: engine.backend,

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { AppError, isAppError } from '../../lib/errors';
+import { parseOrThrow } from '../../lib/validation';
 import { allowed, cookieValue, TOKEN_COOKIE } from './access';
 import { server } from './library';
 
@@ -38,17 +39,9 @@ export function route<C>(handler: (request: Request, context: C) => Promise<Resp
   };
 }
 
-function describe(error: z.ZodError, what: string): AppError {
-  const issues = error.issues.map((i) => `${i.path.length ? i.path.join('.') : what}: ${i.message}`);
-  return new AppError('invalid_input', `invalid ${what}: ${issues.join('; ')}`);
-}
-
 /** The query string, checked against `schema`. */
 export function parseQuery<T>(request: Request, schema: z.ZodType<T>): T {
-  const query = Object.fromEntries(new URL(request.url).searchParams);
-  const parsed = schema.safeParse(query);
-  if (!parsed.success) throw describe(parsed.error, 'query');
-  return parsed.data;
+  return parseOrThrow(schema, Object.fromEntries(new URL(request.url).searchParams), 'query');
 }
 
 /** A JSON body (at most `maxBytes`), checked against `schema`. */
@@ -63,9 +56,7 @@ export async function parseJson<T>(request: Request, schema: z.ZodType<T>, maxBy
   } catch {
     throw new AppError('invalid_input', 'the body is not valid JSON');
   }
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) throw describe(parsed.error, 'body');
-  return parsed.data;
+  return parseOrThrow(schema, body, 'body');
 }
 
 /** A route parameter that must be a positive integer id (404 otherwise, the same as an unknown id). */

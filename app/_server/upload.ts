@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import busboy from 'busboy';
 import type { z } from 'zod';
 import { AppError } from '../../lib/errors';
+import { parseOrThrow } from '../../lib/validation';
 
 /** Bytes of a refused body still read (and dropped) after the answer, so that keep-alive connections survive. */
 const DRAIN_LIMIT = 256 * 1024 * 1024;
@@ -147,11 +148,5 @@ export async function readSingleUpload<T>(
   const { files, fields } = await readUploads(request, { maxFileBytes: maxBytes, maxFiles: 1, maxTotalBytes: maxBytes + 65536 });
   const file = files[0];
   if (!file) throw new AppError('invalid_input', `${what} needs one image file`);
-  const parsed = schema.safeParse(fields);
-  if (!parsed.success)
-    throw new AppError(
-      'invalid_input',
-      `invalid form fields: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
-  return { file, fields: parsed.data };
+  return { file, fields: parseOrThrow(schema, fields, 'form fields') };
 }

@@ -15,6 +15,7 @@ import { computeMap } from '../services/map-service';
 import { rebuildModelIndex, registerModelDir, switchActiveModel } from '../services/model-service';
 import { defaultModelDir, FASHION_MNIST, LIBRARY_DATA, trainModel } from '../services/train-service';
 import type { JobProgress } from '../store/jobs-repo';
+import { parseOrThrow } from '../validation';
 import { initEngine } from '../engine/backend';
 
 export interface JobContext {
@@ -197,12 +198,7 @@ export function jobKind(kind: string): JobKind<unknown> {
 /** Validates a job's parameters (naming every problem) and fixes its queue-time defaults. */
 export function parseJobParams(kind: string, params: unknown, library: Library): { params: Record<string, unknown>; dedupeKey: string } {
   const spec = jobKind(kind);
-  const parsed = spec.schema.safeParse(params ?? {});
-  if (!parsed.success)
-    throw new AppError(
-      'invalid_input',
-      `invalid ${kind} job: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ')}`,
-    );
-  const prepared = spec.prepare ? spec.prepare(parsed.data, library) : parsed.data;
+  const parsed = parseOrThrow(spec.schema, params ?? {}, `${kind} job`, { root: 'params' });
+  const prepared = spec.prepare ? spec.prepare(parsed, library) : parsed;
   return { params: prepared as Record<string, unknown>, dedupeKey: spec.dedupeKey(prepared) };
 }

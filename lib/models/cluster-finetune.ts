@@ -23,18 +23,17 @@ import { CENTERS, type Autoencoder } from './autoencoder';
 import { batchTensor, checkImageSet, type ImageSet } from './image-set';
 import { encodeImages } from './inference';
 import { clusteringKl, RECONSTRUCTION_LOSSES, scatterRatio } from './losses';
+import { clusterScheduleSchema, type ClusterSchedule, type TrainOptions, type TrainResult } from './train';
 import {
-  clusterScheduleSchema,
-  createAdam,
-  type ClusterSchedule,
-  nextTick,
+  allIndices,
+  fit,
+  localRunner,
   shuffledIndices,
-  throwIfAborted,
   type EpochRecord,
+  type FitPlan,
+  type Objective,
   type TrainHooks,
-  type TrainOptions,
-  type TrainResult,
-} from './train';
+} from '../training/fit';
 
 /** Codes of a whole set; the default encodes in this thread, a worker pool can do it in parallel. */
 export type EncodeSet = (model: Autoencoder, set: ImageSet) => Promise<Float32Array>;
@@ -330,6 +329,45 @@ interface LoopResult {
   state: ClusterState;
 }
 
+/**
+ * The fine-tune as an objective: before every `updateInterval`-th step the targets P are
+ * recomputed from `assignAll()` (the soft assignments of every image: computed here, or by all
+ * worker replicas together), which also stops the run once assignments settle; each step
+ * minimises `clusterObjective` on its images and their rows of P. `state` reports the targets.
+ */
+export function clusterFinetuneObjective(
+  model: Autoencoder,
+  set: ImageSet,
+  options: TrainOptions,
+  start: ClusterStart,
+  assignAll: () => Float32Array,
+): Objective & { readonly state: ClusterState } {
+  const schedule = clusterScheduleSchema.parse(options.clustering ?? {});
+  const targets = new ClusterTargets(model.spec.clustering!.clusters, schedule.tolerance, start);
+  const objective = clusterObjective(model, schedule.target);
+  return {
+    vars: [...model.autoencoderParams, model.p(CENTERS)],
+    state: targets.state,
+    beforeStep: (ctx) => ctx.step % schedule.updateInterval === 0 && targets.update(assignAll()),
+    loss: (ctx) => ({ total: objective(batchTensor(set, ctx.indices, 0, ctx.indices.length), targets.rows(ctx.indices)) }),
+  };
+}
+
+/** The fine-tune's run: every image, no validation, the schedule's epochs and batches. */
+export function clusterPlan(count: number, options: TrainOptions): FitPlan {
+  const schedule = clusterScheduleSchema.parse(options.clustering ?? {});
+  return {
+    phase: 'cluster',
+    train: allIndices(count),
+    val: new Int32Array(0),
+    epochs: schedule.epochs,
+    batchSize: schedule.batchSize,
+    seed: options.seed,
+    label: 'clustering fine-tune',
+    advice: 'try a lower learning rate or gamma',
+  };
+}
+
 /** The fine-tune's steps in this thread. */
 async function fitHere(
   model: Autoencoder,
@@ -338,76 +376,15 @@ async function fitHere(
   hooks: TrainHooks,
   start: ClusterStart,
 ): Promise<LoopResult> {
-  const schedule = clusterScheduleSchema.parse(options.clustering ?? {});
-  const k = model.spec.clustering!.clusters;
-  const { batchSize } = schedule;
-  const { seed } = options;
-  const n = set.count;
-  const targets = new ClusterTargets(k, schedule.tolerance, start);
-  const objective = clusterObjective(model, schedule.target);
-  const vars = [...model.autoencoderParams, model.p(CENTERS)];
-  const optimizer = createAdam(options.learningRate);
-  const batches = Math.ceil(n / batchSize);
+  const objective = clusterFinetuneObjective(model, set, options, start, () => softAssignCodes(model, encodeImages(model, set)));
   const history: EpochRecord[] = [];
-  const started = performance.now();
-  let images = 0;
-  let steps = 0;
-  try {
-    for (let epoch = 1; epoch <= schedule.epochs && !targets.state.converged; epoch++) {
-      // The same order as a worker thread's epoch, so both paths take the same steps.
-      const order = shuffledIndices(n, seed + epoch);
-      const epochStart = performance.now();
-      let sum = 0;
-      let seen = 0;
-      for (let b = 0; b < batches; b++) {
-        throwIfAborted(hooks.signal);
-        if (steps % schedule.updateInterval === 0 && targets.update(softAssignCodes(model, encodeImages(model, set)))) break;
-        const idx = order.subarray(b * batchSize, Math.min(n, (b + 1) * batchSize));
-        const loss = tf.tidy(() => {
-          const x = batchTensor(set, idx, 0, idx.length);
-          const p = targets.rows(idx);
-          return optimizer.minimize(() => objective(x, p), true, vars)!.dataSync()[0]!;
-        });
-        if (!Number.isFinite(loss))
-          throw new AppError('invalid_input', `clustering fine-tune diverged (loss ${loss}); try a lower learning rate or gamma`);
-        steps++;
-        sum += loss * idx.length;
-        seen += idx.length;
-        images += idx.length;
-        const rate = images / Math.max((performance.now() - started) / 1000, 1e-9);
-        hooks.onProgress?.({
-          phase: 'cluster',
-          epoch,
-          epochs: schedule.epochs,
-          batch: b + 1,
-          batches,
-          loss,
-          valLoss: null,
-          imagesPerSec: rate,
-          etaSeconds: ((schedule.epochs - epoch) * n + (n - b * batchSize)) / rate,
-        });
-        await nextTick();
-      }
-      if (seen === 0) break;
-      const seconds = (performance.now() - epochStart) / 1000;
-      history.push({ phase: 'cluster', epoch, loss: sum / seen, valLoss: null, imagesPerSec: seen / seconds, seconds });
-      hooks.onProgress?.({
-        phase: 'cluster',
-        epoch,
-        epochs: schedule.epochs,
-        batch: batches,
-        batches,
-        loss: sum / seen,
-        valLoss: null,
-        imagesPerSec: images / ((performance.now() - started) / 1000),
-        etaSeconds: (schedule.epochs - epoch) * seconds,
-        epochDone: true,
-      });
-    }
-  } finally {
-    optimizer.dispose();
-  }
-  return { history, steps, state: targets.state };
+  const { steps } = await fit(
+    localRunner(objective, { learningRate: options.learningRate }),
+    clusterPlan(set.count, options),
+    hooks,
+    history,
+  );
+  return { history, steps, state: objective.state };
 }
 
 /**

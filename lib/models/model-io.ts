@@ -4,9 +4,10 @@
  * endian, in manifest order). Written to a temporary directory, fsynced, then renamed into
  * place, so a crash never leaves a half-written model.
  */
-import { access, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { z } from 'zod';
+import { syncDirectory, writeSyncedFile } from '../durable-file';
 import { AppError } from '../errors';
 import { Autoencoder } from './autoencoder';
 import { parseModelSpec } from './spec';
@@ -23,16 +24,6 @@ const manifestSchema = z.object({
   createdAt: z.string(),
 });
 export type ModelManifest = z.infer<typeof manifestSchema>;
-
-async function writeDurably(path: string, data: Uint8Array | string): Promise<void> {
-  const handle = await open(path, 'w');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 /** Saves `model` to `dir` atomically; `training` (history, options, metrics) is kept as metadata. */
 export async function saveModel(model: Autoencoder, dir: string, training?: unknown): Promise<ModelManifest> {
@@ -58,21 +49,23 @@ export async function saveModel(model: Autoencoder, dir: string, training?: unkn
 }
 
 /**
- * Writes `model.json` and `weights.bin` into `dir` atomically (temporary directory, fsync,
- * rename); shared by every model family.
+ * Writes `model.json` and `weights.bin` into `dir` atomically (temporary directory, files and
+ * folder fsynced, rename, parent folder fsynced: lib/durable-file); shared by every model family.
  */
 export async function writeModelDirectory(dir: string, manifest: unknown, bytes: Uint8Array): Promise<void> {
   await mkdir(dirname(dir), { recursive: true });
   const tmp = join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}-${Date.now()}`);
   await mkdir(tmp, { recursive: true });
   try {
-    await writeDurably(join(tmp, 'weights.bin'), bytes);
-    await writeDurably(join(tmp, 'model.json'), JSON.stringify(manifest, null, 2));
+    await writeSyncedFile(join(tmp, 'weights.bin'), bytes);
+    await writeSyncedFile(join(tmp, 'model.json'), JSON.stringify(manifest, null, 2));
+    await syncDirectory(tmp);
     const old = `${tmp}-old`;
     await rename(dir, old).catch((e: NodeJS.ErrnoException) => {
       if (e.code !== 'ENOENT') throw e;
     });
     await rename(tmp, dir);
+    await syncDirectory(dirname(dir));
     await rm(old, { recursive: true, force: true });
   } catch (error) {
     await rm(tmp, { recursive: true, force: true });

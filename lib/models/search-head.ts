@@ -11,7 +11,7 @@ import { fitPca } from '../clustering/pca';
 import { HEAD_MEAN, HEAD_PROJECTION, type Autoencoder } from './autoencoder';
 import { subsetImages, type ImageSet } from './image-set';
 import { encodeImages } from './inference';
-import { shuffledIndices } from './train';
+import { shuffledIndices } from '../training/fit';
 
 /** Codes fitted on at most this many images: the covariance is latentSize², whatever the sample. */
 const FIT_SAMPLE = 20_000;

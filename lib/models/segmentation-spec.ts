@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { AppError } from '../errors';
+import { parseOrThrow } from '../validation';
 import { UPSAMPLING_MODES } from './spec';
 
 /** Losses of the family; with several classes 'bce' is the categorical cross-entropy. */
@@ -71,17 +72,14 @@ export function outputChannels(spec: SegmentationSpec): number {
 
 /** Validates a segmentation spec and fills in defaults; AppError('invalid_input') names every problem. */
 export function parseSegmentationSpec(input: unknown): SegmentationSpec {
-  const result = segmentationSpecSchema.safeParse({ arch: 'segmentation', ...(input as object) });
-  if (!result.success) {
-    const valid = Object.keys(segmentationSpecSchema.shape).join(', ');
-    const issues = result.error.issues.map((i) =>
+  const valid = Object.keys(segmentationSpecSchema.shape).join(', ');
+  const spec = parseOrThrow(segmentationSpecSchema, { arch: 'segmentation', ...(input as object) }, 'segmentation spec', {
+    root: 'spec',
+    describe: (i) =>
       i.code === 'unrecognized_keys'
         ? `unknown option${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => `'${k}'`).join(', ')}; valid options: ${valid}`
-        : `${i.path.length ? i.path.join('.') : 'spec'}: ${i.message}`,
-    );
-    throw new AppError('invalid_input', `invalid segmentation spec: ${issues.join('; ')}`);
-  }
-  const spec = result.data;
+        : undefined,
+  });
   const divisor = 2 ** spec.filters.length;
   if (spec.inputShape[0] < divisor || spec.inputShape[1] < divisor) {
     throw new AppError(

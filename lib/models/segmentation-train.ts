@@ -1,17 +1,18 @@
 /**
- * Training for the segmentation family: Adam, seeded mini-batches with the same crop and flip
- * applied to each image and its mask, an optional validation split, per-batch progress with
- * images/s and ETA, and cancellation through an AbortSignal — the progress and hooks of the
- * autoencoder trainer, so the CLI and the job runner show both the same way.
+ * Training for the segmentation family: its objective (seeded mini-batches with the same crop and
+ * flip applied to each image and its mask, batch norm's moving statistics after each step) and a
+ * cosine learning-rate schedule, run by the one training driver (`lib/training/fit.ts`), so the
+ * CLI and the job runner show its progress as they show the autoencoders'.
  */
 import { z } from 'zod';
 import { AppError } from '../errors';
 import { tf, type Tensor4D } from '../engine/tf';
 import type { SegmentationSet } from '../data/segmentation-folder';
 import { augmentPair, randomAugmentation, type Augmentation } from '../segmentation/augment';
+import { evaluateObjective, fit, localRunner, splitIndices, type EpochRecord, type Objective, type TrainHooks } from '../training/fit';
 import { seededRandom } from './layers';
 import type { Segmenter } from './segmenter';
-import { createAdam, shuffledIndices, splitIndices, type EpochRecord, type TrainHooks, type TrainResult } from './train';
+import type { TrainResult } from './train';
 
 export const segmentationTrainOptionsSchema = z.strictObject({
   /** Passes over the training pairs. Default 25. */
@@ -35,8 +36,6 @@ export const segmentationTrainOptionsSchema = z.strictObject({
   seed: z.number().int().min(0).default(42),
 });
 export type SegmentationTrainOptions = z.infer<typeof segmentationTrainOptionsSchema>;
-
-const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Target tensor [n, h, w, channels]: 0/1 foreground for one channel, one-hot classes otherwise. */
 export function targetTensor(labels: Uint8Array, n: number, height: number, width: number, channels: number): Tensor4D {
@@ -88,18 +87,42 @@ function checkSet(model: Segmenter, set: SegmentationSet): void {
     );
 }
 
+/**
+ * The segmentation objective: the model's loss on a batch of pairs, augmented when training. The
+ * augmentations come from one seeded stream per epoch (`seed·7919 + epoch`), drawn in step order,
+ * so this objective runs in this thread only.
+ */
+export function segmentationObjective(
+  model: Segmenter,
+  set: SegmentationSet,
+  options: Pick<SegmentationTrainOptions, 'seed' | 'augment'>,
+  evalBatchSize = 16,
+): Objective {
+  let epoch = 0;
+  let random = seededRandom(0);
+  return {
+    vars: model.trainableParams,
+    evalBatchSize,
+    loss(ctx) {
+      if (ctx.training && ctx.epoch !== epoch) {
+        epoch = ctx.epoch;
+        random = seededRandom(options.seed * 7919 + epoch);
+      }
+      const augmentations = ctx.training
+        ? Array.from(ctx.indices, () => randomAugmentation(random, set.width, set.height, options.augment))
+        : null;
+      const { x, y } = segmentationBatch(set, ctx.indices, model.outputChannels, augmentations);
+      return { total: model.loss(x, y, ctx.training) };
+    },
+    afterStep: () => model.updateMovingStatistics(),
+  };
+}
+
 /** Mean loss over `indices`, without augmentation or gradients. */
 export function segmentationLoss(model: Segmenter, set: SegmentationSet, indices: ArrayLike<number>, batchSize = 16): number {
-  let total = 0;
-  for (let s = 0; s < indices.length; s += batchSize) {
-    const idx = Array.from({ length: Math.min(batchSize, indices.length - s) }, (_, k) => indices[s + k]!);
-    total +=
-      tf.tidy(() => {
-        const { x, y } = segmentationBatch(set, idx, model.outputChannels, null);
-        return model.loss(x, y).dataSync()[0]!;
-      }) * idx.length;
-  }
-  return total / indices.length;
+  // Evaluation draws no augmentations, so the default options serve.
+  const objective = segmentationObjective(model, set, segmentationTrainOptionsSchema.parse({}), batchSize);
+  return evaluateObjective(objective, Int32Array.from(indices));
 }
 
 /**
@@ -113,76 +136,19 @@ export async function trainSegmenter(
   hooks: Omit<TrainHooks, 'resume'> = {},
 ): Promise<TrainResult> {
   checkSet(model, set);
-  const { epochs, batchSize, learningRate, seed } = options;
-  const split = splitIndices(set.count, options.validationSplit, seed);
-  const optimizer = createAdam(learningRate);
-  const vars = model.trainableParams;
-  const batches = Math.ceil(split.train.length / batchSize);
+  const { learningRate, seed } = options;
+  const runner = localRunner(segmentationObjective(model, set, options), {
+    learningRate,
+    ...(options.schedule === 'cosine' ? { schedule: (progress: number) => (learningRate * (1 + Math.cos(Math.PI * progress))) / 2 } : {}),
+  });
+  const plan = {
+    phase: 'train' as const,
+    ...splitIndices(set.count, options.validationSplit, seed),
+    epochs: options.epochs,
+    batchSize: options.batchSize,
+    seed,
+  };
   const history: EpochRecord[] = [];
-  const started = performance.now();
-  let images = 0;
-  try {
-    for (let epoch = 1; epoch <= epochs; epoch++) {
-      const order = shuffledIndices(split.train.length, seed + epoch);
-      const random = seededRandom(seed * 7919 + epoch);
-      const epochStart = performance.now();
-      let sum = 0;
-      for (let b = 0; b < batches; b++) {
-        if (hooks.signal?.aborted) throw new AppError('cancelled', 'training was cancelled');
-        const s = b * batchSize;
-        const e = Math.min(split.train.length, s + batchSize);
-        const idx = Array.from({ length: e - s }, (_, k) => split.train[order[s + k]!]!);
-        const augmentations = idx.map(() => randomAugmentation(random, set.width, set.height, options.augment));
-        const progress = ((epoch - 1) * batches + b) / (epochs * batches);
-        // Adam reads its (otherwise fixed) learning rate at every step.
-        (optimizer as unknown as { learningRate: number }).learningRate =
-          options.schedule === 'cosine' ? (learningRate * (1 + Math.cos(Math.PI * progress))) / 2 : learningRate;
-        const loss = tf.tidy(() => {
-          const { x, y } = segmentationBatch(set, idx, model.outputChannels, augmentations);
-          return optimizer.minimize(() => model.loss(x, y, true), true, vars)!.dataSync()[0]!;
-        });
-        model.updateMovingStatistics();
-        if (!Number.isFinite(loss))
-          throw new AppError(
-            'invalid_input',
-            `training diverged (loss ${loss}) at epoch ${epoch}, batch ${b + 1}; try a lower learning rate`,
-          );
-        sum += loss * idx.length;
-        images += idx.length;
-        const rate = images / Math.max((performance.now() - started) / 1000, 1e-9);
-        hooks.onProgress?.({
-          phase: 'train',
-          epoch,
-          epochs,
-          batch: b + 1,
-          batches,
-          loss,
-          valLoss: null,
-          imagesPerSec: rate,
-          etaSeconds: ((epochs - epoch) * split.train.length + (split.train.length - e)) / rate,
-        });
-        await nextTick();
-      }
-      const seconds = (performance.now() - epochStart) / 1000;
-      const trainLoss = sum / split.train.length;
-      const valLoss = split.val.length ? segmentationLoss(model, set, split.val) : null;
-      history.push({ phase: 'train', epoch, loss: trainLoss, valLoss, imagesPerSec: split.train.length / seconds, seconds });
-      hooks.onProgress?.({
-        phase: 'train',
-        epoch,
-        epochs,
-        batch: batches,
-        batches,
-        loss: trainLoss,
-        valLoss,
-        imagesPerSec: images / ((performance.now() - started) / 1000),
-        etaSeconds: (epochs - epoch) * seconds,
-        epochDone: true,
-      });
-      await hooks.onEpochEnd?.(epoch, history);
-    }
-  } finally {
-    optimizer.dispose();
-  }
-  return { history, stoppedEarly: false, bestEpoch: epochs, imagesPerSec: images / ((performance.now() - started) / 1000) };
+  const { stoppedEarly, bestEpoch, imagesPerSec } = await fit(runner, plan, hooks, history);
+  return { history, stoppedEarly, bestEpoch, imagesPerSec };
 }

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { AppError } from '../errors';
+import { parseOrThrow } from '../validation';
 
 const positiveInt = z.number().int().positive();
 
@@ -127,13 +128,11 @@ export const PRESETS = Object.freeze({
 } as const satisfies Record<string, ModelSpecInput>);
 export type PresetName = keyof typeof PRESETS;
 
-function describeIssue(issue: z.core.$ZodIssue, arch: string): string {
-  const where = issue.path.length ? issue.path.join('.') : 'spec';
-  if (issue.code === 'unrecognized_keys') {
-    const valid = Object.keys(ARCHITECTURES[arch as ArchName].schema.shape).join(', ');
-    return `unknown option${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')} for arch '${arch}'; valid options: ${valid}`;
-  }
-  return `${where}: ${issue.message}`;
+/** An unknown option is named with the valid ones of its arch; other issues read `<where>: <message>`. */
+function describeIssue(issue: z.core.$ZodIssue, arch: string): string | undefined {
+  if (issue.code !== 'unrecognized_keys') return undefined;
+  const valid = Object.keys(ARCHITECTURES[arch as ArchName].schema.shape).join(', ');
+  return `unknown option${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')} for arch '${arch}'; valid options: ${valid}`;
 }
 
 /**
@@ -148,11 +147,10 @@ export function parseModelSpec(input: unknown): ModelSpec {
       `unknown arch ${JSON.stringify(arch)}; valid architectures: ${Object.keys(ARCHITECTURES).join(', ')}`,
     );
   }
-  const result = ARCHITECTURES[arch as ArchName].schema.safeParse(input);
-  if (!result.success) {
-    throw new AppError('invalid_input', `invalid ${arch} model spec: ${result.error.issues.map((i) => describeIssue(i, arch)).join('; ')}`);
-  }
-  const spec = result.data as ModelSpec;
+  const spec = parseOrThrow(ARCHITECTURES[arch as ArchName].schema, input, `${arch} model spec`, {
+    root: 'spec',
+    describe: (issue) => describeIssue(issue, arch),
+  }) as ModelSpec;
   const latentActivation = spec.latentActivation;
   if (spec.sparse && latentActivation !== 'sigmoid') {
     throw new AppError(

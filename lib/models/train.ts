@@ -7,9 +7,18 @@
 import { z } from 'zod';
 import { AppError } from '../errors';
 import { tf, type Tensor4D } from '../engine/tf';
+import {
+  fit,
+  localRunner,
+  splitIndices,
+  type EpochRecord,
+  type FitPlan,
+  type Objective,
+  type StepContext,
+  type TrainHooks,
+} from '../training/fit';
 import type { Autoencoder } from './autoencoder';
 import { batchTensor, checkImageSet, type ImageSet } from './image-set';
-import { seededRandom } from './layers';
 import { meanSquaredError, RECONSTRUCTION_LOSSES } from './losses';
 
 /** How the clustering head's centres start (see `clusterScheduleSchema.init`). */
@@ -82,31 +91,6 @@ export const trainOptionsSchema = z.strictObject({
 });
 export type TrainOptions = z.infer<typeof trainOptionsSchema>;
 
-export interface TrainProgress {
-  phase: 'train' | 'pretrain' | 'finetune' | 'cluster';
-  /** For the stacked AE's pretraining: which layer (0-based). */
-  layer?: number;
-  epoch: number;
-  epochs: number;
-  batch: number;
-  batches: number;
-  loss: number;
-  valLoss: number | null;
-  imagesPerSec: number;
-  etaSeconds: number;
-  /** Set on the event that closes an epoch (after validation). */
-  epochDone?: true;
-}
-
-export interface EpochRecord {
-  phase: TrainProgress['phase'];
-  epoch: number;
-  loss: number;
-  valLoss: number | null;
-  imagesPerSec: number;
-  seconds: number;
-}
-
 export interface TrainResult {
   history: EpochRecord[];
   stoppedEarly: boolean;
@@ -134,176 +118,42 @@ export interface ClusterFinetuneSummary {
   sizes: number[];
 }
 
-export interface TrainHooks {
-  onProgress?: (progress: TrainProgress) => void;
-  signal?: AbortSignal;
-  /** Resume after a checkpoint: the first epoch to run (1-based) and the epochs already done. */
-  resume?: { startEpoch: number; history: EpochRecord[] };
-  /** After each completed epoch, with the weights in the model (to save a checkpoint). */
-  onEpochEnd?: (epoch: number, history: readonly EpochRecord[]) => Promise<void>;
-}
-
-/** Seeded Fisher–Yates shuffle of 0..n-1. */
-export function shuffledIndices(n: number, seed: number): Int32Array {
-  const order = new Int32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  const random = seededRandom(seed);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    const t = order[i]!;
-    order[i] = order[j]!;
-    order[j] = t;
-  }
-  return order;
-}
-
-/** Splits 0..n-1 into shuffled train and validation indices. */
-export function splitIndices(n: number, validationSplit: number, seed: number): { train: Int32Array; val: Int32Array } {
-  const order = shuffledIndices(n, seed);
-  const valCount = validationSplit > 0 ? Math.max(1, Math.round(n * validationSplit)) : 0;
-  if (n - valCount < 1)
-    throw new AppError('invalid_input', `${n} images leave none to train on after a validation split of ${validationSplit}`);
-  return { train: order.slice(valCount), val: order.slice(0, valCount) };
-}
-
-/** Adam with PyTorch's defaults (β1 0.9, β2 0.999, ε 1e-8), so runs compare with the reference. */
-export function createAdam(learningRate: number): tf.Optimizer {
-  return tf.train.adam(learningRate, 0.9, 0.999, 1e-8);
-}
-
-export const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-export function throwIfAborted(signal?: AbortSignal): void {
-  if (signal?.aborted) throw new AppError('cancelled', 'training was cancelled');
-}
-
-interface FitPhase {
-  phase: TrainProgress['phase'];
-  layer?: number;
-  vars: tf.Variable[];
-  /** Loss of one batch; `indices` are the images' positions in the set (for labels). */
-  lossOf: (x: Tensor4D, indices: Int32Array, step: number) => tf.Scalar;
-}
-
-/** Mean of `lossOf` over `indices` in batches, without gradients. */
-function evaluate(set: ImageSet, indices: Int32Array, lossOf: FitPhase['lossOf'], batchSize = 1000): number {
-  let total = 0;
-  for (let s = 0; s < indices.length; s += batchSize) {
-    const e = Math.min(indices.length, s + batchSize);
-    total += tf.tidy(() => lossOf(batchTensor(set, indices, s, e), indices.subarray(s, e), -1).dataSync()[0]!) * (e - s);
-  }
-  return total / indices.length;
-}
-
-async function fit(
-  set: ImageSet,
-  split: { train: Int32Array; val: Int32Array },
-  phase: FitPhase,
-  options: TrainOptions,
-  hooks: TrainHooks,
-  history: EpochRecord[],
-): Promise<{ stoppedEarly: boolean; bestEpoch: number; imagesPerSec: number }> {
-  const { epochs, batchSize, learningRate, seed, earlyStopping } = options;
-  const optimizer = createAdam(learningRate);
-  const batches = Math.ceil(split.train.length / batchSize);
-  let best = Infinity;
-  let bestEpoch = 0;
-  let bestWeights: tf.Tensor[] | null = null;
-  let stale = 0;
-  let stoppedEarly = false;
-  let images = 0;
-  const started = performance.now();
-  try {
-    for (let epoch = hooks.resume?.startEpoch ?? 1; epoch <= epochs; epoch++) {
-      const order = shuffledIndices(split.train.length, seed + epoch);
-      const epochStart = performance.now();
-      let sum = 0;
-      for (let b = 0; b < batches; b++) {
-        throwIfAborted(hooks.signal);
-        const s = b * batchSize;
-        const e = Math.min(split.train.length, s + batchSize);
-        const idx = new Int32Array(e - s);
-        for (let k = 0; k < idx.length; k++) idx[k] = split.train[order[s + k]!]!;
-        const step = (epoch - 1) * batches + b;
-        const loss = tf.tidy(() => {
-          const x = batchTensor(set, idx, 0, idx.length);
-          const cost = optimizer.minimize(() => phase.lossOf(x, idx, step), true, phase.vars);
-          return cost!.dataSync()[0]!;
-        });
-        if (!Number.isFinite(loss))
-          throw new AppError(
-            'invalid_input',
-            `training diverged (loss ${loss}) at epoch ${epoch}, batch ${b + 1}; try a lower learning rate`,
-          );
-        sum += loss * idx.length;
-        images += idx.length;
-        const elapsed = (performance.now() - started) / 1000;
-        const rate = images / Math.max(elapsed, 1e-9);
-        const remaining = (epochs - epoch) * split.train.length + (split.train.length - e);
-        hooks.onProgress?.({
-          phase: phase.phase,
-          ...(phase.layer !== undefined ? { layer: phase.layer } : {}),
-          epoch,
-          epochs,
-          batch: b + 1,
-          batches,
-          loss,
-          valLoss: null,
-          imagesPerSec: rate,
-          etaSeconds: remaining / rate,
-        });
-        await nextTick();
-      }
-      const seconds = (performance.now() - epochStart) / 1000;
-      const trainLoss = sum / split.train.length;
-      const valLoss = split.val.length ? evaluate(set, split.val, phase.lossOf) : null;
-      history.push({ phase: phase.phase, epoch, loss: trainLoss, valLoss, imagesPerSec: split.train.length / seconds, seconds });
-      hooks.onProgress?.({
-        phase: phase.phase,
-        ...(phase.layer !== undefined ? { layer: phase.layer } : {}),
-        epoch,
-        epochs,
-        batch: batches,
-        batches,
-        loss: trainLoss,
-        valLoss,
-        imagesPerSec: images / ((performance.now() - started) / 1000),
-        etaSeconds: (epochs - epoch) * seconds,
-        epochDone: true,
-      });
-      const monitored = valLoss ?? trainLoss;
-      if (monitored < best - (earlyStopping?.minDelta ?? 0)) {
-        best = monitored;
-        bestEpoch = epoch;
-        stale = 0;
-        if (earlyStopping) {
-          tf.dispose(bestWeights ?? []);
-          bestWeights = phase.vars.map((v) => tf.clone(v));
-        }
-      } else if (earlyStopping && ++stale >= earlyStopping.patience) {
-        stoppedEarly = true;
-        break;
-      }
-      await hooks.onEpochEnd?.(epoch, history);
-    }
-    if (stoppedEarly && bestWeights) phase.vars.forEach((v, i) => v.assign(bestWeights![i]!));
-  } finally {
-    tf.dispose(bestWeights ?? []);
-    optimizer.dispose();
-  }
-  return { stoppedEarly, bestEpoch, imagesPerSec: images / ((performance.now() - started) / 1000) };
-}
-
 /** Corrupts a batch with Gaussian noise of std `factor`, clipped to [0,1] (denoising AE). */
 export function addNoise(x: Tensor4D, factor: number, seed?: number): Tensor4D {
   return tf.tidy(() => tf.clipByValue(tf.add(x, tf.randomNormal(x.shape, 0, factor, 'float32', seed)), 0, 1) as Tensor4D);
 }
 
-/** The batch objective of `trainAutoencoder`: reconstruction (+ KL), denoising noise when set. */
-export function autoencoderObjective(model: Autoencoder, options: Pick<TrainOptions, 'seed'>) {
+/**
+ * The reconstruction objective (+ KL for a VAE-style loss, sparsity for a sparse AE): each step
+ * reconstructs its images, corrupted first by seeded noise for a denoising AE (the step's seed plus
+ * the replica's stream). Runs in this thread and, built by name, in the worker replicas.
+ */
+export function reconstructionObjective(model: Autoencoder, set: ImageSet): Objective {
   const noise = model.spec.denoising?.noiseFactor;
-  return (x: Tensor4D, step: number, stream = 0): tf.Scalar =>
-    model.loss(noise && step >= 0 ? addNoise(x, noise, options.seed * 7919 + step * 16 + stream) : x, x);
+  return {
+    vars: model.autoencoderParams,
+    loss(ctx) {
+      const x = batchTensor(set, ctx.indices, 0, ctx.indices.length);
+      return { total: model.loss(noise && ctx.training ? addNoise(x, noise, ctx.seed + ctx.stream) : x, x) };
+    },
+  };
+}
+
+/** The plan of a run over `count` images with `options`: split, epochs, batches, seed, early stopping. */
+function trainPlan(count: number, options: TrainOptions, phase: FitPlan['phase']): FitPlan {
+  return {
+    phase,
+    ...splitIndices(count, options.validationSplit, options.seed),
+    epochs: options.epochs,
+    batchSize: options.batchSize,
+    seed: options.seed,
+    earlyStopping: options.earlyStopping,
+  };
+}
+
+/** Runs `objective` in this thread with Adam at `options.learningRate`; records go to `history`. */
+function fitHere(objective: Objective, plan: FitPlan, options: TrainOptions, hooks: TrainHooks, history: EpochRecord[]) {
+  return fit(localRunner(objective, { learningRate: options.learningRate }), plan, hooks, history);
 }
 
 /**
@@ -317,22 +167,10 @@ export async function trainAutoencoder(
   hooks: TrainHooks = {},
 ): Promise<TrainResult> {
   checkImageSet(set, model.spec.inputShape);
-  const split = splitIndices(set.count, options.validationSplit, options.seed);
-  const objective = autoencoderObjective(model, options);
   const history: EpochRecord[] = [...(hooks.resume?.history ?? [])];
-  const result = await fit(
-    set,
-    split,
-    {
-      phase: 'train',
-      vars: model.autoencoderParams,
-      lossOf: (x, _idx, step) => objective(x, step),
-    },
-    options,
-    hooks,
-    history,
-  );
-  return { history, ...result };
+  const plan = trainPlan(set.count, options, 'train');
+  const { stoppedEarly, bestEpoch, imagesPerSec } = await fitHere(reconstructionObjective(model, set), plan, options, hooks, history);
+  return { history, stoppedEarly, bestEpoch, imagesPerSec };
 }
 
 /**
@@ -352,63 +190,21 @@ export async function trainStacked(model: Autoencoder, set: ImageSet, options: T
   }
   const split = splitIndices(set.count, options.validationSplit, options.seed);
   const history: EpochRecord[] = [];
-  const layers = spec.hidden.length + 1;
   // Layer-wise phases do not resume from checkpoints: only progress and cancellation pass through.
   const stackHooks: TrainHooks = {
     ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
     ...(hooks.signal ? { signal: hooks.signal } : {}),
   };
-  let images = 0;
+  const trainedImages = split.train.length * options.epochs;
   let seconds = 0;
-  for (let layer = 0; layer < layers; layer++) {
-    const below = (x: Tensor4D) => {
-      let h = tf.reshape(x, [x.shape[0], -1]) as tf.Tensor2D;
-      for (let i = 0; i < layer; i++) h = model.encodeLayer(h, i);
-      return h;
-    };
-    const r = await fit(
-      set,
-      split,
-      {
-        phase: 'pretrain',
-        layer,
-        vars: [`enc/dense${layer}/kernel`, `enc/dense${layer}/bias`, `dec/dense${layer}/kernel`, `dec/dense${layer}/bias`].map((n) =>
-          model.p(n),
-        ),
-        lossOf: (x) => {
-          const input = below(x);
-          const recon = model.decodeLayer(model.encodeLayer(input, layer), layer);
-          const lossFn = layer === 0 ? RECONSTRUCTION_LOSSES[spec.loss] : meanSquaredError;
-          return lossFn(recon, input) as tf.Scalar;
-        },
-      },
-      options,
-      stackHooks,
-      history,
-    );
-    images += split.train.length * options.epochs;
-    seconds += (split.train.length * options.epochs) / r.imagesPerSec;
+  for (let layer = 0; layer <= spec.hidden.length; layer++) {
+    const plan = { ...trainPlan(set.count, options, 'pretrain'), layer };
+    const r = await fitHere(layerObjective(model, set, layer), plan, options, stackHooks, history);
+    seconds += trainedImages / r.imagesPerSec;
   }
-  const labelTensor = (idx: Int32Array) =>
-    tf.oneHot(
-      tf.tensor1d(
-        Array.from(idx, (i) => labels[i]!),
-        'int32',
-      ),
-      spec.classes,
-    );
-  const finetune = await fit(
-    set,
-    split,
-    {
-      phase: 'finetune',
-      vars: [...model.params].filter(([n]) => n.startsWith('enc/') || n.startsWith('cls/')).map(([, v]) => v),
-      lossOf: (x, idx) =>
-        tf.losses.softmaxCrossEntropy(
-          labelTensor(idx),
-          tf.add(tf.matMul(model.encode(x), model.p('cls/kernel')), model.p('cls/bias')),
-        ) as tf.Scalar,
-    },
+  const finetune = await fitHere(
+    classifierObjective(model, set, labels),
+    trainPlan(set.count, options, 'finetune'),
     options,
     stackHooks,
     history,
@@ -422,12 +218,48 @@ export async function trainStacked(model: Autoencoder, set: ImageSet, options: T
       if (p === labels[idx[k]!]) correct++;
     });
   }
+  const layers = spec.hidden.length + 1;
   return {
     history,
     stoppedEarly: finetune.stoppedEarly,
     bestEpoch: finetune.bestEpoch,
-    imagesPerSec:
-      (images + split.train.length * options.epochs) / (seconds + (split.train.length * options.epochs) / finetune.imagesPerSec),
+    imagesPerSec: (trainedImages * (layers + 1)) / (seconds + trainedImages / finetune.imagesPerSec),
     valAccuracy: correct / evalSet.length,
+  };
+}
+
+const stepImages = (set: ImageSet, ctx: StepContext) => batchTensor(set, ctx.indices, 0, ctx.indices.length);
+
+/** The stacked AE's pretraining of `layer`: an AE on the (frozen) code of the layers beneath it. */
+function layerObjective(model: Autoencoder, set: ImageSet, layer: number): Objective {
+  const lossFn = layer === 0 ? RECONSTRUCTION_LOSSES[model.spec.loss] : meanSquaredError;
+  const names = [`enc/dense${layer}/kernel`, `enc/dense${layer}/bias`, `dec/dense${layer}/kernel`, `dec/dense${layer}/bias`];
+  return {
+    vars: names.map((n) => model.p(n)),
+    loss(ctx) {
+      const x = stepImages(set, ctx);
+      let input = tf.reshape(x, [x.shape[0], -1]) as tf.Tensor2D;
+      for (let i = 0; i < layer; i++) input = model.encodeLayer(input, i);
+      return { total: lossFn(model.decodeLayer(model.encodeLayer(input, layer), layer), input) as tf.Scalar };
+    },
+  };
+}
+
+/** The stacked AE's fine-tune: encoder stack and softmax classifier on the labels. */
+function classifierObjective(model: Autoencoder, set: ImageSet, labels: Uint8Array | Int32Array): Objective {
+  const classes = model.spec.arch === 'stacked' ? model.spec.classes : 0;
+  return {
+    vars: [...model.params].filter(([n]) => n.startsWith('enc/') || n.startsWith('cls/')).map(([, v]) => v),
+    loss(ctx) {
+      const targets = tf.oneHot(
+        tf.tensor1d(
+          Array.from(ctx.indices, (i) => labels[i]!),
+          'int32',
+        ),
+        classes,
+      );
+      const logits = tf.add(tf.matMul(model.encode(stepImages(set, ctx)), model.p('cls/kernel')), model.p('cls/bias'));
+      return { total: tf.losses.softmaxCrossEntropy(targets, logits) as tf.Scalar };
+    },
   };
 }

@@ -7,10 +7,21 @@
 import { Worker } from 'node:worker_threads';
 import type { BackendName } from '../engine/backend';
 import { AppError, type ErrorCode } from '../errors';
+import {
+  fit,
+  splitIndices,
+  type EpochRecord,
+  type FitPlan,
+  type StepContext,
+  type StepOutcome,
+  type StepRunner,
+  type TrainHooks,
+} from '../training/fit';
 import { CENTERS, type Autoencoder } from './autoencoder';
-import type { ClusterStart, ClusterState } from './cluster-finetune';
+import { clusterPlan, type ClusterStart, type ClusterState } from './cluster-finetune';
 import { checkImageSet, imageSize, type ImageSet } from './image-set';
-import { clusterScheduleSchema, splitIndices, type EpochRecord, type TrainHooks, type TrainOptions, type TrainResult } from './train';
+import type { ObjectiveSpec } from './objectives';
+import type { TrainOptions, TrainResult } from './train';
 import { CONTROL, type FromWorker, type ToWorker, type Weights } from './worker-protocol';
 
 const BOOTSTRAP = new URL('../../workers/thread-bootstrap.mjs', import.meta.url);
@@ -129,11 +140,22 @@ export class ModelWorkerPool {
 
   /**
    * Data-parallel training of `model` (its weights are replaced by the result). Same contract as
-   * `trainAutoencoder`: progress per batch, validation per epoch, early stopping restoring the best
-   * epoch, AppError('cancelled') on abort.
+   * `trainAutoencoder` (the same driver): progress per batch, validation per epoch, early stopping
+   * restoring the best epoch, AppError('cancelled') on abort.
    */
   async train(model: Autoencoder, set: ImageSet, options: TrainOptions, hooks: TrainHooks = {}): Promise<TrainResult> {
-    const { history, stoppedEarly, bestEpoch, imagesPerSec } = await this.run(model, set, options, hooks, null);
+    checkImageSet(set, model.spec.inputShape);
+    const plan: FitPlan = {
+      phase: 'train',
+      ...splitIndices(set.count, options.validationSplit, options.seed),
+      epochs: options.epochs,
+      batchSize: options.batchSize,
+      seed: options.seed,
+      earlyStopping: options.earlyStopping,
+    };
+    const history: EpochRecord[] = [...(hooks.resume?.history ?? [])];
+    const runner = await this.runner(model, set, options, { kind: 'reconstruction' });
+    const { stoppedEarly, bestEpoch, imagesPerSec } = await fit(runner, plan, hooks, history);
     return { history, stoppedEarly, bestEpoch, imagesPerSec };
   }
 
@@ -150,40 +172,35 @@ export class ModelWorkerPool {
   ): Promise<{ history: EpochRecord[]; steps: number; state: ClusterState }> {
     const k = model.spec.clustering?.clusters;
     if (!k) throw new AppError('invalid_input', 'the clustering fine-tune needs a spec with a clustering head (spec.clustering)');
-    const q = new SharedArrayBuffer(set.count * k * 4);
+    checkImageSet(set, model.spec.inputShape);
     const centers = model.p(CENTERS).dataSync() as Float32Array;
-    const result = await this.run(model, set, options, hooks, { centers, start, q });
-    const { steps, ...state } = result.cluster ?? { updates: 0, changed: 1, klStart: 0, klEnd: 0, converged: false, steps: 0 };
-    return { history: result.history, steps, state };
+    const runner = await this.runner(model, set, options, { kind: 'cluster', start }, { weights: { [CENTERS]: centers }, assignments: k });
+    const history: EpochRecord[] = [];
+    const { steps } = await fit(runner, clusterPlan(set.count, options), hooks, history);
+    const state = (runner.state as ClusterState | undefined) ?? { updates: 0, changed: 1, klStart: 0, klEnd: 0, converged: false };
+    return { history, steps, state };
   }
 
-  private async run(
+  /**
+   * Sets every worker up to train `objective` on `set` (shared pixels, gradient regions and
+   * barrier) and returns the runner through which the driver sends them steps.
+   */
+  private async runner(
     model: Autoencoder,
     set: ImageSet,
-    trainOptions: TrainOptions,
-    hooks: TrainHooks,
-    cluster: { centers: Float32Array; start: ClusterStart; q: SharedArrayBuffer } | null,
-  ): Promise<TrainResult & { cluster?: ClusterState & { steps: number } }> {
-    checkImageSet(set, model.spec.inputShape);
-    // The clustering fine-tune trains on every image, for its own number of epochs, without early stopping.
-    const schedule = cluster ? clusterScheduleSchema.parse(trainOptions.clustering ?? {}) : null;
-    let options = trainOptions;
-    if (schedule) {
-      options = { ...trainOptions, epochs: schedule.epochs, batchSize: schedule.batchSize, validationSplit: 0 };
-      delete options.earlyStopping;
-    }
-    const phase = cluster ? 'cluster' : 'train';
-    const split = cluster
-      ? { train: Int32Array.from({ length: set.count }, (_, i) => i), val: new Int32Array(0) }
-      : splitIndices(set.count, options.validationSplit, options.seed);
+    options: TrainOptions,
+    objective: ObjectiveSpec,
+    extra: { weights?: Weights; assignments?: number } = {},
+  ): Promise<PoolRunner> {
     const workers = this.size;
     const float = set.pixels instanceof Float32Array;
     const pixels = new SharedArrayBuffer(set.pixels.byteLength);
     (float ? new Float32Array(pixels) : new Uint8Array(pixels)).set(set.pixels);
-    const paramSize = model.autoencoderParams.reduce((n, v) => n + v.size, 0) + (cluster ? cluster.centers.length : 0);
+    // Room for a gradient of every variable of the model: an objective trains some or all of them.
+    const paramSize = [...model.params.values()].reduce((n, v) => n + v.size, 0);
     const control = new SharedArrayBuffer(CONTROL.LENGTH * 4);
-    const grads = new SharedArrayBuffer(2 * workers * paramSize * 4);
-    const losses = new SharedArrayBuffer(2 * workers * 8);
+    const grads = new SharedArrayBuffer(workers * paramSize * 4);
+    const assignments = extra.assignments ? new SharedArrayBuffer(set.count * extra.assignments * 4) : undefined;
     const meta = { count: set.count, height: set.height, width: set.width, channels: set.channels, float };
     await Promise.all(
       this.handles.map((h, worker) =>
@@ -192,121 +209,75 @@ export class ModelWorkerPool {
             type: 'train-setup',
             pixels,
             meta,
-            train: split.train,
+            objective,
             options,
+            ...(extra.weights ? { weights: extra.weights } : {}),
             control,
             grads,
-            losses,
+            ...(assignments ? { assignments } : {}),
             worker,
             workers,
-            ...(cluster ? { cluster } : {}),
           },
           'ready',
         ),
       ),
     );
-
-    const controlView = new Int32Array(control);
-    const onAbort = () => Atomics.store(controlView, CONTROL.ABORT, 1);
-    hooks.signal?.addEventListener('abort', onAbort);
-    if (hooks.signal?.aborted) onAbort();
-    const history: EpochRecord[] = [...(hooks.resume?.history ?? [])];
-    const started = performance.now();
-    let images = 0;
-    let best = Infinity;
-    let bestEpoch = 0;
-    let bestWeights: Weights | null = null;
-    let stale = 0;
-    let stoppedEarly = false;
-    let clusterState: (ClusterState & { steps: number }) | undefined;
-    try {
-      for (let epoch = hooks.resume?.startEpoch ?? 1; epoch <= options.epochs; epoch++) {
-        const epochStart = performance.now();
-        const onEvent = (m: FromWorker) => {
-          if (m.type !== 'batch') return;
-          images += m.images;
-          const rate = images / ((performance.now() - started) / 1000);
-          const remaining =
-            (options.epochs - epoch) * split.train.length +
-            (split.train.length - Math.min(split.train.length, m.batch * options.batchSize));
-          hooks.onProgress?.({
-            phase,
-            epoch,
-            epochs: options.epochs,
-            batch: m.batch,
-            batches: m.batches,
-            loss: m.loss,
-            valLoss: null,
-            imagesPerSec: rate,
-            etaSeconds: remaining / rate,
-          });
-        };
-        const results = await Promise.all(
-          this.handles.map((h, i) => h.request({ type: 'train-epoch', epoch }, 'epoch-done', i === 0 ? onEvent : undefined)),
-        );
-        if (results.some((r) => r.cancelled)) throw new AppError('cancelled', 'training was cancelled');
-        const seconds = (performance.now() - epochStart) / 1000;
-        const count = results[0]!.count;
-        clusterState = results[0]!.cluster;
-        if (count === 0) break;
-        const loss = results[0]!.sumLoss / count;
-        const valLoss = split.val.length ? await this.evaluate(split.val) : null;
-        history.push({ phase, epoch, loss, valLoss, imagesPerSec: count / seconds, seconds });
-        hooks.onProgress?.({
-          phase,
-          epoch,
-          epochs: options.epochs,
-          batch: Math.ceil(split.train.length / options.batchSize),
-          batches: Math.ceil(split.train.length / options.batchSize),
-          loss,
-          valLoss,
-          imagesPerSec: images / ((performance.now() - started) / 1000),
-          etaSeconds: (options.epochs - epoch) * seconds,
-          epochDone: true,
-        });
-        if (clusterState?.converged) {
-          stoppedEarly = true;
-          break;
-        }
-        const monitored = valLoss ?? loss;
-        if (monitored < best - (options.earlyStopping?.minDelta ?? 0)) {
-          best = monitored;
-          bestEpoch = epoch;
-          stale = 0;
-          if (options.earlyStopping) bestWeights = (await this.handles[0]!.request({ type: 'get-weights' }, 'weights')).weights;
-        } else if (options.earlyStopping && ++stale >= options.earlyStopping.patience) {
-          stoppedEarly = true;
-          break;
-        }
-        if (hooks.onEpochEnd) {
-          model.writeWeights(new Map(Object.entries((await this.handles[0]!.request({ type: 'get-weights' }, 'weights')).weights)));
-          await hooks.onEpochEnd(epoch, history);
-        }
-      }
-      const final =
-        stoppedEarly && bestWeights ? bestWeights : (await this.handles[0]!.request({ type: 'get-weights' }, 'weights')).weights;
-      model.writeWeights(new Map(Object.entries(final)));
-    } finally {
-      hooks.signal?.removeEventListener('abort', onAbort);
-    }
-    return {
-      history,
-      stoppedEarly,
-      bestEpoch,
-      imagesPerSec: images / ((performance.now() - started) / 1000),
-      ...(clusterState ? { cluster: clusterState } : {}),
-    };
-  }
-
-  private async evaluate(indices: Int32Array): Promise<number> {
-    const share = Math.ceil(indices.length / this.size);
-    const parts = await Promise.all(
-      this.handles.map((h, i) => h.request({ type: 'eval', indices: indices.slice(i * share, (i + 1) * share) }, 'eval-done')),
-    );
-    return parts.reduce((s, p) => s + p.sum, 0) / indices.length;
+    return new PoolRunner(model, this.handles);
   }
 
   async close(): Promise<void> {
     await Promise.all(this.handles.map((h) => h.worker.terminate()));
   }
+}
+
+/**
+ * The driver's steps on the pool's replicas: each step goes to every worker (which trains on its
+ * share and meets the others), the loss is the sum of their weighted shares; weights come back
+ * from worker 0 (all replicas are identical) for snapshots, checkpoints and the result.
+ */
+class PoolRunner implements StepRunner<Weights> {
+  /** Worker 0's report of its objective (the clustering fine-tune's targets), after the last step. */
+  state: object | undefined;
+
+  constructor(
+    private readonly model: Autoencoder,
+    private readonly handles: WorkerHandle[],
+  ) {}
+
+  async step(ctx: StepContext): Promise<StepOutcome> {
+    const replies = await Promise.all(this.handles.map((h) => h.request({ type: 'train-step', ctx }, 'step-done')));
+    this.state = replies[0]!.state;
+    if (replies[0]!.stopped) return { stopped: true };
+    const parts: Record<string, number> = {};
+    let loss = 0;
+    for (const reply of replies) {
+      loss += reply.loss;
+      for (const [name, value] of Object.entries(reply.parts)) parts[name] = (parts[name] ?? 0) + value;
+    }
+    return { stopped: false, loss, ...(Object.keys(parts).length ? { parts } : {}) };
+  }
+
+  async evaluate(indices: Int32Array): Promise<number> {
+    const share = Math.ceil(indices.length / this.handles.length);
+    const sums = await Promise.all(
+      this.handles.map((h, i) => h.request({ type: 'eval', indices: indices.slice(i * share, (i + 1) * share) }, 'eval-done')),
+    );
+    return sums.reduce((s, p) => s + p.sum, 0) / indices.length;
+  }
+
+  async snapshot(): Promise<Weights> {
+    return (await this.handles[0]!.request({ type: 'get-weights' }, 'weights')).weights;
+  }
+
+  release(): void {}
+
+  async sync(): Promise<void> {
+    this.model.writeWeights(new Map(Object.entries(await this.snapshot())));
+  }
+
+  async finish(best: Weights | null): Promise<void> {
+    this.model.writeWeights(new Map(Object.entries(best ?? (await this.snapshot()))));
+  }
+
+  dispose(): void {}
 }

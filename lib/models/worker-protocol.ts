@@ -3,14 +3,15 @@
  * layout of the shared memory used for synchronous data-parallel training.
  */
 import type { BackendName } from '../engine/backend';
+import type { StepContext } from '../training/fit';
+import type { ObjectiveSpec } from './objectives';
 import type { ModelSpec } from './spec';
-import type { ClusterStart, ClusterState } from './cluster-finetune';
 import type { TrainOptions } from './train';
 
 export type Weights = Record<string, Float32Array>;
 
-/** Int32 slots of the training control block. */
-export const CONTROL = Object.freeze({ COUNT: 0, GENERATION: 1, ABORT: 2, STOP0: 3, STOP1: 4, LENGTH: 5 });
+/** Int32 slots of the training control block (the barrier's arrivals and generation). */
+export const CONTROL = Object.freeze({ COUNT: 0, GENERATION: 1, LENGTH: 2 });
 
 export interface ImageMeta {
   count: number;
@@ -27,25 +28,29 @@ export type ToWorker =
       type: 'train-setup';
       pixels: SharedArrayBuffer;
       meta: ImageMeta;
-      train: Int32Array;
+      /** The objective to build (by name, see `lib/models/objectives.ts`) and the options it and Adam read. */
+      objective: ObjectiveSpec;
       options: TrainOptions;
+      /** Weights to write into the replica first (the clustering fine-tune's starting centres). */
+      weights?: Weights;
       control: SharedArrayBuffer;
+      /** One gradient region per worker, each the size of the objective's variables (room for all the model's). */
       grads: SharedArrayBuffer;
-      losses: SharedArrayBuffer;
+      /** Room for the soft assignments [count × k] of every image, filled by all workers together (clustering). */
+      assignments?: SharedArrayBuffer;
       worker: number;
       workers: number;
-      /** The clustering fine-tune instead of reconstruction: centres and partition to start from, shared Q [count × k]. */
-      cluster?: { centers: Float32Array; start: ClusterStart; q: SharedArrayBuffer };
     }
-  | { type: 'train-epoch'; epoch: number }
+  /** One step: `ctx.indices` is the whole batch; each worker trains on its share. */
+  | { type: 'train-step'; ctx: StepContext }
   | { type: 'eval'; indices: Int32Array }
   | { type: 'get-weights' };
 
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'encoded'; latents: Float32Array }
-  | { type: 'batch'; epoch: number; batch: number; batches: number; loss: number; images: number }
-  | { type: 'epoch-done'; sumLoss: number; count: number; cancelled: boolean; cluster?: ClusterState & { steps: number } }
+  /** A worker's share of the step's loss and parts (weighted by its share of the batch), and the objective's state. */
+  | { type: 'step-done'; stopped: boolean; loss: number; parts: Record<string, number>; state?: object }
   | { type: 'eval-done'; sum: number; count: number }
   | { type: 'weights'; weights: Weights }
   | { type: 'error'; message: string; code?: string };

@@ -4,9 +4,10 @@
  * run with a summary per cluster; clusters can be named and exported as a manifest (CSV/JSON) or
  * a folder of copies of their originals.
  */
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { kmeans, sampledKMeans, type KMeansResult } from '../clustering/kmeans';
+import { writeFileDurable } from '../durable-file';
 import { silhouetteScore } from '../clustering/silhouette';
 import { pairwiseSquaredDistances } from '../engine/linear-algebra';
 import { AppError } from '../errors';
@@ -286,6 +287,6 @@ export async function exportClusterFolder(library: Library, runId: number, clust
       originalPath(library.config, row.contentHash),
       join(dest, `${row.id}.${row.format === 'jpeg' ? 'jpg' : row.format === 'dicom' ? 'dcm' : row.format}`),
     );
-  await writeFile(join(dest, 'manifest.csv'), formatManifest(rows, 'csv'));
+  await writeFileDurable(join(dest, 'manifest.csv'), formatManifest(rows, 'csv'));
   return rows.length;
 }

@@ -21,7 +21,8 @@ import { immediate } from '../store/database';
 import { imagesWithoutEmbedding, putEmbedding } from '../store/embeddings-repo';
 import { findImageByHash, getImage, insertImage, knownHashes, purgeDeletedHash, type Modality } from '../store/images-repo';
 import { activeModel, bumpIndexGeneration } from '../store/models-repo';
-import { originalPath, writeFileAtomic, type Library } from './library';
+import { writeFileDurable } from '../durable-file';
+import { originalPath, type Library } from './library';
 import { loadActiveModel, loadRegisteredModel, markIndexCurrent, modelIndex, type LoadedModel, type OpenedIndex } from './model-service';
 import type { ModelRecord } from '../store/models-repo';
 
@@ -358,7 +359,7 @@ async function commitBatch(
   }
   // Originals first: a row must never point at a file that is not there. They are fsynced in
   // parallel so the file system can group the flushes. Thumbnails are made on first view.
-  await Promise.all(batch.map((d) => writeFileAtomic(originalPath(library.config, d.hash), d.bytes)));
+  await Promise.all(batch.map((d) => writeFileDurable(originalPath(library.config, d.hash), d.bytes)));
   const dim = loaded?.record.latentSize ?? 0;
   const added = immediate(library.db, () => {
     const out: { id: number; vector: Float32Array }[] = [];

@@ -3,8 +3,8 @@
  * models and their HNSW indexes — opened once from the configuration, closed when done.
  */
 import { statSync } from 'node:fs';
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Config } from '../config';
 import { recoverModelWrites } from '../models/model-io';
 import { processRunningSince } from '../processes';
@@ -33,29 +33,9 @@ export function thumbnailPath(config: Readonly<Config>, contentHash: string): st
 }
 
 /**
- * Writes a file atomically: temp file in the same folder, fsync (unless `durable` is false, for
- * files derived from others, like thumbnails), rename.
- */
-export async function writeFileAtomic(path: string, data: Uint8Array, options: { durable?: boolean } = {}): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  const handle = await open(tmp, 'w');
-  try {
-    await handle.writeFile(data);
-    if (options.durable !== false) await handle.sync();
-  } catch (error) {
-    await handle.close();
-    await rm(tmp, { force: true });
-    throw error;
-  }
-  await handle.close();
-  await rename(tmp, path);
-}
-
-/**
  * Cleans up after writers killed before their rename: model directories (and training
  * checkpoints) caught mid-swap are restored (see recoverModelWrites), and the temp files of atomic
- * writes (originals, thumbnails, index files: `<name>.tmp-<pid>…` of processes that no longer
+ * writes (originals, thumbnails, index files: `.<name>.tmp-<pid>…` of processes that no longer
  * run) are removed. Returns how many entries were removed or restored.
  */
 export async function removeOrphanedTempFiles(config: Readonly<Config>): Promise<number> {

@@ -7,8 +7,9 @@
  * `segmentUpload`. Segmentation models stay out of the SQLite model table: they have no latent
  * space, so nothing there (embeddings, indexes, the active model) applies to them.
  */
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { readdir, readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { writeFileDurable } from '../durable-file';
 import { AppError, isAppError } from '../errors';
 import { loadSegmentationFolder, type SegmentationSet } from '../data/segmentation-folder';
 import type { DecodeLimits } from '../images/image-decoder';
@@ -17,7 +18,7 @@ import { loadSegmenter, readSegmentationManifest, saveSegmenter, type Segmentati
 import { parseSegmentationSpec, type SegmentationSpec, type SegmentationSpecInput } from '../models/segmentation-spec';
 import { segmentationTrainOptionsSchema, trainSegmenter, type SegmentationTrainOptions } from '../models/segmentation-train';
 import { Segmenter } from '../models/segmenter';
-import type { EpochRecord, TrainHooks } from '../models/train';
+import type { EpochRecord, TrainHooks } from '../training/fit';
 import { ScoreAccumulator, type SegmentationScores } from '../segmentation/metrics';
 
 /** Sub-folder of the models directory that holds segmentation models. */
@@ -302,13 +303,9 @@ export function comparisonPath(dataDir: string): string {
   return join(dataDir, 'eval', 'segmentation.json');
 }
 
-/** Saves a comparison (with when it was measured) atomically. */
+/** Saves a comparison (with when it was measured) atomically and durably. */
 export async function saveSegmentationComparison(dataDir: string, comparison: SegmentationComparison): Promise<void> {
-  const path = comparisonPath(dataDir);
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, JSON.stringify({ ...comparison, measuredAt: new Date().toISOString() }, null, 2));
-  await rename(tmp, path);
+  await writeFileDurable(comparisonPath(dataDir), JSON.stringify({ ...comparison, measuredAt: new Date().toISOString() }, null, 2));
 }
 
 /** The latest `eval:seg` comparison, or null when none was run. */

@@ -6,7 +6,8 @@ import { readFile } from 'node:fs/promises';
 import { AppError } from '../errors';
 import { prepareImage } from '../images/image-decoder';
 import { getImage } from '../store/images-repo';
-import { originalPath, thumbnailPath, writeFileAtomic, type Library } from './library';
+import { writeFileDurable } from '../durable-file';
+import { originalPath, thumbnailPath, type Library } from './library';
 
 /** Longest side of a thumbnail, in pixels. */
 export const THUMBNAIL_SIZE = 160;
@@ -25,6 +26,6 @@ export async function thumbnailFor(library: Library, id: number, size = THUMBNAI
     throw new AppError('internal', `the original of image ${id} is missing`, { cause: error });
   });
   const prepared = await prepareImage(original, { target: { height: 1, width: 1, channels: 3 }, thumbnailSize: size });
-  await writeFileAtomic(path, prepared.thumbnail!, { durable: false });
+  await writeFileDurable(path, prepared.thumbnail!, { durable: false });
   return prepared.thumbnail!;
 }

@@ -21,7 +21,8 @@ import { loadModel, saveModel } from '../models/model-io';
 import type { ModelSpec } from '../models/spec';
 import { ModelWorkerPool } from '../models/worker-pool';
 import type { BackendName } from '../engine/backend';
-import { trainAutoencoder, trainStacked, type EpochRecord, type TrainHooks, type TrainOptions, type TrainResult } from '../models/train';
+import { trainAutoencoder, trainStacked, type TrainOptions, type TrainResult } from '../models/train';
+import type { EpochRecord, TrainHooks } from '../training/fit';
 
 export interface TrainRequest {
   /** 'fashion-mnist', 'library' (the stored images of `library`) or a folder of images. */

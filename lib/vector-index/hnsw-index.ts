@@ -4,27 +4,17 @@
  * data file's name and byte size) and that data file, `<name>.<generation>-<pid>-<stamp>.hnsw`, a
  * new name on every save. A save writes the data file, then renames the metadata into place —
  * the one commit point: killed before it, the previous index stays whole; after it, the new one
- * is. Then it removes the data files of earlier saves. Every file is written atomically (temp
- * file, fsync, rename). `openHnswIndex` rebuilds from the store when a file is missing,
- * unreadable, of another dimension or space, or stale — the index is a cache, never the truth.
+ * is. Then it removes the data files of earlier saves. Every file is written atomically and
+ * durably (lib/durable-file: temp file, fsync, rename, folder fsync). `openHnswIndex` rebuilds
+ * from the store when a file is missing, unreadable, of another dimension or space, or stale —
+ * the index is a cache, never the truth.
  * (Format 1 kept the data in `<name>.hnsw`, renamed separately; it still loads.)
  */
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import hnswlib from 'hnswlib-node';
 import { z } from 'zod';
+import { writeFileDurableSync } from '../durable-file';
 import { AppError } from '../errors';
 import { processRunningSince } from '../processes';
 import { checkK, checkVector, type DistanceSpace, type Neighbor } from '../vectors/distance';
@@ -79,24 +69,6 @@ export function indexDataPath(path: string): string | null {
 
 /** A data file of another live process written this recently may be a save about to commit. */
 const SAVE_WINDOW_MS = 10 * 60_000;
-
-function writeAtomically(path: string, write: (tmp: string) => void): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}`);
-  try {
-    write(tmp);
-    const fd = openSync(tmp, 'r+');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (error) {
-    rmSync(tmp, { force: true });
-    throw error;
-  }
-}
 
 export class HnswIndex implements VectorIndex {
   readonly dim: number;
@@ -217,7 +189,7 @@ export class HnswIndex implements VectorIndex {
   save(generation: number): void {
     const file = `${basename(this.path)}.${generation}-${process.pid}-${Date.now().toString(36)}.hnsw`;
     const dataPath = join(dirname(this.path), file);
-    writeAtomically(dataPath, (tmp) => this.index.writeIndexSync(tmp));
+    writeFileDurableSync(dataPath, (tmp) => this.index.writeIndexSync(tmp));
     const meta: Meta = {
       format: 'latent-atlas-hnsw',
       version: 2,
@@ -231,7 +203,7 @@ export class HnswIndex implements VectorIndex {
       bytes: statSync(dataPath).size,
       deleted: [...this.deleted],
     };
-    writeAtomically(`${this.path}.json`, (tmp) => writeFileSync(tmp, JSON.stringify(meta))); // the commit
+    writeFileDurableSync(`${this.path}.json`, (tmp) => writeFileSync(tmp, JSON.stringify(meta))); // the commit
     this.removeEarlierDataFiles(dataPath);
   }
 

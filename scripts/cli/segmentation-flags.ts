@@ -6,10 +6,11 @@ import { SingleBar, Presets } from 'cli-progress';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
 import { AppError } from '../../lib/errors';
+import { parseOrThrow } from '../../lib/validation';
 import { SEGMENTATION_LOSSES, parseSegmentationSpec } from '../../lib/models/segmentation-spec';
 import { segmentationTrainOptionsSchema, type SegmentationTrainOptions } from '../../lib/models/segmentation-train';
 import { UPSAMPLING_MODES } from '../../lib/models/spec';
-import type { TrainHooks } from '../../lib/models/train';
+import type { TrainHooks } from '../../lib/training/fit';
 import type { SegmentationData, SegmentationTrainRequest } from '../../lib/services/segmentation-service';
 
 /** 217 COCO photos with person masks, 173 train / 44 test (see its ATTRIBUTION.md). */
@@ -79,21 +80,19 @@ export function segmentationRequestFromFlags(flags: SegmentationFlags): Omit<Seg
     ...(data.maskValues ? { maskValues: data.maskValues } : {}),
   };
   parseSegmentationSpec(spec); // fail on a bad spec before any image is decoded
-  const parsed = segmentationTrainOptionsSchema.safeParse({
-    epochs: Number(str(flags, 'epochs')),
-    batchSize: Number(str(flags, 'batchSize')),
-    learningRate: Number(str(flags, 'lr')),
-    schedule: flags.constantLr === true ? 'constant' : 'cosine',
-    validationSplit: Number(str(flags, 'valSplit')),
-    augment: { flip: flags.flip !== false, minCrop: Number(str(flags, 'minCrop')) },
-    seed: Number(str(flags, 'seed')),
-  });
-  if (!parsed.success)
-    throw new AppError(
-      'invalid_input',
-      `invalid training option: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
-  const options: SegmentationTrainOptions = parsed.data;
+  const options: SegmentationTrainOptions = parseOrThrow(
+    segmentationTrainOptionsSchema,
+    {
+      epochs: Number(str(flags, 'epochs')),
+      batchSize: Number(str(flags, 'batchSize')),
+      learningRate: Number(str(flags, 'lr')),
+      schedule: flags.constantLr === true ? 'constant' : 'cosine',
+      validationSplit: Number(str(flags, 'valSplit')),
+      augment: { flip: flags.flip !== false, minCrop: Number(str(flags, 'minCrop')) },
+      seed: Number(str(flags, 'seed')),
+    },
+    'training option',
+  );
   return { data, spec, options };
 }
 

@@ -99,14 +99,23 @@ describe('segmentation service', () => {
     expect(models.map((m) => m.name)).toEqual(['seg-a']);
     expect(models[0]!.training?.test?.miou).toBe(outcome.record.test!.miou);
 
-    const picture = await sharp({ create: { width: 30, height: 18, channels: 3, background: { r: 200, g: 200, b: 200 } } })
+    // Dark with a bright 12×8 rectangle, like the training pairs, at a size the model never saw.
+    const rgb = new Uint8Array(30 * 18 * 3).fill(30);
+    for (let y = 5; y < 13; y++) rgb.fill(220, (y * 30 + 9) * 3, (y * 30 + 21) * 3);
+    const picture = await sharp(rgb, { raw: { width: 30, height: 18, channels: 3 } })
       .jpeg()
       .toBuffer();
     const result = await segmentUpload(modelsDir, picture);
     expect(result.model).toBe('seg-a');
     expect([result.width, result.height, result.mask.length]).toEqual([30, 18, 30 * 18]);
-    expect(result.areaFraction).toBeGreaterThanOrEqual(0);
-    expect(result.areaFraction).toBeLessThanOrEqual(1);
+    // The area is the share of pixels whose foreground probability wins, and the mask paints them 255.
+    expect(result.channels).toBe(1);
+    const foreground = result.probabilities.filter((p) => p > 0.5).length;
+    expect(result.areaFraction).toBeCloseTo(foreground / (30 * 18), 10);
+    expect(result.classFractions[0]).toBeCloseTo(1 - result.areaFraction, 10);
+    for (let i = 0; i < result.mask.length; i++) {
+      expect([result.classes[i], result.mask[i]]).toEqual(result.probabilities[i]! > 0.5 ? [1, 255] : [0, 0]);
+    }
     const overlay = await encodeMaskOverlay(result.classes, result.width, result.height);
     expect(await sharp(overlay).metadata()).toMatchObject({ format: 'png', width: 30, height: 18, channels: 4 });
     const before = tf.memory().numTensors; // the model is cached now: a second call allocates nothing that stays

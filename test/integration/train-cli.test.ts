@@ -4,7 +4,7 @@
  * loads and encodes.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,6 +15,7 @@ import { embedImages, encodeImages } from '../../lib/models/inference';
 import { CENTERS, HEAD_MEAN } from '../../lib/models/autoencoder';
 import { loadModel } from '../../lib/models/model-io';
 import { startWasm } from '../helpers/engine';
+import { SHARED, xray } from '../helpers/files';
 
 const run = promisify(execFile);
 const TSX = join(process.cwd(), 'node_modules', '.bin', 'tsx');
@@ -26,13 +27,16 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-async function train(args: string[]): Promise<Record<string, unknown>> {
-  const { stdout } = await run(TSX, ['scripts/train.ts', ...args], {
+/** Runs the CLI; `result` is the JSON line it prints last, `log` what it wrote to stderr. */
+async function trainWithLog(args: string[]): Promise<{ result: Record<string, unknown>; log: string }> {
+  const { stdout, stderr } = await run(TSX, ['scripts/train.ts', ...args], {
     env: { ...process.env, LATENT_ATLAS_WORKERS: '2', LATENT_ATLAS_DATA_DIR: join(dir, 'library') },
     timeout: 120_000,
   });
-  return JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+  return { result: JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>, log: stderr };
 }
+
+const train = async (args: string[]) => (await trainWithLog(args)).result;
 
 const variants: Record<string, string[]> = {
   'reference CAE, data-parallel on two threads': ['--preset', 'reference-cae', '--limit', '1200'],
@@ -60,10 +64,16 @@ describe('npm run train', () => {
   }
 
   it('trains on a folder of real X-rays, skipping files that are not images', async () => {
-    const out = join(dir, 'xray');
-    const result = await train([
+    // 40 real X-rays next to a CSV and a PNG cut short after its signature: 40 used, 2 skipped by name.
+    const data = join(dir, 'xray-data');
+    await mkdir(data);
+    const xrays = (await readdir(join(SHARED, 'chest-xray'))).filter((f) => f.endsWith('.png')).slice(0, 40);
+    for (const file of xrays) await copyFile(join(SHARED, 'chest-xray', file), join(data, file));
+    await writeFile(join(data, 'labels.csv'), 'file,label\nIM-0133-0001.png,normal\n');
+    await writeFile(join(data, 'broken.png'), xray().subarray(0, 64));
+    const { result, log } = await trainWithLog([
       '--data',
-      '../shared/data/chest-xray',
+      data,
       '--size',
       '32',
       '--arch',
@@ -72,13 +82,13 @@ describe('npm run train', () => {
       '8,16',
       '--epochs',
       '1',
-      '--limit',
-      '60',
       '--out',
-      out,
+      join(dir, 'xray'),
     ]);
-    expect(result.images).toBeGreaterThan(50);
-    expect(result.skipped).toBeGreaterThanOrEqual(0);
+    expect(result.images).toBe(40);
+    expect(result.skipped).toBe(2);
+    expect(log).toMatch(/^skipped broken\.png: /m);
+    expect(log).toMatch(/^skipped labels\.csv: /m);
   });
 
   it('gives a trained model a clustering head: --init <dir> --epochs 0 --cluster-finetune k', async () => {

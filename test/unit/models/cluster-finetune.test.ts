@@ -27,7 +27,8 @@ import type { ImageSet } from '../../../lib/models/image-set';
 import { clusteringKl, softAssignments, targetDistribution } from '../../../lib/models/losses';
 import { loadModel, saveModel } from '../../../lib/models/model-io';
 import { parseModelSpec } from '../../../lib/models/spec';
-import { trainAutoencoder, trainOptionsSchema, type TrainProgress } from '../../../lib/models/train';
+import { trainAutoencoder, trainOptionsSchema } from '../../../lib/models/train';
+import type { TrainProgress } from '../../../lib/training/fit';
 import { ModelWorkerPool } from '../../../lib/models/worker-pool';
 import { onBackend, relativeError, startWasm } from '../../helpers/engine';
 

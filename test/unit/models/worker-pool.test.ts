@@ -10,7 +10,8 @@ import { Autoencoder } from '../../../lib/models/autoencoder';
 import type { ImageSet } from '../../../lib/models/image-set';
 import { encodeImages } from '../../../lib/models/inference';
 import { parseModelSpec } from '../../../lib/models/spec';
-import { trainAutoencoder, trainOptionsSchema, type TrainProgress } from '../../../lib/models/train';
+import { trainAutoencoder, trainOptionsSchema } from '../../../lib/models/train';
+import type { TrainProgress } from '../../../lib/training/fit';
 import { ModelWorkerPool } from '../../../lib/models/worker-pool';
 import { startWasm } from '../../helpers/engine';
 
@@ -60,6 +61,29 @@ describe('ModelWorkerPool', () => {
     const trained = encodeImages(model, images);
     expect(trained).not.toEqual(encodeImages(Autoencoder.create(spec), images));
     single.dispose();
+  });
+
+  it('stops early when validation loss stalls and leaves the best epoch in the model, not the last', async () => {
+    const start = Autoencoder.create(spec).readWeights();
+    const run = async (extra: Partial<typeof options>) => {
+      const m = Autoencoder.create(spec);
+      m.writeWeights(start);
+      await pool.syncWeights(m);
+      const result = await pool.train(m, images, { ...options, ...extra });
+      const weights = m.readWeights();
+      m.dispose();
+      return { result, weights };
+    };
+    const one = await run({ epochs: 1 });
+    const two = await run({ epochs: 2 });
+    // minDelta 10: no epoch after the first counts as better, so patience 1 stops after epoch 2.
+    const stopped = await run({ epochs: 10, earlyStopping: { patience: 1, minDelta: 10 } });
+    expect(stopped.result.stoppedEarly).toBe(true);
+    expect(stopped.result.history).toHaveLength(2);
+    expect(stopped.result.bestEpoch).toBe(1);
+    expect(stopped.result.history.map((h) => h.loss)).toEqual(two.result.history.map((h) => h.loss));
+    expect(two.weights.get('enc/latent/kernel')).not.toEqual(one.weights.get('enc/latent/kernel'));
+    for (const [name, value] of one.weights) expect(stopped.weights.get(name), name).toEqual(value);
   });
 
   it('cancels within a step and stays usable', async () => {
