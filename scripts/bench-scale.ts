@@ -47,7 +47,16 @@ import { activeModel } from '../lib/store/models-repo';
 import { BASE, BENCH_HOME, BENCH_MODEL_DIR, fashionCodes, labelOfImage, noisyCodes } from './cli/fashion-codes';
 import { runCli } from './cli/run';
 
-const WORKER_STEPS = Object.freeze(['index_build', 'index_open', 'kmeans', 'kmeans_compare', 'auto_k', 'map', 'duplicates'] as const);
+const WORKER_STEPS = Object.freeze([
+  'index_build',
+  'index_open',
+  'kmeans',
+  'kmeans_compare',
+  'auto_k',
+  'map',
+  'map_umap',
+  'duplicates',
+] as const);
 /** Full k-means on every vector, for the comparison, only up to this size (it is what the sampled fit avoids). */
 const COMPARE_LIMIT = 300_000;
 type WorkerStep = (typeof WORKER_STEPS)[number];
@@ -230,9 +239,12 @@ async function workerStep(step: WorkerStep, library: Library): Promise<Record<st
       }
       return { seconds: seconds(), ...out };
     }
-    case 'map': {
-      const points = await computeMap(library, 'pca');
-      return { seconds: seconds(), method: 'pca', points: points.length };
+    case 'map':
+    case 'map_umap': {
+      const method = step === 'map' ? 'pca' : 'umap';
+      const phases: Record<string, number> = {};
+      const points = await computeMap(library, method, { onProgress: (_d, _t, phase) => (phases[phase] ??= seconds()) });
+      return { seconds: seconds(), method, points: points.length, phase_started_s: phases };
     }
     case 'duplicates': {
       const found = findNearDuplicates(library);
@@ -382,6 +394,10 @@ async function webSteps(
       body: upload.body,
     });
     out.map_get = {
+      ...(await timedGet(`${base}/api/map?format=binary&method=pca${cluster ? `&run=${cluster.run}` : ''}`, 1)),
+      web_peak_rss_mb: rss.peak(),
+    };
+    out.map_get_json = {
       ...(await timedGet(`${base}/api/map?method=pca${cluster ? `&run=${cluster.run}` : ''}`, 1)),
       web_peak_rss_mb: rss.peak(),
     };
@@ -421,8 +437,13 @@ await runCli(async () => {
     await initEngine();
     const library = openLibrary(parseConfig({ LATENT_ATLAS_DATA_DIR: o.data ?? '' }));
     try {
+      const cpu = process.cpuUsage();
       const result = await workerStep(o.step, library);
-      console.log(JSON.stringify({ ...result, worker_peak_rss_mb: mb(statusKb('self', 'VmHWM')) }));
+      const used = process.cpuUsage(cpu);
+      // CPU seconds too: on shared cores the wall clock also measures the neighbours.
+      console.log(
+        JSON.stringify({ ...result, cpu_s: round((used.user + used.system) / 1e6), worker_peak_rss_mb: mb(statusKb('self', 'VmHWM')) }),
+      );
     } finally {
       library.close();
     }
