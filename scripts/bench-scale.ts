@@ -19,43 +19,46 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Command } from 'commander';
 import sharp from 'sharp';
 import { z } from 'zod';
+import { kmeans, sampledKMeans } from '../lib/clustering/kmeans';
 import { clusteringAccuracy, normalizedMutualInfo } from '../lib/clustering/metrics';
 import { parseConfig } from '../lib/config';
 import { FASHION_MNIST_CLASSES, loadFashionMnist } from '../lib/data/fashion-mnist';
 import { initEngine } from '../lib/engine/backend';
 import { exactKnn } from '../lib/engine/linear-algebra';
-import { embedImages } from '../lib/models/inference';
 import { seededRandom } from '../lib/models/layers';
-import { loadModel } from '../lib/models/model-io';
-import { presetSpec } from '../lib/models/spec';
 import { runClustering } from '../lib/services/cluster-service';
 import { findNearDuplicates } from '../lib/services/duplicates-service';
 import { openLibrary, type Library } from '../lib/services/library';
 import { computeMap } from '../lib/services/map-service';
 import { loadActiveVectors, openModelIndex, registerModelDir } from '../lib/services/model-service';
-import { trainModel } from '../lib/services/train-service';
 import { clusterMemberPage, runAssignments } from '../lib/store/clusters-repo';
 import { immediate } from '../lib/store/database';
 import { putEmbedding } from '../lib/store/embeddings-repo';
 import { insertImage } from '../lib/store/images-repo';
 import { activeModel } from '../lib/store/models-repo';
-import { trainOptionsSchema } from '../lib/models/train';
+import { BASE, BENCH_HOME, BENCH_MODEL_DIR, fashionCodes, labelOfImage, noisyCodes } from './cli/fashion-codes';
 import { runCli } from './cli/run';
 
-const HOME = resolve('data', 'bench-scale');
-const MODEL_DIR = join(HOME, 'model-fmnist');
-const CODES = join(HOME, 'codes.f32');
-const LABELS = join(HOME, 'labels.u8');
-const BASE = 70_000;
-const WORKER_STEPS = Object.freeze(['index_build', 'index_open', 'kmeans', 'auto_k', 'map', 'duplicates'] as const);
+const WORKER_STEPS = Object.freeze([
+  'index_build',
+  'index_open',
+  'kmeans',
+  'kmeans_compare',
+  'auto_k',
+  'map',
+  'map_umap',
+  'duplicates',
+] as const);
+/** Full k-means on every vector, for the comparison, only up to this size (it is what the sampled fit avoids). */
+const COMPARE_LIMIT = 300_000;
 type WorkerStep = (typeof WORKER_STEPS)[number];
 
 const program = new Command('bench:scale')
@@ -64,7 +67,7 @@ const program = new Command('bench:scale')
   .option('--connections <n>', 'concurrent connections', '8')
   .option('--port <n>', 'port of the app under test', '3931')
   .option('--step-timeout <s>', 'a worker step running longer is stopped and reported as timed out', '600')
-  .option('--skip <list>', `worker steps to leave out (${WORKER_STEPS.join(', ')})`, '')
+  .option('--skip <list>', `steps to leave out (${WORKER_STEPS.join(', ')}, web)`, '')
   .option('--keep', 'keep the library folders (data/bench-scale/lib-<N>)')
   .option('--step <name>', '(internal) run one worker step in this process')
   .option('--data <dir>', '(internal) the library of --step');
@@ -80,76 +83,31 @@ const statusKb = (pid: number | 'self', field: 'VmRSS' | 'VmHWM') => {
 };
 const mb = (kb: number) => Math.round(kb / 1024);
 
-function gaussian(random: () => number): number {
-  return Math.sqrt(-2 * Math.log(random() || 1e-12)) * Math.cos(2 * Math.PI * random());
-}
-
-/** The real codes of the 70,000 Fashion-MNIST images and their labels (trained and embedded once, then cached). */
-async function baseCodes(): Promise<{ codes: Float32Array; labels: Uint8Array; dim: number }> {
-  if (!existsSync(join(MODEL_DIR, 'model.json'))) {
-    log('training the reference-cae on 12,000 Fashion-MNIST images for 2 epochs (once)…');
-    const engine = await initEngine();
-    await trainModel({
-      data: 'fashion-mnist',
-      spec: presetSpec('reference-cae', { embedding: {} }),
-      options: trainOptionsSchema.parse({ epochs: 2 }),
-      limit: 12_000,
-      outDir: MODEL_DIR,
-      workers: 1,
-      backend: engine.backend,
-    });
-  }
-  if (!existsSync(CODES) || !existsSync(LABELS)) {
-    log('embedding the 70,000 Fashion-MNIST images (once)…');
-    await initEngine();
-    const { model } = await loadModel(MODEL_DIR);
-    const parts: Float32Array[] = [];
-    const labels: number[] = [];
-    for (const split of ['train', 'test'] as const) {
-      const set = await loadFashionMnist(split);
-      parts.push(embedImages(model, set, { batchSize: 500 }));
-      labels.push(...set.labels!);
-    }
-    model.dispose();
-    const codes = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-    parts.reduce((at, p) => (codes.set(p, at), at + p.length), 0);
-    writeFileSync(CODES, new Uint8Array(codes.buffer));
-    writeFileSync(LABELS, Uint8Array.from(labels));
-  }
-  const raw = readFileSync(CODES);
-  const codes = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
-  const labels = new Uint8Array(readFileSync(LABELS));
-  return { codes, labels, dim: codes.length / labels.length };
-}
-
 /** A fresh library of n images: rows, labels and noisy real codes, in transactions of 20,000. */
 async function buildLibrary(dir: string, n: number): Promise<number> {
-  const { codes, labels, dim } = await baseCodes();
+  const base = await fashionCodes();
+  const { labels, dim } = base;
   rmSync(dir, { recursive: true, force: true });
   const library = openLibrary(parseConfig({ LATENT_ATLAS_DATA_DIR: dir }));
   try {
-    const model = await registerModelDir(library, MODEL_DIR, { activate: true });
-    const spread = new Float32Array(dim);
-    for (let i = 0; i < BASE; i++) for (let j = 0; j < dim; j++) spread[j]! += codes[i * dim + j]! ** 2 / BASE;
-    for (let j = 0; j < dim; j++) spread[j] = 0.1 * Math.sqrt(spread[j]!);
-    const random = seededRandom(7);
+    const model = await registerModelDir(library, BENCH_MODEL_DIR, { activate: true });
+    const noisy = noisyCodes(base);
     const started = performance.now();
     const vector = new Float32Array(dim);
     for (let s = 0; s < n; s += 20_000) {
       immediate(library.db, () => {
         for (let i = s; i < Math.min(n, s + 20_000); i++) {
-          const base = i % BASE;
           const id = insertImage(library.db, {
             contentHash: createHash('sha256').update(`bench-scale:${i}`).digest('hex'),
-            originalName: `fmnist-${base}-${i}.png`,
+            originalName: `fmnist-${i % BASE}-${i}.png`,
             format: 'png',
             byteSize: 300,
             width: 28,
             height: 28,
             modality: 'photo',
-            labels: [FASHION_MNIST_CLASSES[labels[base]!]!],
+            labels: [FASHION_MNIST_CLASSES[labels[i % BASE]!]!],
           });
-          for (let j = 0; j < dim; j++) vector[j] = codes[base * dim + j]! + spread[j]! * gaussian(random);
+          noisy(i, vector);
           putEmbedding(library.db, id, model.id, vector);
         }
       });
@@ -233,12 +191,12 @@ async function workerStep(step: WorkerStep, library: Library): Promise<Record<st
       const run = await runClustering(library, step === 'kmeans' ? { k: 50 } : { k: 'auto' });
       const took = seconds();
       const largest = run.result.clusters.reduce((a, b) => (b.size > a.size ? b : a));
-      const labels = new Uint8Array(readFileSync(LABELS));
+      const { labels } = await fashionCodes();
       const assigned = runAssignments(library.db, run.id);
       const truth: number[] = [];
       const found: number[] = [];
       for (const [imageId, cluster] of assigned) {
-        truth.push(labels[(imageId - 1) % BASE]!);
+        truth.push(labelOfImage(labels, imageId));
         found.push(cluster);
       }
       return {
@@ -250,9 +208,43 @@ async function workerStep(step: WorkerStep, library: Library): Promise<Record<st
         nmi: round(normalizedMutualInfo(truth, found), 4),
       };
     }
-    case 'map': {
-      const points = await computeMap(library, 'pca');
-      return { seconds: seconds(), method: 'pca', points: points.length };
+    case 'kmeans_compare': {
+      // Sampled fit + one assignment pass against k-means on every vector: time, ACC and NMI on
+      // the Fashion-MNIST classes, and the NMI between the two partitions.
+      const { ids, data, dim } = loadActiveVectors(library);
+      const { labels } = await fashionCodes();
+      const truth = ids.map((id) => labelOfImage(labels, id));
+      const out: Record<string, unknown> = {};
+      for (const k of [10, 50]) {
+        let t = performance.now();
+        const full = kmeans(data, ids.length, dim, { k, seed: 0, restarts: 3 });
+        const row: Record<string, unknown> = {
+          full: {
+            seconds: round((performance.now() - t) / 1000),
+            acc: round(clusteringAccuracy(truth, full.assignments), 4),
+            nmi: round(normalizedMutualInfo(truth, full.assignments), 4),
+          },
+        };
+        for (const sample of [25_000, 100_000].filter((s) => s < ids.length)) {
+          t = performance.now();
+          const part = sampledKMeans(data, ids.length, dim, { k, seed: 0, restarts: 3, sample });
+          row[`sample_${sample}`] = {
+            seconds: round((performance.now() - t) / 1000),
+            acc: round(clusteringAccuracy(truth, part.assignments), 4),
+            nmi: round(normalizedMutualInfo(truth, part.assignments), 4),
+            nmi_vs_full: round(normalizedMutualInfo(full.assignments, part.assignments), 4),
+          };
+        }
+        out[`k${k}`] = row;
+      }
+      return { seconds: seconds(), ...out };
+    }
+    case 'map':
+    case 'map_umap': {
+      const method = step === 'map' ? 'pca' : 'umap';
+      const phases: Record<string, number> = {};
+      const points = await computeMap(library, method, { onProgress: (_d, _t, phase) => (phases[phase] ??= seconds()) });
+      return { seconds: seconds(), method, points: points.length, phase_started_s: phases };
     }
     case 'duplicates': {
       const found = findNearDuplicates(library);
@@ -402,6 +394,10 @@ async function webSteps(
       body: upload.body,
     });
     out.map_get = {
+      ...(await timedGet(`${base}/api/map?format=binary&method=pca${cluster ? `&run=${cluster.run}` : ''}`, 1)),
+      web_peak_rss_mb: rss.peak(),
+    };
+    out.map_get_json = {
       ...(await timedGet(`${base}/api/map?method=pca${cluster ? `&run=${cluster.run}` : ''}`, 1)),
       web_peak_rss_mb: rss.peak(),
     };
@@ -441,30 +437,36 @@ await runCli(async () => {
     await initEngine();
     const library = openLibrary(parseConfig({ LATENT_ATLAS_DATA_DIR: o.data ?? '' }));
     try {
+      const cpu = process.cpuUsage();
       const result = await workerStep(o.step, library);
-      console.log(JSON.stringify({ ...result, worker_peak_rss_mb: mb(statusKb('self', 'VmHWM')) }));
+      const used = process.cpuUsage(cpu);
+      // CPU seconds too: on shared cores the wall clock also measures the neighbours.
+      console.log(
+        JSON.stringify({ ...result, cpu_s: round((used.user + used.system) / 1e6), worker_peak_rss_mb: mb(statusKb('self', 'VmHWM')) }),
+      );
     } finally {
       library.close();
     }
     return;
   }
-  if (!existsSync(join('.next', 'BUILD_ID'))) throw new Error('the app is not built: run npm run build first');
-  mkdirSync(HOME, { recursive: true });
+  if (!o.skip.includes('web') && !existsSync(join('.next', 'BUILD_ID'))) throw new Error('the app is not built: run npm run build first');
+  mkdirSync(BENCH_HOME, { recursive: true });
   for (const n of o.images) {
-    const dir = join(HOME, `lib-${n}`);
+    const dir = join(BENCH_HOME, `lib-${n}`);
     log(`N = ${n}: building the library in ${dir}…`);
     const result: Record<string, unknown> = { images: n, cores: (await import('node:os')).availableParallelism() };
     result.library_build_s = round(await buildLibrary(dir, n));
     for (const step of WORKER_STEPS) {
-      if (o.skip.includes(step)) continue;
+      if (o.skip.includes(step) || (step === 'kmeans_compare' && n > COMPARE_LIMIT)) continue;
       log(`N = ${n}: ${step}…`);
       result[step] = await runWorkerStep(step, dir, o.stepTimeout);
       log(`  ${JSON.stringify(result[step])}`);
     }
     Object.assign(result, diskBytes(dir));
     const k50 = result.kmeans as { run?: number; largest?: { cluster: number; size: number } } | undefined;
-    log(`N = ${n}: web steps…`);
-    Object.assign(result, await webSteps(dir, n, o, k50?.run && k50.largest ? lastClusterPage(dir, k50.run, k50.largest) : null));
+    if (!o.skip.includes('web')) log(`N = ${n}: web steps…`);
+    if (!o.skip.includes('web'))
+      Object.assign(result, await webSteps(dir, n, o, k50?.run && k50.largest ? lastClusterPage(dir, k50.run, k50.largest) : null));
     console.log(JSON.stringify(result));
     if (!o.keep) rmSync(dir, { recursive: true, force: true });
   }

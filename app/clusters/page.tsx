@@ -2,12 +2,11 @@
 /** Clusters: run k-means (k, or automatic with the silhouette/elbow chart), cards per cluster, rename, and the latent map. */
 import Link from 'next/link';
 import { useEffect, useState } from 'react';
-import { api, usePoll, waitForJob, type Job, type Status } from '@/app/_components/api';
+import { api, fetchMap, usePoll, waitForJob, type Job, type Status } from '@/app/_components/api';
 import { ElbowChart, MapScatter } from '@/app/_components/charts';
 import { JobProgress } from '@/app/_components/job-progress';
 import { NextSteps } from '@/app/_components/next-steps';
 import type { ClusterRun as Run, ClusterRunListing, ClusterSummary } from '@/lib/services/cluster-service';
-import type { LatentMap } from '@/lib/services/map-service';
 
 function ClusterCard({ run, c, onRenamed }: { run: Run; c: ClusterSummary; onRenamed: () => void }) {
   const [name, setName] = useState(c.name ?? '');
@@ -64,7 +63,7 @@ export default function ClustersPage() {
   const [error, setError] = useState<string | null>(null);
   const [method, setMethod] = useState<'pca' | 'umap'>('pca');
   const [colorBy, setColorBy] = useState<'cluster' | 'label'>('cluster');
-  const [map, setMap] = useState<LatentMap | null>(null);
+  const [map, setMap] = useState<Awaited<ReturnType<typeof fetchMap>> | null>(null);
   const [mapJob, setMapJob] = useState<Job | null>(null);
 
   useEffect(() => {
@@ -76,7 +75,7 @@ export default function ClustersPage() {
   useEffect(loadRun, [runId]);
   useEffect(() => {
     if (!status?.model?.id) return;
-    void api<LatentMap>(`/api/map?method=${method}${runId ? `&run=${runId}` : ''}`).then(setMap, (e: Error) => setError(e.message));
+    void fetchMap(method, runId).then(setMap, (e: Error) => setError(e.message));
   }, [method, runId, status?.model?.id, mapJob?.state]);
 
   const cluster = async () => {

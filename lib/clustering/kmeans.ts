@@ -192,3 +192,53 @@ export function kmeans(data: Float32Array, n: number, dim: number, options: KMea
     points.dispose();
   }
 }
+
+export interface SampledKMeansOptions extends KMeansOptions {
+  /**
+   * Above this many vectors, k-means is fitted on a seeded random sample of this size and every
+   * vector is then assigned to the nearest fitted centroid in one pass. Default 100,000: at k = 50
+   * the centroids hardly move beyond it, and the fit stops growing with the library.
+   */
+  sample?: number;
+}
+
+/** Rows per assignment pass over the whole set: bounds the engine's copy of the points. */
+const ASSIGN_CHUNK = 131_072;
+
+/**
+ * k-means for any library size: plain `kmeans` up to `sample` vectors; beyond, `kmeans` on a
+ * sample and one chunked assignment pass over all vectors (sizes, distances and inertia are those
+ * of the whole set; `iterations` those of the fit).
+ */
+export function sampledKMeans(data: Float32Array, n: number, dim: number, options: SampledKMeansOptions): KMeansResult {
+  const { sample = 100_000, ...fit } = options;
+  if (!Number.isInteger(sample) || sample < 1) throw new AppError('invalid_input', `sample must be a positive integer; got ${sample}`);
+  if (n <= sample) return kmeans(data, n, dim, fit);
+  checkKMeansInput(data, n, dim, options.k);
+  const random = seededRandom((options.seed ?? 0) ^ 0x2545f491);
+  const picked = new Set<number>();
+  while (picked.size < sample) picked.add(Math.floor(random() * n));
+  const rows = new Float32Array(sample * dim);
+  [...picked].forEach((i, j) => rows.set(data.subarray(i * dim, (i + 1) * dim), j * dim));
+  const fitted = kmeans(rows, sample, dim, fit);
+  const assignments = new Int32Array(n);
+  const distances = new Float32Array(n);
+  for (let s = 0; s < n; s += ASSIGN_CHUNK) {
+    const count = Math.min(ASSIGN_CHUNK, n - s);
+    const points = new PointSet(data.subarray(s * dim, (s + count) * dim), count, dim);
+    try {
+      const part = points.assign(fitted.centroids, fitted.k);
+      assignments.set(part.assignments, s);
+      distances.set(part.distances, s);
+    } finally {
+      points.dispose();
+    }
+  }
+  const sizes = new Int32Array(fitted.k);
+  let inertia = 0;
+  for (let i = 0; i < n; i++) {
+    sizes[assignments[i]!]!++;
+    inertia += distances[i]!;
+  }
+  return { ...fitted, assignments, distances, sizes, inertia };
+}

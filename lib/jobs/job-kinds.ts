@@ -12,7 +12,7 @@ import { runClustering } from '../services/cluster-service';
 import { embedMissing, ingestFolder } from '../services/ingest-service';
 import type { Library } from '../services/library';
 import { computeMap } from '../services/map-service';
-import { registerModelDir, switchActiveModel } from '../services/model-service';
+import { rebuildModelIndex, registerModelDir, switchActiveModel } from '../services/model-service';
 import { defaultModelDir, FASHION_MNIST, LIBRARY_DATA, trainModel } from '../services/train-service';
 import type { JobProgress } from '../store/jobs-repo';
 import { parseOrThrow } from '../validation';
@@ -157,9 +157,17 @@ const map: JobKind<{ method: 'pca' | 'umap' }> = {
   dedupeKey: (p) => `map:${p.method}`,
   resumable: true,
   run: async (p, { library, signal, progress }) => {
-    const points = await computeMap(library, p.method, { signal, onProgress: (done, total) => progress({ phase: 'umap', done, total }) });
+    const points = await computeMap(library, p.method, { signal, onProgress: (done, total, phase) => progress({ phase, done, total }) });
     return { points: points.length };
   },
+};
+
+const index: JobKind<Record<string, never>> = {
+  schema: z.strictObject({}),
+  dedupeKey: () => 'index',
+  resumable: true, // a rebuild from SQLite starts over; the saved index stays whole until it ends
+  run: async (_p, { library, signal, progress }) =>
+    rebuildModelIndex(library, { signal, onProgress: (done, total) => progress({ phase: 'index', done, total }) }),
 };
 
 const activate: JobKind<{ modelId: number }> = {
@@ -179,7 +187,7 @@ const activate: JobKind<{ modelId: number }> = {
   },
 };
 
-export const JOB_KINDS = Object.freeze({ ingest, train, embed, activate, cluster, map } as Record<string, JobKind<unknown>>);
+export const JOB_KINDS = Object.freeze({ ingest, train, embed, activate, cluster, map, index } as Record<string, JobKind<unknown>>);
 
 export function jobKind(kind: string): JobKind<unknown> {
   const found = JOB_KINDS[kind];

@@ -19,6 +19,23 @@ export interface DuplicateGroups {
   groups: { ids: number[]; maxDistance: number }[];
 }
 
+/** Position of `id` in the ascending `ids`, or -1. */
+function positionOf(ids: readonly number[], id: number): number {
+  let lo = 0;
+  let hi = ids.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (ids[mid]! === id) return mid;
+    if (ids[mid]! < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+/**
+ * Near-duplicate groups over the whole library. Neighbours are kept in typed arrays (n × k), the
+ * union–find runs over positions: a million images cost a few hundred MB, not an object per pair.
+ */
 export function findNearDuplicates(library: Library, options: DuplicateOptions = {}): DuplicateGroups {
   const { model, ids, data, dim } = loadActiveVectors(library);
   const neighbors = options.neighbors ?? 10;
@@ -28,44 +45,61 @@ export function findNearDuplicates(library: Library, options: DuplicateOptions =
     throw new AppError('invalid_input', `threshold must be a finite number ≥ 0; got ${options.threshold}`);
   }
   const { index } = modelIndex(library, model);
-  const hits = ids.map((id, i) => index.search(data.subarray(i * dim, (i + 1) * dim), neighbors + 1).filter((h) => h.id !== id));
+  const n = ids.length;
+  const hitIds = new Int32Array(n * neighbors).fill(-1);
+  const hitDistances = new Float32Array(n * neighbors).fill(Infinity);
+  // Near-duplicates are the very nearest neighbours: a short candidate list finds them.
+  const ef = Math.max(2 * (neighbors + 1), 16);
+  for (let i = 0; i < n; i++) {
+    const hits = index.search(data.subarray(i * dim, (i + 1) * dim), neighbors + 1, { ef });
+    let j = 0;
+    for (const h of hits) {
+      if (h.id === ids[i] || j === neighbors) continue;
+      hitIds[i * neighbors + j] = h.id;
+      hitDistances[i * neighbors + j] = h.distance;
+      j++;
+    }
+  }
   let threshold = options.threshold;
   if (threshold === undefined) {
-    const nearest = hits
-      .map((h) => h[0]?.distance ?? Infinity)
+    const nearest = Float32Array.from({ length: n }, (_, i) => hitDistances[i * neighbors]!)
       .filter(Number.isFinite)
-      .sort((a, b) => a - b);
+      .sort();
     threshold = nearest.length ? 0.05 * nearest[Math.floor(nearest.length / 2)]! : 0;
   }
-  const parent = new Map<number, number>(ids.map((id) => [id, id]));
+  const parent = Int32Array.from({ length: n }, (_, i) => i);
   const find = (x: number): number => {
-    while (parent.get(x) !== x) {
-      parent.set(x, parent.get(parent.get(x)!)!);
-      x = parent.get(x)!;
+    while (parent[x] !== x) {
+      parent[x] = parent[parent[x]!]!;
+      x = parent[x]!;
     }
     return x;
   };
-  const maxDistance = new Map<number, number>();
-  ids.forEach((id, i) => {
-    for (const h of hits[i]!) {
-      if (h.distance > threshold!) break;
-      const a = find(id);
-      const b = find(h.id);
-      const d = Math.max(h.distance, maxDistance.get(a) ?? 0, maxDistance.get(b) ?? 0);
-      if (a !== b) parent.set(a, b);
-      maxDistance.set(find(id), d);
+  const maxDistance = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < neighbors; j++) {
+      const d = hitDistances[i * neighbors + j]!;
+      if (d > threshold) break;
+      const other = positionOf(ids, hitIds[i * neighbors + j]!);
+      if (other < 0) continue;
+      const a = find(i);
+      const b = find(other);
+      const joined = Math.max(d, maxDistance[a]!, maxDistance[b]!);
+      if (a !== b) parent[a] = b;
+      maxDistance[find(i)] = joined;
     }
-  });
+  }
   const groups = new Map<number, number[]>();
-  for (const id of ids) {
-    const root = find(id);
-    groups.set(root, [...(groups.get(root) ?? []), id]);
+  const size = new Int32Array(n);
+  for (let i = 0; i < n; i++) size[find(i)]!++;
+  for (let i = 0; i < n; i++) {
+    const root = find(i);
+    if (size[root]! > 1) (groups.get(root) ?? groups.set(root, []).get(root)!).push(ids[i]!);
   }
   return {
     threshold,
     groups: [...groups.entries()]
-      .filter(([, g]) => g.length > 1)
-      .map(([root, g]) => ({ ids: g.sort((a, b) => a - b), maxDistance: maxDistance.get(root) ?? 0 }))
+      .map(([root, g]) => ({ ids: g, maxDistance: maxDistance[root]! }))
       .sort((a, b) => b.ids.length - a.ids.length),
   };
 }

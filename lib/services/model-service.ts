@@ -130,6 +130,34 @@ export function openModelIndex(library: Library, model: ModelRecord): OpenedInde
 const openIndexes = new Map<string, OpenedIndex>();
 
 /**
+ * Rebuilds the active model's index from SQLite as background work: vectors read in chunks, added
+ * in batches with progress and the event loop free (so a job's cancellation lands), then saved
+ * stamped with the generation read before the first vector — changes made meanwhile are caught
+ * up by the next open. Cancelled, the index on disk is the previous one.
+ */
+export async function rebuildModelIndex(
+  library: Library,
+  options: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
+): Promise<{ vectors: number; seconds: number }> {
+  const model = activeModel(library.db);
+  if (!model) throw new AppError('not_found', 'no active model yet: train one first (npm run train)');
+  const started = performance.now();
+  const generation = indexGeneration(library.db, model.id);
+  const count = countEmbeddings(library.db, model.id);
+  const index = HnswIndex.create(indexPath(library, model), { dim: model.latentSize, space: INDEX_SPACE }, count);
+  await index.rebuildInBatches(storedEntries(library, model), count, options);
+  index.save(generation);
+  openIndexes.set(`${library.config.dbPath}#${model.id}`, {
+    index,
+    rebuilt: true,
+    reconciled: false,
+    reason: 'rebuilt on request',
+    generation,
+  });
+  return { vectors: index.size, seconds: (performance.now() - started) / 1000 };
+}
+
+/**
  * The model's index, opened once per process and library and shared by ingest and search, so a
  * search sees what an ingest in the same process just added. When another process (the job
  * worker) changed the store since, the index catches up in memory before it answers.

@@ -109,6 +109,34 @@ const MIGRATIONS: readonly string[] = Object.freeze([
   CREATE INDEX images_live_by_modality ON images (modality, id) WHERE deleted_at IS NULL;
   CREATE INDEX cluster_assignments_by_cluster ON cluster_assignments (run_id, cluster, distance, image_id);
   `,
+  // Labels of live images kept beside their JSON by triggers: the count per label (the listing
+  // asks on every page) and a label's images newest first, without reading every row's JSON.
+  `
+  CREATE TABLE image_labels (
+    label TEXT NOT NULL,
+    image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+    PRIMARY KEY (label, image_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX image_labels_by_image ON image_labels (image_id);
+  CREATE TABLE label_counts (label TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID;
+  INSERT OR IGNORE INTO image_labels (label, image_id)
+    SELECT value, images.id FROM images, json_each(images.labels) WHERE deleted_at IS NULL;
+  INSERT INTO label_counts (label, count) SELECT label, count(*) FROM image_labels GROUP BY label;
+  CREATE TRIGGER image_labels_added AFTER INSERT ON image_labels BEGIN
+    INSERT INTO label_counts (label, count) VALUES (NEW.label, 1) ON CONFLICT (label) DO UPDATE SET count = count + 1;
+  END;
+  CREATE TRIGGER image_labels_removed AFTER DELETE ON image_labels BEGIN
+    UPDATE label_counts SET count = count - 1 WHERE label = OLD.label;
+    DELETE FROM label_counts WHERE label = OLD.label AND count <= 0;
+  END;
+  CREATE TRIGGER images_labels_inserted AFTER INSERT ON images WHEN NEW.deleted_at IS NULL BEGIN
+    INSERT OR IGNORE INTO image_labels (label, image_id) SELECT value, NEW.id FROM json_each(NEW.labels);
+  END;
+  CREATE TRIGGER images_labels_updated AFTER UPDATE OF labels, deleted_at ON images BEGIN
+    DELETE FROM image_labels WHERE image_id = NEW.id;
+    INSERT OR IGNORE INTO image_labels (label, image_id) SELECT value, NEW.id FROM json_each(NEW.labels) WHERE NEW.deleted_at IS NULL;
+  END;
+  `,
 ]);
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

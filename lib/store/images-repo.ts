@@ -147,27 +147,35 @@ export interface ImagePage {
 
 /** A page of live images, newest first (by id), with the total matching the filters. */
 export function listImages(db: Db, query: ImageQuery = {}): ImagePage {
-  const where = ['deleted_at IS NULL'];
-  const args: (string | number)[] = [];
-  if (query.modality) {
-    where.push('modality = ?');
-    args.push(query.modality);
-  }
-  if (query.label !== undefined) {
-    where.push('EXISTS (SELECT 1 FROM json_each(images.labels) WHERE value = ?)');
-    args.push(query.label);
-  }
-  const clause = where.join(' AND ');
-  const total = statement(db, `SELECT count(*) FROM images WHERE ${clause}`)
-    .pluck()
-    .get(...args) as number;
   const limit = query.limit ?? 100;
+  const before = query.before ?? Number.MAX_SAFE_INTEGER;
+  const modality = query.modality ? ' AND i.modality = ?' : '';
+  const modalityArgs = query.modality ? [query.modality] : [];
+  let total: number;
+  let rows: Row[];
   // One row more than the page tells whether a next page exists without counting.
-  const rows = statement(db, `SELECT * FROM images WHERE ${clause} AND id < ? ORDER BY id DESC LIMIT ?`).all(
-    ...args,
-    query.before ?? Number.MAX_SAFE_INTEGER,
-    limit + 1,
-  ) as Row[];
+  if (query.label !== undefined) {
+    // A label's images come from its index (label, image id), newest first, not from every row's JSON.
+    total = query.modality
+      ? (statement(db, 'SELECT count(*) FROM image_labels l JOIN images i ON i.id = l.image_id WHERE l.label = ? AND i.modality = ?')
+          .pluck()
+          .get(query.label, query.modality) as number)
+      : ((statement(db, 'SELECT count FROM label_counts WHERE label = ?').pluck().get(query.label) as number | undefined) ?? 0);
+    rows = statement(
+      db,
+      `SELECT i.* FROM image_labels l JOIN images i ON i.id = l.image_id
+       WHERE l.label = ? AND l.image_id < ? AND i.deleted_at IS NULL${modality} ORDER BY l.image_id DESC LIMIT ?`,
+    ).all(query.label, before, ...modalityArgs, limit + 1) as Row[];
+  } else {
+    total = statement(db, `SELECT count(*) FROM images i WHERE i.deleted_at IS NULL${modality}`)
+      .pluck()
+      .get(...modalityArgs) as number;
+    rows = statement(db, `SELECT i.* FROM images i WHERE i.deleted_at IS NULL AND i.id < ?${modality} ORDER BY i.id DESC LIMIT ?`).all(
+      before,
+      ...modalityArgs,
+      limit + 1,
+    ) as Row[];
+  }
   const images = rows.slice(0, limit).map(toRecord);
   return { images, total, nextCursor: rows.length > limit ? images[images.length - 1]!.id : null };
 }
@@ -180,14 +188,9 @@ export function liveImageHashes(db: Db): { id: number; contentHash: string }[] {
   }[];
 }
 
-/** Every label in use with its number of images, most used first. */
+/** Every label in use with its number of live images, most used first (kept by triggers, not counted per call). */
 export function labelCounts(db: Db): { label: string; count: number }[] {
-  return db
-    .prepare(
-      `SELECT value AS label, count(*) AS count FROM images, json_each(images.labels)
-       WHERE deleted_at IS NULL GROUP BY value ORDER BY count DESC, value`,
-    )
-    .all() as { label: string; count: number }[];
+  return statement(db, 'SELECT label, count FROM label_counts ORDER BY count DESC, label').all() as { label: string; count: number }[];
 }
 
 /** Replaces an image's labels; false when there is no such live image. */

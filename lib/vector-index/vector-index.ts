@@ -23,6 +23,10 @@ export interface VectorIndex {
   search(query: ArrayLike<number>, k: number, options?: { ef?: number }): Neighbor[];
   /** Persists the index durably, stamped with the store generation it reflects. */
   save(generation: number): void;
-  /** Replaces the contents with `entries` (from the store). */
-  rebuild(entries: Iterable<IndexEntry>, capacity: number): void;
+  /** Replaces the contents with `entries` (from the store), in batches that report progress and can be cancelled. */
+  rebuild(
+    entries: Iterable<IndexEntry>,
+    capacity: number,
+    options?: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void },
+  ): void;
 }

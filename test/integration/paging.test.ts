@@ -13,7 +13,7 @@ import type { Library } from '../../lib/services/library';
 import { parseConfig } from '../../lib/config';
 import { openLibrary } from '../../lib/services/library';
 import { clusterMemberPage, insertClusterRun, type MemberCursor } from '../../lib/store/clusters-repo';
-import { deleteImage, insertImage, listImages, type ImageQuery } from '../../lib/store/images-repo';
+import { deleteImage, insertImage, labelCounts, listImages, setImageLabels, type ImageQuery } from '../../lib/store/images-repo';
 import { registerModel } from '../../lib/store/models-repo';
 
 let dir: string;
@@ -81,6 +81,28 @@ describe('keyset pages of the library', () => {
     expect(walked.totals[0]).toBe(xrays.length);
     const even = live.filter((_, i) => (i + 6) % 2 === 0).reverse();
     expect(walkListing({ limit: 5, label: 'even' }).pages.flat()).toEqual(even);
+  });
+
+  it('counts labels as they are added, changed and deleted, and pages a label with a modality', () => {
+    const ids = addImages(9); // labels even/odd by position; xray every third
+    expect(labelCounts(library.db)).toEqual([
+      { label: 'even', count: 5 },
+      { label: 'odd', count: 4 },
+    ]);
+    setImageLabels(library.db, ids[0]!, ['odd', 'new']);
+    deleteImage(library.db, ids[1]!);
+    expect(labelCounts(library.db)).toEqual([
+      { label: 'even', count: 4 },
+      { label: 'odd', count: 4 },
+      { label: 'new', count: 1 },
+    ]);
+    setImageLabels(library.db, ids[0]!, []);
+    expect(labelCounts(library.db).map((l) => l.label)).toEqual(['even', 'odd']);
+    const page = listImages(library.db, { label: 'odd', modality: 'xray', limit: 1 });
+    expect(page.total).toBe(1);
+    expect(page.images.map((i) => i.id)).toEqual([ids[3]]);
+    expect(page.nextCursor).toBeNull();
+    expect(listImages(library.db, { label: 'none' })).toEqual({ images: [], total: 0, nextCursor: null });
   });
 
   it('is not shifted by images added while paging (OFFSET would repeat one)', () => {

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { kmeans } from '../../../lib/clustering/kmeans';
+import { kmeans, sampledKMeans } from '../../../lib/clustering/kmeans';
 import { adjustedRandIndex } from '../../../lib/clustering/metrics';
 import { tf } from '../../../lib/engine/tf';
 import { invalidInputMessage } from '../../helpers/errors';
@@ -94,5 +94,50 @@ describe('kmeans', () => {
     expect(message(() => kmeans(data, 3, 2, { k: 1.5 }))).toMatch(/got 1.5/);
     expect(message(() => kmeans(data, 3, 2, { k: 4 }))).toMatch(/k = 4 is larger than the number of vectors \(3\)/);
     expect(message(() => kmeans(Float32Array.from([0, 0, Number.NaN, 1]), 2, 2, { k: 1 }))).toMatch(/vector 1 has a non-finite value/);
+  });
+});
+
+describe('sampledKMeans', () => {
+  const centres = [
+    [0, 0, 0],
+    [12, 0, 0],
+    [0, 12, 0],
+    [0, 0, 12],
+    [12, 12, 12],
+  ];
+
+  it('fits on a sample and assigns every point: the same groups as k-means on all, with whole-set sizes and inertia', () => {
+    const { data, truth, n, dim } = blobs(centres, 800, 4, 9);
+    const before = tf.memory().numTensors;
+    const result = sampledKMeans(data, n, dim, { k: 5, seed: 2, sample: 300 });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(result.assignments.length).toBe(n);
+    expect(adjustedRandIndex(truth, result.assignments)).toBe(1);
+    expect(adjustedRandIndex(kmeans(data, n, dim, { k: 5, seed: 2 }).assignments, result.assignments)).toBe(1);
+    expect([...result.sizes].reduce((a, b) => a + b, 0)).toBe(n);
+    expect([...result.sizes].sort()).toEqual([800, 800, 800, 800, 800]);
+    let inertia = 0;
+    for (let i = 0; i < n; i++) {
+      // Each point's distance is to its own centroid, and no centroid is nearer.
+      const own = result.assignments[i]!;
+      const d = (c: number) => {
+        let s = 0;
+        for (let j = 0; j < dim; j++) s += (data[i * dim + j]! - result.centroids[c * dim + j]!) ** 2;
+        return s;
+      };
+      expect(result.distances[i]).toBeCloseTo(d(own), 3);
+      for (let c = 0; c < 5; c++) expect(d(own)).toBeLessThanOrEqual(d(c) + 1e-4);
+      inertia += result.distances[i]!;
+    }
+    expect(result.inertia).toBeCloseTo(inertia, 1);
+  });
+
+  it('is plain k-means when the set is no larger than the sample, and releases its tensors', () => {
+    const { data, n, dim } = blobs(centres, 40, 4, 4);
+    const before = tf.memory().numTensors;
+    const sampled = sampledKMeans(data, n, dim, { k: 5, seed: 1, sample: n });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(sampled.assignments).toEqual(kmeans(data, n, dim, { k: 5, seed: 1 }).assignments);
+    expect(() => sampledKMeans(data, n, dim, { k: 5, sample: 0 })).toThrow(/sample must be a positive integer/);
   });
 });

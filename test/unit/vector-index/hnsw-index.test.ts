@@ -176,3 +176,48 @@ describe('HnswIndex', () => {
     expect(HnswIndex.load(path, opts, 6)).toMatchObject({ stale: false, reason: null });
   });
 });
+
+describe('HnswIndex rebuilt in batches', () => {
+  const many = Array.from({ length: 2500 }, (_, i) => ({
+    id: i + 1,
+    vector: Float32Array.from(centres[i % 10]!, (c) => c + random() - 0.5),
+  }));
+
+  it('reports progress batch by batch up to the total and answers as a one-go rebuild does', async () => {
+    const index = HnswIndex.create(join(dir, 'batches'), { dim: DIM, space: 'l2' }, 10);
+    const seen: [number, number][] = [];
+    await index.rebuildInBatches(many, many.length, { onProgress: (done, total) => seen.push([done, total]) });
+    expect(seen.map(([done]) => done)).toEqual([1024, 2048, 2500]);
+    expect(seen.every(([, total]) => total === 2500)).toBe(true);
+    expect(index.size).toBe(2500);
+    const once = HnswIndex.create(join(dir, 'once'), { dim: DIM, space: 'l2' }, 10);
+    once.rebuild(many, many.length);
+    const query = many[1234]!.vector;
+    expect(index.search(query, 5).map((n) => n.id)).toEqual(once.search(query, 5).map((n) => n.id));
+  });
+
+  it('stops when cancelled between batches, keeping the index it had', async () => {
+    const index = filled(join(dir, 'cancel'));
+    const before = index.search(entries[0]!.vector, 3);
+    const stop = new AbortController();
+    const rebuilding = index.rebuildInBatches(many, many.length, { signal: stop.signal, onProgress: () => stop.abort() });
+    await expect(rebuilding).rejects.toSatisfy((e) => isAppError(e, 'cancelled'));
+    expect(index.size).toBe(entries.length);
+    expect(index.search(entries[0]!.vector, 3)).toEqual(before);
+  });
+
+  it('lets timers run between batches (how a job learns it was cancelled)', async () => {
+    const index = HnswIndex.create(join(dir, 'timers'), { dim: DIM, space: 'l2' }, 10);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    let doneAtFirstTick = -1;
+    await index.rebuildInBatches(many, many.length, {
+      onProgress: (done) => {
+        if (ticks > 0 && doneAtFirstTick < 0) doneAtFirstTick = done;
+      },
+    });
+    clearInterval(timer);
+    expect(doneAtFirstTick).toBeGreaterThan(0);
+    expect(doneAtFirstTick).toBeLessThan(2500);
+  });
+});
