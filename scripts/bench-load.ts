@@ -44,6 +44,11 @@ const png = (pixels: Uint8Array) =>
   sharp(pixels, { raw: { width: 28, height: 28, channels: 1 } })
     .png()
     .toBuffer();
+/** CPU seconds (user + system) a process has used: what a phase cost the server, whatever else shares the cores. */
+const cpuSeconds = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
+};
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
 function multipart(bytes: Buffer, fields: Record<string, string>): { body: Buffer; type: string } {
@@ -211,12 +216,28 @@ await runCli(async () => {
         { method: 'POST', path: '/api/search', headers: { 'content-type': query.type }, body: query.body },
         { method: 'GET', path: '/api/images?limit=60' },
       ]);
-      let slow: { during: ReturnType<typeof summary>; connections: { connections: number; cut_off_by_server: number } } | undefined;
+      // Search by id without slow clients, with them, and without again (the two baselines bracket
+      // the noise of shared cores); each with the server's CPU time per answered request.
+      const measured = async () => {
+        const cpu = cpuSeconds(server.pid!);
+        const result = summary(await drive([searchById]));
+        return { ...result, server_cpu_ms_per_request: round(((cpuSeconds(server.pid!) - cpu) * 1000) / Math.max(1, result.requests), 2) };
+      };
+      let slow: Record<string, unknown> | undefined;
       if (Number(o.slowClients) > 0) {
+        const before = await measured();
         const clients = slowClients(Number(o.port), Number(o.slowClients));
         await new Promise((r) => setTimeout(r, 2000)); // connected and trickling
-        const during = summary(await drive([searchById]));
-        slow = { during, connections: clients.stop() };
+        const during = await measured();
+        const connections = clients.stop();
+        await new Promise((r) => setTimeout(r, 2000));
+        slow = {
+          slow_clients: Number(o.slowClients),
+          search_by_id_before_slow_clients: before,
+          search_by_id_with_slow_clients: during,
+          search_by_id_after_slow_clients: await measured(),
+          slow_connections: connections,
+        };
       }
       uploading = false;
       await uploader;
@@ -232,9 +253,7 @@ await runCli(async () => {
           ...first,
           search_by_id: first,
           mixed: summary(mixed),
-          ...(slow
-            ? { slow_clients: Number(o.slowClients), search_by_id_with_slow_clients: slow.during, slow_connections: slow.connections }
-            : {}),
+          ...slow,
           uploads_alongside: uploads,
           rss_start_mb: Math.round(rssStart),
           rss_end_mb: Math.round(rssEnd),
