@@ -9,11 +9,9 @@
  * format), 5xx, server deaths, peak resident memory (VmHWM), latency, and the seeds of failures —
  * `--replay <seed>` sends one case again, `--save <dir>` writes the failing files for unit tests.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { z } from 'zod';
 import { parseConfig } from '../lib/config';
@@ -23,8 +21,7 @@ import { fuzzCorpus } from '../test/fuzz/corpus';
 import { caseSeed, fuzzCase, type FuzzCase } from '../test/fuzz/mutate';
 import { addModel } from '../test/helpers/library';
 import { runCli } from './cli/run';
-
-const WEB_SERVER = fileURLToPath(new URL('./web-server.ts', import.meta.url));
+import { WebProcess } from './cli/web-process';
 
 const whole = (name: string, min: number) => (value: string) => {
   const parsed = z.coerce.number().int().min(min).safeParse(value);
@@ -48,88 +45,8 @@ interface Failure {
   message: string;
 }
 
-const peakMb = (pid: number) => {
-  try {
-    return Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
-  } catch {
-    return 0; // gone
-  }
-};
-
-class Server {
-  child: ChildProcess | null = null;
-  deaths = 0;
-  peakMb = 0;
-  private sampler: NodeJS.Timeout | null = null;
-  private starting: Promise<void> | null = null;
-
-  constructor(
-    private readonly dataDir: string,
-    private readonly port: number,
-  ) {}
-
-  get base(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  alive(): boolean {
-    return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  /** Starts the server (once, however many callers ask at the same time) and waits until it answers. */
-  start(): Promise<void> {
-    this.starting ??= (async () => {
-      const child = spawn(process.execPath, ['--import', 'tsx', WEB_SERVER], {
-        env: {
-          ...process.env,
-          LATENT_ATLAS_DATA_DIR: this.dataDir,
-          LATENT_ATLAS_HOST: '127.0.0.1',
-          LATENT_ATLAS_PORT: String(this.port),
-          LATENT_ATLAS_WORKERS: '1',
-          NEXT_TELEMETRY_DISABLED: '1',
-        },
-        stdio: 'ignore',
-      });
-      this.child = child;
-      if (this.sampler) clearInterval(this.sampler);
-      this.sampler = setInterval(() => (this.peakMb = Math.max(this.peakMb, peakMb(child.pid!))), 250);
-      for (let i = 0; ; i++) {
-        if (!this.alive()) throw new Error('the server exited while starting');
-        if (
-          await fetch(`${this.base}/api/health`).then(
-            (r) => r.ok,
-            () => false,
-          )
-        )
-          break;
-        if (i > 600) throw new Error('the server did not start within 120 s');
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    })().finally(() => (this.starting = null));
-    return this.starting;
-  }
-
-  /** After a failed request: if the server died, counts the death and starts it again. Returns whether it had died. */
-  async recover(): Promise<boolean> {
-    if (this.starting) {
-      await this.starting;
-      return false;
-    }
-    if (this.alive()) return false;
-    this.peakMb = Math.max(this.peakMb, peakMb(this.child!.pid!));
-    this.deaths++;
-    await this.start();
-    return true;
-  }
-
-  stop(): void {
-    if (this.sampler) clearInterval(this.sampler);
-    this.child?.kill('SIGKILL');
-  }
-}
-
 /** Sends one case; its outcome: the HTTP status, 'no-response' or 'server-death', with the error message. */
-async function send(server: Server, c: FuzzCase): Promise<{ outcome: string; message: string; ms: number }> {
+async function send(server: WebProcess, c: FuzzCase): Promise<{ outcome: string; message: string; ms: number }> {
   const form = new FormData();
   form.append('file', new Blob([new Uint8Array(c.bytes)], { type: 'application/octet-stream' }), `fuzz-${c.seed}`);
   const started = performance.now();
@@ -161,7 +78,7 @@ await runCli(async () => {
   const library = openLibrary(parseConfig({ LATENT_ATLAS_DATA_DIR: dataDir }));
   await addModel(library, 'fuzz', 8, true); // accepted files are embedded, as any upload
   library.close();
-  const server = new Server(dataDir, o.port);
+  const server = new WebProcess(dataDir, o.port);
   const started = performance.now();
   const seeds = o.replay !== undefined ? [o.replay] : Array.from({ length: o.cases }, (_, i) => caseSeed(o.seed, i));
   const outcomes: Record<string, number> = {};
