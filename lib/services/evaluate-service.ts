@@ -11,9 +11,9 @@ import { umapFromNeighbors } from '../clustering/umap';
 import { exactKnn } from '../engine/linear-algebra';
 import type { BackendName } from '../engine/backend';
 import type { Autoencoder } from '../models/autoencoder';
-import { imageSize, type ImageSet } from '../models/image-set';
+import { imageSize, type ImageSet } from '../data/image-set';
 import { embedImages } from '../models/inference';
-import { ModelWorkerPool } from '../models/worker-pool';
+import { ModelWorkerPool } from '../engine/parallel/worker-pool';
 import { HnswIndex } from '../vector-index/hnsw-index';
 
 export interface MethodScores {

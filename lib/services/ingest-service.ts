@@ -15,7 +15,7 @@ import { basename, dirname, join, relative } from 'node:path';
 import { AppError, type ErrorCode } from '../errors';
 import { prepareImage, type PreparedImage } from '../images/image-decoder';
 import { embedImages } from '../models/inference';
-import { ModelWorkerPool } from '../models/worker-pool';
+import { ModelWorkerPool } from '../engine/parallel/worker-pool';
 import { initEngine } from '../engine/backend';
 import { immediate } from '../store/database';
 import { imagesWithoutEmbedding, putEmbedding } from '../store/embeddings-repo';

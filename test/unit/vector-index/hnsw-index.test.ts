@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isAppError } from '../../../lib/errors';
-import { seededRandom } from '../../../lib/models/layers';
+import { seededRandom } from '../../../lib/random';
 import { HnswIndex, indexDataPath } from '../../../lib/vector-index/hnsw-index';
 import { exactSearch } from '../../../lib/vectors/distance';
 

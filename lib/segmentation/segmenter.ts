@@ -8,8 +8,8 @@
  * initialisation; training, inference and saving live in their own modules.
  */
 import { tf, type Tensor, type Tensor4D } from '../engine/tf';
-import { conv, convTranspose, maxPool2x2, poolOutputSize, upsample } from './layers';
-import { diceLoss, sigmoidCrossEntropy } from './losses';
+import { conv, convTranspose, maxPool2x2, poolOutputSize, upsample } from '../models/layers';
+import { diceLoss, sigmoidCrossEntropy } from '../models/losses';
 import { outputChannels, type SegmentationSpec } from './segmentation-spec';
 
 const KERNEL = 3;

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { AppError } from '../errors';
-import { readWeightsFile, writeModelDirectory } from './model-io';
+import { readWeightsFile, writeModelDirectory } from '../models/model-io';
 import { parseSegmentationSpec, type SegmentationSpec } from './segmentation-spec';
 import { Segmenter } from './segmenter';
 
