@@ -39,6 +39,12 @@ const BOUNDARIES = [
     from: './lib/store',
     message: 'the store (SQLite) is reached only through services and jobs.',
   },
+  {
+    target: './lib/services',
+    from: './lib/vector-index/hnsw-index.ts',
+    message:
+      'services reach an index through VectorIndex and vectorIndexBackend() (lib/vector-index/backends.ts), never an implementation.',
+  },
 ];
 
 export default tseslint.config(
