@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isAppError } from '../../../lib/errors';
+import { errorCode } from '../../helpers/errors';
 import { VECTOR_INDEX_BACKENDS, vectorIndexBackend } from '../../../lib/vector-index/backends';
 import type { IndexEntry } from '../../../lib/vector-index/vector-index';
 
@@ -21,15 +21,6 @@ const DIM = 4;
 const line: IndexEntry[] = Array.from({ length: 20 }, (_, i) => ({ id: 100 + i, vector: Float32Array.of(i, 0, 0, 0) }));
 const at = (x: number) => Float32Array.of(x, 0, 0, 0);
 const ids = (hits: { id: number }[]) => hits.map((h) => h.id);
-
-function errorCode(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (error) {
-    return isAppError(error) ? error.code : 'not an AppError';
-  }
-  return undefined;
-}
 
 it('lists hnsw and refuses an unknown backend with the valid names', () => {
   expect(Object.keys(VECTOR_INDEX_BACKENDS)).toContain('hnsw');
