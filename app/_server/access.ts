@@ -1,9 +1,10 @@
 /**
  * Access control: on loopback (the default) every request passes; bound to any other address the
  * app requires LATENT_ATLAS_TOKEN on every page and API call — as `Authorization: Bearer <token>`,
- * or as the HttpOnly cookie that `/api/session?token=<token>` sets. Compared in constant time.
- * (Checked in the route wrapper and the root layout, not in Next.js middleware, which would buffer
- * and cap request bodies.)
+ * or as the HttpOnly, SameSite=Strict cookie that the sign-in form (POST /api/session) sets; the
+ * token never travels in a URL. Compared in constant time. Pages are checked by middleware.ts
+ * (401 and the sign-in form), API calls by the route wrapper (401 in JSON): Next.js middleware
+ * would buffer and cap the bodies of uploads.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { LOOPBACK_HOSTS, type Config } from '@/lib/config';
