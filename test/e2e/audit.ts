@@ -47,10 +47,13 @@ export async function screenshotsAtBothSizes(page: Page, name: string): Promise<
   return sidewaysOverflow(page);
 }
 
-/** Presses Tab until the element with `testId` has the focus (the way a keyboard user reaches it); fails if it never does. */
-export async function tabTo(page: Page, testId: string, maxPresses = 80): Promise<void> {
+/**
+ * Presses Tab (Shift+Tab with `back`) until the element with `testId` has the focus, the way a
+ * keyboard user reaches it; fails if it never does.
+ */
+export async function tabTo(page: Page, testId: string, { back = false, maxPresses = 80 } = {}): Promise<void> {
   for (let i = 0; i < maxPresses; i++) {
-    await page.keyboard.press('Tab');
+    await page.keyboard.press(back ? 'Shift+Tab' : 'Tab');
     if (await page.evaluate((id) => document.activeElement?.getAttribute('data-testid') === id, testId)) return;
   }
   expect.soft(false, `${testId} was not reached with ${maxPresses} presses of Tab`).toBe(true);

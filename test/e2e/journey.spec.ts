@@ -41,6 +41,11 @@ test('from an empty library to a trained model', async ({ page }) => {
   await expect(job.locator('[data-state="running"], [data-state="succeeded"]')).toBeVisible({ timeout: 60_000 });
   await expect(page.getByTestId('train-done')).toBeVisible({ timeout: 180_000 });
   await expect(page.getByTestId('loss-chart').first()).toBeVisible();
+  // The chart's text alternative says what it shows: the epochs and the last loss.
+  await expect(page.getByTestId('loss-chart').first().locator('canvas')).toHaveAttribute(
+    'aria-label',
+    /over 4 epochs: last \(epoch 4\) training loss \d+\.\d{5}/,
+  );
   await expect(page.getByTestId('model-row')).toHaveCount(1);
   await expect(page.getByTestId('model-row')).toHaveAttribute('data-active', 'true');
   await snapshot(page, 'models');
@@ -238,7 +243,10 @@ test('keyboard only: upload, search, open a result, run clustering, move an imag
   await tabTo(page, 'run-clustering');
   await page.keyboard.press('Enter');
   await expect(page.getByTestId('cluster-run').locator('option')).toHaveCount(2, { timeout: 60_000 });
-  await expect(page.getByTestId('elbow-chart')).toBeVisible();
+  await expect(page.getByTestId('elbow-chart').locator('canvas')).toHaveAttribute(
+    'aria-label',
+    /for k from 2 to 12: chosen k = \d+, silhouette -?\d\.\d{3}\.$/,
+  );
   const size = Number(await clusters.cards().first().getAttribute('data-size'));
   await tabTo(page, 'cluster-open');
   await page.keyboard.press('Enter');
@@ -249,7 +257,8 @@ test('keyboard only: upload, search, open a result, run clustering, move an imag
   await tabTo(page, 'select-member');
   await page.keyboard.press('Space');
   await expect(page.getByTestId('select-member').first()).toBeChecked();
-  await tabTo(page, 'move-target');
+  // The target and the button sit above the grid: back up with Shift+Tab.
+  await tabTo(page, 'move-target', { back: true });
   await page.keyboard.press('ArrowDown');
   await expect(page.getByTestId('move-target')).not.toHaveValue('');
   await tabTo(page, 'move-selected');
