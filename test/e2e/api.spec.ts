@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { expect, test, type APIRequestContext } from '@playwright/test';
+import { axeViolations } from './audit';
 import { startAtlas, type Atlas } from './atlas';
 
 const FLOWERS = 'data/samples/flowers';
@@ -104,7 +105,7 @@ test('health and search answer while a training job runs; progress and cancel wo
   expect(models).toHaveLength(1);
 });
 
-test('bound beyond loopback, the app demands its token: 401 without it, a sign-in form, a throttle', async ({ request }) => {
+test('bound beyond loopback, the app demands its token: 401 without it, a sign-in form, a throttle', async ({ request, page }) => {
   const token = 'e2e-token-0123456789abcdef';
   const remote = await startAtlas({ LATENT_ATLAS_HOST: '0.0.0.0', LATENT_ATLAS_TOKEN: token });
   const form = (fields: Record<string, string>, client: string) =>
@@ -114,9 +115,9 @@ test('bound beyond loopback, the app demands its token: 401 without it, a sign-i
     expect(bare.status()).toBe(401);
     expect((await bare.json()).error.code).toBe('unauthorized');
     // A page without the token: 401 and the sign-in form (a password field posting to /api/session), never the app.
-    const page = await request.get(`${remote.baseURL}/library?x=1`);
-    expect(page.status()).toBe(401);
-    const html = await page.text();
+    const gate = await request.get(`${remote.baseURL}/library?x=1`);
+    expect(gate.status()).toBe(401);
+    const html = await gate.text();
     expect(html).toContain('type="password"');
     expect(html).toContain('action="/api/session"');
     expect(html).toContain('name="next" value="/library?x=1"');
@@ -157,6 +158,16 @@ test('bound beyond loopback, the app demands its token: 401 without it, a sign-i
     expect(opened.status()).toBe(200);
     expect(await opened.text()).toContain('nav-library');
     expect((await request.get(`${remote.baseURL}/api/health`)).status()).toBe(200);
+
+    // In the browser: the form passes the WCAG 2 A/AA audit, and typing the token then Enter opens the page asked for.
+    await page.goto(`${remote.baseURL}/clusters`);
+    await expect(page.getByTestId('sign-in-token')).toBeFocused();
+    expect(await axeViolations(page)).toEqual([]);
+    await page.keyboard.type(token);
+    await page.keyboard.press('Enter');
+    await expect(page).toHaveURL(`${remote.baseURL}/clusters`);
+    await expect(page.getByTestId('nav-clusters')).toBeVisible();
+    expect(page.url()).not.toContain(token);
   } finally {
     await remote.stop();
   }
