@@ -10,6 +10,17 @@ import { timingSafeEqual } from 'node:crypto';
 import { LOOPBACK_HOSTS, type Config } from '@/lib/config';
 
 export const TOKEN_COOKIE = 'latent_atlas_token';
+/** Set by our listener (scripts/web-server.ts) to the socket's address, replacing anything a client sent under that name. */
+export const PEER_HEADER = 'x-latent-atlas-peer';
+
+/**
+ * Who is asking, for the sign-in throttle: the socket's address from our listener; under `next dev`
+ * (no listener) the first X-Forwarded-For address. Behind a reverse proxy every client shares the
+ * proxy's address, so they are slowed down together.
+ */
+export function clientOf(headers: Headers): string {
+  return headers.get(PEER_HEADER) || headers.get('x-forwarded-for')?.split(',')[0]?.trim() || 'unknown';
+}
 
 export function sameToken(given: string, token: string): boolean {
   const a = Buffer.from(given);

@@ -4,10 +4,9 @@
  * token clears the client's record. Memory is bounded: at most `maxClients` records, the least
  * recently seen one forgotten first, and a record idle for `forgetAfterMs` is dropped.
  *
- * A client is what the caller says it is (the sign-in route uses the first X-Forwarded-For address,
- * which Next.js fills with the socket's address unless the request brings its own): behind a
- * trusted proxy that is the real client; reached directly, a client can rename itself, so the
- * token's length (≥ 16 characters) stays the real defence and this throttle only slows it down.
+ * A client is what the caller names (the sign-in route: the socket's address, `clientOf` in
+ * access.ts). The token's length (≥ 16 characters) stays the real defence; this throttle makes
+ * guessing slower still.
  */
 
 export interface SignInThrottleOptions {

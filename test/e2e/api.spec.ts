@@ -143,9 +143,12 @@ test('bound beyond loopback, the app demands its token: 401 without it, a sign-i
     expect(blocked.status()).toBe(429);
     expect(blocked.headers()['retry-after']).toBe('1');
     expect(blocked.headers()['set-cookie']).toBeUndefined();
+    // The client is the socket's address: a made-up X-Forwarded-For does not escape the wait.
+    expect((await form({ token, next: '/library' }, '198.51.100.2')).status()).toBe(429);
 
-    // Another client signs in: 303 back to the page asked for, an HttpOnly SameSite=Strict cookie; pages and the API open.
-    const signedIn = await form({ token, next: '/library' }, '198.51.100.2');
+    // After the wait the right token signs in: 303 back to the page asked for, an HttpOnly SameSite=Strict cookie.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const signedIn = await form({ token, next: '/library' }, '203.0.113.7');
     expect(signedIn.status()).toBe(303);
     expect(signedIn.headers()['location']).toBe('/library');
     const cookie = signedIn.headers()['set-cookie']!;

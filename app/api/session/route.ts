@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '@/lib/errors';
 import { parseOrThrow } from '@/lib/validation';
-import { sameToken, TOKEN_COOKIE } from '@/app/_server/access';
+import { clientOf, sameToken, TOKEN_COOKIE } from '@/app/_server/access';
 import { errorResponse } from '@/app/_server/respond';
 import { server } from '@/app/_server/library';
 import { safeNext, signInResponse } from '@/app/_server/sign-in-page';
@@ -24,7 +24,7 @@ export async function POST(request: Request): Promise<Response> {
     const form = parseOrThrow(SignInForm, Object.fromEntries(new URLSearchParams(text)), 'form');
     const next = safeNext(form.next);
     if (!config.token) return new Response(null, { status: 303, headers: { Location: next } });
-    const client = request.headers.get('x-forwarded-for')?.split(',')[0]?.trim() || 'unknown';
+    const client = clientOf(request.headers);
     const wait = throttle.waitMs(client);
     if (wait > 0) {
       const seconds = Math.ceil(wait / 1000);
