@@ -5,6 +5,7 @@
  * by scripts/start.ts; the benches start it directly. SIGTERM closes it.
  */
 import next from 'next';
+import { PEER_HEADER } from '../app/_server/access';
 import { parseConfig } from '../lib/config';
 import { createWebServer } from '../lib/web-server';
 import { runCli } from './cli/run';
@@ -16,6 +17,8 @@ await runCli(async () => {
   const handle = app.getRequestHandler();
   await app.prepare();
   const server = createWebServer((request, response) => {
+    // The socket's address, which a client cannot forge (whatever it sends under that name is replaced): the sign-in throttle's client.
+    request.headers[PEER_HEADER] = request.socket.remoteAddress ?? 'unknown';
     handle(request, response).catch((error: unknown) => {
       console.error(error);
       if (!response.headersSent) response.statusCode = 500;
