@@ -5,7 +5,7 @@
  * depths, counts, lengths) set to extremes. Each case is a pure function of its seed and the
  * corpus, so a failing seed replays exactly (`fuzzCase`) and can be pinned as a unit test.
  */
-import { seededRandom } from '../../lib/models/layers';
+import { seededRandom } from '../../lib/random';
 import { crc32 } from '../helpers/files';
 
 /** A file of the corpus: its bytes and its format (as the app sniffs it). */
