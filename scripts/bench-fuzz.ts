@@ -66,6 +66,18 @@ async function send(server: WebProcess, c: FuzzCase): Promise<{ outcome: string;
   }
 }
 
+/**
+ * Sends a case; a request that got no answer while the server stayed up is sent once more — a
+ * keep-alive connection the server closed just as the client reused it (the
+ * server's keep-alive timer, late on loaded cores) fails the same way, and says nothing about the
+ * file. Counted, and a second failure stands.
+ */
+async function sendWithRetry(server: WebProcess, c: FuzzCase): Promise<{ outcome: string; message: string; ms: number; retried: boolean }> {
+  const first = await send(server, c);
+  if (first.outcome !== 'no-response') return { ...first, retried: false };
+  return { ...(await send(server, c)), retried: true };
+}
+
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 
 await runCli(async () => {
@@ -85,18 +97,21 @@ await runCli(async () => {
   const byFormat: Record<string, Record<string, number>> = {};
   const failures: Failure[] = [];
   const latencies: number[] = [];
+  const retries: number[] = [];
   let next = 0;
   try {
     await server.start();
     const client = async () => {
       while (next < seeds.length) {
         const c = fuzzCase(corpus, seeds[next++]!);
-        const { outcome, message, ms } = await send(server, c);
+        const { outcome, message, ms, retried } = await sendWithRetry(server, c);
+        if (retried) retries.push(c.seed);
         latencies.push(ms);
         outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
         byFormat[c.format] ??= {};
         byFormat[c.format]![outcome] = (byFormat[c.format]![outcome] ?? 0) + 1;
         if (!/^[1-4]\d\d$/.test(outcome)) {
+          process.stderr.write(`case ${c.seed} (${c.file}, ${c.mutation}): ${outcome} ${message.slice(0, 200)}\n`);
           failures.push({ seed: c.seed, file: c.file, mutation: c.mutation, outcome, message: message.slice(0, 300) });
           if (o.save) {
             mkdirSync(o.save, { recursive: true });
@@ -126,6 +141,7 @@ await runCli(async () => {
       responses_5xx: count5xx,
       no_response: outcomes['no-response'] ?? 0,
       server_deaths: server.deaths,
+      resent_after_no_response: retries,
       max_rss_mb: Math.round(server.peakMb),
       p50_ms: Math.round(percentile(latencies, 50)),
       p99_ms: Math.round(percentile(latencies, 99)),

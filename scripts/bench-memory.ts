@@ -43,6 +43,7 @@ interface Outcome {
   id?: number;
   ms: number;
   retryAfter: string | null;
+  error?: string;
 }
 
 async function upload(base: string, kind: Outcome['kind'], name: string, bytes: Uint8Array): Promise<Outcome> {
@@ -60,8 +61,15 @@ async function upload(base: string, kind: Outcome['kind'], name: string, bytes: 
       ms: performance.now() - started,
       retryAfter: response.headers.get('retry-after'),
     };
-  } catch {
-    return { kind, status: 'no-response', ms: performance.now() - started, retryAfter: null };
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    return {
+      kind,
+      status: 'no-response',
+      ms: performance.now() - started,
+      retryAfter: null,
+      error: `${String(error)} ${cause?.code ?? ''} ${cause?.message ?? ''}`,
+    };
   }
 }
 
@@ -104,6 +112,7 @@ async function run(o: { clients: number; mb: number; bombs: number; port: number
       refused_503: outcomes.filter((x) => x.status === 503).length,
       refused_with_retry_after: outcomes.filter((x) => x.status === 503 && x.retryAfter).length,
       lost: accepted.filter((x) => x.id !== undefined && !stored.has(x.id)).length,
+      errors: [...new Set(outcomes.flatMap((x) => (x.error ? [x.error] : [])))].slice(0, 5),
       accepted_ms: { min: latencies[0] ?? 0, median: latencies[Math.floor(latencies.length / 2)] ?? 0, max: latencies.at(-1) ?? 0 },
       seconds: Math.round(seconds * 10) / 10,
     };
