@@ -144,7 +144,7 @@ await runCli(async () => {
       mb_each: o.mb,
       bombs: o.bombs,
       bomb_bytes: bombs[0]?.length ?? 0,
-      upload_memory_mb: parseConfig({}).uploadMemory.bytes / 1024 / 1024,
+      upload_memory_mb: parseConfig().uploadMemory.bytes / 1024 / 1024,
       ...gated,
       ...(ungated ? { without_upload_memory_limit: ungated } : {}),
     })}\n`,
