@@ -14,7 +14,7 @@ const program = new Command('backup').argument('<dir>', 'a new or empty folder t
 
 await runCli(async () => {
   program.parse();
-  const library = openLibrary(parseConfig());
+  const library = openLibrary(parseConfig(), { check: true }); // never back up a damaged database over a good backup
   try {
     const report = await backupLibrary(library, resolve(program.args[0]!));
     process.stdout.write(`${JSON.stringify(report)}\n`);

@@ -49,7 +49,7 @@ await runCli(async () => {
     if (built.status !== 0) throw new Error(`next build failed (exit ${built.status})`);
   }
   const engine = await initEngine(config.backend);
-  const library = openLibrary(config);
+  const library = openLibrary(config, { check: true }); // every page read once per start: a damaged file stops here
   const orphans = await removeOrphanedTempFiles(config);
   if (orphans) process.stderr.write(`removed ${orphans} temp files left by a killed process\n`);
   const stop = new AbortController();

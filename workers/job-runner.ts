@@ -10,7 +10,7 @@ import { openLibrary } from '../lib/services/library';
 
 const config = parseConfig();
 const engine = await initEngine(config.backend);
-const library = openLibrary(config);
+const library = openLibrary(config, { check: true });
 const stop = new AbortController();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => stop.abort());
 process.stderr.write(`job runner ${WORKER_NAME} on ${engine.backend}, library ${config.dataDir}\n`);

@@ -187,7 +187,7 @@ export async function restoreLibrary(config: Readonly<Config>, from: string): Pr
       'conflict',
       'the data folder already holds a library (atlas.db); it is never overwritten: move it aside (or set LATENT_ATLAS_DATA_DIR to a new folder) and restore again',
     );
-  const source = openDatabase(join(from, 'atlas.db'));
+  const source = openDatabase(join(from, 'atlas.db'), { check: true });
   let images: { contentHash: string }[];
   try {
     const integrity = source.pragma('integrity_check', { simple: true });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Config } from '../config';
 import { recoverModelWrites } from '../models/model-io';
 import { processRunningSince } from '../processes';
-import { damagedDatabase, openDatabase, type Db } from '../store/database';
+import { damagedDatabase, openDatabase, type Db, type OpenDatabaseOptions } from '../store/database';
 
 export interface Library {
   config: Readonly<Config>;
@@ -17,16 +17,17 @@ export interface Library {
 }
 
 /**
- * Opens the library. A damaged database is reported, never recreated (see openDatabase); so is a
- * missing one beside stored originals — a fresh empty database there would silently orphan them.
+ * Opens the library. A damaged database is reported, never recreated (`check`: every page read
+ * first, see openDatabase); so is a missing one beside stored originals — a fresh empty database
+ * there would silently orphan them.
  */
-export function openLibrary(config: Readonly<Config>): Library {
+export function openLibrary(config: Readonly<Config>, options: OpenDatabaseOptions = {}): Library {
   const orphaned =
     !existsSync(config.dbPath) &&
     existsSync(config.originalsDir) &&
     readdirSync(config.originalsDir, { withFileTypes: true }).some((e) => e.isDirectory());
   if (orphaned) throw damagedDatabase('the file is missing, but originals/ holds images');
-  const db = openDatabase(config.dbPath);
+  const db = openDatabase(config.dbPath, options);
   return { config, db, close: () => db.close() };
 }
 

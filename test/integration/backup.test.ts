@@ -117,7 +117,7 @@ it('a damaged database is reported with the way to restore, and left untouched',
   const before = sha(config.dbPath);
   let error: unknown;
   try {
-    openLibrary(config).close();
+    openLibrary(config, { check: true }).close();
   } catch (e) {
     error = e;
   }
