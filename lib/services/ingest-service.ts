@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
-import { AppError, type ErrorCode } from '../errors';
+import { AppError, isAppError, type ErrorCode } from '../errors';
 import { prepareImage, type PreparedImage } from '../images/image-decoder';
 import { embedImages } from '../models/inference';
 import { ModelWorkerPool } from '../engine/parallel/worker-pool';
@@ -245,7 +245,7 @@ export async function ingestSources(library: Library, sources: IngestSource[], o
   } finally {
     // Saved as of the generation this index reflects, not the store's latest: another process's
     // changes since then are not in it, and the next open must reconcile them.
-    if (opened) opened.index.save(opened.generation);
+    if (opened) saveIndexUnlessDiskFull(opened);
     await encoder?.close();
   }
   report.seconds = (performance.now() - started) / 1000;
@@ -377,6 +377,20 @@ function targetOf(loaded: LoadedModel | null) {
   if (!loaded) return { height: 8, width: 8, channels: 1 as const };
   const [height, width, channels] = loaded.model.spec.inputShape;
   return { height, width, channels };
+}
+
+/**
+ * Saves the index after an ingest. On a full disk the images are already committed (the store is
+ * the truth) and the index in memory serves them; the file on disk stays at its last save, stamped
+ * with its generation, so the next process to open it reconciles it with the store. Failing here
+ * would tell an uploader that an image stored for good was not.
+ */
+function saveIndexUnlessDiskFull(opened: OpenedIndex): void {
+  try {
+    opened.index.save(opened.generation);
+  } catch (error) {
+    if (!isAppError(error, 'storage_full')) throw error;
+  }
 }
 
 /** Embeds a batch, writes its files, commits rows + vectors, then adds them to the index. */

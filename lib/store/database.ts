@@ -6,6 +6,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { asStorageError } from '../durable-file';
 import { AppError } from '../errors';
 
 export type Db = Database.Database;
@@ -221,7 +222,14 @@ export function statement(db: Db, sql: string): Database.Statement {
   return stmt;
 }
 
-/** Runs `fn` in a `BEGIN IMMEDIATE` transaction (rolled back if it throws). */
+/**
+ * Runs `fn` in a `BEGIN IMMEDIATE` transaction (rolled back if it throws). A full disk
+ * (SQLITE_FULL) becomes AppError('storage_full'): the transaction is rolled back, nothing changed.
+ */
 export function immediate<T>(db: Db, fn: () => T): T {
-  return db.transaction(fn).immediate();
+  try {
+    return db.transaction(fn).immediate();
+  } catch (error) {
+    throw asStorageError(error);
+  }
 }
