@@ -199,6 +199,7 @@ export function LatentMap({ map, colorBy }: { map: MapColumns; colorBy: MapColor
       setHover({ index, x, y });
     };
     const onUp = () => (down = null);
+    const onLeave = () => setHover(null);
     const onClick = (e: MouseEvent) => {
       if (dragged) return;
       const index = pick(...local(e));
@@ -212,6 +213,7 @@ export function LatentMap({ map, colorBy }: { map: MapColumns; colorBy: MapColor
     c.addEventListener('wheel', onWheel, { passive: false });
     c.addEventListener('pointerdown', onDown);
     c.addEventListener('pointermove', onMove);
+    c.addEventListener('pointerleave', onLeave);
     window.addEventListener('pointerup', onUp);
     c.addEventListener('click', onClick);
     c.addEventListener('dblclick', onDouble);
@@ -220,6 +222,7 @@ export function LatentMap({ map, colorBy }: { map: MapColumns; colorBy: MapColor
       c.removeEventListener('wheel', onWheel);
       c.removeEventListener('pointerdown', onDown);
       c.removeEventListener('pointermove', onMove);
+      c.removeEventListener('pointerleave', onLeave);
       window.removeEventListener('pointerup', onUp);
       c.removeEventListener('click', onClick);
       c.removeEventListener('dblclick', onDouble);
