@@ -29,7 +29,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Starts the app; `prepare` may fill the fresh data directory first (a library made fast by a test helper). */
+/** Starts the app; `prepare` may fill the fresh data directory first (a model, images, or a library made fast by a test helper). */
 export async function startAtlas(env: Record<string, string> = {}, prepare?: (dataDir: string) => void | Promise<void>): Promise<Atlas> {
   const dataDir = await mkdtemp(join(tmpdir(), 'atlas-e2e-'));
   await prepare?.(dataDir);

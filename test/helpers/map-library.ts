@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { parseConfig } from '../../lib/config';
-import { seededRandom } from '../../lib/models/layers';
+import { seededRandom } from '../../lib/random';
 import { openLibrary } from '../../lib/services/library';
 import { immediate } from '../../lib/store/database';
 import { putEmbedding } from '../../lib/store/embeddings-repo';
