@@ -357,6 +357,8 @@ async function mapInBrowser(base: string): Promise<Record<string, unknown>> {
     const map = page.getByTestId('latent-map');
     await map.and(page.locator('[data-drawn-ms]')).waitFor({ timeout: 300_000 });
     const drawn = Number(await map.getAttribute('data-drawn-ms'));
+    // Below the cluster cards: scrolled into view, or the pointer would move outside the page.
+    await page.getByTestId('map-canvas').scrollIntoViewIfNeeded();
     const box = (await page.getByTestId('map-canvas').boundingBox())!;
     // Hover across the canvas until the pointer lands near points: the time from the move to the
     // hovered image being shown, for up to three hits.
