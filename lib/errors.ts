@@ -7,6 +7,7 @@ export const ERROR_STATUS = Object.freeze({
   invalid_input: 400,
   unauthorized: 401,
   not_found: 404,
+  method_not_allowed: 405,
   conflict: 409,
   too_large: 413,
   unsupported: 415,

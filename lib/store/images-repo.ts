@@ -70,7 +70,7 @@ export function purgeDeletedHash(db: Db, contentHash: string): void {
 }
 
 export function getImage(db: Db, id: number): ImageRecord | null {
-  const row = db.prepare('SELECT * FROM images WHERE id = ? AND deleted_at IS NULL').get(id) as Row | undefined;
+  const row = statement(db, 'SELECT * FROM images WHERE id = ? AND deleted_at IS NULL').get(id) as Row | undefined;
   return row ? toRecord(row) : null;
 }
 

@@ -16,7 +16,8 @@ import type { Reconstruction as ServerReconstruction } from '@/lib/services/reco
 type Reconstruction = Omit<ServerReconstruction, 'input' | 'output'> & { noise: number; input: string; output: string };
 
 export default function ImagePage() {
-  const { id } = useParams<{ id: string }>();
+  // Null only under the Pages Router; this page is an App Router page.
+  const { id } = useParams<{ id: string }>() ?? { id: '' };
   const router = useRouter();
   const { data: image, error } = usePoll(() => api<ImageRecord>(`/api/images/${id}`), 0, [id]);
   const [noise, setNoise] = useState(0);
