@@ -3,7 +3,7 @@
  * option objects; nothing else reads process.env.
  */
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { delimiter, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { BACKEND_NAMES } from './engine/backend';
 import { AppError } from './errors';
@@ -23,6 +23,15 @@ const envSchema = z.object({
   LATENT_ATLAS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Largest accepted upload per file, in MiB. Default 50. */
   LATENT_ATLAS_MAX_UPLOAD_MB: z.coerce.number().int().min(1).max(1024).default(50),
+  /**
+   * Folders on this machine the web app may import from (server-side import), absolute, separated
+   * by `:` (`;` on Windows). Default: none — server-side import is off.
+   */
+  LATENT_ATLAS_IMPORT_ROOTS: z
+    .string()
+    .default('')
+    .transform((value) => value.split(delimiter).filter((root) => root.trim() !== ''))
+    .refine((roots) => roots.every((root) => isAbsolute(root)), `must be absolute folder paths separated by '${delimiter}'`),
 });
 
 /** Loopback addresses: the only ones served without an access token. */
@@ -47,6 +56,8 @@ export interface Config {
   maxUploadBytes: number;
   /** The bundled sample set (flower photographs, labelled by folder), relative to the working directory. */
   samplesDir: string;
+  /** Folders server-side import may read (resolved; symbolic links are checked when a folder is imported). Empty: import is off. */
+  importRoots: readonly string[];
 }
 
 export function parseConfig(env: Readonly<Record<string, string | undefined>> = process.env): Readonly<Config> {
@@ -76,5 +87,6 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>> = 
     token: parsed.data.LATENT_ATLAS_TOKEN,
     maxUploadBytes: parsed.data.LATENT_ATLAS_MAX_UPLOAD_MB * 1024 * 1024,
     samplesDir: resolve('data', 'samples', 'flowers'),
+    importRoots: Object.freeze(parsed.data.LATENT_ATLAS_IMPORT_ROOTS.map((root) => resolve(root))),
   });
 }

@@ -35,7 +35,7 @@ interface JobKind<P> {
   run: (params: P, context: JobContext) => Promise<unknown>;
 }
 
-const ingest: JobKind<{ folder: string; modality: 'photo' | 'xray'; labelFromFolder: boolean }> = {
+const ingest: JobKind<{ folder: string; modality: 'photo' | 'xray'; labelFromFolder: boolean; recursive: boolean }> = {
   schema: z.strictObject({
     folder: z
       .string()
@@ -43,6 +43,7 @@ const ingest: JobKind<{ folder: string; modality: 'photo' | 'xray'; labelFromFol
       .transform((f) => resolve(f)),
     modality: z.enum(['photo', 'xray']).default('photo'),
     labelFromFolder: z.boolean().default(false),
+    recursive: z.boolean().default(true),
   }),
   dedupeKey: (p) => `ingest:${p.folder}`,
   resumable: true, // content hashes make a rerun add only what is missing
@@ -50,6 +51,7 @@ const ingest: JobKind<{ folder: string; modality: 'photo' | 'xray'; labelFromFol
     const report = await ingestFolder(library, p.folder, {
       modality: p.modality,
       labelFromFolder: p.labelFromFolder,
+      recursive: p.recursive,
       signal,
       onProgress: (q) =>
         progress({
