@@ -20,6 +20,7 @@ const PAGES = [
   ['/clusters', 'Clusters'],
   ['/models', 'Models'],
   ['/segment', 'Segment'],
+  ['/import', 'Import'],
 ] as const;
 
 export default async function RootLayout({ children }: { children: ReactNode }) {
