@@ -81,6 +81,11 @@ export async function queueImport(library: Library, request: ImportRequest): Pro
   return queueJob(library, 'ingest', { ...request, folder });
 }
 
+/** Queues moving images to the trash as one job with progress (restorable until the trash is emptied). */
+export function queueDeletion(library: Library, ids: readonly number[]): Job {
+  return queueJob(library, 'trash', { ids: [...new Set(ids)] });
+}
+
 /** Queues the switch to registered model `modelId` (AppError('not_found') when there is none). */
 export function queueActivation(library: Library, modelId: number): Job {
   return queueJob(library, 'activate', { modelId: modelOrThrow(library, modelId).id });
@@ -143,7 +148,7 @@ export async function runNextJob(library: Library, options: RunnerOptions & { st
   };
   try {
     const kind = jobKind(job.kind);
-    const result = await kind.run(kind.schema.parse(job.params), { library, signal: controller.signal, progress });
+    const result = await kind.run(kind.schema.parse(job.params), { library, jobId: job.id, signal: controller.signal, progress });
     finishJob(library.db, job.id, 'succeeded', { result });
   } catch (error) {
     if (cancelled || (isAppError(error, 'cancelled') && !options.stop?.aborted)) {
