@@ -20,6 +20,8 @@ const PAGES = [
   ['/clusters', 'Clusters'],
   ['/models', 'Models'],
   ['/segment', 'Segment'],
+  ['/duplicates', 'Duplicates'],
+  ['/outliers', 'Outliers'],
   ['/import', 'Import'],
 ] as const;
 
