@@ -55,14 +55,14 @@ export default function ImportPage() {
           </p>
           <form className="panel" onSubmit={(e) => void start(e)} data-testid="import-form">
             <div className="row">
-              <label>
-                folder
+              <label style={{ flex: '1 1 100%' }}>
+                folder on this machine{' '}
                 <input
                   type="text"
                   value={folder}
                   onChange={(e) => setFolder(e.target.value)}
                   placeholder={settings.roots[0]}
-                  size={60}
+                  style={{ width: '100%', maxWidth: '40rem' }}
                   required
                   data-testid="import-folder"
                 />

@@ -17,13 +17,14 @@ import { isDicom } from '../images/dicom';
 import { deidentifyDicom } from '../images/dicom-deidentify';
 import { prepareImage, type PreparedImage } from '../images/image-decoder';
 import { embedImages } from '../models/inference';
-import { ModelWorkerPool } from '../models/worker-pool';
+import { ModelWorkerPool } from '../engine/parallel/worker-pool';
 import { initEngine } from '../engine/backend';
 import { immediate } from '../store/database';
 import { imagesWithoutEmbedding, putEmbedding } from '../store/embeddings-repo';
 import { findImageByHash, getImage, insertImage, knownHashes, purgeDeletedHash, type Modality } from '../store/images-repo';
 import { activeModel, bumpIndexGeneration } from '../store/models-repo';
 import { writeFileDurable } from '../durable-file';
+import { isCreditFile } from './credits';
 import { addImageLabel } from './image-service';
 import { originalPath, type Library } from './library';
 import { loadActiveModel, loadRegisteredModel, markIndexCurrent, modelIndex, type LoadedModel, type OpenedIndex } from './model-service';
@@ -87,7 +88,10 @@ interface Decoded {
   labels: string[];
 }
 
-/** Regular files under `dir` (recursively unless told not to); links are not followed, dot files are ignored. */
+/**
+ * Regular files under `dir` (recursively unless told not to); links are not followed, dot files and
+ * the set's credits (ATTRIBUTION.md, LICENSE…) are ignored.
+ */
 export async function listImageFiles(dir: string, options: { recursive?: boolean } = {}): Promise<string[]> {
   const info = await lstat(dir).catch((error: NodeJS.ErrnoException) => {
     throw new AppError('not_found', `folder not found: ${dir}`, { cause: error });
@@ -99,6 +103,7 @@ export async function listImageFiles(dir: string, options: { recursive?: boolean
       (e) =>
         e.isFile() &&
         !e.name.startsWith('.') &&
+        !isCreditFile(e.name) &&
         !relative(dir, e.parentPath)
           .split('/')
           .some((p) => p.startsWith('.')),
