@@ -13,6 +13,8 @@ import type { TrashContents } from '@/lib/services/trash-service';
 
 const FRACTIONS = [0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2];
 const percent = (f: number) => `${+(f * 100).toFixed(1)} %`;
+const ordinal = (n: number) =>
+  `${n}${n % 10 === 1 && n !== 11 ? 'st' : n % 10 === 2 && n !== 12 ? 'nd' : n % 10 === 3 && n !== 13 ? 'rd' : 'th'}`;
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
 
 function ImageCell({ image, keep }: { image: ImageRecord; keep: boolean }) {
@@ -108,7 +110,7 @@ export default function DuplicatesPage() {
       {review && (
         <p className="panel small" id="dup-meaning" data-testid="dup-summary">
           Two images are near-duplicates when the distance between their codes is under <strong>{percent(review.fraction)}</strong> of the
-          typical distance between unrelated images (the median distance from an image to its 10th most similar one:{' '}
+          typical distance between unrelated images (the median distance from an image to its {ordinal(review.rank)} most similar one:{' '}
           {review.reference.toPrecision(3)}; threshold {review.threshold.toPrecision(3)}). Higher finds more distant copies and, past about
           5 %, merely similar images. At this threshold:{' '}
           <strong data-testid="dup-counts">

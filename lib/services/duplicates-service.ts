@@ -24,7 +24,7 @@ export interface DuplicateOptions {
   threshold?: number;
   /**
    * The threshold as a share of `reference`, the typical distance between unrelated images (the
-   * median distance from an image to its `neighbors`-th neighbour). Default DEFAULT_DUPLICATE_FRACTION:
+   * median distance from an image to its `rank`-th neighbour). Default DEFAULT_DUPLICATE_FRACTION:
    * higher finds more distant copies (crops, edits) and, past ~5 %, groups merely similar images.
    */
   fraction?: number;
@@ -35,8 +35,14 @@ export interface DuplicateOptions {
 export interface DuplicateGroups {
   /** Largest squared L2 latent distance counted as a near-duplicate. */
   threshold: number;
-  /** The typical distance between unrelated images: the median distance to the `neighbors`-th neighbour. */
+  /** The typical distance between unrelated images: the median distance to the `rank`-th neighbour. */
   reference: number;
+  /**
+   * The neighbour `reference` is measured at: `neighbors` (10), or a quarter of the library when
+   * that is smaller — in a dozen images the 10th neighbour is nearly the farthest, and the scale
+   * would swell with every deletion.
+   */
+  rank: number;
   /** threshold / reference. */
   fraction: number;
   groups: { ids: number[]; maxDistance: number }[];
@@ -85,11 +91,12 @@ export function findNearDuplicates(library: Library, options: DuplicateOptions =
       j++;
     }
   }
-  // The median distance to the last neighbour examined: a scale of "unrelated" that copies in the
-  // library do not shrink (each image has at most a few copies among its `neighbors`).
+  // The median distance to the rank-th neighbour: a scale of "unrelated" that copies in the
+  // library do not shrink (each image has at most a few copies among its nearest).
+  const rank = Math.min(neighbors, Math.max(1, Math.floor(n / 4)));
   const farthest = Float32Array.from({ length: n }, (_, i) => {
     let last = Infinity;
-    for (let j = 0; j < neighbors && Number.isFinite(hitDistances[i * neighbors + j]!); j++) last = hitDistances[i * neighbors + j]!;
+    for (let j = 0; j < rank && Number.isFinite(hitDistances[i * neighbors + j]!); j++) last = hitDistances[i * neighbors + j]!;
     return last;
   })
     .filter(Number.isFinite)
@@ -128,6 +135,7 @@ export function findNearDuplicates(library: Library, options: DuplicateOptions =
   return {
     threshold,
     reference,
+    rank,
     fraction: reference > 0 ? threshold / reference : 0,
     groups: [...groups.entries()]
       .map(([root, g]) => ({ ids: g, maxDistance: maxDistance[root]! }))

@@ -22,11 +22,11 @@ const ALONE = [
   'kodak_kodim02.jpg',
   'kodak_kodim08.jpg',
   'kodak_kodim19.jpg',
-  'wmc_lake.jpg',
-  'wmc_nagoya.jpg',
-  'flowers_roses_505517255.jpg',
-  'flowers_tulips_54895006.jpg',
-  'flowers_daisy_909609509.jpg',
+  'wmc_lake_vuoksa.jpg',
+  'wmc_nagoya_castle.jpg',
+  'flowers_roses_505517255_cfbb6f6394.jpg',
+  'flowers_tulips_54895006_55b49052dc.jpg',
+  'flowers_daisy_909609509_a05ccb8127.jpg',
 ];
 
 let atlas: Atlas;
@@ -57,7 +57,7 @@ test.beforeAll(async () => {
   atlas = await startAtlas({ LATENT_ATLAS_IMPORT_ROOTS: [root, resolve('..', 'shared', 'data')].join(':') });
 });
 test.afterAll(async () => {
-  await atlas.stop();
+  await atlas?.stop();
   await rm(base, { recursive: true, force: true });
 });
 
@@ -106,8 +106,9 @@ test('near-duplicates are grouped with their originals only; keep-the-best delet
         outputActivation: 'sigmoid',
         loss: 'mse',
       },
-      epochs: 3,
-      batchSize: 8,
+      // About 75 steps: enough for codes that tell unrelated photos apart (3 epochs of 8 left a lake beside motorbikes).
+      epochs: 15,
+      batchSize: 4,
     },
   });
   expect(trained.status()).toBe(202);
@@ -117,17 +118,18 @@ test('near-duplicates are grouped with their originals only; keep-the-best delet
     .toBe('succeeded');
 
   await page.goto(`${atlas.baseURL}/duplicates`);
-  await expect(page.getByTestId('dup-counts')).toHaveText('4 groups, 12 images');
   await expect(page.getByTestId('dup-summary')).toContainText('5 %');
+  await expect(page.getByTestId('dup-group').first()).toBeVisible();
   const groups = page.getByTestId('dup-group');
-  await expect(groups).toHaveCount(4);
-  for (let g = 0; g < 4; g++) {
-    const names = (await groups.nth(g).getByTestId('dup-image').locator('.name').allTextContents()).sort();
-    const photo = names.find((n) => !n.includes('-'))!;
-    expect(WITH_COPIES).toContain(photo);
-    expect(names).toEqual([photo, `recompressed-${photo}`, `resized-${photo}`].sort());
-    // The original (full resolution, the larger file) is the one kept.
-    await expect(groups.nth(g).locator('[data-keep="true"] .name')).toHaveText(photo);
+  const found: string[][] = [];
+  for (const group of await groups.all()) found.push((await group.getByTestId('dup-image').locator('.name').allTextContents()).sort());
+  // Each photo with copies is one group with its two copies, and nothing else is grouped.
+  expect(found.sort()).toEqual(WITH_COPIES.map((photo) => [photo, `recompressed-${photo}`, `resized-${photo}`].sort()).sort());
+  await expect(page.getByTestId('dup-counts')).toHaveText('4 groups, 12 images');
+  // The original (full resolution, the larger file) is the one kept.
+  for (const group of await groups.all()) {
+    const names = await group.getByTestId('dup-image').locator('.name').allTextContents();
+    await expect(group.locator('[data-keep="true"] .name')).toHaveText(names.find((n) => !/^(resized|recompressed)-/.test(n))!);
   }
   await audit(page, 'duplicates');
 
