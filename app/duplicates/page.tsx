@@ -48,7 +48,8 @@ export default function DuplicatesPage() {
   const [job, setJob] = useState<Job | null>(null);
   const [message, setMessage] = useState<string | null>(null);
 
-  const shown = fraction ?? review?.fraction ?? null;
+  // The server's fraction is threshold / reference: rounded, so the default matches its option.
+  const shown = fraction ?? (review ? Number(review.fraction.toFixed(6)) : null);
   const choices = shown === null || FRACTIONS.includes(shown) ? FRACTIONS : [...FRACTIONS, shown].sort((a, b) => a - b);
   const removable = (groups: DuplicateReview['groups']) => groups.flatMap((g) => g.images.filter((i) => i.id !== g.keep));
 
