@@ -6,6 +6,7 @@
  * shared photos folder imported through the page with live progress and its refusals.
  */
 import { expect, test, type Page } from '@playwright/test';
+import dicomParser from 'dicom-parser';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -168,6 +169,23 @@ test('the Outliers page ranks the library by reconstruction error', async ({ pag
   await audit(page, 'outliers');
   await page.getByTestId('outliers-by').selectOption('centre');
   await expect(page.getByTestId('outliers-error')).toContainText('no clustering of this model yet');
+});
+
+test('an uploaded DICOM is stored de-identified, says so, and its kept tags are labels to filter by', async ({ page, request }) => {
+  const ct = await readFile('/usr/lib/python3/dist-packages/pydicom/data/test_files/CT_small.dcm');
+  const patient = dicomParser.parseDicom(ct).string('x00100010')!.trim();
+  const uploaded = await request.post(`${atlas.baseURL}/api/images`, {
+    multipart: { modality: 'xray', file: { name: 'ct.dcm', mimeType: 'application/dicom', buffer: ct } },
+  });
+  expect(uploaded.status()).toBe(200);
+  const id = (await uploaded.json()).results[0].id as number;
+  await page.goto(`${atlas.baseURL}/images/${id}`);
+  await expect(page.getByTestId('deidentified')).toContainText('De-identified on import');
+  const original = await (await request.get(`${atlas.baseURL}/api/images/${id}/original`)).body();
+  expect(ct.includes(Buffer.from(patient))).toBe(true);
+  expect(original.includes(Buffer.from(patient))).toBe(false);
+  await page.goto(`${atlas.baseURL}/`);
+  await expect(page.getByTestId('search-label').locator('option', { hasText: 'modality: CT' })).toHaveCount(1);
 });
 
 test('the shared photos folder imports through the page with live progress and its refusals', async ({ page }) => {
