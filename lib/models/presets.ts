@@ -29,3 +29,12 @@ export const PRESET_SPECS = Object.freeze({
     loss: 'mse',
   },
 } as const);
+
+/**
+ * How each preset is trained by default (the Models page's form, `npm run train -- --preset`,
+ * `npm run eval -- flowers`), where its spec alone does not say: epochs and images per step.
+ */
+export const PRESET_TRAINING = Object.freeze({
+  'reference-cae': { epochs: 10, batchSize: 128 },
+  'photo-cae': { epochs: 20, batchSize: 32 },
+} as const satisfies Record<keyof typeof PRESET_SPECS, { epochs: number; batchSize: number }>);

@@ -151,3 +151,14 @@ export function presetSpec(name: string, overrides: Record<string, unknown> = {}
     throw new AppError('invalid_input', `unknown preset '${name}'; valid presets: ${Object.keys(PRESETS).join(', ')}`);
   return parseModelSpec({ ...PRESETS[name as PresetName], ...overrides });
 }
+
+/**
+ * The input shape of a model trained on folder images: `--size`/`--channels` where given, else
+ * the preset's (a preset's 64×64×3 stands unless overridden), else 28×28×1.
+ */
+export function inputShapeOf(
+  base: readonly [number, number, number] | undefined,
+  flags: { size?: number | undefined; channels?: number | undefined },
+): [number, number, number] {
+  return [flags.size ?? base?.[0] ?? 28, flags.size ?? base?.[1] ?? 28, flags.channels ?? base?.[2] ?? 1];
+}

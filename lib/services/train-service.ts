@@ -33,6 +33,8 @@ export interface TrainRequest {
   options: TrainOptions;
   /** Use only the first N images. */
   limit?: number;
+  /** Images already loaded and shaped for the model (evaluation trains on the labelled set it scores); `data` then only names them. */
+  images?: ImageSet;
   /** Where to save the model directory. */
   outDir: string;
   /**
@@ -123,7 +125,9 @@ export async function trainModel(
       'epochs 0 (no reconstruction training) needs a model to start from and a clustering head or a search head to fit',
     );
   }
-  const { set, skipped } = await loadTrainingImages(request.data, request.spec, request.limit, hooks.onFile, request.library);
+  const { set, skipped } = request.images
+    ? { set: request.images, skipped: [] }
+    : await loadTrainingImages(request.data, request.spec, request.limit, hooks.onFile, request.library);
   const model = Autoencoder.create(request.spec);
   try {
     if (request.initFrom) await copyWeightsFrom(model, request.initFrom);
