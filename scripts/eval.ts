@@ -46,13 +46,25 @@ const program = new Command('eval')
     '--cluster-finetune',
     'train the reference CAE, self-label it into 10 clusters (balanced N2D pseudo-labels, γ 0.05, 3 passes; no labels), then evaluate it',
   )
+  .option('--spec <json>', 'with flowers and no --model: spec fields over the preset, e.g. \'{"contrastive":{"weight":0}}\'')
+  .option('--lr <rate>', 'with flowers and no --model: Adam learning rate (default 1e-3)')
+  .option('--batch-size <n>', "with flowers and no --model: images per step (default: the preset's recipe)")
   .option('--umap', 'also cluster on a UMAP of the latents (N2D), reported as model_umap')
   .option('--out <file>', 'Markdown table (default data/eval/<dataset>-<model>.md)');
 
 await runCli(async () => {
   program.parse();
   const [dataset] = program.args as [string];
-  const o = program.opts<{ model?: string; epochs?: string; out?: string; umap?: boolean; clusterFinetune?: boolean }>();
+  const o = program.opts<{
+    model?: string;
+    epochs?: string;
+    batchSize?: string;
+    lr?: string;
+    spec?: string;
+    out?: string;
+    umap?: boolean;
+    clusterFinetune?: boolean;
+  }>();
   if (o.clusterFinetune && o.model)
     throw new AppError('invalid_input', '--cluster-finetune trains a new model; it cannot be combined with --model');
   const named = LABELLED[dataset];
@@ -70,7 +82,7 @@ await runCli(async () => {
   let dir = o.model;
   let preloaded: ImageSet | undefined;
   if (!dir && named?.preset) {
-    const spec = presetSpec(named.preset, { embedding: {} });
+    const spec = presetSpec(named.preset, { embedding: {}, ...(o.spec ? (JSON.parse(o.spec) as Record<string, unknown>) : {}) });
     const [height, width, channels] = spec.inputShape;
     preloaded = (await loadLabelledFolder(named.dir, { height, width, channels }, named.include)).set;
     dir = defaultModelDir(config.modelsDir, spec);
@@ -85,7 +97,12 @@ await runCli(async () => {
         outDir: dir,
         workers: config.workers,
         backend: engine.backend,
-        options: trainOptionsSchema.parse({ epochs: epochs ?? recipe.epochs, batchSize: recipe.batchSize, validationSplit: 0 }),
+        options: trainOptionsSchema.parse({
+          epochs: epochs ?? recipe.epochs,
+          batchSize: o.batchSize ? z.coerce.number().int().min(1).parse(o.batchSize) : recipe.batchSize,
+          validationSplit: 0,
+          ...(o.lr ? { learningRate: z.coerce.number().parse(o.lr) } : {}),
+        }),
       },
       { onProgress: log },
     );

@@ -27,6 +27,7 @@ export const PRESET_SPECS = Object.freeze({
     latentActivation: 'linear',
     outputActivation: 'sigmoid',
     loss: 'mse',
+    contrastive: { loss: 'ntxent', weight: 1, temperature: 0.1, projection: [128, 64], views: 'photo', jitter: 1 },
   },
 } as const);
 
