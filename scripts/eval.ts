@@ -23,7 +23,7 @@ import { presetSpec, type PresetName } from '../lib/models/spec';
 import { trainOptionsSchema } from '../lib/models/train';
 import { evaluateEmbeddings, evaluationTable } from '../lib/services/evaluate-service';
 import { defaultModelDir, trainModel } from '../lib/services/train-service';
-import type { ImageSet } from '../lib/models/image-set';
+import type { ImageSet } from '../lib/data/image-set';
 import type { TrainProgress } from '../lib/training/fit';
 import { runCli } from './cli/run';
 

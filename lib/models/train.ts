@@ -19,7 +19,7 @@ import {
 } from '../training/fit';
 import type { Autoencoder } from './autoencoder';
 import type { ModelSpec } from './spec';
-import { batchTensor, checkImageSet, type ImageSet } from './image-set';
+import { batchTensor, checkImageSet, type ImageSet } from '../data/image-set';
 import { ntXentLoss, simSiamLoss, vicregLoss } from './contrastive';
 import { meanSquaredError, RECONSTRUCTION_LOSSES } from './losses';
 import { augmentImages, viewPolicy } from './views';

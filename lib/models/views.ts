@@ -9,8 +9,8 @@
  * steps — so a view does not depend on how a batch is sharded across replicas (lib/training/fit.ts).
  */
 import { AppError } from '../errors';
-import { imageSize, type ImageSet } from './image-set';
-import { seededRandom } from './layers';
+import { imageSize, type ImageSet } from '../data/image-set';
+import { seededRandom } from '../random';
 
 /** What a view may change, per kind of collection. Angles in degrees, sizes as fractions of the image. */
 export interface ViewPolicy {

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../../lib/engine/tf';
 import { Autoencoder } from '../../../lib/models/autoencoder';
 import { ntXentLoss, simSiamLoss, vicregLoss } from '../../../lib/models/contrastive';
-import type { ImageSet } from '../../../lib/models/image-set';
+import type { ImageSet } from '../../../lib/data/image-set';
 import { parseModelSpec } from '../../../lib/models/spec';
 import { reconstructionObjective } from '../../../lib/models/train';
 import type { StepContext } from '../../../lib/training/fit';

@@ -4,7 +4,7 @@
  * change — X-rays are never mirrored.
  */
 import { describe, expect, it } from 'vitest';
-import type { ImageSet } from '../../../lib/models/image-set';
+import type { ImageSet } from '../../../lib/data/image-set';
 import { augmentImages, VIEW_KINDS, VIEW_POLICIES, viewPolicy, type ViewPolicy } from '../../../lib/models/views';
 import { hellingerHistograms } from '../../../lib/vectors/colour-histogram';
 
