@@ -201,7 +201,13 @@ export class Autoencoder extends TrainableModel<ModelSpec> {
    * (centred, rotated, scaled, L2-normalised) where the spec has one, else the codes themselves.
    */
   embed(x: Tensor4D): Tensor2D {
-    return this.headOf(this.encode(x));
+    return this.headOf(this.searchCode(x));
+  }
+
+  /** The code the search head starts from: the mean of the image's and its mirror's codes with `embedding.mirror`, else the code. */
+  searchCode(x: Tensor4D): Tensor2D {
+    if (!this.spec.embedding?.mirror) return this.encode(x);
+    return tf.div(tf.add(this.encode(x), this.encode(tf.reverse(x, 2))), 2);
   }
 
   /** Codes [n, latentSize] → search vectors; the identity without a search head. */

@@ -52,7 +52,18 @@ const common = {
    * whitening) and L2-normalised — the post-processing of image retrieval (Jégou & Chum 2012).
    * Fitted on the training codes after training; the decoder still takes the raw codes.
    */
-  embedding: z.strictObject({ whiten: z.number().min(0).max(1).default(0.5) }).optional(),
+  embedding: z
+    .strictObject({
+      whiten: z.number().min(0).max(1).default(0.5),
+      /**
+       * Test-time augmentation: the search vector starts from the mean code of the image and its
+       * mirror image, so a picture and its mirror find the same neighbours (twice the encoding
+       * cost). For collections where left and right carry no meaning (photos, garments), never
+       * for X-rays. Default false.
+       */
+      mirror: z.boolean().default(false),
+    })
+    .optional(),
   /**
    * Two-view objective beside reconstruction (SimCLR/VICReg/SimSiam): during training each image
    * is also drawn twice with the augmentations of `views`, and the codes of the two views are
