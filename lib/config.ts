@@ -3,7 +3,7 @@
  * option objects; nothing else reads process.env.
  */
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { delimiter, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { BACKEND_NAMES } from './engine/backend';
 import { AppError } from './errors';
@@ -43,6 +43,15 @@ const envSchema = z.object({
   LATENT_ATLAS_UPLOAD_WAIT_S: z.coerce.number().min(0).max(600).default(30),
   /** Seconds an idle keep-alive connection stays open between requests. Default 5. */
   LATENT_ATLAS_KEEPALIVE_TIMEOUT_S: z.coerce.number().min(1).max(600).default(5),
+  /**
+   * Folders on this machine the web app may import from (server-side import), absolute, separated
+   * by `:` (`;` on Windows). Default: none — server-side import is off.
+   */
+  LATENT_ATLAS_IMPORT_ROOTS: z
+    .string()
+    .default('')
+    .transform((value) => value.split(delimiter).filter((root) => root.trim() !== ''))
+    .refine((roots) => roots.every((root) => isAbsolute(root)), `must be absolute folder paths separated by '${delimiter}'`),
 });
 
 /** Loopback addresses: the only ones served without an access token. */
@@ -80,6 +89,8 @@ export interface Config {
   http: Readonly<HttpTimeouts>;
   /** The bundled sample set (flower photographs, labelled by folder), relative to the working directory. */
   samplesDir: string;
+  /** Folders server-side import may read (resolved; symbolic links are checked when a folder is imported). Empty: import is off. */
+  importRoots: readonly string[];
 }
 
 export function parseConfig(env: Readonly<Record<string, string | undefined>> = process.env): Readonly<Config> {
@@ -118,5 +129,6 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>> = 
       keepAliveMs: parsed.data.LATENT_ATLAS_KEEPALIVE_TIMEOUT_S * 1000,
     }),
     samplesDir: resolve('data', 'samples', 'flowers'),
+    importRoots: Object.freeze(parsed.data.LATENT_ATLAS_IMPORT_ROOTS.map((root) => resolve(root))),
   });
 }

@@ -6,7 +6,10 @@
 export const ERROR_STATUS = Object.freeze({
   invalid_input: 400,
   unauthorized: 401,
+  /** Allowed to ask, not for this: a server-side import outside the roots the operator allows. */
+  forbidden: 403,
   not_found: 404,
+  method_not_allowed: 405,
   conflict: 409,
   too_large: 413,
   unsupported: 415,
