@@ -6,6 +6,7 @@
  * (WCAG 2 A/AA, no sideways scrolling at 390 px, screenshots at 390 and 1400 px).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { axeViolations, screenshotsAtBothSizes, tabTo, DESKTOP, type Violation } from './audit';
 import { startAtlas, type Atlas } from './atlas';
@@ -16,7 +17,8 @@ let atlas: Atlas;
 
 test.describe.configure({ mode: 'serial' });
 test.beforeAll(async () => {
-  atlas = await startAtlas();
+  // Server-side import on, so the audit sees the Import page's form (it is off by default).
+  atlas = await startAtlas({ LATENT_ATLAS_IMPORT_ROOTS: resolve('data/samples') });
 });
 test.afterAll(async () => atlas.stop());
 
@@ -214,7 +216,7 @@ async function everyPage(page: Page): Promise<AuditedPage[]> {
       path: '/outliers',
       ready: (p) => expect(p.getByTestId('outliers-grid').getByTestId('grid-item')).toHaveCount(24),
     },
-    { name: 'import', path: '/import', ready: (p) => expect(p.getByTestId('import-off')).toBeVisible() },
+    { name: 'import', path: '/import', ready: (p) => expect(p.getByTestId('import-form')).toBeVisible() },
   ];
 }
 
