@@ -12,11 +12,11 @@ import { umapFromNeighbors } from '../clustering/umap';
 import { exactKnn } from '../engine/linear-algebra';
 import { join } from 'node:path';
 import { AppError } from '../errors';
-import { countEmbeddings } from '../store/embeddings-repo';
 import { readMap, readMapColumns, replaceMap, type MapColumns, type MapMethod, type MapPoint } from '../store/maps-repo';
 import { vectorIndexBackend } from '../vector-index/backends';
 import { activeModel, type ModelRecord } from '../store/models-repo';
 import type { Library } from './library';
+import { embeddedCount } from './library-counts';
 import { encodeMap } from './map-format';
 import { INDEX_SPACE, loadActiveVectors, modelIndex } from './model-service';
 
@@ -177,7 +177,7 @@ export async function mapForBrowser(
   const model = activeModel(library.db);
   if (!model) return null;
   let columns = readMapColumns(library.db, model.id, method, runId);
-  const embedded = countEmbeddings(library.db, model.id);
+  const embedded = embeddedCount(library, model.id);
   if (method === 'pca' && columns.ids.length !== embedded && embedded >= 2) {
     await computeMap(library, 'pca');
     columns = readMapColumns(library.db, model.id, method, runId);

@@ -1,13 +1,13 @@
 /**
  * What the status area and the health check answer: the engine's backend, the number of stored
  * images, the active model with how many images it has embedded, and the latest jobs. Cheap
- * enough to poll every few seconds (counts and one small query each).
+ * enough to poll every few seconds: the counts are kept until something is committed
+ * (library-counts.ts), the rest is one small query each.
  */
-import { countEmbeddings } from '../store/embeddings-repo';
-import { countImages } from '../store/images-repo';
 import { listJobs, type Job } from '../store/jobs-repo';
 import { activeModel } from '../store/models-repo';
 import type { Library } from './library';
+import { embeddedCount, liveImageCount } from './library-counts';
 
 export interface LibraryStatus {
   backend: string;
@@ -22,13 +22,20 @@ export function libraryStatus(library: Library, backend: string): LibraryStatus 
   const model = activeModel(library.db);
   return {
     backend,
-    images: countImages(library.db),
-    model: model ? { id: model.id, name: model.name, latentSize: model.latentSize, embedded: countEmbeddings(library.db, model.id) } : null,
+    images: liveImageCount(library),
+    model: model
+      ? {
+          id: model.id,
+          name: model.name,
+          latentSize: model.latentSize,
+          embedded: embeddedCount(library, model.id),
+        }
+      : null,
     jobs: listJobs(library.db, { limit: 8 }),
   };
 }
 
 /** Liveness and readiness: answers while jobs run (they run in the worker process). */
 export function libraryHealth(library: Library, backend: string): { ok: true; backend: string; images: number } {
-  return { ok: true, backend, images: countImages(library.db) };
+  return { ok: true, backend, images: liveImageCount(library) };
 }

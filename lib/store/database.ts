@@ -263,3 +263,12 @@ export function immediate<T>(db: Db, fn: () => T): T {
     throw asStorageError(error);
   }
 }
+
+/**
+ * A stamp that changes whenever anything was committed to the database, by this connection
+ * (`total_changes()`) or by any other, in this process or another (`PRAGMA data_version`): what a
+ * cache of counts over a million rows is keyed by.
+ */
+export function changeStamp(db: Db): string {
+  return `${db.pragma('data_version', { simple: true }) as number}:${statement(db, 'SELECT total_changes()').pluck().get() as number}`;
+}

@@ -10,7 +10,9 @@ import { queueActivation, queueClustering, recentJobs } from '../../lib/jobs/job
 import { activeModelClusterRuns, clusterPage, clusterRunOrThrow, runClustering } from '../../lib/services/cluster-service';
 import { deleteImage, imageOrThrow, libraryPage, originalBytes, relabelImage } from '../../lib/services/image-service';
 import { contentHash, ingestUploads } from '../../lib/services/ingest-service';
-import type { Library } from '../../lib/services/library';
+import { openLibrary, type Library } from '../../lib/services/library';
+import { immediate } from '../../lib/store/database';
+import { deleteImage as removeImageRow, insertImage } from '../../lib/store/images-repo';
 import { activeModelMap } from '../../lib/services/map-service';
 import { listModelInfos } from '../../lib/services/model-service';
 import { libraryHealth, libraryStatus } from '../../lib/services/status-service';
@@ -89,6 +91,33 @@ describe('images', () => {
       jobs: [],
     });
     expect(libraryHealth(library, 'wasm')).toEqual({ ok: true, backend: 'wasm', images: 11 });
+  });
+
+  it('keeps its counts only until something is committed, here or through another connection', () => {
+    expect(libraryStatus(library, 'wasm').images).toBe(11);
+    // Another connection (as the job worker's process has) adds an image: the next answer counts it.
+    const other = openLibrary(library.config);
+    try {
+      const id = immediate(other.db, () =>
+        insertImage(other.db, {
+          contentHash: 'f'.repeat(64),
+          originalName: 'elsewhere.png',
+          format: 'png',
+          byteSize: 1,
+          width: 1,
+          height: 1,
+          modality: 'photo',
+        }),
+      );
+      expect(libraryHealth(library, 'wasm').images).toBe(12);
+      expect(libraryStatus(library, 'wasm').images).toBe(12);
+      // This connection removes it: counted again.
+      expect(removeImageRow(library.db, id)).toBe(true);
+      expect(libraryStatus(library, 'wasm').images).toBe(11);
+      expect(libraryHealth(library, 'wasm').images).toBe(11);
+    } finally {
+      other.close();
+    }
   });
 });
 
