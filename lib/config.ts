@@ -23,6 +23,15 @@ const envSchema = z.object({
   LATENT_ATLAS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Largest accepted upload per file, in MiB. Default 50. */
   LATENT_ATLAS_MAX_UPLOAD_MB: z.coerce.number().int().min(1).max(1024).default(50),
+  /**
+   * Redis for remote workers (redis://host:6379, rediss:// for TLS). Unset (the default), every job
+   * runs on this machine's SQLite queue; set, ingest and re-embedding go out in batches through
+   * BullMQ to `npm run worker -- --remote <app URL>` processes (docs/scaling.md). Needs LATENT_ATLAS_TOKEN.
+   */
+  LATENT_ATLAS_REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/[^\s]+$/, 'must be a redis:// or rediss:// URL')
+    .optional(),
 });
 
 /** Loopback addresses: the only ones served without an access token. */
@@ -45,6 +54,8 @@ export interface Config {
   /** Required (and checked on every request) when `host` is not loopback. */
   token: string | undefined;
   maxUploadBytes: number;
+  /** Redis of the remote job transport (BullMQ); undefined: everything runs on this machine. */
+  redisUrl: string | undefined;
   /** The bundled sample set (flower photographs, labelled by folder), relative to the working directory. */
   samplesDir: string;
 }
@@ -62,6 +73,11 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>> = 
       'invalid_input',
       `LATENT_ATLAS_HOST is ${host}, not loopback: set LATENT_ATLAS_TOKEN (≥ 16 characters) to protect the app`,
     );
+  if (parsed.data.LATENT_ATLAS_REDIS_URL && !parsed.data.LATENT_ATLAS_TOKEN)
+    throw new AppError(
+      'invalid_input',
+      'LATENT_ATLAS_REDIS_URL is set: set LATENT_ATLAS_TOKEN (≥ 16 characters) too — remote workers fetch originals and models from the app with it',
+    );
   return Object.freeze({
     backend: parsed.data.LATENT_ATLAS_BACKEND,
     dataDir,
@@ -75,6 +91,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>> = 
     port: parsed.data.LATENT_ATLAS_PORT,
     token: parsed.data.LATENT_ATLAS_TOKEN,
     maxUploadBytes: parsed.data.LATENT_ATLAS_MAX_UPLOAD_MB * 1024 * 1024,
+    redisUrl: parsed.data.LATENT_ATLAS_REDIS_URL,
     samplesDir: resolve('data', 'samples', 'flowers'),
   });
 }
