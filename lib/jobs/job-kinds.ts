@@ -55,7 +55,7 @@ interface JobKind<P> {
   run: (params: P, context: JobContext) => Promise<unknown>;
 }
 
-const ingest: JobKind<{ folder: string; modality: 'photo' | 'xray'; labelFromFolder: boolean }> = {
+const ingest: JobKind<{ folder: string; modality: 'photo' | 'xray'; labelFromFolder: boolean; batchSize?: number }> = {
   schema: z.strictObject({
     folder: z
       .string()
@@ -63,6 +63,8 @@ const ingest: JobKind<{ folder: string; modality: 'photo' | 'xray'; labelFromFol
       .transform((f) => resolve(f)),
     modality: z.enum(['photo', 'xray']).default('photo'),
     labelFromFolder: z.boolean().default(false),
+    /** Images committed together here, or per batch sent to remote workers. Default 64 here, 200 remote. */
+    batchSize: z.number().int().min(1).max(10_000).optional(),
   }),
   dedupeKey: (p) => `ingest:${p.folder}`,
   resumable: true, // content hashes make a rerun add only what is missing
@@ -74,6 +76,7 @@ const ingest: JobKind<{ folder: string; modality: 'photo' | 'xray'; labelFromFol
     const report = await ingestFolder(library, p.folder, {
       modality: p.modality,
       labelFromFolder: p.labelFromFolder,
+      ...(p.batchSize ? { batchSize: p.batchSize } : {}),
       signal,
       onProgress: (q) =>
         progress({

@@ -40,7 +40,7 @@ function progressOf(phase: string, done: number, total: number, started: number,
     total,
     imagesPerSec: rate,
     etaSeconds: (total - done) / Math.max(rate, 1e-9),
-    message: `${extra}${workers}${state.outage ? ` · ${state.outage}` : ''}`,
+    message: `${extra}${workers}${state.batchesResent ? ` · ${state.batchesResent} batches sent again` : ''}${state.outage ? ` · ${state.outage}` : ''}`,
   };
 }
 

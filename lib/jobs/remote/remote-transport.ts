@@ -22,6 +22,8 @@ export interface RunState {
   imagesInFlight: number;
   batchesDone: number;
   batchesSent: number;
+  /** Batches added again because Redis had lost them (it restarted empty). */
+  batchesResent: number;
   /** Workers connected to the queue (null when Redis does not say). */
   workers: number | null;
   /** Set while Redis is unreachable: the run waits for it. */
@@ -97,7 +99,15 @@ export class RemoteTransport {
     await this.connection.redis.del(cancelKey(spec.run));
     await this.removeOtherRuns(spec.run);
     const pending = new Map<string, T[]>();
-    const state: RunState = { imagesDone: 0, imagesInFlight: 0, batchesDone: 0, batchesSent: 0, workers: null, outage: null };
+    const state: RunState = {
+      imagesDone: 0,
+      imagesInFlight: 0,
+      batchesDone: 0,
+      batchesSent: 0,
+      batchesResent: 0,
+      workers: null,
+      outage: null,
+    };
     let producing = true;
     let producerError: unknown = null;
     const producer = (async () => {
@@ -129,7 +139,7 @@ export class RemoteTransport {
       try {
         await this.collect(spec, pending, state);
         if (Date.now() - reconciled > this.options.reconcileMs) {
-          await this.reconcile(spec, pending);
+          state.batchesResent += await this.reconcile(spec, pending);
           reconciled = Date.now();
         }
         if (Date.now() - counted > 2000) {
@@ -197,15 +207,19 @@ export class RemoteTransport {
   }
 
   /** Adds again every pending batch Redis no longer has (it restarted empty, or lost the keys). */
-  private async reconcile<T extends BatchImage>(spec: RunSpec<T>, pending: Map<string, T[]>): Promise<void> {
+  private async reconcile<T extends BatchImage>(spec: RunSpec<T>, pending: Map<string, T[]>): Promise<number> {
     const ids = [...pending.keys()];
+    let added = 0;
     for (let s = 0; s < ids.length; s += 100) {
       const chunk = ids.slice(s, s + 100);
       const states = await Promise.all(chunk.map((id) => this.queue.getJobState(id)));
       for (const [i, jobState] of states.entries()) {
-        if (jobState === 'unknown') await this.add(chunk[i]!, spec, pending.get(chunk[i]!)!);
+        if (jobState !== 'unknown') continue;
+        await this.add(chunk[i]!, spec, pending.get(chunk[i]!)!);
+        added++;
       }
     }
+    return added;
   }
 
   private async cancel<T extends BatchImage>(spec: RunSpec<T>, pending: Map<string, T[]>): Promise<void> {
@@ -237,6 +251,11 @@ export class RemoteTransport {
         await sleep(500);
       }
     }
+  }
+
+  /** Batches in the queue by state (waiting, active, delayed, completed, failed). */
+  counts(): Promise<Record<string, number>> {
+    return this.queue.getJobCounts('waiting', 'active', 'delayed', 'completed', 'failed');
   }
 
   async close(): Promise<void> {
