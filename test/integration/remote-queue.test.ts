@@ -7,7 +7,8 @@
  * time; a wrong token is refused.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import sharp from 'sharp';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,7 +25,8 @@ import { openLibrary, originalPath, type Library } from '../../lib/services/libr
 import { loadRegisteredModel, modelIndex, registerModelDir } from '../../lib/services/model-service';
 import { searchSimilar } from '../../lib/services/search-service';
 import { countEmbeddings, getEmbedding } from '../../lib/store/embeddings-repo';
-import { countImages, findImageByHash, liveImageHashes } from '../../lib/store/images-repo';
+import { countImages, findImageByHash, hashReferenced, liveImageHashes } from '../../lib/store/images-repo';
+import { requestCancel } from '../../lib/store/jobs-repo';
 import type { ModelRecord } from '../../lib/store/models-repo';
 import { startWasm } from '../helpers/engine';
 import { fashionFolder } from '../helpers/library';
@@ -72,12 +74,45 @@ function startWorker(env: Record<string, string> = {}): { child: ChildProcess; l
   return { ...worker, exited };
 }
 
-async function until(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const started = Date.now();
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/**
+ * `count` photos of the shared folder re-encoded (JPEG at `quality`, half size): new content that
+ * is real decoding work, so batches of them take long enough to be interrupted.
+ */
+async function reencodedPhotos(count: number, quality: number): Promise<string> {
+  const dir = temp('latent-atlas-jpeg-');
+  const files = (await listImageFiles(PHOTOS)).filter((f) => f.endsWith('.jpg')).slice(0, count);
+  for (const [i, file] of files.entries()) {
+    const image = sharp(file);
+    const { width } = await image.metadata();
+    await image
+      .resize(Math.round((width ?? 640) / 2))
+      .jpeg({ quality })
+      .toFile(join(dir, `photo-${i}.jpg`));
+  }
+  return dir;
+}
+
+/** Waits until the two workers each hold one of the job's two batches and have reported progress on them. */
+async function bothMidBatch(job: Job): Promise<void> {
+  await until(
+    'both workers to be mid-batch',
+    async () => (jobOrThrow(library, job.id).progress.done ?? 0) >= 32 && (await transport.counts()).active === 2,
+  );
+}
+
+/** Every file in the originals folder is named by a row: nothing staged was left behind. */
+function expectNoStrayOriginals(): void {
+  const files = readdirSync(config.originalsDir, { recursive: true, encoding: 'utf8' }).filter((f) => /[0-9a-f]{64}$/.test(f));
+  const stray = files.filter((f) => !hashReferenced(library.db, f.slice(-64)));
+  expect(stray).toEqual([]);
 }
 
 /** Ids in the model's index equal the ids with a stored vector. */
@@ -257,6 +292,44 @@ describe('remote workers through Redis', () => {
     expect(countEmbeddings(library.db, model.id)).toBe(countImages(library.db));
     expectIndexEqualsStore(library, model);
     expect(await transport.counts()).toMatchObject({ waiting: 0, active: 0, delayed: 0, failed: 0 });
+  });
+
+  it('cancels on every worker: batches in hand are dropped, waiting ones removed, staged originals cleared', async () => {
+    const folder = await reencodedPhotos(180, 70);
+    const before = countImages(library.db);
+    const logged = workers.slice(0, 2).map((w) => w.log.length);
+    const queued = queueJob(library, 'ingest', { folder, batchSize: 90 });
+    const running = runNextJob(library, { remote: transport, progressMs: 0, heartbeatMs: 100 });
+    await bothMidBatch(queued);
+    requestCancel(library.db, queued.id);
+    const job = await running;
+    expect(job?.state).toBe('cancelled');
+    await until('the workers to drop their batches', () =>
+      workers.slice(0, 2).every((w, i) => w.log.slice(logged[i]).some((l) => /was cancelled/.test(l))),
+    );
+    const counts = await transport.counts();
+    expect(counts).toMatchObject({ waiting: 0, active: 0, delayed: 0 });
+    expect(countImages(library.db)).toBeLessThan(before + 180);
+    expectIndexEqualsStore(library, model);
+    expectNoStrayOriginals();
+  });
+
+  it('hands the batch of a worker killed mid-batch to another (stalled-job detection)', async () => {
+    const folder = await reencodedPhotos(120, 60);
+    const before = countImages(library.db);
+    const victim = workers[1]!;
+    const job = await runIngest(folder, 60, async (queued) => {
+      await bothMidBatch(queued);
+      victim.child.kill('SIGKILL');
+    });
+    expect(job.state, job.error ?? '').toBe('succeeded');
+    expect(job.result).toEqual({ added: 120, duplicates: 0, refused: 0 });
+    expect(job.progress.message).toMatch(/1 batches taken back from stopped workers/);
+    expect(countImages(library.db)).toBe(before + 120);
+    expect(countEmbeddings(library.db, model.id)).toBe(countImages(library.db));
+    expectIndexEqualsStore(library, model);
+    expect(await transport.counts()).toMatchObject({ waiting: 0, active: 0, delayed: 0, failed: 0 });
+    startWorker(); // the next tests have two workers again
   });
 
   it('refuses a wrong token: the app answers 401 and the worker stops with the reason', async () => {

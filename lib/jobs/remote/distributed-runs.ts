@@ -33,14 +33,19 @@ export const BATCH_IMAGES = 200;
 /** done/total, images/s and ETA from counts; `extra` names the workers and an outage. */
 function progressOf(phase: string, done: number, total: number, started: number, state: RunState, extra: string): JobProgress {
   const rate = done / Math.max((performance.now() - started) / 1000, 1e-9);
-  const workers = state.workers === null ? '' : ` · ${state.workers} worker${state.workers === 1 ? '' : 's'}`;
+  const notes = [
+    state.workers === null ? null : `${state.workers} worker${state.workers === 1 ? '' : 's'}`,
+    state.batchesStalled ? `${state.batchesStalled} batches taken back from stopped workers` : null,
+    state.batchesResent ? `${state.batchesResent} batches sent again` : null,
+    state.outage,
+  ].filter((note) => note !== null);
   return {
     phase,
     done,
     total,
     imagesPerSec: rate,
     etaSeconds: (total - done) / Math.max(rate, 1e-9),
-    message: `${extra}${workers}${state.batchesResent ? ` · ${state.batchesResent} batches sent again` : ''}${state.outage ? ` · ${state.outage}` : ''}`,
+    message: [extra, ...notes].join(' · '),
   };
 }
 

@@ -24,6 +24,8 @@ export interface RunState {
   batchesSent: number;
   /** Batches added again because Redis had lost them (it restarted empty). */
   batchesResent: number;
+  /** Batches that BullMQ took back from a worker that stopped renewing its lock (it died) and gave to another. */
+  batchesStalled: number;
   /** Workers connected to the queue (null when Redis does not say). */
   workers: number | null;
   /** Set while Redis is unreachable: the run waits for it. */
@@ -105,6 +107,7 @@ export class RemoteTransport {
       batchesDone: 0,
       batchesSent: 0,
       batchesResent: 0,
+      batchesStalled: 0,
       workers: null,
       outage: null,
     };
@@ -185,6 +188,7 @@ export class RemoteTransport {
         if (!job.id || !images) continue;
         await this.finish(spec, images, kind === 'completed' ? { value: job.returnvalue as unknown } : { reason: job.failedReason });
         pending.delete(job.id);
+        if (job.stalledCounter > 0) state.batchesStalled++;
         state.imagesDone += images.length;
         state.batchesDone++;
         await job.remove().catch(() => undefined);

@@ -66,7 +66,7 @@ export async function runRemoteWorker(options: RemoteWorkerOptions): Promise<{ b
           (yes) => yes && abort.abort(),
           () => undefined,
         );
-      }, 500);
+      }, 100);
       signal?.addEventListener('abort', () => abort.abort());
       let reported = 0;
       try {
@@ -104,7 +104,7 @@ export async function runRemoteWorker(options: RemoteWorkerOptions): Promise<{ b
       maxStalledCount: 2,
     });
     worker.on('error', (error) => log(`queue: ${error.message}`));
-    worker.on('failed', (job, error) => log(`batch ${job?.id ?? '?'} failed: ${error.message}`));
+    worker.on('failed', (job, error) => log(`batch ${job?.id ?? '?'} failed: ${error.message}`)); // a cancel: 'run … was cancelled'
     await new Promise<void>((resolve) => {
       if (stop.signal.aborted) resolve();
       stop.signal.addEventListener('abort', () => resolve());
