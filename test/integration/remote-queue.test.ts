@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type Config } from '../../lib/config';
-import { jobOrThrow, queueJob, runNextJob, type Job } from '../../lib/jobs/job-service';
+import { jobOrThrow, queueActivation, queueJob, runNextJob, type Job } from '../../lib/jobs/job-service';
 import { RemoteTransport } from '../../lib/jobs/remote/remote-transport';
 import { Autoencoder } from '../../lib/models/autoencoder';
 import { saveModel } from '../../lib/models/model-io';
@@ -27,7 +27,7 @@ import { searchSimilar } from '../../lib/services/search-service';
 import { countEmbeddings, getEmbedding } from '../../lib/store/embeddings-repo';
 import { countImages, findImageByHash, hashReferenced, liveImageHashes } from '../../lib/store/images-repo';
 import { requestCancel } from '../../lib/store/jobs-repo';
-import type { ModelRecord } from '../../lib/store/models-repo';
+import { activeModel, type ModelRecord } from '../../lib/store/models-repo';
 import { startWasm } from '../helpers/engine';
 import { fashionFolder } from '../helpers/library';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis';
@@ -124,20 +124,14 @@ function expectIndexEqualsStore(lib: Library, record: ModelRecord): void {
   expect([...index.ids()].sort((a, b) => a - b)).toEqual(stored.sort((a, b) => a - b));
 }
 
-async function saveSecondModel(): Promise<ModelRecord> {
+/** Registers another (inactive) model with 16-d vectors and these filters. */
+async function saveModel2(name: string, filters: number[]): Promise<ModelRecord> {
   const net = Autoencoder.create(
-    parseModelSpec({
-      arch: 'conv',
-      inputShape: [28, 28, 1],
-      latentSize: 16,
-      filters: [8, 8],
-      downsample: 'stride',
-      upsampling: 'transposed',
-    }),
+    parseModelSpec({ arch: 'conv', inputShape: [28, 28, 1], latentSize: 16, filters, downsample: 'stride', upsampling: 'transposed' }),
   );
-  await saveModel(net, join(config.modelsDir, 'conv-16b'));
+  await saveModel(net, join(config.modelsDir, name));
   net.dispose();
-  return registerModelDir(library, join(config.modelsDir, 'conv-16b'));
+  return registerModelDir(library, join(config.modelsDir, name));
 }
 
 beforeAll(async () => {
@@ -248,7 +242,7 @@ describe('remote workers through Redis', () => {
     expect(countImages(library.db)).toBe(before + 6);
     expect(countEmbeddings(library.db, model.id)).toBe(before + 6);
     // Embedding: the same vectors delivered twice under a second model (of the same size).
-    const other = await saveSecondModel();
+    const other = await saveModel2('conv-16b', [8, 8]);
     expect([storeEmbedBatch(library, other, outcome).embedded, storeEmbedBatch(library, other, outcome).embedded]).toEqual([6, 0]);
     expect(countEmbeddings(library.db, other.id)).toBe(6);
     expectIndexEqualsStore(library, other);
@@ -256,7 +250,7 @@ describe('remote workers through Redis', () => {
   });
 
   it('says clearly when Redis is unreachable at the start, and search still answers', async () => {
-    const away = RemoteTransport.open(`redis://127.0.0.1:${await freePort()}`);
+    const away = RemoteTransport.open(`redis://127.0.0.1:${await freePort()}`, { checkMs: 1500 });
     try {
       const folder = await fashionFolder(3, temp('latent-atlas-png-'));
       queueJob(library, 'ingest', { folder });
@@ -330,6 +324,30 @@ describe('remote workers through Redis', () => {
     expectIndexEqualsStore(library, model);
     expect(await transport.counts()).toMatchObject({ waiting: 0, active: 0, delayed: 0, failed: 0 });
     startWorker(); // the next tests have two workers again
+  });
+
+  it('re-embeds the library under a newly activated model through the workers, then switches', async () => {
+    const next = await saveModel2('conv-16c', [16, 16]);
+    const queued = queueActivation(library, next.id);
+    const job = await runNextJob(library, { remote: transport, progressMs: 0 });
+    expect(job?.id).toBe(queued.id);
+    expect(job?.state, job?.error ?? '').toBe('succeeded');
+    expect(activeModel(library.db)?.id).toBe(next.id);
+    expect(countEmbeddings(library.db, next.id)).toBe(countImages(library.db));
+    expectIndexEqualsStore(library, next);
+    expect(job?.progress).toMatchObject({ phase: 're-embed' });
+    // The workers' vectors are the ones this process computes from the same originals.
+    const sample = liveImageHashes(library.db).slice(0, 8);
+    const { model: net } = await loadRegisteredModel(library, next);
+    const local = await embedOriginals(
+      net,
+      sample.map((i) => ({ hash: i.contentHash, name: String(i.id) })),
+      async (hash) => readFileSync(originalPath(config, hash)),
+    );
+    for (const e of local.embedded) {
+      const stored = getEmbedding(library.db, findImageByHash(library.db, e.hash)!.id, next.id, 16)!;
+      for (let i = 0; i < 16; i++) expect(Math.abs(stored[i]! - e.vector[i]!)).toBeLessThan(1e-5);
+    }
   });
 
   it('refuses a wrong token: the app answers 401 and the worker stops with the reason', async () => {

@@ -58,6 +58,8 @@ export interface TransportOptions {
   pollMs?: number;
   /** How often it checks that every batch still exists in Redis (re-adding lost ones). Default 2000 ms. */
   reconcileMs?: number;
+  /** How long a run waits for Redis to answer at its start before it fails with the reason. Default 5000 ms. */
+  checkMs?: number;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -79,6 +81,7 @@ export class RemoteTransport {
       backoffMs: options.backoffMs ?? 1000,
       pollMs: options.pollMs ?? 200,
       reconcileMs: options.reconcileMs ?? 2000,
+      checkMs: options.checkMs ?? 5000,
     });
   }
 
@@ -87,7 +90,7 @@ export class RemoteTransport {
   }
 
   /** AppError('backend_unavailable') with the URL and the cause when Redis does not answer in `timeoutMs`. */
-  check(timeoutMs = 5000): Promise<void> {
+  check(timeoutMs = this.options.checkMs): Promise<void> {
     return checkRedis(this.connection, timeoutMs);
   }
 
