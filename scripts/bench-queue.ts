@@ -1,7 +1,7 @@
 /**
  * npm run bench:queue [-- --workers 1,2,4 --copies 3] — ingest throughput through Redis and remote
  * workers (separate `npm run worker -- --remote` processes) against the embedded path, in the same
- * run, on the same images: the shared photos, re-encoded `copies` times (new content, real JPEG
+ * run, on the same images (rounds interleaved; medians, with each round's load average): the shared photos, re-encoded `copies` times (new content, real JPEG
  * decoding) and the `photo-cae` preset (64×64×3). Each measurement gets a fresh library, a private
  * redis-server and the app's remote routes served over HTTP (the handlers `next start` runs). The
  * clock runs from the job's start to its end; worker start-up (engine, first model download) is
@@ -43,6 +43,7 @@ const flags = z.strictObject({
   copies: z.coerce.number().int().min(1).max(20),
   batch: z.coerce.number().int().min(1).max(10_000),
   one: z.string().min(1).optional(),
+  repeat: z.coerce.number().int().min(1).max(10),
 });
 
 /** The shared photos re-encoded `copies` times (JPEG quality 90, 85, …): distinct content, real decoding. */
@@ -121,7 +122,14 @@ async function throughRedis(folder: string, workers: number, batch: number) {
     const seconds = (performance.now() - begun) / 1000;
     if (done?.state !== 'succeeded') throw new Error(`job ${job.id} ${done?.state}: ${done?.error}`);
     const added = (done.result as { added: number }).added;
-    return { workers, images: added, seconds: round(seconds), imagesPerSec: round(added / seconds), workerStartupSeconds: round(startup) };
+    return {
+      workers,
+      images: added,
+      seconds: round(seconds),
+      imagesPerSec: round(added / seconds),
+      workerStartupSeconds: round(startup),
+      loadAverage: round(loadavg()[0]!),
+    };
   } finally {
     for (const child of children) child.kill('SIGTERM');
     await transport.close();
@@ -139,6 +147,7 @@ await runCli(async () => {
     .option('--workers <list>', 'worker counts to measure', '1,2,4')
     .option('--copies <n>', 'times the shared photos are re-encoded into the bench folder', '3')
     .option('--batch <n>', 'images per batch', '50')
+    .option('--repeat <n>', 'rounds of every measurement, interleaved (the machine is shared: medians are reported)', '2')
     .option('--one <folder>', 'internal: measure one worker count (the first of --workers) on this folder, print its JSON')
     .parse();
   const o = parseOrThrow(flags, program.opts(), 'flags');
@@ -156,12 +165,26 @@ await runCli(async () => {
       loadAverageAtStart: round(loadavg()[0]!),
       batchImages: o.batch,
     };
-    line.embedded = await embedded(folder);
-    const runs = [];
-    // Each run in its own process: the app's route handlers open their library once per process.
-    for (const workers of o.workers) runs.push(await runChild(folder, workers, o.batch));
-    const one = runs.find((r) => r.workers === 1);
-    line.redis = runs.map((r) => ({ ...r, speedupVsOneWorker: one ? round(r.imagesPerSec / one.imagesPerSec) : null }));
+    // Rounds interleave every configuration, so a burst of load elsewhere hits them alike.
+    const rounds: { embedded: Measured[]; redis: Map<number, RedisRun[]> } = { embedded: [], redis: new Map() };
+    for (let r = 0; r < o.repeat; r++) {
+      rounds.embedded.push({ ...(await embedded(folder)), loadAverage: round(loadavg()[0]!) });
+      // Each run in its own process: the app's route handlers open their library once per process.
+      for (const workers of o.workers) {
+        const run = await runChild(folder, workers, o.batch);
+        rounds.redis.set(workers, [...(rounds.redis.get(workers) ?? []), run]);
+      }
+    }
+    line.embedded = summary(rounds.embedded);
+    const oneWorker = rounds.redis.get(1);
+    const base = oneWorker ? median(oneWorker.map((r) => r.imagesPerSec)) : null;
+    line.redis = [...rounds.redis.entries()].map(([workers, runs]) => ({
+      workers,
+      ...summary(runs),
+      workerStartupSeconds: median(runs.map((r) => r.workerStartupSeconds)),
+      speedupVsOneWorker: base ? round(median(runs.map((r) => r.imagesPerSec)) / base) : null,
+      vsEmbedded: round(median(runs.map((r) => r.imagesPerSec)) / median(rounds.embedded.map((r) => r.imagesPerSec))),
+    }));
     process.stdout.write(`${JSON.stringify(line)}\n`);
   } finally {
     rmSync(folder, { recursive: true, force: true });
@@ -169,6 +192,27 @@ await runCli(async () => {
 });
 
 type RedisRun = Awaited<ReturnType<typeof throughRedis>>;
+interface Measured {
+  images: number;
+  seconds: number;
+  imagesPerSec: number;
+  loadAverage: number;
+}
+
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return round(sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2);
+};
+
+/** The median rate and every round's rate with the load average (1 min) it ran under. */
+function summary(runs: readonly Measured[]) {
+  return {
+    images: runs[0]!.images,
+    imagesPerSec: median(runs.map((r) => r.imagesPerSec)),
+    rounds: runs.map((r) => ({ imagesPerSec: r.imagesPerSec, seconds: r.seconds, loadAverage: r.loadAverage })),
+  };
+}
 
 /** One Redis measurement in a child process of this script. */
 async function runChild(folder: string, workers: number, batch: number): Promise<RedisRun> {
