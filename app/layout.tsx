@@ -1,10 +1,7 @@
 import type { Metadata } from 'next';
-import { cookies, headers } from 'next/headers';
 import Link from 'next/link';
 import type { ReactNode } from 'react';
 import { StatusArea } from './_components/status-area';
-import { allowed, TOKEN_COOKIE } from './_server/access';
-import { server } from './_server/library';
 import './globals.css';
 
 export const metadata: Metadata = {
@@ -22,19 +19,7 @@ const PAGES = [
   ['/segment', 'Segment'],
 ] as const;
 
-export default async function RootLayout({ children }: { children: ReactNode }) {
-  const { config } = await server();
-  if (!allowed(config, (await headers()).get('authorization'), (await cookies()).get(TOKEN_COOKIE)?.value))
-    return (
-      <html lang="en">
-        <body>
-          <main>
-            <h1>Latent Atlas</h1>
-            <p data-testid="token-required">This Latent Atlas is protected: open /api/session?token=&lt;your token&gt; once to enter.</p>
-          </main>
-        </body>
-      </html>
-    );
+export default function RootLayout({ children }: { children: ReactNode }) {
   return (
     <html lang="en">
       <body>

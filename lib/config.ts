@@ -24,6 +24,18 @@ const envSchema = z.object({
   /** Largest accepted upload per file, in MiB. Default 50. */
   LATENT_ATLAS_MAX_UPLOAD_MB: z.coerce.number().int().min(1).max(1024).default(50),
   /**
+   * Seconds a client has to send a request's headers. Default 10: a browser sends them at once; a
+   * client trickling them (slowloris) holds a connection no longer than this.
+   */
+  LATENT_ATLAS_HEADERS_TIMEOUT_S: z.coerce.number().min(1).max(600).default(10),
+  /**
+   * Seconds a client has to send a whole request, body included. Default 300: a 50 MiB upload
+   * needs about 1.4 Mbit/s to fit; lower frees slow connections sooner, higher serves slower links.
+   */
+  LATENT_ATLAS_REQUEST_TIMEOUT_S: z.coerce.number().min(1).max(3600).default(300),
+  /** Seconds an idle keep-alive connection stays open between requests. Default 5. */
+  LATENT_ATLAS_KEEPALIVE_TIMEOUT_S: z.coerce.number().min(1).max(600).default(5),
+  /**
    * Redis for remote workers (redis://host:6379, rediss:// for TLS). Unset (the default), every job
    * runs on this machine's SQLite queue; set, ingest and re-embedding go out in batches through
    * BullMQ to `npm run worker -- --remote <app URL>` processes (docs/scaling.md). Needs LATENT_ATLAS_TOKEN.
@@ -36,6 +48,15 @@ const envSchema = z.object({
 
 /** Loopback addresses: the only ones served without an access token. */
 export const LOOPBACK_HOSTS = Object.freeze(['127.0.0.1', '::1', 'localhost']);
+
+export interface HttpTimeouts {
+  /** Time to receive a request's headers. */
+  headersMs: number;
+  /** Time to receive a whole request. */
+  requestMs: number;
+  /** Idle time of a keep-alive connection between requests. */
+  keepAliveMs: number;
+}
 
 export interface Config {
   backend: (typeof BACKEND_NAMES)[number] | undefined;
@@ -54,6 +75,8 @@ export interface Config {
   /** Required (and checked on every request) when `host` is not loopback. */
   token: string | undefined;
   maxUploadBytes: number;
+  /** Timeouts of the web server's connections (see lib/web-server.ts), in milliseconds. */
+  http: Readonly<HttpTimeouts>;
   /** Redis of the remote job transport (BullMQ); undefined: everything runs on this machine. */
   redisUrl: string | undefined;
   /** The bundled sample set (flower photographs, labelled by folder), relative to the working directory. */
@@ -91,6 +114,11 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>> = 
     port: parsed.data.LATENT_ATLAS_PORT,
     token: parsed.data.LATENT_ATLAS_TOKEN,
     maxUploadBytes: parsed.data.LATENT_ATLAS_MAX_UPLOAD_MB * 1024 * 1024,
+    http: Object.freeze({
+      headersMs: parsed.data.LATENT_ATLAS_HEADERS_TIMEOUT_S * 1000,
+      requestMs: parsed.data.LATENT_ATLAS_REQUEST_TIMEOUT_S * 1000,
+      keepAliveMs: parsed.data.LATENT_ATLAS_KEEPALIVE_TIMEOUT_S * 1000,
+    }),
     redisUrl: parsed.data.LATENT_ATLAS_REDIS_URL,
     samplesDir: resolve('data', 'samples', 'flowers'),
   });

@@ -12,6 +12,10 @@ export const ERROR_STATUS = Object.freeze({
   unsupported: 415,
   cancelled: 499,
   backend_unavailable: 503,
+  /** The disk (or the folder's quota) is full: nothing was stored; the same action works once space is freed. */
+  storage_full: 507,
+  /** A file of the library (the SQLite database) is damaged: left as it is, to be restored from a backup. */
+  damaged: 500,
   internal: 500,
 } as const);
 

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { kmeans } from '../lib/clustering/kmeans';
 import { parseConfig } from '../lib/config';
 import { initEngine } from '../lib/engine/backend';
-import { seededRandom } from '../lib/models/layers';
+import { seededRandom } from '../lib/random';
 import { runCli } from './cli/run';
 
 const REFERENCE = new URL('../../shared/bench/reference_kmeans.py', import.meta.url).pathname;

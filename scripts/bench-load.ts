@@ -6,12 +6,17 @@
  * while uploads of new images run alongside. Prints one JSON line: requests/s, p50/p99 latency,
  * errors, timeouts, and the server's resident memory: at the start and the end, every 10 s, and the
  * slope over the second half (flat ≈ 0 MB/min; the issue asks for a 10-minute run: --seconds 600).
+ *
+ * `--slow-clients 500` (npm run bench:slowloris) adds a third phase: search by id again while that
+ * many connections trickle headers or an upload's body one byte a second (reconnecting when the
+ * server cuts them off), so the JSON holds search p99 with and without slow clients from one run.
  */
 import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Command } from 'commander';
 import sharp from 'sharp';
@@ -26,16 +31,24 @@ import { openLibrary } from '../lib/services/library';
 import { registerModelDir } from '../lib/services/model-service';
 import { runCli } from './cli/run';
 
+const WEB_SERVER = fileURLToPath(new URL('./web-server.ts', import.meta.url));
+
 const program = new Command('bench:load')
   .option('--images <n>', 'library size (Fashion-MNIST train images)', '50000')
   .option('--seconds <n>', 'load duration in total (half by-id search, half mixed)', '60')
   .option('--connections <n>', 'concurrent connections', '8')
-  .option('--port <n>', 'port', '3917');
+  .option('--port <n>', 'port', '3917')
+  .option('--slow-clients <n>', 'connections trickling a byte a second during a third phase (0: none)', '0');
 
 const png = (pixels: Uint8Array) =>
   sharp(pixels, { raw: { width: 28, height: 28, channels: 1 } })
     .png()
     .toBuffer();
+/** CPU seconds (user + system) a process has used: what a phase cost the server, whatever else shares the cores. */
+const cpuSeconds = (pid: number) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks of 1/100 s
+};
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
 function multipart(bytes: Buffer, fields: Record<string, string>): { body: Buffer; type: string } {
@@ -75,9 +88,47 @@ function slope(points: { t: number; mb: number }[]): number {
 
 const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
 
+/**
+ * `count` slowloris connections to `port`: a third trickle headers, the rest an upload's body, one
+ * byte a second each; one the server closes is opened again. `stop()` ends them and says how many
+ * connections were opened and how many of those the server cut off.
+ */
+function slowClients(port: number, count: number): { stop: () => { connections: number; cut_off_by_server: number } } {
+  let connections = 0;
+  let cutOff = 0;
+  let stopped = false;
+  const sockets = new Set<ReturnType<typeof connect>>();
+  const open = (i: number) => {
+    connections++;
+    const head =
+      i % 3 === 0
+        ? 'GET /api/images HTTP/1.1\r\nHost: atlas\r\nX-Slow: '
+        : 'POST /api/images HTTP/1.1\r\nHost: atlas\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: 1000000\r\n\r\n--x\r\n';
+    const socket = connect(port, '127.0.0.1', () => socket.write(head));
+    sockets.add(socket);
+    const timer = setInterval(() => socket.writable && socket.write('a'), 1000);
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      clearInterval(timer);
+      sockets.delete(socket);
+      if (stopped) return;
+      cutOff++;
+      open(i);
+    });
+  };
+  for (let i = 0; i < count; i++) open(i);
+  return {
+    stop: () => {
+      stopped = true;
+      for (const socket of sockets) socket.destroy();
+      return { connections, cut_off_by_server: cutOff };
+    },
+  };
+}
+
 await runCli(async () => {
   program.parse();
-  const o = program.opts<{ images: string; seconds: string; connections: string; port: string }>();
+  const o = program.opts<{ images: string; seconds: string; connections: string; port: string; slowClients: string }>();
   const count = Number(o.images);
   const seconds = Number(o.seconds);
   const dataDir = mkdtempSync(join(tmpdir(), 'atlas-load-'));
@@ -100,9 +151,15 @@ await runCli(async () => {
     library.close();
     process.stderr.write(`ingested ${report.added} in ${report.seconds.toFixed(1)} s; starting the server…\n`);
 
-    const next = createRequire(import.meta.url).resolve('next/dist/bin/next');
-    const server = spawn(process.execPath, [next, 'start', '-H', '127.0.0.1', '-p', o.port], {
-      env: { ...process.env, LATENT_ATLAS_DATA_DIR: dataDir, NEXT_TELEMETRY_DISABLED: '1' },
+    // The production server (scripts/web-server.ts: Next.js behind the listener with timeouts).
+    const server = spawn(process.execPath, ['--import', 'tsx', WEB_SERVER], {
+      env: {
+        ...process.env,
+        LATENT_ATLAS_DATA_DIR: dataDir,
+        LATENT_ATLAS_HOST: '127.0.0.1',
+        LATENT_ATLAS_PORT: o.port,
+        NEXT_TELEMETRY_DISABLED: '1',
+      },
       stdio: 'ignore',
     });
     const base = `http://127.0.0.1:${o.port}`;
@@ -159,6 +216,29 @@ await runCli(async () => {
         { method: 'POST', path: '/api/search', headers: { 'content-type': query.type }, body: query.body },
         { method: 'GET', path: '/api/images?limit=60' },
       ]);
+      // Search by id without slow clients, with them, and without again (the two baselines bracket
+      // the noise of shared cores); each with the server's CPU time per answered request.
+      const measured = async () => {
+        const cpu = cpuSeconds(server.pid!);
+        const result = summary(await drive([searchById]));
+        return { ...result, server_cpu_ms_per_request: round(((cpuSeconds(server.pid!) - cpu) * 1000) / Math.max(1, result.requests), 2) };
+      };
+      let slow: Record<string, unknown> | undefined;
+      if (Number(o.slowClients) > 0) {
+        const before = await measured();
+        const clients = slowClients(Number(o.port), Number(o.slowClients));
+        await new Promise((r) => setTimeout(r, 2000)); // connected and trickling
+        const during = await measured();
+        const connections = clients.stop();
+        await new Promise((r) => setTimeout(r, 2000));
+        slow = {
+          slow_clients: Number(o.slowClients),
+          search_by_id_before_slow_clients: before,
+          search_by_id_with_slow_clients: during,
+          search_by_id_after_slow_clients: await measured(),
+          slow_connections: connections,
+        };
+      }
       uploading = false;
       await uploader;
       clearInterval(sampler);
@@ -173,6 +253,7 @@ await runCli(async () => {
           ...first,
           search_by_id: first,
           mixed: summary(mixed),
+          ...slow,
           uploads_alongside: uploads,
           rss_start_mb: Math.round(rssStart),
           rss_end_mb: Math.round(rssEnd),

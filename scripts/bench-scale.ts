@@ -33,7 +33,7 @@ import { parseConfig } from '../lib/config';
 import { FASHION_MNIST_CLASSES, loadFashionMnist } from '../lib/data/fashion-mnist';
 import { initEngine } from '../lib/engine/backend';
 import { exactKnn } from '../lib/engine/linear-algebra';
-import { seededRandom } from '../lib/models/layers';
+import { seededRandom } from '../lib/random';
 import { runClustering } from '../lib/services/cluster-service';
 import { findNearDuplicates } from '../lib/services/duplicates-service';
 import { openLibrary, type Library } from '../lib/services/library';

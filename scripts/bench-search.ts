@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { z } from 'zod';
-import { seededRandom } from '../lib/models/layers';
+import { seededRandom } from '../lib/random';
 import { HnswIndex } from '../lib/vector-index/hnsw-index';
 import { exactSearch } from '../lib/vectors/distance';
 import { BASE, fashionCodes, noisyCodes } from './cli/fashion-codes';

@@ -15,11 +15,11 @@ import { loadFashionMnist } from '../lib/data/fashion-mnist';
 import { initEngine } from '../lib/engine/backend';
 import { AppError } from '../lib/errors';
 import { Autoencoder } from '../lib/models/autoencoder';
-import { headImages } from '../lib/models/image-set';
+import { headImages } from '../lib/data/image-set';
 import { embedImages } from '../lib/models/inference';
 import { presetSpec } from '../lib/models/spec';
 import { trainAutoencoder, trainOptionsSchema } from '../lib/models/train';
-import { ModelWorkerPool } from '../lib/models/worker-pool';
+import { ModelWorkerPool } from '../lib/engine/parallel/worker-pool';
 import { runCli } from './cli/run';
 
 const REFERENCE = new URL('../../shared/bench/reference_cae.py', import.meta.url).pathname;

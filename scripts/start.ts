@@ -8,6 +8,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { parseConfig } from '../lib/config';
 import { initEngine } from '../lib/engine/backend';
@@ -17,6 +18,8 @@ import { listJobs } from '../lib/store/jobs-repo';
 import { runCli } from './cli/run';
 
 const NEXT = createRequire(import.meta.url).resolve('next/dist/bin/next');
+/** The production server (Next.js behind our own listener and its timeouts). */
+const WEB_SERVER = fileURLToPath(new URL('./web-server.ts', import.meta.url));
 
 const program = new Command('start')
   .option('--dev', 'serve with next dev (hot reload) instead of the production build')
@@ -61,9 +64,8 @@ await runCli(async () => {
   let web: ChildProcess | null = null;
   const deaths: number[] = [];
   const serve = () => {
-    web = spawn(process.execPath, [NEXT, o.dev ? 'dev' : 'start', '-H', config.host, '-p', String(config.port)], {
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+    const args = o.dev ? [NEXT, 'dev', '-H', config.host, '-p', String(config.port)] : ['--import', 'tsx', WEB_SERVER];
+    web = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
     web.once('exit', (code, signal) => {
       if (stop.signal.aborted) return;
       deaths.push(Date.now());

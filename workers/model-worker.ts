@@ -13,10 +13,10 @@ import { initEngine } from '../lib/engine/backend';
 import { tf } from '../lib/engine/tf';
 import { AppError } from '../lib/errors';
 import { Autoencoder } from '../lib/models/autoencoder';
-import { batchTensor, type ImageSet } from '../lib/models/image-set';
+import { batchTensor, type ImageSet } from '../lib/data/image-set';
 import { embedImages, encodeImages } from '../lib/models/inference';
 import { createObjective } from '../lib/models/objectives';
-import { barrier, type FromWorker, type ToWorker, type Weights } from '../lib/models/worker-protocol';
+import { barrier, type FromWorker, type ToWorker, type Weights } from '../lib/engine/parallel/worker-protocol';
 import { createAdam, lossWithParts, objectiveLossSum, type Objective, type StepContext } from '../lib/training/fit';
 
 if (!parentPort) throw new Error('model-worker must run in a worker thread');

@@ -28,11 +28,30 @@ ChartJS.defaults.animation = false;
 const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
 export const colorOf = (i: number) => PALETTE[i % PALETTE.length]!;
 
+const fixed = (value: number | null | undefined, digits: number) =>
+  value === null || value === undefined ? 'none' : value.toFixed(digits);
+
+/** What the loss chart shows, in words (its text alternative): the epochs and the last losses. */
+export function describeLoss(history: { epoch: number; loss: number; valLoss: number | null }[]): string {
+  const last = history.at(-1);
+  if (!last) return 'Training loss by epoch: no epoch finished yet.';
+  const validation = last.valLoss === null ? '' : `, validation loss ${fixed(last.valLoss, 5)}`;
+  return `Training loss by epoch over ${history.length} epochs: last (epoch ${last.epoch}) training loss ${fixed(last.loss, 5)}${validation}.`;
+}
+
+/** What the silhouette/elbow chart shows, in words: the range of k tried and the chosen k with its silhouette. */
+export function describeElbow(elbow: { k: number; inertia: number; silhouette: number }[], chosen: number): string {
+  const best = elbow.find((e) => e.k === chosen);
+  const ks = elbow.map((e) => e.k);
+  return `Silhouette (higher is better) and inertia for k from ${Math.min(...ks)} to ${Math.max(...ks)}: chosen k = ${chosen}, silhouette ${fixed(best?.silhouette, 3)}.`;
+}
+
 export function LossChart({ history }: { history: { epoch: number; loss: number; valLoss: number | null }[] }) {
   const hasVal = history.some((h) => h.valLoss !== null);
   return (
     <div className="chart" data-testid="loss-chart" data-points={history.length}>
       <Line
+        aria-label={describeLoss(history)}
         data={{
           labels: history.map((h) => h.epoch),
           datasets: [
@@ -53,6 +72,7 @@ export function ElbowChart({ elbow, chosen }: { elbow: { k: number; inertia: num
   return (
     <div className="chart" data-testid="elbow-chart">
       <Line
+        aria-label={describeElbow(elbow, chosen)}
         data={{
           labels: elbow.map((e) => e.k),
           datasets: [
@@ -83,6 +103,7 @@ export function LatentBars({ latent }: { latent: number[] }) {
   return (
     <div className="chart small-chart" data-testid="latent-chart" data-dims={latent.length}>
       <Bar
+        aria-label={`Latent vector: ${latent.length} values from ${fixed(Math.min(...latent), 3)} to ${fixed(Math.max(...latent), 3)}.`}
         data={{
           labels: latent.map((_, i) => i),
           datasets: [{ label: 'latent value', data: latent, backgroundColor: latent.map((v) => (v >= 0 ? colorOf(0) : colorOf(2))) }],
@@ -179,6 +200,9 @@ export function MapScatter({ points, colorBy }: { points: MapPoint[]; colorBy: '
     >
       <Scatter
         ref={chart}
+        aria-label={`Map of the latent space: ${points.length} images in 2-D, coloured by ${colorBy} (${datasets.length} groups: ${datasets
+          .map((d) => `${d.label}, ${d.data.length}`)
+          .join('; ')}). Hover a point for its image; click to open it.`}
         data={{ datasets }}
         options={{
           maintainAspectRatio: false,

@@ -46,11 +46,11 @@ export function Dropzone({
       }}
     >
       <p>{children ?? 'Drop an image here, paste one, or'}</p>
-      <button type="button" onClick={() => input.current?.click()}>
+      <button type="button" onClick={() => input.current?.click()} data-testid={`${testId}-choose`}>
         choose {multiple ? 'files' : 'a file'}
       </button>
       {folder && (
-        <button type="button" onClick={() => folderInput.current?.click()}>
+        <button type="button" onClick={() => folderInput.current?.click()} data-testid={`${testId}-choose-folder`}>
           choose a folder
         </button>
       )}

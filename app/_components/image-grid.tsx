@@ -16,7 +16,7 @@ export function ImageGrid({ items, testId = 'image-grid' }: { items: GridItem[];
     <ul className="grid" data-testid={testId}>
       {items.map(({ image, note, action }) => (
         <li key={image.id} className="card" data-testid="grid-item" data-image-id={image.id}>
-          <Link href={`/images/${image.id}`} title={image.originalName ?? `image ${image.id}`}>
+          <Link href={`/images/${image.id}`} title={image.originalName ?? `image ${image.id}`} data-testid="open-image">
             <img
               src={`/api/images/${image.id}/thumbnail`}
               alt={image.originalName ?? `image ${image.id}`}

@@ -1,14 +1,26 @@
 /**
  * Access control: on loopback (the default) every request passes; bound to any other address the
  * app requires LATENT_ATLAS_TOKEN on every page and API call — as `Authorization: Bearer <token>`,
- * or as the HttpOnly cookie that `/api/session?token=<token>` sets. Compared in constant time.
- * (Checked in the route wrapper and the root layout, not in Next.js middleware, which would buffer
- * and cap request bodies.)
+ * or as the HttpOnly, SameSite=Strict cookie that the sign-in form (POST /api/session) sets; the
+ * token never travels in a URL. Compared in constant time. Pages are checked by middleware.ts
+ * (401 and the sign-in form), API calls by the route wrapper (401 in JSON): Next.js middleware
+ * would buffer and cap the bodies of uploads.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { LOOPBACK_HOSTS, type Config } from '@/lib/config';
 
 export const TOKEN_COOKIE = 'latent_atlas_token';
+/** Set by our listener (scripts/web-server.ts) to the socket's address, replacing anything a client sent under that name. */
+export const PEER_HEADER = 'x-latent-atlas-peer';
+
+/**
+ * Who is asking, for the sign-in throttle: the socket's address from our listener; under `next dev`
+ * (no listener) the first X-Forwarded-For address. Behind a reverse proxy every client shares the
+ * proxy's address, so they are slowed down together.
+ */
+export function clientOf(headers: Headers): string {
+  return headers.get(PEER_HEADER) || headers.get('x-forwarded-for')?.split(',')[0]?.trim() || 'unknown';
+}
 
 export function sameToken(given: string, token: string): boolean {
   const a = Buffer.from(given);

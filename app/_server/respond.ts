@@ -42,7 +42,7 @@ export function route<C>(handler: (request: Request, context: C) => Promise<Resp
       if (!allowed(config, authorization, cookieValue(request.headers.get('cookie'), TOKEN_COOKIE)))
         throw new AppError(
           'unauthorized',
-          'this Latent Atlas needs its access token (Authorization: Bearer <token>, or open /api/session?token=<token> once)',
+          'this Latent Atlas needs its access token (Authorization: Bearer <token>, or sign in with the form any page shows)',
         );
       return await handler(request, context);
     } catch (error) {

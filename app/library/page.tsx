@@ -2,11 +2,13 @@
 /** The library: every stored image (paged), bulk upload with per-file progress and a summary of refusals, the sample set, delete. */
 import { useState } from 'react';
 import { api, usePoll, waitForJob, type Job, type Status } from '@/app/_components/api';
+import { CreditsPanel } from '@/app/_components/credits';
 import { Dropzone } from '@/app/_components/dropzone';
 import { Pager, useCursorPages } from '@/app/_components/pager';
 import { ImageFilters } from '@/app/_components/filters';
 import { ImageGrid } from '@/app/_components/image-grid';
 import { NextSteps } from '@/app/_components/next-steps';
+import type { Credits } from '@/lib/services/credits';
 import type { LibraryPage as Page } from '@/lib/services/image-service';
 import type { UploadResult } from '@/lib/services/ingest-service';
 
@@ -54,6 +56,7 @@ export default function LibraryPage() {
   const query = `/api/images?limit=${PAGE}${pages.cursor ? `&cursor=${pages.cursor}` : ''}${modality ? `&modality=${modality}` : ''}${label ? `&label=${encodeURIComponent(label)}` : ''}`;
   const { data, refresh } = usePoll(() => api<Page>(query), 5000, [query]);
   const { data: status } = usePoll(() => api<Status>('/api/status'), 3000);
+  const { data: samples } = usePoll(() => api<{ credits: Credits[] }>('/api/samples'), 0);
 
   const upload = async (files: File[]) => {
     const list: Upload[] = files.map((f) => ({ name: f.webkitRelativePath || f.name, sent: 0, status: 'waiting' }));
@@ -114,6 +117,7 @@ export default function LibraryPage() {
           </span>
         )}
       </div>
+      {samples && <CreditsPanel credits={samples.credits} title="Sample set credits (photographers, licence)" testId="sample-credits" />}
       <h2>Add images</h2>
       <div className="row">
         <label>

@@ -176,6 +176,7 @@ export default function ModelsPage() {
                 </select>
               </label>
               <label>
+                channels
                 <select value={form.channels} onChange={(e) => set('channels', Number(e.target.value) as 1 | 3)}>
                   <option value={3}>colour</option>
                   <option value={1}>greyscale</option>

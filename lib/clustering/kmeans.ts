@@ -7,7 +7,7 @@
 import { kmeans as mlKmeans } from 'ml-kmeans';
 import { AppError } from '../errors';
 import { PointSet } from '../engine/nearest-centroids';
-import { seededRandom } from '../models/layers';
+import { seededRandom } from '../random';
 
 export interface KMeansOptions {
   k: number;

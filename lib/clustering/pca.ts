@@ -6,7 +6,7 @@
 import { PCA } from 'ml-pca';
 import { AppError } from '../errors';
 import { project } from '../engine/linear-algebra';
-import { seededRandom } from '../models/layers';
+import { seededRandom } from '../random';
 
 export interface PcaModel {
   dim: number;

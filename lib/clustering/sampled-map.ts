@@ -5,7 +5,7 @@
  * Pure: the neighbours come from the caller (the index), the positions from the sample's map.
  */
 import { AppError } from '../errors';
-import { seededRandom } from '../models/layers';
+import { seededRandom } from '../random';
 
 /** `size` distinct indices in 0..n-1, drawn with `seed`, in increasing order. */
 export function sampleIndices(n: number, size: number, seed: number): Int32Array {

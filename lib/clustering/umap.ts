@@ -6,7 +6,7 @@
  */
 import { UMAP } from 'umap-js';
 import { AppError } from '../errors';
-import { seededRandom } from '../models/layers';
+import { seededRandom } from '../random';
 
 export interface UmapOptions {
   /** Output dimensions: 2 for a map, ~10 for clustering. Default 2. */

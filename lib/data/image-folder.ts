@@ -7,7 +7,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { AppError } from '../errors';
 import { preprocessImage, type PreprocessTarget } from '../images/image-decoder';
-import type { ImageSet } from '../models/image-set';
+import type { ImageSet } from './image-set';
 
 export interface FolderLoad { set: ImageSet; files: string[]; skipped: { file: string; reason: string }[] }
 

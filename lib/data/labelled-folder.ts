@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { AppError } from '../errors';
 import { prepareImage, type PreprocessTarget } from '../images/image-decoder';
-import type { ImageSet } from '../models/image-set';
+import type { ImageSet } from './image-set';
 
 export async function loadLabelledFolder(dir: string, target: PreprocessTarget): Promise<{ set: ImageSet; classes: string[] }> {
   let text: string;

@@ -1,10 +1,19 @@
 /**
  * Gradient kernels for the wasm backend written as single JavaScript passes over the wasm heap,
  * where wasm's own kernels are generic loops several times slower. Registered by
- * `wasm-kernels.ts`; checked against the cpu backend in `test/unit/engine`.
+ * `wasm-kernels.ts`, which imports from here (never the other way: no cycle); checked against the
+ * cpu backend in `test/unit/engine`.
  */
 import { tf } from './tf';
-import type { KernelArgs } from './wasm-kernels';
+
+/** The subset of the wasm backend object these kernels use. */
+export interface WasmBackend {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: object): boolean;
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
+}
+
+export type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: WasmBackend; attrs: tf.NamedAttrMap };
 
 /**
  * MaxPool gradient as one pass in JavaScript over the wasm heap: each output routes its

@@ -17,16 +17,8 @@
  * Each replacement is checked numerically against the cpu backend in `test/unit/engine`.
  */
 import { tf } from './tf';
-import { maxPoolGrad, resizeNearestNeighborGrad } from './wasm-heap-kernels';
+import { maxPoolGrad, resizeNearestNeighborGrad, type KernelArgs, type WasmBackend } from './wasm-heap-kernels';
 
-/** The subset of the wasm backend object these kernels use. */
-export interface WasmBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  disposeData(dataId: object): boolean;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
-}
-
-export type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: WasmBackend; attrs: tf.NamedAttrMap };
 type KernelFn = (args: KernelArgs) => tf.TensorInfo;
 
 const BACKEND = 'wasm';

@@ -17,6 +17,7 @@ import {
   type Activation,
 } from './layers';
 import { RECONSTRUCTION_LOSSES, softAssignments, sparsityPenalty } from './losses';
+import { initialParams, paramsFromWeights, TrainableModel, type ParamDef } from './trainable-model';
 import type { ConvSpec, ModelSpec } from './spec';
 
 const KERNEL = 3;
@@ -25,12 +26,6 @@ export const CENTERS = 'clu/centers';
 /** The search head's mean [latentSize] and projection [latentSize, latentSize] (specs with `embedding`). */
 export const HEAD_MEAN = 'emb/mean';
 export const HEAD_PROJECTION = 'emb/projection';
-
-interface ParamDef {
-  name: string;
-  shape: number[];
-  fanIn: number;
-}
 
 function denseLayerSizes(spec: ModelSpec): number[] {
   const [h, w, c] = spec.inputShape;
@@ -94,45 +89,24 @@ export interface ForwardResult {
   output: Tensor4D;
 }
 
-export class Autoencoder {
-  readonly spec: ModelSpec;
-  /** Parameters in a fixed order (the order of the weights file). */
-  readonly params: ReadonlyMap<string, tf.Variable>;
-
-  private constructor(spec: ModelSpec, params: Map<string, tf.Variable>) {
-    this.spec = spec;
-    this.params = params;
-  }
-
+export class Autoencoder extends TrainableModel<ModelSpec> {
   /** A fresh model with seeded PyTorch-style initial weights. */
   static create(spec: ModelSpec): Autoencoder {
-    const params = new Map<string, tf.Variable>();
-    paramDefs(spec).forEach((def, i) => {
-      const init =
+    return new Autoencoder(
+      spec,
+      initialParams(paramDefs(spec), (def, i) =>
         def.name === HEAD_MEAN
           ? tf.zeros(def.shape)
           : def.name === HEAD_PROJECTION
             ? tf.eye(spec.latentSize)
-            : torchUniform(def.shape, def.fanIn, spec.seed * 1000 + i);
-      params.set(def.name, tf.variable(init, true, `${def.name}#${Math.random().toString(36).slice(2)}`));
-      init.dispose();
-    });
-    return new Autoencoder(spec, params);
+            : torchUniform(def.shape, def.fanIn, spec.seed * 1000 + i),
+      ),
+    );
   }
 
   /** A model from saved weights; shapes are checked against the spec. */
   static fromWeights(spec: ModelSpec, weights: Map<string, Float32Array>): Autoencoder {
-    const params = new Map<string, tf.Variable>();
-    for (const def of paramDefs(spec)) {
-      const values = weights.get(def.name);
-      const size = def.shape.reduce((a, b) => a * b, 1);
-      if (!values || values.length !== size) {
-        for (const p of params.values()) p.dispose();
-        throw new Error(`weight ${def.name}: expected ${size} values of shape [${def.shape}], got ${values?.length ?? 'none'}`);
-      }
-      params.set(def.name, tf.variable(tf.tensor(values, def.shape), true, `${def.name}#${Math.random().toString(36).slice(2)}`));
-    }
-    return new Autoencoder(spec, params);
+    return new Autoencoder(spec, paramsFromWeights(paramDefs(spec), weights));
   }
 
   get latentSize(): number {
@@ -142,12 +116,6 @@ export class Autoencoder {
   /** The parameters of the autoencoder proper (not the classifier head, the cluster centres nor the search head). */
   get autoencoderParams(): tf.Variable[] {
     return [...this.params].filter(([name]) => !/^(cls|clu|emb)\//.test(name)).map(([, v]) => v);
-  }
-
-  p(name: string): tf.Variable {
-    const v = this.params.get(name);
-    if (!v) throw new Error(`model has no parameter ${name}`);
-    return v;
   }
 
   /** Images [n, h, w, c] in [0,1] → codes [n, latentSize]. */
@@ -261,26 +229,5 @@ export class Autoencoder {
     let loss = RECONSTRUCTION_LOSSES[this.spec.loss](output, target);
     if (this.spec.sparse) loss = tf.add(loss, sparsityPenalty(code, this.spec.sparse.rho, this.spec.sparse.beta));
     return loss as tf.Scalar;
-  }
-
-  /** Current weights by name, copied out of the backend. */
-  readWeights(): Map<string, Float32Array> {
-    const out = new Map<string, Float32Array>();
-    for (const [name, v] of this.params) out.set(name, v.dataSync() as Float32Array);
-    return out;
-  }
-
-  /** Overwrites weights by name (shapes must match). Used by tests and by data-parallel training. */
-  writeWeights(weights: Map<string, Float32Array | number[]>): void {
-    for (const [name, values] of weights) {
-      const v = this.p(name);
-      const t = tf.tensor(values, v.shape);
-      v.assign(t);
-      t.dispose();
-    }
-  }
-
-  dispose(): void {
-    for (const v of this.params.values()) v.dispose();
   }
 }

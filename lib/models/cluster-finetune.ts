@@ -20,20 +20,12 @@ import { umapFromNeighbors } from '../clustering/umap';
 import { exactKnn } from '../engine/linear-algebra';
 import { tf, type Tensor2D, type Tensor4D } from '../engine/tf';
 import { CENTERS, type Autoencoder } from './autoencoder';
-import { batchTensor, checkImageSet, type ImageSet } from './image-set';
+import { batchTensor, checkImageSet, type ImageSet } from '../data/image-set';
 import { encodeImages } from './inference';
 import { clusteringKl, RECONSTRUCTION_LOSSES, scatterRatio } from './losses';
 import { clusterScheduleSchema, type ClusterSchedule, type TrainOptions, type TrainResult } from './train';
-import {
-  allIndices,
-  fit,
-  localRunner,
-  shuffledIndices,
-  type EpochRecord,
-  type FitPlan,
-  type Objective,
-  type TrainHooks,
-} from '../training/fit';
+import { allIndices, fit, localRunner, type EpochRecord, type FitPlan, type Objective, type TrainHooks } from '../training/fit';
+import { shuffledIndices } from '../random';
 
 /** Codes of a whole set; the default encodes in this thread, a worker pool can do it in parallel. */
 export type EncodeSet = (model: Autoencoder, set: ImageSet) => Promise<Float32Array>;

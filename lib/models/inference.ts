@@ -6,7 +6,7 @@
  */
 import { tf, type Tensor2D, type Tensor4D } from '../engine/tf';
 import type { Autoencoder } from './autoencoder';
-import { batchTensor, checkImageSet, imageSize, type ImageSet } from './image-set';
+import { batchTensor, checkImageSet, imageSize, type ImageSet } from '../data/image-set';
 import { addNoise } from './train';
 
 export interface InferenceOptions {

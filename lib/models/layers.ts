@@ -95,18 +95,6 @@ export function upsample(x: Tensor4D, mode: Exclude<Upsampling, 'transposed'>, s
   return mode === 'nearest' ? tf.image.resizeNearestNeighbor(x, size) : tf.image.resizeBilinear(x, size, false, true);
 }
 
-/** Mulberry32: a tiny seeded PRNG for shuffles and weight seeds. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** PyTorch's default init, U(−1/√fanIn, 1/√fanIn), for a weight or bias tensor. */
 export function torchUniform(shape: number[], fanIn: number, seed: number): Tensor {
   const bound = 1 / Math.sqrt(fanIn);

@@ -2,7 +2,9 @@
  * Models on disk, without tfjs-node: a directory with `model.json` (format version, validated
  * spec, preprocessing, weight manifest, training record) and `weights.bin` (float32, little
  * endian, in manifest order). Written to a temporary directory, fsynced, then renamed into
- * place, so a crash never leaves a half-written model.
+ * place, so a crash never leaves a half-written model. The layout, the atomic write and the
+ * manifest checks are shared by every model family (the segmenter's `segmentation-io.ts` adds only
+ * its format name and spec).
  */
 import { createHash } from 'node:crypto';
 import { access, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
@@ -12,8 +14,15 @@ import { syncDirectory, writeSyncedFile } from '../durable-file';
 import { AppError } from '../errors';
 import { Autoencoder } from './autoencoder';
 import { parseModelSpec } from './spec';
+import type { TrainableModel } from './trainable-model';
 
 export const MODEL_FORMAT_VERSION = 1;
+
+/** Where each weight lies in `weights.bin` (float32 offsets), in parameter order. */
+export const weightLayoutSchema = z.array(
+  z.object({ name: z.string(), shape: z.array(z.number().int().nonnegative()), offset: z.number().int().nonnegative() }),
+);
+export type WeightLayout = z.infer<typeof weightLayoutSchema>;
 
 /** The files of a model directory, as remote workers download them. */
 export const MODEL_FILES = Object.freeze(['model.json', 'weights.bin'] as const);
@@ -57,7 +66,7 @@ const manifestSchema = z.object({
   formatVersion: z.number().int(),
   spec: z.unknown(),
   preprocessing: z.object({ height: z.number(), width: z.number(), channels: z.number(), range: z.tuple([z.number(), z.number()]) }),
-  weights: z.array(z.object({ name: z.string(), shape: z.array(z.number().int().nonnegative()), offset: z.number().int().nonnegative() })),
+  weights: weightLayoutSchema,
   training: z.unknown().optional(),
   createdAt: z.string(),
 });
@@ -65,23 +74,35 @@ export type ModelManifest = z.infer<typeof manifestSchema>;
 
 /** Saves `model` to `dir` atomically; `training` (history, options, metrics) is kept as metadata. */
 export async function saveModel(model: Autoencoder, dir: string, training?: unknown): Promise<ModelManifest> {
-  const weights = model.readWeights();
-  const manifest: ModelManifest = {
-    format: 'latent-atlas-model',
+  const [height, width, channels] = model.spec.inputShape;
+  return saveModelDirectory(dir, model, {
+    format: 'latent-atlas-model' as const,
     formatVersion: MODEL_FORMAT_VERSION,
     spec: model.spec,
-    preprocessing: { height: model.spec.inputShape[0], width: model.spec.inputShape[1], channels: model.spec.inputShape[2], range: [0, 1] },
-    weights: [],
+    preprocessing: { height, width, channels, range: [0, 1] as [number, number] },
     ...(training !== undefined ? { training } : {}),
     createdAt: new Date().toISOString(),
-  };
+  });
+}
+
+/**
+ * Saves any trainable model: its weights as one float32 blob in parameter order, and `header`
+ * with their layout as the manifest, written atomically by `writeModelDirectory`.
+ */
+export async function saveModelDirectory<Header extends object>(
+  dir: string,
+  model: TrainableModel<unknown>,
+  header: Header,
+): Promise<Header & { weights: WeightLayout }> {
+  const weights: WeightLayout = [];
   let offset = 0;
-  for (const [name, values] of weights) {
-    manifest.weights.push({ name, shape: model.p(name).shape, offset });
-    offset += values.length;
+  for (const [name, v] of model.params) {
+    weights.push({ name, shape: v.shape, offset });
+    offset += v.size;
   }
   const blob = new Float32Array(offset);
-  for (const [i, values] of [...weights.values()].entries()) blob.set(values, manifest.weights[i]!.offset);
+  [...model.readWeights().values()].forEach((values, i) => blob.set(values, weights[i]!.offset));
+  const manifest = { ...header, weights };
   await writeModelDirectory(dir, manifest, new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength));
   return manifest;
 }
@@ -147,35 +168,61 @@ export async function recoverModelWrites(
   return out;
 }
 
-/** Reads only a model's manifest (spec, training record). */
-export async function readModelManifest(dir: string): Promise<ModelManifest> {
+/**
+ * A model directory's `model.json`, checked against `schema`: AppError 'not_found' when there is
+ * none, 'invalid_input' when it is not JSON or not this `kind` of model, 'unsupported' when its
+ * format is newer than `supportedVersion`.
+ */
+export async function readManifestFile<T extends { formatVersion: number }>(
+  dir: string,
+  schema: z.ZodType<T>,
+  kind: string,
+  supportedVersion: number,
+): Promise<T> {
   let text: string;
   try {
     text = await readFile(join(dir, 'model.json'), 'utf8');
   } catch (error) {
     throw new AppError('not_found', `no model found at ${basename(dir)} (model.json missing)`, { cause: error });
   }
-  const parsed = manifestSchema.safeParse(JSON.parse(text));
-  if (!parsed.success) throw new AppError('invalid_input', `model.json is not a Latent Atlas model: ${parsed.error.issues[0]?.message}`);
-  if (parsed.data.formatVersion > MODEL_FORMAT_VERSION) {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new AppError('invalid_input', `model.json of ${basename(dir)} is not JSON`, { cause: error });
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success)
+    throw new AppError('invalid_input', `model.json of ${basename(dir)} is not a Latent Atlas ${kind}: ${parsed.error.issues[0]?.message}`);
+  if (parsed.data.formatVersion > supportedVersion)
     throw new AppError(
       'unsupported',
-      `model format ${parsed.data.formatVersion} is newer than this version of Latent Atlas understands (${MODEL_FORMAT_VERSION})`,
+      `${kind} format ${parsed.data.formatVersion} is newer than this version of Latent Atlas understands (${supportedVersion})`,
     );
-  }
   return parsed.data;
+}
+
+/** Reads a saved model's weights and builds it; weights that do not fit its spec are AppError 'invalid_input'. */
+export async function loadWeightsInto<M>(dir: string, layout: WeightLayout, build: (weights: Map<string, Float32Array>) => M): Promise<M> {
+  const weights = await readWeightsFile(dir, layout);
+  try {
+    return build(weights);
+  } catch (error) {
+    throw new AppError('invalid_input', `model weights do not match its spec: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Reads only a model's manifest (spec, training record). */
+export async function readModelManifest(dir: string): Promise<ModelManifest> {
+  return readManifestFile(dir, manifestSchema, 'model', MODEL_FORMAT_VERSION);
 }
 
 /** Loads a saved model; its outputs equal the saved model's. */
 export async function loadModel(dir: string): Promise<{ model: Autoencoder; manifest: ModelManifest }> {
   const manifest = await readModelManifest(dir);
   const spec = parseModelSpec(manifest.spec);
-  const weights = await readWeightsFile(dir, manifest.weights);
-  try {
-    return { model: Autoencoder.fromWeights(spec, weights), manifest };
-  } catch (error) {
-    throw new AppError('invalid_input', `model weights do not match its spec: ${(error as Error).message}`, { cause: error });
-  }
+  const model = await loadWeightsInto(dir, manifest.weights, (weights) => Autoencoder.fromWeights(spec, weights));
+  return { model, manifest };
 }
 
 /** The float32 weights of `weights.bin` by name, as its manifest lays them out; a truncated file is refused. */

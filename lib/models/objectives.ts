@@ -9,7 +9,7 @@ import { AppError } from '../errors';
 import type { Objective } from '../training/fit';
 import type { Autoencoder } from './autoencoder';
 import { clusterFinetuneObjective, type ClusterStart } from './cluster-finetune';
-import type { ImageSet } from './image-set';
+import type { ImageSet } from '../data/image-set';
 import { reconstructionObjective, type TrainOptions } from './train';
 
 /** Which objective a run trains, with the data it needs beyond the model, images and options. */

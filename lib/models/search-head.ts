@@ -9,9 +9,9 @@
 import { AppError } from '../errors';
 import { fitPca } from '../clustering/pca';
 import { HEAD_MEAN, HEAD_PROJECTION, type Autoencoder } from './autoencoder';
-import { subsetImages, type ImageSet } from './image-set';
+import { subsetImages, type ImageSet } from '../data/image-set';
 import { encodeImages } from './inference';
-import { shuffledIndices } from '../training/fit';
+import { shuffledIndices } from '../random';
 
 /** Codes fitted on at most this many images: the covariance is latentSize², whatever the sample. */
 const FIT_SAMPLE = 20_000;

@@ -18,7 +18,7 @@ import {
   type TrainHooks,
 } from '../training/fit';
 import type { Autoencoder } from './autoencoder';
-import { batchTensor, checkImageSet, type ImageSet } from './image-set';
+import { batchTensor, checkImageSet, type ImageSet } from '../data/image-set';
 import { meanSquaredError, RECONSTRUCTION_LOSSES } from './losses';
 
 /** How the clustering head's centres start (see `clusterScheduleSchema.init`). */

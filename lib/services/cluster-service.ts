@@ -11,7 +11,7 @@ import { writeFileDurable } from '../durable-file';
 import { silhouetteScore } from '../clustering/silhouette';
 import { pairwiseSquaredDistances } from '../engine/linear-algebra';
 import { AppError } from '../errors';
-import { seededRandom } from '../models/layers';
+import { seededRandom } from '../random';
 import { z } from 'zod';
 import {
   clusterMemberPage,

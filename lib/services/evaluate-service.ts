@@ -11,10 +11,10 @@ import { umapFromNeighbors } from '../clustering/umap';
 import { exactKnn } from '../engine/linear-algebra';
 import type { BackendName } from '../engine/backend';
 import type { Autoencoder } from '../models/autoencoder';
-import { imageSize, type ImageSet } from '../models/image-set';
+import { imageSize, type ImageSet } from '../data/image-set';
 import { embedImages } from '../models/inference';
-import { ModelWorkerPool } from '../models/worker-pool';
-import { HnswIndex } from '../vector-index/hnsw-index';
+import { ModelWorkerPool } from '../engine/parallel/worker-pool';
+import { vectorIndexBackend } from '../vector-index/backends';
 
 export interface MethodScores {
   dim: number;
@@ -89,7 +89,7 @@ function score(
     seconds: 0,
   };
   if (withIndex) {
-    const index = HnswIndex.create('/nonexistent/eval-index', { dim, space: 'l2' }, nTrain);
+    const index = vectorIndexBackend().create('/nonexistent/eval-index', { dim, space: 'l2' }, nTrain);
     const entries = Array.from({ length: nTrain }, (_, i) => ({ id: i + 1, vector: train.subarray(i * dim, (i + 1) * dim) }));
     for (let s = 0; s < nTrain; s += 10_000) index.add(entries.slice(s, s + 10_000));
     let found = 0;
@@ -124,7 +124,7 @@ async function umapClustering(
   const started = performance.now();
   const n = labels.length;
   const k = 20;
-  const index = HnswIndex.create('/nonexistent/eval-umap', { dim, space: 'l2' }, n);
+  const index = vectorIndexBackend().create('/nonexistent/eval-umap', { dim, space: 'l2' }, n);
   const entries = Array.from({ length: n }, (_, i) => ({ id: i + 1, vector: latents.subarray(i * dim, (i + 1) * dim) }));
   for (let s = 0; s < n; s += 10_000) index.add(entries.slice(s, s + 10_000));
   const indices = new Int32Array(n * k);

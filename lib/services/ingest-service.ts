@@ -15,13 +15,14 @@ import { basename, dirname, join, relative } from 'node:path';
 import { AppError, type ErrorCode } from '../errors';
 import { prepareImage, type PreparedImage } from '../images/image-decoder';
 import { embedImages } from '../models/inference';
-import { ModelWorkerPool } from '../models/worker-pool';
+import { ModelWorkerPool } from '../engine/parallel/worker-pool';
 import { initEngine } from '../engine/backend';
 import { immediate } from '../store/database';
 import { getEmbedding, imagesWithoutEmbedding, putEmbedding } from '../store/embeddings-repo';
 import { findImageByHash, getImage, insertImage, knownHashes, purgeDeletedHash, type Modality } from '../store/images-repo';
 import { activeModel, bumpIndexGeneration } from '../store/models-repo';
 import { writeFileDurable } from '../durable-file';
+import { isCreditFile } from './credits';
 import { addImageLabel } from './image-service';
 import { originalPath, type Library } from './library';
 import { loadActiveModel, loadRegisteredModel, markIndexCurrent, modelIndex, type LoadedModel, type OpenedIndex } from './model-service';
@@ -78,7 +79,7 @@ interface Decoded {
   labels: string[];
 }
 
-/** Regular files under `dir`, recursively; links are not followed, dot files are ignored. */
+/** Regular files under `dir`, recursively; links are not followed, dot files and the set's credits (ATTRIBUTION.md, LICENSE…) are ignored. */
 export async function listImageFiles(dir: string): Promise<string[]> {
   const info = await lstat(dir).catch((error: NodeJS.ErrnoException) => {
     throw new AppError('not_found', `folder not found: ${dir}`, { cause: error });
@@ -90,6 +91,7 @@ export async function listImageFiles(dir: string): Promise<string[]> {
       (e) =>
         e.isFile() &&
         !e.name.startsWith('.') &&
+        !isCreditFile(e.name) &&
         !relative(dir, e.parentPath)
           .split('/')
           .some((p) => p.startsWith('.')),

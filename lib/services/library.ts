@@ -2,13 +2,13 @@
  * A Latent Atlas library on disk: the SQLite store, originals and thumbnails by content hash,
  * models and their HNSW indexes — opened once from the configuration, closed when done.
  */
-import { statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config';
 import { recoverModelWrites } from '../models/model-io';
 import { processRunningSince } from '../processes';
-import { openDatabase, type Db } from '../store/database';
+import { damagedDatabase, openDatabase, type Db } from '../store/database';
 
 export interface Library {
   config: Readonly<Config>;
@@ -16,7 +16,16 @@ export interface Library {
   close(): void;
 }
 
+/**
+ * Opens the library. A damaged database is reported, never recreated (see openDatabase); so is a
+ * missing one beside stored originals — a fresh empty database there would silently orphan them.
+ */
 export function openLibrary(config: Readonly<Config>): Library {
+  const orphaned =
+    !existsSync(config.dbPath) &&
+    existsSync(config.originalsDir) &&
+    readdirSync(config.originalsDir, { withFileTypes: true }).some((e) => e.isDirectory());
+  if (orphaned) throw damagedDatabase('the file is missing, but originals/ holds images');
   const db = openDatabase(config.dbPath);
   return { config, db, close: () => db.close() };
 }

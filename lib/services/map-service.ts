@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { AppError } from '../errors';
 import { countEmbeddings } from '../store/embeddings-repo';
 import { readMap, readMapColumns, replaceMap, type MapColumns, type MapMethod, type MapPoint } from '../store/maps-repo';
-import { HnswIndex } from '../vector-index/hnsw-index';
+import { vectorIndexBackend } from '../vector-index/backends';
 import { activeModel, type ModelRecord } from '../store/models-repo';
 import type { Library } from './library';
 import { encodeMap } from './map-format';
@@ -104,11 +104,7 @@ async function sampledUmap(
     ...(options.signal ? { signal: options.signal } : {}),
     onProgress: (e, total) => options.onProgress?.(e, total, 'umap'),
   });
-  const index = HnswIndex.create(
-    join(library.config.indexDir, 'map-sample'),
-    { dim, space: INDEX_SPACE, m: 16, efConstruction: 100 },
-    size,
-  );
+  const index = vectorIndexBackend().create(join(library.config.indexDir, 'map-sample'), { dim, space: INDEX_SPACE }, size);
   index.add(Array.from(rows, (_, j) => ({ id: j, vector: sample.subarray(j * dim, (j + 1) * dim) })));
   const coords = new Float32Array(2 * n);
   rows.forEach((row, j) => coords.set(sampleXy.subarray(2 * j, 2 * j + 2), 2 * row));

@@ -21,7 +21,8 @@ import {
   registerModel,
   type ModelRecord,
 } from '../store/models-repo';
-import { HnswIndex } from '../vector-index/hnsw-index';
+import { vectorIndexBackend } from '../vector-index/backends';
+import type { VectorIndex } from '../vector-index/vector-index';
 import type { DistanceSpace } from '../vectors/distance';
 import type { Library } from './library';
 
@@ -68,7 +69,7 @@ export async function loadRegisteredModel(library: Library, record: ModelRecord)
 }
 
 export interface OpenedIndex {
-  index: HnswIndex;
+  index: VectorIndex;
   rebuilt: boolean;
   reconciled: boolean;
   reason: string | null;
@@ -81,7 +82,7 @@ function indexPath(library: Library, model: ModelRecord): string {
 }
 
 /** Brings an index in line with the store: missing ids added, deleted ones removed. */
-function reconcileIndex(library: Library, model: ModelRecord, index: HnswIndex): void {
+function reconcileIndex(library: Library, model: ModelRecord, index: VectorIndex): void {
   const stored = new Set<number>();
   const missing: { id: number; vector: Float32Array }[] = [];
   const indexed = index.ids();
@@ -113,7 +114,7 @@ export function openModelIndex(library: Library, model: ModelRecord): OpenedInde
   const path = indexPath(library, model);
   const options = { dim: model.latentSize, space: INDEX_SPACE };
   const generation = indexGeneration(db, model.id);
-  const loaded = HnswIndex.load(path, options, generation);
+  const loaded = vectorIndexBackend().open(path, options, generation);
   if (loaded.index && !loaded.stale) return { index: loaded.index, rebuilt: false, reconciled: false, reason: null, generation };
   if (loaded.index) {
     reconcileIndex(library, model, loaded.index);
@@ -121,7 +122,7 @@ export function openModelIndex(library: Library, model: ModelRecord): OpenedInde
     return { index: loaded.index, rebuilt: false, reconciled: true, reason: loaded.reason, generation };
   }
   const count = countEmbeddings(db, model.id);
-  const index = HnswIndex.create(path, options, count);
+  const index = vectorIndexBackend().create(path, options, count);
   index.rebuild(storedEntries(library, model), count);
   index.save(generation);
   return { index, rebuilt: true, reconciled: false, reason: loaded.reason, generation };
@@ -144,7 +145,7 @@ export async function rebuildModelIndex(
   const started = performance.now();
   const generation = indexGeneration(library.db, model.id);
   const count = countEmbeddings(library.db, model.id);
-  const index = HnswIndex.create(indexPath(library, model), { dim: model.latentSize, space: INDEX_SPACE }, count);
+  const index = vectorIndexBackend().create(indexPath(library, model), { dim: model.latentSize, space: INDEX_SPACE }, count);
   await index.rebuildInBatches(storedEntries(library, model), count, options);
   index.save(generation);
   openIndexes.set(`${library.config.dbPath}#${model.id}`, {

@@ -8,7 +8,7 @@ import { AppError } from '../errors';
 import { prepareImage } from '../images/image-decoder';
 import { encodePng, encodePngStrip, type PixelImage } from '../images/image-encoder';
 import { decodeCodes, denoiseImages, encodeImages } from '../models/inference';
-import type { ImageSet } from '../models/image-set';
+import type { ImageSet } from '../data/image-set';
 import { getImage } from '../store/images-repo';
 import { originalPath, type Library } from './library';
 import { loadActiveModel, storedEmbedding, type LoadedModel } from './model-service';

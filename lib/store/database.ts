@@ -141,7 +141,30 @@ const MIGRATIONS: readonly string[] = Object.freeze([
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-/** Opens (creating if needed) the database at `path` and brings its schema up to date. */
+/** What a damaged database file answers when SQLite reads it. */
+const DAMAGED_CODES = new Set([
+  'SQLITE_CORRUPT',
+  'SQLITE_NOTADB',
+  'SQLITE_CORRUPT_INDEX',
+  'SQLITE_CORRUPT_SEQUENCE',
+  'SQLITE_CORRUPT_VTAB',
+]);
+
+/** The error for a damaged database: says it was left as it is and how to restore. */
+export function damagedDatabase(detail: string, cause?: unknown): AppError {
+  return new AppError(
+    'damaged',
+    `the library database (atlas.db) is damaged (${detail.slice(0, 200)}); it was left untouched. ` +
+      'To restore the last backup: stop Latent Atlas, move the data folder aside, and run `npm run restore -- <backup folder>`',
+    { cause },
+  );
+}
+
+/**
+ * Opens (creating if needed) the database at `path`, checks it (`PRAGMA quick_check`: every page
+ * readable, every record well formed; a fraction of integrity_check's time) and brings its schema
+ * up to date. A damaged file is reported (AppError 'damaged') and never written to.
+ */
 export function openDatabase(path: string): Db {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   let db: Db;
@@ -150,11 +173,21 @@ export function openDatabase(path: string): Db {
   } catch (error) {
     throw new AppError('internal', 'cannot open the database', { cause: error });
   }
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
-  migrate(db);
+  try {
+    db.pragma('busy_timeout = 5000');
+    // Checked before anything writes: journal_mode = WAL on a foreign file would rewrite its header.
+    const problems = db.pragma('quick_check(5)', { simple: false }) as { quick_check: string }[];
+    const first = problems[0]?.quick_check ?? 'no answer';
+    if (first !== 'ok') throw damagedDatabase(problems.map((p) => p.quick_check).join('; ') || first);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    migrate(db);
+  } catch (error) {
+    db.close();
+    if (DAMAGED_CODES.has((error as { code?: string }).code ?? '')) throw damagedDatabase((error as Error).message, error);
+    throw error;
+  }
   return db;
 }
 

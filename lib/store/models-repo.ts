@@ -98,3 +98,8 @@ export function bumpIndexGeneration(db: Db, modelId: number): number {
 export function indexGeneration(db: Db, modelId: number): number {
   return (db.prepare('SELECT index_generation FROM models WHERE id = ?').pluck().get(modelId) as number | undefined) ?? 0;
 }
+
+/** Points a model's row at the folder its files now live in (a restored library in another place). */
+export function setModelDir(db: Db, id: number, dir: string): void {
+  db.prepare('UPDATE models SET dir = ? WHERE id = ?').run(dir, id);
+}

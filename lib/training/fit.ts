@@ -17,7 +17,7 @@
  * moving statistics), `state` (what it reports after the run).
  *
  * A `StepRunner` is where steps execute: `localRunner` applies Adam in this thread; the worker
- * pool's runner (`lib/models/worker-pool.ts`) sends each step's indices to the worker replicas,
+ * pool's runner (`lib/engine/parallel/worker-pool.ts`) sends each step's indices to the worker replicas,
  * which compute gradients on their shares and sum them. Worker replicas cannot receive closures,
  * so an objective that must also run in the pool is registered by name in
  * `lib/models/objectives.ts` and built there from serialisable data (the model spec, the train
@@ -28,7 +28,7 @@
  */
 import { AppError } from '../errors';
 import { tf } from '../engine/tf';
-import { seededRandom } from '../models/layers';
+import { shuffledIndices } from '../random';
 
 export interface TrainProgress {
   phase: 'train' | 'pretrain' | 'finetune' | 'cluster';
@@ -156,20 +156,6 @@ export interface FitResult {
   imagesPerSec: number;
   /** Gradient steps taken. */
   steps: number;
-}
-
-/** Seeded Fisher–Yates shuffle of 0..n-1. */
-export function shuffledIndices(n: number, seed: number): Int32Array {
-  const order = new Int32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  const random = seededRandom(seed);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    const t = order[i]!;
-    order[i] = order[j]!;
-    order[j] = t;
-  }
-  return order;
 }
 
 /** Splits 0..n-1 into shuffled train and validation indices. */

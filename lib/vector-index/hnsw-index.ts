@@ -18,7 +18,7 @@ import { writeFileDurableSync } from '../durable-file';
 import { AppError } from '../errors';
 import { processRunningSince } from '../processes';
 import { checkK, checkVector, type DistanceSpace, type Neighbor } from '../vectors/distance';
-import type { IndexEntry, VectorIndex } from './vector-index';
+import type { IndexEntry, OpenedVectorIndex, RebuildOptions, VectorIndex, VectorIndexBackend, VectorIndexOptions } from './vector-index';
 
 const { HierarchicalNSW } = hnswlib;
 
@@ -26,9 +26,7 @@ const { HierarchicalNSW } = hnswlib;
 const DEFAULT_EF_CONSTRUCTION = 100;
 const DEFAULT_EF_SEARCH = 64;
 
-export interface HnswOptions {
-  dim: number;
-  space: DistanceSpace;
+export interface HnswOptions extends VectorIndexOptions {
   /** Graph degree: higher = better recall and more memory. Default 16 (8 and 12 saved no build time here and lost recall at small ef). */
   m?: number;
   /**
@@ -119,7 +117,7 @@ export class HnswIndex implements VectorIndex {
    * The saved index, or null (with the reason) when it cannot be used. A readable index saved at
    * another generation comes back with `stale: true`: the caller reconciles it with the store.
    */
-  static load(path: string, options: HnswOptions, generation: number): { index: HnswIndex | null; reason: string | null; stale: boolean } {
+  static load(path: string, options: HnswOptions, generation: number): OpenedVectorIndex & { index: HnswIndex | null } {
     const metaPath = `${path}.json`;
     const fail = (reason: string) => ({ index: null, reason, stale: false });
     if (!existsSync(metaPath)) return fail('index file missing');
@@ -291,9 +289,8 @@ export class HnswIndex implements VectorIndex {
 /** Vectors added between two progress reports / cancellation checks of a rebuild. */
 const REBUILD_BATCH = 1024;
 
-export interface RebuildOptions {
-  /** Checked between batches; aborting stops the rebuild with AppError('cancelled'). */
-  signal?: AbortSignal;
-  /** Called after each batch with the vectors added so far and the expected total. */
-  onProgress?: (done: number, total: number) => void;
-}
+/** hnswlib-node as a VectorIndexBackend, with the measured defaults (see HnswOptions). */
+export const hnswBackend: VectorIndexBackend = Object.freeze({
+  create: (path: string, options: VectorIndexOptions, capacity?: number) => HnswIndex.create(path, options, capacity),
+  open: (path: string, options: VectorIndexOptions, generation: number) => HnswIndex.load(path, options, generation),
+});

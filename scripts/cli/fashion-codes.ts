@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { loadFashionMnist } from '../../lib/data/fashion-mnist';
 import { initEngine } from '../../lib/engine/backend';
 import { embedImages } from '../../lib/models/inference';
-import { seededRandom } from '../../lib/models/layers';
+import { seededRandom } from '../../lib/random';
 import { loadModel } from '../../lib/models/model-io';
 import { presetSpec } from '../../lib/models/spec';
 import { trainOptionsSchema } from '../../lib/models/train';

@@ -16,7 +16,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -24,14 +24,14 @@ import { parseConfig } from '../../lib/config';
 import { loadFashionMnist } from '../../lib/data/fashion-mnist';
 import { isAppError } from '../../lib/errors';
 import { queueJob } from '../../lib/jobs/job-service';
-import type { ImageSet } from '../../lib/models/image-set';
-import { seededRandom } from '../../lib/models/layers';
-import { openLibrary, originalPath, type Library } from '../../lib/services/library';
-import { forgetOpenIndexes, openModelIndex } from '../../lib/services/model-service';
-import { countImagesWithoutEmbedding, iterateEmbeddings } from '../../lib/store/embeddings-repo';
+import type { ImageSet } from '../../lib/data/image-set';
+import { seededRandom } from '../../lib/random';
+import { openLibrary, type Library } from '../../lib/services/library';
+import { countImagesWithoutEmbedding } from '../../lib/store/embeddings-repo';
 import { listJobs } from '../../lib/store/jobs-repo';
 import { activeModel, listModels } from '../../lib/store/models-repo';
 import { freePort } from '../e2e/atlas';
+import { checkLibrary } from '../helpers/consistency';
 import { addModel } from '../helpers/library';
 
 export interface CrashLoopOptions {
@@ -265,18 +265,10 @@ async function queueWork(library: Library, work: (typeof WORK)[number], cycle: n
   }
 }
 
-/** The checks, with the app down. Returns what is wrong (empty: all good) and how the index opened. */
+/** The checks, with the app down: the library's own (test/helpers/consistency.ts), then what the traffic was told. */
 function check(library: Library, traffic: Traffic): { violations: string[]; index: string; unembedded: number } {
-  const violations: string[] = [];
-  const integrity = library.db.pragma('integrity_check', { simple: true });
-  if (integrity !== 'ok') violations.push(`integrity_check: ${integrity}`);
-  // Live images (a delete keeps the row, marked deleted_at, and drops its vectors).
-  const stored = new Map(
-    (
-      library.db.prepare('SELECT id, content_hash AS hash FROM images WHERE deleted_at IS NULL').all() as { id: number; hash: string }[]
-    ).map((r) => [r.id, r.hash]),
-  );
-  const problems = { back: [] as number[], missing: [] as number[], badOriginal: [] as number[] };
+  const { violations, index, unembedded, stored } = checkLibrary(library);
+  const problems = { back: [] as number[], missing: [] as number[] };
   for (const [id, hash] of traffic.uploads) {
     if (traffic.deletes.has(id)) {
       if (stored.has(id)) problems.back.push(id);
@@ -284,32 +276,11 @@ function check(library: Library, traffic: Traffic): { violations: string[]; inde
       // A delete whose answer the kill cut off: it may have been committed, and that is fine.
     } else if (stored.get(id) !== hash) {
       problems.missing.push(id);
-    } else {
-      const path = originalPath(library.config, hash);
-      if (!existsSync(path) || createHash('sha256').update(readFileSync(path)).digest('hex') !== hash) problems.badOriginal.push(id);
     }
   }
   const some = (ids: number[]) => `${ids.length} (e.g. ${ids.slice(0, 5).join(', ')})`;
   if (problems.back.length) violations.push(`acknowledged deletes undone: ${some(problems.back)}`);
   if (problems.missing.length) violations.push(`acknowledged uploads missing or stored under another hash: ${some(problems.missing)}`);
-  if (problems.badOriginal.length)
-    violations.push(`acknowledged uploads whose original is missing or does not match its hash: ${some(problems.badOriginal)}`);
-  const model = activeModel(library.db);
-  if (!model) return { violations: [...violations, 'no active model'], index: 'none', unembedded: 0 };
-  const vectors = new Set([...iterateEmbeddings(library.db, model.id, model.latentSize)].map((e) => e.imageId));
-  const ofDeleted = [...vectors].filter((id) => !stored.has(id));
-  if (ofDeleted.length) violations.push(`vectors of deleted images: ${some(ofDeleted)}`);
-  // Images a kill caught between storing and embedding (or that raced a model switch) are
-  // embedded by the restarted worker's catch-up: counted here, required to be 0 at the end.
-  const unembedded = [...stored.keys()].filter((id) => !vectors.has(id)).length;
-  forgetOpenIndexes();
-  const opened = openModelIndex(library, model);
-  const indexed = opened.index.ids();
-  const extra = [...indexed].filter((id) => !vectors.has(id));
-  const missing = [...vectors].filter((id) => !indexed.has(id));
-  if (extra.length || missing.length) violations.push(`index: ${missing.length} stored vectors missing, ${extra.length} extra`);
-  forgetOpenIndexes();
-  const index = opened.rebuilt ? `rebuilt (${opened.reason})` : opened.reconciled ? 'reconciled' : 'current';
   return { violations, index, unembedded };
 }
 

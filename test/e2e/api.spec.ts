@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { expect, test, type APIRequestContext } from '@playwright/test';
+import { axeViolations } from './audit';
 import { startAtlas, type Atlas } from './atlas';
 
 const FLOWERS = 'data/samples/flowers';
@@ -104,26 +105,72 @@ test('health and search answer while a training job runs; progress and cancel wo
   expect(models).toHaveLength(1);
 });
 
-test('bound beyond loopback, the app demands its token', async ({ request }) => {
+test('bound beyond loopback, the app demands its token: 401 without it, a sign-in form, a throttle', async ({ request, page }) => {
   const token = 'e2e-token-0123456789abcdef';
   const remote = await startAtlas({ LATENT_ATLAS_HOST: '0.0.0.0', LATENT_ATLAS_TOKEN: token });
+  const form = (fields: Record<string, string>, client: string) =>
+    request.post(`${remote.baseURL}/api/session`, { form: fields, headers: { 'X-Forwarded-For': client }, maxRedirects: 0 });
   try {
     const bare = await request.get(`${remote.baseURL}/api/health`);
     expect(bare.status()).toBe(401);
     expect((await bare.json()).error.code).toBe('unauthorized');
-    const page = await request.get(`${remote.baseURL}/library`);
-    expect(await page.text()).toContain('This Latent Atlas is protected');
-    expect(await page.text()).not.toContain('nav-library');
+    // A page without the token: 401 and the sign-in form (a password field posting to /api/session), never the app.
+    const gate = await request.get(`${remote.baseURL}/library?x=1`);
+    expect(gate.status()).toBe(401);
+    const html = await gate.text();
+    expect(html).toContain('type="password"');
+    expect(html).toContain('action="/api/session"');
+    expect(html).toContain('name="next" value="/library?x=1"');
+    expect(html).not.toContain('nav-library');
     const wrong = await request.get(`${remote.baseURL}/api/health`, { headers: { Authorization: 'Bearer e2e-token-0123456789abcdeX' } });
     expect(wrong.status()).toBe(401);
     const right = await request.get(`${remote.baseURL}/api/health`, { headers: { Authorization: `Bearer ${token}` } });
     expect(right.status()).toBe(200);
-    expect((await request.get(`${remote.baseURL}/api/session?token=nope`)).status()).toBe(401);
-    // The session link sets the cookie; pages and the API then open without the header.
-    const session = await request.get(`${remote.baseURL}/api/session?token=${token}`);
-    expect(session.status()).toBe(200);
-    expect(await session.text()).toContain('nav-library');
+    // The token is never taken from a URL.
+    expect((await request.get(`${remote.baseURL}/api/session?token=${token}`)).status()).toBe(405);
+    expect((await request.get(`${remote.baseURL}/api/health`)).status()).toBe(401);
+
+    // Wrong tokens: three free tries, then the client must wait (429, Retry-After) and even the right token waits.
+    for (let i = 0; i < 3; i++) {
+      const miss = await form({ token: `wrong-${i}`, next: '/library' }, '203.0.113.7');
+      expect(miss.status()).toBe(401);
+      expect(await miss.text()).toContain('That token is not right');
+    }
+    const fourth = await form({ token: 'wrong-3', next: '/library' }, '203.0.113.7');
+    expect(fourth.status()).toBe(401);
+    expect(await fourth.text()).toContain('Wait 1 s');
+    const blocked = await form({ token, next: '/library' }, '203.0.113.7');
+    expect(blocked.status()).toBe(429);
+    expect(blocked.headers()['retry-after']).toBe('1');
+    expect(blocked.headers()['set-cookie']).toBeUndefined();
+    // The client is the socket's address: a made-up X-Forwarded-For does not escape the wait.
+    expect((await form({ token, next: '/library' }, '198.51.100.2')).status()).toBe(429);
+
+    // After the wait the right token signs in: 303 back to the page asked for, an HttpOnly SameSite=Strict cookie.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const signedIn = await form({ token, next: '/library' }, '203.0.113.7');
+    expect(signedIn.status()).toBe(303);
+    expect(signedIn.headers()['location']).toBe('/library');
+    const cookie = signedIn.headers()['set-cookie']!;
+    expect(cookie).toMatch(/^latent_atlas_token=/);
+    expect(cookie).toContain('HttpOnly');
+    expect(cookie).toContain('SameSite=Strict');
+    expect(cookie).toContain('Path=/');
+    expect((await form({ token, next: '//evil.example/' }, '198.51.100.2')).headers()['location']).toBe('/');
+    const opened = await request.get(`${remote.baseURL}/library`);
+    expect(opened.status()).toBe(200);
+    expect(await opened.text()).toContain('nav-library');
     expect((await request.get(`${remote.baseURL}/api/health`)).status()).toBe(200);
+
+    // In the browser: the form passes the WCAG 2 A/AA audit, and typing the token then Enter opens the page asked for.
+    await page.goto(`${remote.baseURL}/clusters`);
+    await expect(page.getByTestId('sign-in-token')).toBeFocused();
+    expect(await axeViolations(page)).toEqual([]);
+    await page.keyboard.type(token);
+    await page.keyboard.press('Enter');
+    await expect(page).toHaveURL(`${remote.baseURL}/clusters`);
+    await expect(page.getByTestId('nav-clusters')).toBeVisible();
+    expect(page.url()).not.toContain(token);
   } finally {
     await remote.stop();
   }

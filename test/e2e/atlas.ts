@@ -29,8 +29,10 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startAtlas(env: Record<string, string> = {}): Promise<Atlas> {
+/** Starts the app; `prepare` may fill the fresh data directory first (a model, images). */
+export async function startAtlas(env: Record<string, string> = {}, prepare?: (dataDir: string) => Promise<void>): Promise<Atlas> {
   const dataDir = await mkdtemp(join(tmpdir(), 'atlas-e2e-'));
+  await prepare?.(dataDir);
   const port = await freePort();
   let output = '';
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {

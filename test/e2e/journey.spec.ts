@@ -2,9 +2,12 @@
  * A newcomer's path on a fresh library, following the pages' own hints: load the sample set →
  * train a small model (live progress) → search by an uploaded image → "more like this" → cluster
  * and open a cluster → the map opens an image → the image page shows original, latent and
- * reconstruction.
+ * reconstruction. Then the same flows by keyboard alone, and every page, populated, audited
+ * (WCAG 2 A/AA, no sideways scrolling at 390 px, screenshots at 390 and 1400 px).
  */
-import { expect, test } from '@playwright/test';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { expect, test, type Page } from '@playwright/test';
+import { axeViolations, screenshotsAtBothSizes, tabTo, DESKTOP, type Violation } from './audit';
 import { startAtlas, type Atlas } from './atlas';
 import { ClustersPage, LibraryPage, ModelsPage, SearchPage, snapshot } from './pages';
 
@@ -38,6 +41,11 @@ test('from an empty library to a trained model', async ({ page }) => {
   await expect(job.locator('[data-state="running"], [data-state="succeeded"]')).toBeVisible({ timeout: 60_000 });
   await expect(page.getByTestId('train-done')).toBeVisible({ timeout: 180_000 });
   await expect(page.getByTestId('loss-chart').first()).toBeVisible();
+  // The chart's text alternative says what it shows: the epochs and the last loss.
+  await expect(page.getByTestId('loss-chart').first().locator('canvas')).toHaveAttribute(
+    'aria-label',
+    /over 4 epochs: last \(epoch 4\) training loss \d+\.\d{5}/,
+  );
   await expect(page.getByTestId('model-row')).toHaveCount(1);
   await expect(page.getByTestId('model-row')).toHaveAttribute('data-active', 'true');
   await snapshot(page, 'models');
@@ -135,4 +143,162 @@ test('the image page shows original, latent vector and reconstruction', async ({
   await page.getByTestId('neighbors').getByTestId('walk-to').first().click();
   await expect(page.getByTestId('walk-strip')).toHaveJSProperty('complete', true);
   await snapshot(page, 'image');
+});
+
+interface AuditedPage {
+  name: string;
+  path: string;
+  /** Waits until the page shows what it shows with a populated library (and does what it takes: a search). */
+  ready: (page: Page) => Promise<void>;
+}
+
+/**
+ * Every page of the app, each with a populated library: the audit visits them all, and a test
+ * fails when the navigation links to a page missing here (a new page cannot be forgotten).
+ */
+async function everyPage(page: Page): Promise<AuditedPage[]> {
+  const runs = (await (await page.request.get(`${atlas.baseURL}/api/clusters`)).json()).runs as { id: number }[];
+  const images = (await (await page.request.get(`${atlas.baseURL}/api/images?limit=1`)).json()).images as { id: number }[];
+  const runId = runs[0]!.id;
+  return [
+    {
+      name: 'search',
+      path: '/',
+      ready: async (p) => {
+        await new SearchPage(p).searchWith(QUERY);
+        await expect(new SearchPage(p).results()).toHaveCount(12);
+      },
+    },
+    {
+      name: 'library',
+      path: '/library',
+      ready: async (p) => {
+        await expect(new LibraryPage(p).gridItems()).toHaveCount(60);
+        await expect(p.getByTestId('sample-credits')).toBeVisible();
+      },
+    },
+    {
+      name: 'clusters',
+      path: '/clusters',
+      ready: async (p) => {
+        await expect(p.getByTestId('latent-map')).toHaveAttribute('data-points', '100');
+        await expect(p.getByTestId('elbow-chart')).toBeVisible();
+        await expect(new ClustersPage(p).cards().first()).toBeVisible();
+      },
+    },
+    {
+      name: 'cluster',
+      path: `/clusters/${runId}/0`,
+      ready: (p) => expect(p.getByTestId('cluster-members').getByTestId('grid-item').first()).toBeVisible(),
+    },
+    {
+      name: 'image',
+      path: `/images/${images[0]!.id}`,
+      ready: async (p) => {
+        await expect(p.getByTestId('reconstruction-error')).toBeVisible();
+        await expect(p.getByTestId('neighbors').getByTestId('grid-item')).toHaveCount(12);
+      },
+    },
+    {
+      name: 'models',
+      path: '/models',
+      ready: async (p) => {
+        await expect(p.getByTestId('model-row')).toHaveCount(1);
+        await expect(p.getByTestId('loss-chart').first()).toBeVisible();
+      },
+    },
+    { name: 'segment', path: '/segment', ready: (p) => expect(p.getByTestId('hint-no-segmenter')).toBeVisible() },
+  ];
+}
+
+test('keyboard only: upload, search, open a result, run clustering, move an image between clusters', async ({ page }) => {
+  // Upload: Tab to "choose files", Enter opens the file chooser.
+  await page.goto(`${atlas.baseURL}/library`);
+  await tabTo(page, 'library-drop-choose');
+  let chooser = page.waitForEvent('filechooser');
+  await page.keyboard.press('Enter');
+  await (await chooser).setFiles(QUERY);
+  await expect(page.getByTestId('upload-summary')).toContainText('Done');
+  await expect(page.getByTestId('upload-counts')).toContainText('1 already stored');
+
+  // Search by an image, then open the first result.
+  await page.goto(`${atlas.baseURL}/`);
+  await tabTo(page, 'search-drop-choose');
+  chooser = page.waitForEvent('filechooser');
+  await page.keyboard.press('Enter');
+  await (await chooser).setFiles(QUERY);
+  await expect(new SearchPage(page).results()).toHaveCount(12);
+  const first = await new SearchPage(page).results().first().getAttribute('data-image-id');
+  await tabTo(page, 'open-image');
+  await page.keyboard.press('Enter');
+  await expect(page).toHaveURL(new RegExp(`/images/${first}$`));
+  await expect(page.getByTestId('image-title')).toBeVisible();
+
+  // Run clustering with automatic k (the default choice), then open a cluster.
+  const clusters = new ClustersPage(page);
+  await page.goto(`${atlas.baseURL}/clusters`);
+  await expect(page.getByTestId('cluster-run').locator('option')).toHaveCount(1);
+  await tabTo(page, 'cluster-k');
+  await expect(page.getByTestId('cluster-k')).toHaveValue('auto');
+  await tabTo(page, 'run-clustering');
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('cluster-run').locator('option')).toHaveCount(2, { timeout: 60_000 });
+  await expect(page.getByTestId('elbow-chart').locator('canvas')).toHaveAttribute(
+    'aria-label',
+    /for k from 2 to 12: chosen k = \d+, silhouette -?\d\.\d{3}\.$/,
+  );
+  const size = Number(await clusters.cards().first().getAttribute('data-size'));
+  await tabTo(page, 'cluster-open');
+  await page.keyboard.press('Enter');
+  const members = page.getByTestId('cluster-members').getByTestId('grid-item');
+  await expect(members).toHaveCount(size);
+
+  // Move one image to another cluster: Space ticks it, the arrow keys choose the target, Enter moves it.
+  await tabTo(page, 'select-member');
+  await page.keyboard.press('Space');
+  await expect(page.getByTestId('select-member').first()).toBeChecked();
+  // The target and the button sit above the grid: back up with Shift+Tab.
+  await tabTo(page, 'move-target', { back: true });
+  await page.keyboard.press('ArrowDown');
+  await expect(page.getByTestId('move-target')).not.toHaveValue('');
+  await tabTo(page, 'move-selected');
+  await page.keyboard.press('Enter');
+  await expect(members).toHaveCount(size - 1);
+});
+
+test('every page, populated: no WCAG 2 A/AA violation, no sideways scrolling at 390 px, screenshots at 390 and 1400 px', async ({
+  page,
+}) => {
+  const pages = await everyPage(page);
+  // The navigation links to no page the audit would miss.
+  await page.goto(`${atlas.baseURL}/`);
+  const links = await page.locator('header nav a').evaluateAll((as) => as.map((a) => new URL((a as HTMLAnchorElement).href).pathname));
+  expect(links.length).toBeGreaterThan(0);
+  for (const link of links)
+    expect(
+      pages.map((p) => p.path),
+      `the nav links to ${link}: add it to everyPage()`,
+    ).toContain(link);
+
+  const report: Record<string, { violations: Violation[]; sidewaysAt390: number }> = {};
+  for (const audited of pages) {
+    await page.setViewportSize(DESKTOP);
+    await page.goto(`${atlas.baseURL}${audited.path}`);
+    await audited.ready(page);
+    const violations = await axeViolations(page);
+    report[audited.name] = { violations, sidewaysAt390: await screenshotsAtBothSizes(page, `page-${audited.name}`) };
+  }
+  await mkdir('test-results/a11y', { recursive: true });
+  await writeFile('test-results/a11y/audit.json', JSON.stringify(report, null, 2));
+  const summary = Object.fromEntries(
+    Object.entries(report).map(([name, r]) => [
+      name,
+      { elements: r.violations.reduce((n, v) => n + v.elements.length, 0), sideways: r.sidewaysAt390 },
+    ]),
+  );
+  console.log('audit (violating elements, sideways px at 390):', JSON.stringify(summary));
+  for (const [name, r] of Object.entries(report)) {
+    expect(r.violations, `${name}: WCAG 2 A/AA violations`).toEqual([]);
+    expect(r.sidewaysAt390, `${name}: scrolls sideways at 390 px`).toBeLessThanOrEqual(0);
+  }
 });

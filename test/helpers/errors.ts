@@ -24,3 +24,13 @@ export async function expectAppError(f: () => unknown, code: string, message: Re
   }
   throw new Error(`expected an AppError ${code}`);
 }
+
+/** The code of the error `f` throws synchronously ('not an AppError' for another kind), or undefined when it throws none. */
+export function errorCode(f: () => unknown): string | undefined {
+  try {
+    f();
+  } catch (error) {
+    return isAppError(error) ? error.code : 'not an AppError';
+  }
+  return undefined;
+}

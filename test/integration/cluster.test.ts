@@ -9,7 +9,7 @@ import { clusterManifest, exportClusterFolder, formatManifest, nameCluster, runC
 import { embedMissing, ingestBytes } from '../../lib/services/ingest-service';
 import { findNearDuplicates } from '../../lib/services/duplicates-service';
 import { findAnomalies } from '../../lib/services/anomaly-service';
-import { seededRandom } from '../../lib/models/layers';
+import { seededRandom } from '../../lib/random';
 import { Autoencoder } from '../../lib/models/autoencoder';
 import { parseModelSpec } from '../../lib/models/spec';
 import { trainAutoencoder, trainOptionsSchema } from '../../lib/models/train';

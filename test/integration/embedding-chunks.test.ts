@@ -13,7 +13,7 @@ import { openLibrary, type Library } from '../../lib/services/library';
 import { embeddingChunks, iterateEmbeddings, putEmbedding, readEmbeddings } from '../../lib/store/embeddings-repo';
 import { deleteImage, insertImage } from '../../lib/store/images-repo';
 import { registerModel } from '../../lib/store/models-repo';
-import { seededRandom } from '../../lib/models/layers';
+import { seededRandom } from '../../lib/random';
 
 const DIM = 5;
 let dir: string;

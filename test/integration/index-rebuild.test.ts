@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lib/config';
 import { isAppError } from '../../lib/errors';
-import { seededRandom } from '../../lib/models/layers';
+import { seededRandom } from '../../lib/random';
 import { openLibrary, type Library } from '../../lib/services/library';
 import { forgetOpenIndexes, openModelIndex, rebuildModelIndex } from '../../lib/services/model-service';
 import { putEmbedding } from '../../lib/store/embeddings-repo';

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { placeByNeighbors, sampleIndices } from '../../lib/clustering/sampled-map';
 import { parseConfig } from '../../lib/config';
 import { isAppError } from '../../lib/errors';
-import { seededRandom } from '../../lib/models/layers';
+import { seededRandom } from '../../lib/random';
 import { runClustering } from '../../lib/services/cluster-service';
 import { openLibrary, type Library } from '../../lib/services/library';
 import { decodeMap, encodeMap } from '../../lib/services/map-format';

@@ -10,8 +10,8 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../lib/engine/tf';
 import { encodeMaskOverlay } from '../../lib/images/mask-png';
-import { seededRandom } from '../../lib/models/layers';
-import { segmentationTrainOptionsSchema } from '../../lib/models/segmentation-train';
+import { seededRandom } from '../../lib/random';
+import { segmentationTrainOptionsSchema } from '../../lib/segmentation/segmentation-train';
 import {
   compareSegmentation,
   forgetSegmentationModels,

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFashionMnist } from '../../lib/data/fashion-mnist';
-import { headImages } from '../../lib/models/image-set';
+import { headImages } from '../../lib/data/image-set';
 import { embedImages, encodeImages } from '../../lib/models/inference';
 import { CENTERS, HEAD_MEAN } from '../../lib/models/autoencoder';
 import { loadModel } from '../../lib/models/model-io';

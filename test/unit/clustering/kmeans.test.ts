@@ -3,7 +3,7 @@ import { kmeans, sampledKMeans } from '../../../lib/clustering/kmeans';
 import { adjustedRandIndex } from '../../../lib/clustering/metrics';
 import { tf } from '../../../lib/engine/tf';
 import { invalidInputMessage } from '../../helpers/errors';
-import { seededRandom } from '../../../lib/models/layers';
+import { seededRandom } from '../../../lib/random';
 import { startWasm } from '../../helpers/engine';
 
 beforeAll(startWasm);

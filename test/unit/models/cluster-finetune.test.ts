@@ -23,13 +23,13 @@ import {
   targetFromAssignments,
 } from '../../../lib/models/cluster-finetune';
 import { encodeImages } from '../../../lib/models/inference';
-import type { ImageSet } from '../../../lib/models/image-set';
+import type { ImageSet } from '../../../lib/data/image-set';
 import { clusteringKl, softAssignments, targetDistribution } from '../../../lib/models/losses';
 import { loadModel, saveModel } from '../../../lib/models/model-io';
 import { parseModelSpec } from '../../../lib/models/spec';
 import { trainAutoencoder, trainOptionsSchema } from '../../../lib/models/train';
 import type { TrainProgress } from '../../../lib/training/fit';
-import { ModelWorkerPool } from '../../../lib/models/worker-pool';
+import { ModelWorkerPool } from '../../../lib/engine/parallel/worker-pool';
 import { onBackend, relativeError, startWasm } from '../../helpers/engine';
 
 let images: ImageSet;

@@ -11,12 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFashionMnist } from '../../../lib/data/fashion-mnist';
 import { tf, type Tensor2D } from '../../../lib/engine/tf';
 import { Autoencoder, HEAD_MEAN, HEAD_PROJECTION } from '../../../lib/models/autoencoder';
-import { headImages, type ImageSet } from '../../../lib/models/image-set';
+import { headImages, type ImageSet } from '../../../lib/data/image-set';
 import { embedImages, encodeImages } from '../../../lib/models/inference';
 import { loadModel, saveModel } from '../../../lib/models/model-io';
 import { fitSearchHead } from '../../../lib/models/search-head';
 import { parseModelSpec } from '../../../lib/models/spec';
-import { ModelWorkerPool } from '../../../lib/models/worker-pool';
+import { ModelWorkerPool } from '../../../lib/engine/parallel/worker-pool';
 import { startWasm } from '../../helpers/engine';
 
 const base = { arch: 'conv', inputShape: [28, 28, 1], latentSize: 8, filters: [4, 8], downsample: 'stride', upsampling: 'transposed' };

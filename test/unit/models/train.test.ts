@@ -11,7 +11,7 @@ import { loadFashionMnist } from '../../../lib/data/fashion-mnist';
 import { tf } from '../../../lib/engine/tf';
 import { isAppError } from '../../../lib/errors';
 import { Autoencoder } from '../../../lib/models/autoencoder';
-import { headImages, type ImageSet } from '../../../lib/models/image-set';
+import { headImages, type ImageSet } from '../../../lib/data/image-set';
 import { decodeCodes, denoiseImages, encodeImages, reconstructImages, reconstructionErrors } from '../../../lib/models/inference';
 import { loadModel, saveModel } from '../../../lib/models/model-io';
 import { parseModelSpec, type ModelSpecInput } from '../../../lib/models/spec';

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isAppError } from '../../../lib/errors';
-import { seededRandom } from '../../../lib/models/layers';
+import { errorCode } from '../../helpers/errors';
+import { seededRandom } from '../../../lib/random';
 import { HnswIndex, indexDataPath } from '../../../lib/vector-index/hnsw-index';
 import { exactSearch } from '../../../lib/vectors/distance';
 
@@ -28,15 +29,6 @@ function filled(path: string, capacity = 100): HnswIndex {
   return index;
 }
 
-function code(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (error) {
-    return isAppError(error) ? error.code : 'not an AppError';
-  }
-  return undefined;
-}
-
 describe('HnswIndex', () => {
   it('grows past its initial capacity and agrees with exact search (recall@10 ≥ 0.98)', () => {
     const index = filled(join(dir, 'a'), 50);
@@ -52,10 +44,10 @@ describe('HnswIndex', () => {
 
   it('validates k, ef and query vectors before any native call', () => {
     const index = filled(join(dir, 'b'));
-    for (const k of [0, -1, 1.5, Number.NaN, 1e9]) expect(code(() => index.search(entries[0]!.vector, k))).toBe('invalid_input');
-    expect(code(() => index.search(new Float32Array(DIM - 1), 3))).toBe('invalid_input');
+    for (const k of [0, -1, 1.5, Number.NaN, 1e9]) expect(errorCode(() => index.search(entries[0]!.vector, k))).toBe('invalid_input');
+    expect(errorCode(() => index.search(new Float32Array(DIM - 1), 3))).toBe('invalid_input');
     expect(
-      code(() =>
+      errorCode(() =>
         index.search(
           Float32Array.from({ length: DIM }, (_, i) => (i === 3 ? Number.NaN : 0)),
           3,
@@ -63,15 +55,15 @@ describe('HnswIndex', () => {
       ),
     ).toBe('invalid_input');
     expect(
-      code(() =>
+      errorCode(() =>
         index.search(
           Float32Array.from({ length: DIM }, () => Infinity),
           3,
         ),
       ),
     ).toBe('invalid_input');
-    expect(code(() => index.search(entries[0]!.vector, 3, { ef: 0 }))).toBe('invalid_input');
-    expect(code(() => index.add([{ id: 9999, vector: new Float32Array(3) }]))).toBe('invalid_input');
+    expect(errorCode(() => index.search(entries[0]!.vector, 3, { ef: 0 }))).toBe('invalid_input');
+    expect(errorCode(() => index.add([{ id: 9999, vector: new Float32Array(3) }]))).toBe('invalid_input');
   });
 
   it('returns what exists when k exceeds the count, and nothing from an empty index', () => {
@@ -92,13 +84,13 @@ describe('HnswIndex', () => {
     index.remove([1, 2]);
     expect(index.search(entries[0]!.vector, 600).map((n) => n.id)).not.toContain(1);
     expect(index.size).toBe(598);
-    expect(code(() => index.add([entries[0]!]))).toBe('conflict');
+    expect(errorCode(() => index.add([entries[0]!]))).toBe('conflict');
     index.save(7);
     const { index: loaded, stale } = HnswIndex.load(path, { dim: DIM, space: 'l2' }, 7);
     expect(stale).toBe(false);
     expect(loaded!.size).toBe(598);
     expect(loaded!.search(entries[0]!.vector, 600).map((n) => n.id)).not.toContain(1);
-    expect(code(() => loaded!.add([entries[1]!]))).toBe('conflict');
+    expect(errorCode(() => loaded!.add([entries[1]!]))).toBe('conflict');
   });
 
   it('is trusted only when its files match: missing, corrupt, truncated, other dimension, stale', () => {

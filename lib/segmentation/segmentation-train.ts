@@ -7,12 +7,12 @@
 import { z } from 'zod';
 import { AppError } from '../errors';
 import { tf, type Tensor4D } from '../engine/tf';
-import type { SegmentationSet } from '../data/segmentation-folder';
-import { augmentPair, randomAugmentation, type Augmentation } from '../segmentation/augment';
+import type { SegmentationSet } from './segmentation-folder';
+import { augmentPair, randomAugmentation, type Augmentation } from './augment';
 import { evaluateObjective, fit, localRunner, splitIndices, type EpochRecord, type Objective, type TrainHooks } from '../training/fit';
-import { seededRandom } from './layers';
+import { seededRandom } from '../random';
 import type { Segmenter } from './segmenter';
-import type { TrainResult } from './train';
+import type { TrainResult } from '../models/train';
 
 export const segmentationTrainOptionsSchema = z.strictObject({
   /** Passes over the training pairs. Default 25. */

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadSegmentationFolder, type SegmentationFolderOptions } from '../../../lib/data/segmentation-folder';
+import { loadSegmentationFolder, type SegmentationFolderOptions } from '../../../lib/segmentation/segmentation-folder';
 import { isAppError } from '../../../lib/errors';
 
 let root: string;
@@ -15,7 +15,10 @@ let images: string;
 let masks: string;
 
 const png = (pixels: Uint8Array, width: number, height: number, channels: 1 | 3) =>
-  (channels === 1 ? sharp(pixels, { raw: { width, height, channels } }).toColourspace('b-w') : sharp(pixels, { raw: { width, height, channels } }))
+  (channels === 1
+    ? sharp(pixels, { raw: { width, height, channels } }).toColourspace('b-w')
+    : sharp(pixels, { raw: { width, height, channels } })
+  )
     .png()
     .toBuffer();
 
@@ -24,7 +27,9 @@ async function pair(name: string, options: { value?: number; maskWidth?: number;
   const rgb = new Uint8Array(8 * 6 * 3).map((_, i) => (i * 37) % 256);
   writeFileSync(join(images, `${name}.png`), await png(rgb, 8, 6, 3));
   const w = options.maskWidth ?? 8;
-  const mask = new Uint8Array(w * 6).map((_, i) => options.maskValues?.[i % options.maskValues.length] ?? (i % w < w / 2 ? (options.value ?? 255) : 0));
+  const mask = new Uint8Array(w * 6).map(
+    (_, i) => options.maskValues?.[i % options.maskValues.length] ?? (i % w < w / 2 ? (options.value ?? 255) : 0),
+  );
   writeFileSync(join(masks, `${name}.png`), await png(mask, w, 6, 1));
 }
 
@@ -91,9 +96,25 @@ describe('loadSegmentationFolder', () => {
 
   it('accepts grey values stored as RGB, refuses a colour mask and a file that is not an image, naming them', async () => {
     await pair('a');
-    writeFileSync(join(masks, 'a.png'), await png(new Uint8Array(8 * 6 * 3).map((_, i) => (i < 72 ? 255 : 0)), 8, 6, 3));
+    writeFileSync(
+      join(masks, 'a.png'),
+      await png(
+        new Uint8Array(8 * 6 * 3).map((_, i) => (i < 72 ? 255 : 0)),
+        8,
+        6,
+        3,
+      ),
+    );
     expect((await load()).maskValues).toEqual([0, 255]);
-    writeFileSync(join(masks, 'a.png'), await png(new Uint8Array(8 * 6 * 3).map((_, i) => i % 3), 8, 6, 3));
+    writeFileSync(
+      join(masks, 'a.png'),
+      await png(
+        new Uint8Array(8 * 6 * 3).map((_, i) => i % 3),
+        8,
+        6,
+        3,
+      ),
+    );
     expect((await errorOf(load())).message).toMatch(/^mask a\.png: a mask must be a greyscale PNG/);
     rmSync(join(images, 'a.png'));
     writeFileSync(join(images, 'a.txt'), 'not a picture');

@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { AppError } from '../errors';
 import { parseOrThrow } from '../validation';
-import { UPSAMPLING_MODES } from './spec';
+import { UPSAMPLING_MODES } from '../models/spec';
 
 /** Losses of the family; with several classes 'bce' is the categorical cross-entropy. */
 export const SEGMENTATION_LOSSES = Object.freeze(['bce', 'dice', 'bce+dice'] as const);

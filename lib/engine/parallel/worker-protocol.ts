@@ -2,11 +2,11 @@
  * Messages between the main thread and model worker threads (`workers/model-worker.ts`), and the
  * layout of the shared memory used for synchronous data-parallel training.
  */
-import type { BackendName } from '../engine/backend';
-import type { StepContext } from '../training/fit';
-import type { ObjectiveSpec } from './objectives';
-import type { ModelSpec } from './spec';
-import type { TrainOptions } from './train';
+import type { BackendName } from '../backend';
+import type { StepContext } from '../../training/fit';
+import type { ObjectiveSpec } from '../../models/objectives';
+import type { ModelSpec } from '../../models/spec';
+import type { TrainOptions } from '../../models/train';
 
 export type Weights = Record<string, Float32Array>;
 

@@ -12,7 +12,7 @@ import { parse } from 'csv-parse/sync';
 import { AppError, isAppError } from '../errors';
 import { prepareImage } from '../images/image-decoder';
 import { decodeMaskPng } from '../images/mask-png';
-import { resizeLabels } from '../segmentation/augment';
+import { resizeLabels } from './augment';
 
 /** Image/mask pairs at the model's input size, masks as class indices (position in `maskValues`). */
 export interface SegmentationSet {
@@ -62,7 +62,8 @@ async function listImages(dir: string): Promise<Map<string, string>> {
   for (const e of entries.filter((e) => e.isFile() && !e.name.startsWith('.')).sort((a, b) => a.name.localeCompare(b.name))) {
     const name = e.name.slice(0, e.name.length - extname(e.name).length);
     const previous = byName.get(name);
-    if (previous) throw new AppError('invalid_input', `images ${previous} and ${e.name} share the name '${name}'; each mask must match one image`);
+    if (previous)
+      throw new AppError('invalid_input', `images ${previous} and ${e.name} share the name '${name}'; each mask must match one image`);
     byName.set(name, e.name);
   }
   return byName;
@@ -111,7 +112,8 @@ export async function loadSegmentationFolder(options: SegmentationFolderOptions)
 
   for (const [i, name] of names.entries()) {
     const imageFile = images.get(name);
-    if (!imageFile) throw new AppError('invalid_input', `${name}: listed in the split file but no image of that name is in the images folder`);
+    if (!imageFile)
+      throw new AppError('invalid_input', `${name}: listed in the split file but no image of that name is in the images folder`);
     const maskFile = `${name}.png`;
     let maskBytes: Uint8Array;
     try {

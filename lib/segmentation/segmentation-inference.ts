@@ -6,9 +6,9 @@
  */
 import { AppError } from '../errors';
 import { tf, type Tensor4D } from '../engine/tf';
-import type { SegmentationSet } from '../data/segmentation-folder';
+import type { SegmentationSet } from './segmentation-folder';
 import { prepareImage, type DecodeLimits } from '../images/image-decoder';
-import { classesFromProbabilities, ScoreAccumulator, type SegmentationScores } from '../segmentation/metrics';
+import { classesFromProbabilities, ScoreAccumulator, type SegmentationScores } from './metrics';
 import type { Segmenter } from './segmenter';
 
 /** Images (NHWC uint8, at the model's input size) → probabilities [count × h × w × outputChannels]. */

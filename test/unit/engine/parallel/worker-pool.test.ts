@@ -4,16 +4,16 @@
  * early and cancels.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadFashionMnist } from '../../../lib/data/fashion-mnist';
-import { isAppError } from '../../../lib/errors';
-import { Autoencoder } from '../../../lib/models/autoencoder';
-import type { ImageSet } from '../../../lib/models/image-set';
-import { encodeImages } from '../../../lib/models/inference';
-import { parseModelSpec } from '../../../lib/models/spec';
-import { trainAutoencoder, trainOptionsSchema } from '../../../lib/models/train';
-import type { TrainProgress } from '../../../lib/training/fit';
-import { ModelWorkerPool } from '../../../lib/models/worker-pool';
-import { startWasm } from '../../helpers/engine';
+import { loadFashionMnist } from '../../../../lib/data/fashion-mnist';
+import { isAppError } from '../../../../lib/errors';
+import { Autoencoder } from '../../../../lib/models/autoencoder';
+import type { ImageSet } from '../../../../lib/data/image-set';
+import { encodeImages } from '../../../../lib/models/inference';
+import { parseModelSpec } from '../../../../lib/models/spec';
+import { trainAutoencoder, trainOptionsSchema } from '../../../../lib/models/train';
+import type { TrainProgress } from '../../../../lib/training/fit';
+import { ModelWorkerPool } from '../../../../lib/engine/parallel/worker-pool';
+import { startWasm } from '../../../helpers/engine';
 
 const spec = parseModelSpec({
   arch: 'conv',

@@ -8,20 +8,12 @@
  * initialisation; training, inference and saving live in their own modules.
  */
 import { tf, type Tensor, type Tensor4D } from '../engine/tf';
-import { conv, convTranspose, maxPool2x2, poolOutputSize, upsample } from './layers';
-import { diceLoss, sigmoidCrossEntropy } from './losses';
+import { conv, convTranspose, maxPool2x2, poolOutputSize, upsample } from '../models/layers';
+import { diceLoss, sigmoidCrossEntropy } from '../models/losses';
+import { initialParams, paramsFromWeights, TrainableModel, type ParamDef } from '../models/trainable-model';
 import { outputChannels, type SegmentationSpec } from './segmentation-spec';
 
 const KERNEL = 3;
-
-interface ParamDef {
-  name: string;
-  shape: number[];
-  /** He-uniform fan-in; 0: zeros, -1: ones. */
-  fanIn: number;
-  /** Batch-norm moving statistics are state, not trained by the optimizer. */
-  trainable?: false;
-}
 
 const BN_EPSILON = 1e-3;
 /** Share of the moving statistics kept at each training step. */
@@ -80,7 +72,7 @@ function paramDefs(spec: SegmentationSpec): ParamDef[] {
   return defs;
 }
 
-/** He-uniform weights (ReLU nets this deep lose their signal under PyTorch's default scale), zero biases. */
+/** He-uniform weights (ReLU nets this deep lose their signal under PyTorch's default scale), zero biases; fanIn 0: zeros, −1: ones. */
 function initialValue(def: ParamDef, seed: number): Tensor {
   if (def.fanIn === 0) return tf.zeros(def.shape);
   if (def.fanIn === -1) return tf.ones(def.shape);
@@ -88,54 +80,23 @@ function initialValue(def: ParamDef, seed: number): Tensor {
   return tf.randomUniform(def.shape, -bound, bound, 'float32', seed);
 }
 
-export class Segmenter {
-  readonly spec: SegmentationSpec;
-  /** Parameters in a fixed order (the order of the weights file). */
-  readonly params: ReadonlyMap<string, tf.Variable>;
-
-  private constructor(spec: SegmentationSpec, params: Map<string, tf.Variable>) {
-    this.spec = spec;
-    this.params = params;
-  }
-
+export class Segmenter extends TrainableModel<SegmentationSpec> {
   /** A fresh model with seeded initial weights. */
   static create(spec: SegmentationSpec): Segmenter {
-    const params = new Map<string, tf.Variable>();
-    paramDefs(spec).forEach((def, i) => {
-      const init = initialValue(def, spec.seed * 1000 + i);
-      params.set(def.name, tf.variable(init, def.trainable ?? true, `${def.name}#${Math.random().toString(36).slice(2)}`));
-      init.dispose();
-    });
-    return new Segmenter(spec, params);
+    return new Segmenter(
+      spec,
+      initialParams(paramDefs(spec), (def, i) => initialValue(def, spec.seed * 1000 + i)),
+    );
   }
 
   /** A model from saved weights; every weight's size is checked against the spec. */
   static fromWeights(spec: SegmentationSpec, weights: Map<string, Float32Array>): Segmenter {
-    const params = new Map<string, tf.Variable>();
-    for (const def of paramDefs(spec)) {
-      const values = weights.get(def.name);
-      const size = def.shape.reduce((a, b) => a * b, 1);
-      if (!values || values.length !== size) {
-        for (const p of params.values()) p.dispose();
-        throw new Error(`weight ${def.name}: expected ${size} values of shape [${def.shape}], got ${values?.length ?? 'none'}`);
-      }
-      params.set(
-        def.name,
-        tf.variable(tf.tensor(values, def.shape), def.trainable ?? true, `${def.name}#${Math.random().toString(36).slice(2)}`),
-      );
-    }
-    return new Segmenter(spec, params);
+    return new Segmenter(spec, paramsFromWeights(paramDefs(spec), weights));
   }
 
   /** Output channels: 1 (p(foreground)) or one per class. */
   get outputChannels(): number {
     return outputChannels(this.spec);
-  }
-
-  p(name: string): tf.Variable {
-    const v = this.params.get(name);
-    if (!v) throw new Error(`model has no parameter ${name}`);
-    return v;
   }
 
   /** Batch statistics of the current training forward pass, folded into the moving ones after the step. */
@@ -227,23 +188,5 @@ export class Segmenter {
       if (this.spec.loss !== 'bce') terms.push(diceLoss(binary ? tf.sigmoid(z) : tf.softmax(z), target));
       return (terms.length === 1 ? terms[0]! : tf.addN(terms)) as tf.Scalar;
     });
-  }
-
-  /** Number of trainable values. */
-  get parameterCount(): number {
-    let n = 0;
-    for (const v of this.params.values()) n += v.size;
-    return n;
-  }
-
-  /** Current weights by name, copied out of the backend. */
-  readWeights(): Map<string, Float32Array> {
-    const out = new Map<string, Float32Array>();
-    for (const [name, v] of this.params) out.set(name, v.dataSync() as Float32Array);
-    return out;
-  }
-
-  dispose(): void {
-    for (const v of this.params.values()) v.dispose();
   }
 }

@@ -5,8 +5,8 @@
  * wasm runs one thread per instance in Node, so this is how Latent Atlas uses every core.
  */
 import { Worker } from 'node:worker_threads';
-import type { BackendName } from '../engine/backend';
-import { AppError, type ErrorCode } from '../errors';
+import type { BackendName } from '../backend';
+import { AppError, type ErrorCode } from '../../errors';
 import {
   fit,
   splitIndices,
@@ -16,16 +16,16 @@ import {
   type StepOutcome,
   type StepRunner,
   type TrainHooks,
-} from '../training/fit';
-import { CENTERS, type Autoencoder } from './autoencoder';
-import { clusterPlan, type ClusterStart, type ClusterState } from './cluster-finetune';
-import { checkImageSet, imageSize, type ImageSet } from './image-set';
-import type { ObjectiveSpec } from './objectives';
-import type { TrainOptions, TrainResult } from './train';
+} from '../../training/fit';
+import { CENTERS, type Autoencoder } from '../../models/autoencoder';
+import { clusterPlan, type ClusterStart, type ClusterState } from '../../models/cluster-finetune';
+import { checkImageSet, imageSize, type ImageSet } from '../../data/image-set';
+import type { ObjectiveSpec } from '../../models/objectives';
+import type { TrainOptions, TrainResult } from '../../models/train';
 import { CONTROL, type FromWorker, type ToWorker, type Weights } from './worker-protocol';
 
-const BOOTSTRAP = new URL('../../workers/thread-bootstrap.mjs', import.meta.url);
-const ENTRY = new URL('../../workers/model-worker.ts', import.meta.url).href;
+const BOOTSTRAP = new URL('../../../workers/thread-bootstrap.mjs', import.meta.url);
+const ENTRY = new URL('../../../workers/model-worker.ts', import.meta.url).href;
 
 interface Pending {
   expect: FromWorker['type'];
