@@ -44,6 +44,7 @@ const flags = z.strictObject({
   batch: z.coerce.number().int().min(1).max(10_000),
   one: z.string().min(1).optional(),
   repeat: z.coerce.number().int().min(1).max(10),
+  concurrency: z.coerce.number().int().min(1).max(16),
 });
 
 /** The shared photos re-encoded `copies` times (JPEG quality 90, 85, …): distinct content, real decoding. */
@@ -84,7 +85,7 @@ async function embedded(folder: string): Promise<{ images: number; seconds: numb
   }
 }
 
-async function throughRedis(folder: string, workers: number, batch: number) {
+async function throughRedis(folder: string, workers: number, batch: number, concurrency: number) {
   const redis = await startRedis();
   const dataDir = mkdtempSync(join(tmpdir(), 'latent-atlas-bench-'));
   const env = { LATENT_ATLAS_DATA_DIR: dataDir, LATENT_ATLAS_TOKEN: TOKEN, LATENT_ATLAS_REDIS_URL: redis.url };
@@ -104,10 +105,14 @@ async function throughRedis(folder: string, workers: number, batch: number) {
       Array.from({ length: workers }, () => {
         const cache = mkdtempSync(join(tmpdir(), 'latent-atlas-bench-worker-'));
         cacheDirs.push(cache);
-        const child = spawn(process.execPath, ['--import', 'tsx', 'workers/job-runner.ts', '--remote', app.url], {
-          env: { ...process.env, LATENT_ATLAS_DATA_DIR: cache, LATENT_ATLAS_BACKEND: 'wasm' },
-          stdio: ['ignore', 'ignore', 'pipe'],
-        });
+        const child = spawn(
+          process.execPath,
+          ['--import', 'tsx', 'workers/job-runner.ts', '--remote', app.url, '--concurrency', String(concurrency)],
+          {
+            env: { ...process.env, LATENT_ATLAS_DATA_DIR: cache, LATENT_ATLAS_BACKEND: 'wasm' },
+            stdio: ['ignore', 'ignore', 'pipe'],
+          },
+        );
         children.push(child);
         return new Promise<void>((resolve, reject) => {
           child.stderr!.on('data', (chunk: Buffer) => chunk.toString().includes('remote worker') && resolve());
@@ -142,55 +147,6 @@ async function throughRedis(folder: string, workers: number, batch: number) {
 
 const round = (x: number) => Math.round(x * 100) / 100;
 
-await runCli(async () => {
-  const program = new Command('bench:queue')
-    .option('--workers <list>', 'worker counts to measure', '1,2,4')
-    .option('--copies <n>', 'times the shared photos are re-encoded into the bench folder', '3')
-    .option('--batch <n>', 'images per batch', '50')
-    .option('--repeat <n>', 'rounds of every measurement, interleaved (the machine is shared: medians are reported)', '2')
-    .option('--one <folder>', 'internal: measure one worker count (the first of --workers) on this folder, print its JSON')
-    .parse();
-  const o = parseOrThrow(flags, program.opts(), 'flags');
-  await initEngine('wasm');
-  if (o.one) {
-    process.stdout.write(`${JSON.stringify(await throughRedis(o.one, o.workers[0]!, o.batch))}\n`);
-    return;
-  }
-  const folder = await benchFolder(o.copies);
-  try {
-    const line: Record<string, unknown> = {
-      backend: 'wasm',
-      model: 'photo-cae (64x64x3, latent 32)',
-      cores: availableParallelism(),
-      loadAverageAtStart: round(loadavg()[0]!),
-      batchImages: o.batch,
-    };
-    // Rounds interleave every configuration, so a burst of load elsewhere hits them alike.
-    const rounds: { embedded: Measured[]; redis: Map<number, RedisRun[]> } = { embedded: [], redis: new Map() };
-    for (let r = 0; r < o.repeat; r++) {
-      rounds.embedded.push({ ...(await embedded(folder)), loadAverage: round(loadavg()[0]!) });
-      // Each run in its own process: the app's route handlers open their library once per process.
-      for (const workers of o.workers) {
-        const run = await runChild(folder, workers, o.batch);
-        rounds.redis.set(workers, [...(rounds.redis.get(workers) ?? []), run]);
-      }
-    }
-    line.embedded = summary(rounds.embedded);
-    const oneWorker = rounds.redis.get(1);
-    const base = oneWorker ? median(oneWorker.map((r) => r.imagesPerSec)) : null;
-    line.redis = [...rounds.redis.entries()].map(([workers, runs]) => ({
-      workers,
-      ...summary(runs),
-      workerStartupSeconds: median(runs.map((r) => r.workerStartupSeconds)),
-      speedupVsOneWorker: base ? round(median(runs.map((r) => r.imagesPerSec)) / base) : null,
-      vsEmbedded: round(median(runs.map((r) => r.imagesPerSec)) / median(rounds.embedded.map((r) => r.imagesPerSec))),
-    }));
-    process.stdout.write(`${JSON.stringify(line)}\n`);
-  } finally {
-    rmSync(folder, { recursive: true, force: true });
-  }
-});
-
 type RedisRun = Awaited<ReturnType<typeof throughRedis>>;
 interface Measured {
   images: number;
@@ -214,9 +170,74 @@ function summary(runs: readonly Measured[]) {
   };
 }
 
+await runCli(async () => {
+  const program = new Command('bench:queue')
+    .option('--workers <list>', 'worker counts to measure', '1,2,4')
+    .option('--copies <n>', 'times the shared photos are re-encoded into the bench folder', '3')
+    .option('--batch <n>', 'images per batch', '50')
+    .option('--concurrency <n>', 'batches each worker process holds at once (its --concurrency)', '1')
+    .option('--repeat <n>', 'rounds of every measurement, interleaved (the machine is shared: medians are reported)', '2')
+    .option('--one <folder>', 'internal: measure one worker count (the first of --workers) on this folder, print its JSON')
+    .parse();
+  const o = parseOrThrow(flags, program.opts(), 'flags');
+  await initEngine('wasm');
+  if (o.one) {
+    process.stdout.write(`${JSON.stringify(await throughRedis(o.one, o.workers[0]!, o.batch, o.concurrency))}\n`);
+    return;
+  }
+  const folder = await benchFolder(o.copies);
+  try {
+    const line: Record<string, unknown> = {
+      backend: 'wasm',
+      model: 'photo-cae (64x64x3, latent 32)',
+      cores: availableParallelism(),
+      loadAverageAtStart: round(loadavg()[0]!),
+      batchImages: o.batch,
+      batchesPerWorker: o.concurrency,
+    };
+    // Rounds interleave every configuration, so a burst of load elsewhere hits them alike.
+    const rounds: { embedded: Measured[]; redis: Map<number, RedisRun[]> } = { embedded: [], redis: new Map() };
+    for (let r = 0; r < o.repeat; r++) {
+      rounds.embedded.push({ ...(await embedded(folder)), loadAverage: round(loadavg()[0]!) });
+      process.stderr.write(`round ${r + 1}, embedded: ${JSON.stringify(rounds.embedded.at(-1))}\n`);
+      // Each run in its own process: the app's route handlers open their library once per process.
+      for (const workers of o.workers) {
+        const run = await runChild(folder, workers, o.batch, o.concurrency);
+        process.stderr.write(`round ${r + 1}, ${workers} workers: ${JSON.stringify(run)}\n`);
+        rounds.redis.set(workers, [...(rounds.redis.get(workers) ?? []), run]);
+      }
+    }
+    line.embedded = summary(rounds.embedded);
+    const oneWorker = rounds.redis.get(1);
+    const base = oneWorker ? median(oneWorker.map((r) => r.imagesPerSec)) : null;
+    line.redis = [...rounds.redis.entries()].map(([workers, runs]) => ({
+      workers,
+      ...summary(runs),
+      workerStartupSeconds: median(runs.map((r) => r.workerStartupSeconds)),
+      speedupVsOneWorker: base ? round(median(runs.map((r) => r.imagesPerSec)) / base) : null,
+      vsEmbedded: round(median(runs.map((r) => r.imagesPerSec)) / median(rounds.embedded.map((r) => r.imagesPerSec))),
+    }));
+    process.stdout.write(`${JSON.stringify(line)}\n`);
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+});
+
 /** One Redis measurement in a child process of this script. */
-async function runChild(folder: string, workers: number, batch: number): Promise<RedisRun> {
-  const args = ['--import', 'tsx', 'scripts/bench-queue.ts', '--one', folder, '--workers', String(workers), '--batch', String(batch)];
+async function runChild(folder: string, workers: number, batch: number, concurrency: number): Promise<RedisRun> {
+  const args = [
+    '--import',
+    'tsx',
+    'scripts/bench-queue.ts',
+    '--one',
+    folder,
+    '--workers',
+    String(workers),
+    '--batch',
+    String(batch),
+    '--concurrency',
+    String(concurrency),
+  ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));

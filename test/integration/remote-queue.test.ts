@@ -54,19 +54,26 @@ const temp = (prefix: string) => {
   return dir;
 };
 
-function startWorker(env: Record<string, string> = {}): { child: ChildProcess; log: string[]; exited: Promise<number | null> } {
+function startWorker(
+  env: Record<string, string> = {},
+  flags: string[] = [],
+): { child: ChildProcess; log: string[]; exited: Promise<number | null> } {
   const log: string[] = [];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/job-runner.ts', '--remote', app.url, '--lock-seconds', '5'], {
-    env: {
-      ...process.env,
-      LATENT_ATLAS_DATA_DIR: temp('latent-atlas-worker-'),
-      LATENT_ATLAS_REDIS_URL: redis.url,
-      LATENT_ATLAS_TOKEN: TOKEN,
-      LATENT_ATLAS_BACKEND: 'wasm',
-      ...env,
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'workers/job-runner.ts', '--remote', app.url, '--lock-seconds', '5', ...flags],
+    {
+      env: {
+        ...process.env,
+        LATENT_ATLAS_DATA_DIR: temp('latent-atlas-worker-'),
+        LATENT_ATLAS_REDIS_URL: redis.url,
+        LATENT_ATLAS_TOKEN: TOKEN,
+        LATENT_ATLAS_BACKEND: 'wasm',
+        ...env,
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
     },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  );
   child.stderr!.on('data', (chunk: Buffer) => log.push(...chunk.toString().split('\n').filter(Boolean)));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const worker = { child, log };
@@ -363,5 +370,26 @@ describe('remote workers through Redis', () => {
     const intruder = startWorker({ LATENT_ATLAS_TOKEN: 'not-the-token-at-all' });
     expect(await intruder.exited).toBe(1);
     expect(intruder.log.join('\n')).toMatch(/refused this worker's token/);
+  });
+
+  it('a worker pinned to another model refuses the batches; they fail after their retries, nothing stored', async () => {
+    // Only the pinned worker is left: the others stop (SIGTERM: they finish what they hold, none).
+    const stopped = workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
+    for (const w of stopped) w.child.kill('SIGTERM');
+    await Promise.all(
+      stopped.map((w) => new Promise((resolve) => (w.child.exitCode !== null ? resolve(null) : w.child.once('exit', resolve)))),
+    );
+    const pinned = startWorker({}, ['--model', '999']);
+    await until('the pinned worker to start', () => pinned.log.some((l) => l.startsWith('remote worker')));
+    const folder = await reencodedPhotos(4, 50);
+    const before = countImages(library.db);
+    const job = await runIngest(folder, 4);
+    expect(job.state, job.error ?? '').toBe('succeeded');
+    expect(job.result).toEqual({ added: 0, duplicates: 0, refused: 4 });
+    expect(countImages(library.db)).toBe(before);
+    const active = activeModel(library.db)!.id;
+    const refusals = pinned.log.filter((l) => l.includes(`holds model 999; this batch needs model ${active}: refused`));
+    expect(refusals).toHaveLength(5); // every attempt BullMQ made
+    expectNoStrayOriginals();
   });
 });
