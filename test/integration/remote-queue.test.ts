@@ -84,7 +84,8 @@ function startWorker(
 async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const started = Date.now();
   while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() - started > timeoutMs)
+      throw new Error(`timed out waiting for ${what}; the workers said:\n${workers.map((w) => w.log.slice(-6).join('\n')).join('\n--\n')}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -95,24 +96,29 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
  */
 async function reencodedPhotos(count: number, quality: number): Promise<string> {
   const dir = temp('latent-atlas-jpeg-');
-  const files = (await listImageFiles(PHOTOS)).filter((f) => f.endsWith('.jpg')).slice(0, count);
-  for (const [i, file] of files.entries()) {
-    const image = sharp(file);
+  const files = (await listImageFiles(PHOTOS)).filter((f) => f.endsWith('.jpg'));
+  for (let i = 0; i < count; i++) {
+    // Past the last photo, the next round is one quality step lower: new content again.
+    const image = sharp(files[i % files.length]!);
     const { width } = await image.metadata();
     await image
       .resize(Math.round((width ?? 640) / 2))
-      .jpeg({ quality })
+      .jpeg({ quality: quality - Math.floor(i / files.length) })
       .toFile(join(dir, `photo-${i}.jpg`));
   }
   return dir;
 }
 
-/** Waits until the two workers each hold one of the job's two batches and have reported progress on them. */
-async function bothMidBatch(job: Job): Promise<void> {
-  await until(
-    'both workers to be mid-batch',
-    async () => (jobOrThrow(library, job.id).progress.done ?? 0) >= 32 && (await transport.counts()).active === 2,
-  );
+/**
+ * Waits until each of the two workers holds one of the job's batches of `size` and still has 24 or
+ * more of its images ahead (workers report every 8; an image takes tens of milliseconds, a cancel
+ * reaches a worker within about 0.3 s): a cancel or a kill then lands mid-batch.
+ */
+async function bothMidBatch(size: number): Promise<void> {
+  await until('both workers to be mid-batch', async () => {
+    const active = await transport.activeBatches();
+    return active.length === 2 && active.every((b) => b.done >= 8 && b.done <= size - 24);
+  });
 }
 
 /** Every file in the originals folder is named by a row: nothing staged was left behind. */
@@ -297,12 +303,12 @@ describe('remote workers through Redis', () => {
   });
 
   it('cancels on every worker: batches in hand are dropped, waiting ones removed, staged originals cleared', async () => {
-    const folder = await reencodedPhotos(180, 70);
+    const folder = await reencodedPhotos(240, 70);
     const before = countImages(library.db);
     const logged = workers.slice(0, 2).map((w) => w.log.length);
-    const queued = queueJob(library, 'ingest', { folder, batchSize: 90 });
+    const queued = queueJob(library, 'ingest', { folder, batchSize: 120 });
     const running = runNextJob(library, { remote: transport, progressMs: 0, heartbeatMs: 100 });
-    await bothMidBatch(queued);
+    await bothMidBatch(120);
     requestCancel(library.db, queued.id);
     const job = await running;
     expect(job?.state).toBe('cancelled');
@@ -311,23 +317,23 @@ describe('remote workers through Redis', () => {
     );
     const counts = await transport.counts();
     expect(counts).toMatchObject({ waiting: 0, active: 0, delayed: 0 });
-    expect(countImages(library.db)).toBeLessThan(before + 180);
+    expect(countImages(library.db)).toBeLessThan(before + 240);
     expectIndexEqualsStore(library, model);
     expectNoStrayOriginals();
   });
 
   it('hands the batch of a worker killed mid-batch to another (stalled-job detection)', async () => {
-    const folder = await reencodedPhotos(120, 60);
+    const folder = await reencodedPhotos(200, 60);
     const before = countImages(library.db);
     const victim = workers[1]!;
-    const job = await runIngest(folder, 60, async (queued) => {
-      await bothMidBatch(queued);
+    const job = await runIngest(folder, 100, async () => {
+      await bothMidBatch(100);
       victim.child.kill('SIGKILL');
     });
     expect(job.state, job.error ?? '').toBe('succeeded');
-    expect(job.result).toEqual({ added: 120, duplicates: 0, refused: 0 });
+    expect(job.result).toEqual({ added: 200, duplicates: 0, refused: 0 });
     expect(job.progress.message).toMatch(/1 batches taken back from stopped workers/);
-    expect(countImages(library.db)).toBe(before + 120);
+    expect(countImages(library.db)).toBe(before + 200);
     expect(countEmbeddings(library.db, model.id)).toBe(countImages(library.db));
     expectIndexEqualsStore(library, model);
     expect(await transport.counts()).toMatchObject({ waiting: 0, active: 0, delayed: 0, failed: 0 });

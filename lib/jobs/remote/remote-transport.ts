@@ -62,7 +62,18 @@ export interface TransportOptions {
   checkMs?: number;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, or less when `signal` aborts first (a cancel is acted on at once). */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done);
+  });
+}
 
 export class RemoteTransport {
   private constructor(
@@ -138,6 +149,7 @@ export class RemoteTransport {
     while (producing || pending.size > 0) {
       if (producerError) throw producerError;
       if (spec.signal?.aborted) {
+        await this.connection.redis.set(cancelKey(spec.run), '1', 'EX', 86_400).catch(() => undefined); // workers first
         await producer;
         await this.cancel(spec, pending);
         throw new AppError('cancelled', `the run was cancelled with ${pending.size} batches not committed (the others are kept)`);
@@ -158,7 +170,7 @@ export class RemoteTransport {
         state.outage = `Redis at ${this.description} is unreachable (${this.connection.lastError() ?? 'reconnecting'}); waiting for it`;
       }
       spec.onProgress?.({ ...state });
-      await sleep(this.options.pollMs);
+      await sleep(this.options.pollMs, spec.signal);
     }
     await producer;
     if (producerError) throw producerError;
@@ -258,6 +270,12 @@ export class RemoteTransport {
         await sleep(500);
       }
     }
+  }
+
+  /** The batches workers hold now, with how many of their images each worker has reported done. */
+  async activeBatches(): Promise<{ id: string; done: number }[]> {
+    const active = await this.queue.getActive(0, 999);
+    return active.map((job) => ({ id: job.id ?? '', done: progressOf(job) }));
   }
 
   /** Batches in the queue by state (waiting, active, delayed, completed, failed). */

@@ -75,7 +75,7 @@ export async function runRemoteWorker(options: RemoteWorkerOptions): Promise<{ b
           includePatient: data.includePatient,
           signal: abort.signal,
           onProgress: (n) => {
-            if (n - reported < 16 && n < data.images.length) return;
+            if (n - reported < 8 && n < data.images.length) return; // a write to Redis per 8 images
             reported = n;
             void job.updateProgress(n).catch(() => undefined);
           },
