@@ -5,6 +5,10 @@
  * autoencoder — exactly ../shared/bench/reference_cae.py — on the first Fashion-MNIST training
  * images, and prints one JSON line. With --reference, the PyTorch reference runs first in the
  * same invocation and the line adds its numbers and our ratios to it.
+ *
+ * `train_aug_img_s`: the same model with the two-view objective (garment views, NT-Xent, weight 1)
+ * on 2,048 of the images: each step draws two augmented views of every image and encodes all three
+ * (one thread: the objective compares images across the whole batch, so it is not sharded).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -63,6 +67,17 @@ await runCli(async () => {
     started = performance.now();
     await embed(set);
     const embedImgS = images / ((performance.now() - started) / 1000);
+    const twoViews = Autoencoder.create(presetSpec('reference-cae', { contrastive: { views: 'garment' } }));
+    const augImages = Math.min(images, 2048);
+    let augImgS: number;
+    try {
+      await trainAutoencoder(twoViews, headImages(set, 256), options); // warm-up
+      started = performance.now();
+      await trainAutoencoder(twoViews, headImages(set, augImages), options);
+      augImgS = augImages / ((performance.now() - started) / 1000);
+    } finally {
+      twoViews.dispose();
+    }
     const line: Record<string, unknown> = {
       backend: engine.backend,
       workers: pool ? workers : 1,
@@ -71,6 +86,8 @@ await runCli(async () => {
       batch: 128,
       train_img_s: Math.round(trainImgS),
       embed_img_s: Math.round(embedImgS),
+      train_aug_img_s: Math.round(augImgS),
+      train_aug_images: augImages,
       last_epoch_loss: Number(result.history[0]!.loss.toFixed(5)),
     };
     if (reference) {

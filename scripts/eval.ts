@@ -1,6 +1,8 @@
 /**
  * npm run eval -- fashion-mnist [--model <dir>] [--out <file.md>] [--epochs 8] [--cluster-finetune]
  * npm run eval -- chest-xray --model <dir>      (each X-ray queries the others; k-means, k = classes)
+ * npm run eval -- flowers [--model <dir>] [--epochs n]   (the 100 flowers of ../shared/data/photos:
+ *   without --model the photo-cae preset is trained on them first, as a user would: transductive)
  * Retrieval and clustering quality of a model's latent space next to raw pixels and PCA, all
  * measured in this run. Without --model, the reference CAE is trained first, with its search head
  * (with --cluster-finetune: then self-labelled into 10 clusters without labels, docs/experiments.md's recipe).
@@ -16,36 +18,96 @@ import { loadLabelledFolder } from '../lib/data/labelled-folder';
 import { initEngine } from '../lib/engine/backend';
 import { AppError } from '../lib/errors';
 import { loadModel } from '../lib/models/model-io';
-import { presetSpec } from '../lib/models/spec';
+import { PRESET_TRAINING } from '../lib/models/presets';
+import { presetSpec, type PresetName } from '../lib/models/spec';
 import { trainOptionsSchema } from '../lib/models/train';
 import { evaluateEmbeddings, evaluationTable } from '../lib/services/evaluate-service';
 import { defaultModelDir, trainModel } from '../lib/services/train-service';
+import type { ImageSet } from '../lib/data/image-set';
+import type { TrainProgress } from '../lib/training/fit';
 import { runCli } from './cli/run';
 
-const LABELLED = { 'chest-xray': new URL('../../shared/data/chest-xray', import.meta.url).pathname } as const;
+const SHARED_DATA = new URL('../../shared/data/', import.meta.url).pathname;
+
+/** Named labelled sets: a folder with labels.csv, the files to keep, and the preset trained on them when no --model is given. */
+const LABELLED: Readonly<Record<string, { dir: string; include?: (file: string) => boolean; preset?: PresetName }>> = Object.freeze({
+  'chest-xray': { dir: join(SHARED_DATA, 'chest-xray') },
+  flowers: { dir: join(SHARED_DATA, 'photos'), include: (file: string) => file.startsWith('flowers_'), preset: 'photo-cae' },
+});
 
 const program = new Command('eval')
-  .argument('<dataset>', "'fashion-mnist', 'chest-xray' (../shared/data, needs --model), or a folder with labels.csv")
-  .option('--model <dir>', 'a saved model (default: train the reference CAE first)')
-  .option('--epochs <n>', 'epochs when training the reference CAE', '8')
+  .argument(
+    '<dataset>',
+    "'fashion-mnist', 'flowers' or 'chest-xray' (../shared/data; chest-xray needs --model), or a folder with labels.csv",
+  )
+  .option('--model <dir>', 'a saved model (default: train the reference CAE first; for flowers the photo-cae preset on them)')
+  .option('--epochs <n>', 'epochs when training first (default 8 for the reference CAE, the preset recipe for flowers)')
   .option(
     '--cluster-finetune',
     'train the reference CAE, self-label it into 10 clusters (balanced N2D pseudo-labels, γ 0.05, 3 passes; no labels), then evaluate it',
   )
+  .option('--spec <json>', 'with flowers and no --model: spec fields over the preset, e.g. \'{"contrastive":{"weight":0}}\'')
+  .option('--lr <rate>', 'with flowers and no --model: Adam learning rate (default 1e-3)')
+  .option('--batch-size <n>', "with flowers and no --model: images per step (default: the preset's recipe)")
   .option('--umap', 'also cluster on a UMAP of the latents (N2D), reported as model_umap')
   .option('--out <file>', 'Markdown table (default data/eval/<dataset>-<model>.md)');
 
 await runCli(async () => {
   program.parse();
   const [dataset] = program.args as [string];
-  const o = program.opts<{ model?: string; epochs: string; out?: string; umap?: boolean; clusterFinetune?: boolean }>();
+  const o = program.opts<{
+    model?: string;
+    epochs?: string;
+    batchSize?: string;
+    lr?: string;
+    spec?: string;
+    out?: string;
+    umap?: boolean;
+    clusterFinetune?: boolean;
+  }>();
   if (o.clusterFinetune && o.model)
     throw new AppError('invalid_input', '--cluster-finetune trains a new model; it cannot be combined with --model');
-  if (dataset !== 'fashion-mnist' && !o.model)
+  const named = LABELLED[dataset];
+  if (dataset !== 'fashion-mnist' && !o.model && !named?.preset)
     throw new AppError('invalid_input', `evaluating '${dataset}' needs --model <dir> (a model trained on such images)`);
+  const epochs = o.epochs === undefined ? undefined : z.coerce.number().int().min(1).parse(o.epochs);
   const config = parseConfig();
   const engine = await initEngine(config.backend);
+  const log = (p: TrainProgress) => {
+    if (p.epochDone) {
+      const parts = Object.entries(p.parts ?? {}).map(([k, v]) => ` ${k} ${v.toFixed(5)}`);
+      process.stderr.write(`${p.phase} epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(5)}${parts.join('')}\n`);
+    }
+  };
   let dir = o.model;
+  let preloaded: ImageSet | undefined;
+  if (!dir && named?.preset) {
+    const spec = presetSpec(named.preset, { embedding: {}, ...(o.spec ? (JSON.parse(o.spec) as Record<string, unknown>) : {}) });
+    const [height, width, channels] = spec.inputShape;
+    preloaded = (await loadLabelledFolder(named.dir, { height, width, channels }, named.include)).set;
+    dir = defaultModelDir(config.modelsDir, spec);
+    const recipe = PRESET_TRAINING[named.preset];
+    process.stderr.write(`no --model: training ${named.preset} on the ${preloaded.count} images of '${dataset}' into ${dir}\n`);
+    const trainStarted = performance.now();
+    await trainModel(
+      {
+        data: dataset,
+        images: preloaded,
+        spec,
+        outDir: dir,
+        workers: config.workers,
+        backend: engine.backend,
+        options: trainOptionsSchema.parse({
+          epochs: epochs ?? recipe.epochs,
+          batchSize: o.batchSize ? z.coerce.number().int().min(1).parse(o.batchSize) : recipe.batchSize,
+          validationSplit: 0,
+          ...(o.lr ? { learningRate: z.coerce.number().parse(o.lr) } : {}),
+        }),
+      },
+      { onProgress: log },
+    );
+    process.stderr.write(`trained in ${((performance.now() - trainStarted) / 1000).toFixed(1)} s\n`);
+  }
   if (!dir) {
     const spec = presetSpec('reference-cae', {
       embedding: {},
@@ -63,16 +125,12 @@ await runCli(async () => {
         workers: config.workers,
         backend: engine.backend,
         options: trainOptionsSchema.parse({
-          epochs: z.coerce.number().int().min(1).parse(o.epochs),
+          epochs: epochs ?? 8,
           validationSplit: 0,
           ...(o.clusterFinetune ? { clustering: { target: 'fixed', balanced: true, confident: 1, epochs: 3 } } : {}),
         }),
       },
-      {
-        onProgress: (p) => {
-          if (p.epochDone) process.stderr.write(`${p.phase} epoch ${p.epoch}/${p.epochs} loss ${p.loss.toFixed(5)}\n`);
-        },
-      },
+      { onProgress: log },
     );
   }
   const { model } = await loadModel(dir);
@@ -82,10 +140,11 @@ await runCli(async () => {
   if (dataset === 'fashion-mnist') {
     train = await loadFashionMnist('train');
     test = await loadFashionMnist('test');
+  } else if (preloaded) {
+    train = test = preloaded;
   } else {
     const [height, width, channels] = model.spec.inputShape;
-    const folder = LABELLED[dataset as keyof typeof LABELLED] ?? dataset;
-    train = test = (await loadLabelledFolder(folder, { height, width, channels })).set;
+    train = test = (await loadLabelledFolder(named?.dir ?? dataset, { height, width, channels }, named?.include)).set;
   }
   const evaluation = await evaluateEmbeddings(model, dataset, train, test, {
     workers: config.workers,

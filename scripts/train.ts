@@ -10,7 +10,18 @@ import { parseConfig } from '../lib/config';
 import { parseOrThrow } from '../lib/validation';
 import { initEngine } from '../lib/engine/backend';
 import { AppError } from '../lib/errors';
-import { ARCHITECTURES, DOWNSAMPLING_MODES, LOSSES, PRESETS, UPSAMPLING_MODES, parseModelSpec, presetSpec } from '../lib/models/spec';
+import { PRESET_TRAINING } from '../lib/models/presets';
+import {
+  ARCHITECTURES,
+  DOWNSAMPLING_MODES,
+  LOSSES,
+  PRESETS,
+  UPSAMPLING_MODES,
+  inputShapeOf,
+  parseModelSpec,
+  presetSpec,
+  type PresetName,
+} from '../lib/models/spec';
 import { CLUSTER_INITS, CLUSTER_TARGETS, trainOptionsSchema } from '../lib/models/train';
 import { defaultModelDir, FASHION_MNIST, trainModel } from '../lib/services/train-service';
 import { openLibrary } from '../lib/services/library';
@@ -25,8 +36,8 @@ const program = new Command('train')
   .addOption(new Option('--arch <arch>', 'architecture').choices(Object.keys(ARCHITECTURES)).default('conv'))
   .addOption(new Option('--preset <name>', 'a ready-made spec (overrides --arch)').choices(Object.keys(PRESETS)))
   .option('--spec <json>', 'extra spec fields as JSON, e.g. \'{"filters":[16,32]}\'')
-  .option('--size <n>', 'input height and width for folder images (Fashion-MNIST is 28)', '28')
-  .addOption(new Option('--channels <n>', 'input channels for folder images').choices(['1', '3']).default('1'))
+  .option('--size <n>', "input height and width for folder images (default: the preset's, else 28; Fashion-MNIST is 28)")
+  .addOption(new Option('--channels <n>', "input channels for folder images (default: the preset's, else 1)").choices(['1', '3']))
   .option('--latent <n>', 'latent (code) size', '32')
   .option('--hidden <list>', 'dense/stacked hidden layer sizes, comma-separated')
   .option('--filters <list>', 'conv encoder block widths, comma-separated')
@@ -59,8 +70,8 @@ const program = new Command('train')
     '--init <dir>',
     'start from a saved model with the same architecture (with --epochs 0: only the clustering fine-tune and the search head)',
   )
-  .option('--epochs <n>', 'epochs', '10')
-  .option('--batch-size <n>', 'batch size', '128')
+  .option('--epochs <n>', "epochs (default: the preset's recipe, else 10)")
+  .option('--batch-size <n>', "batch size (default: the preset's recipe, else 128)")
   .option('--lr <rate>', 'Adam learning rate', '0.001')
   .option('--val-split <fraction>', 'validation fraction', '0.1')
   .option('--patience <n>', 'early stopping patience in epochs (off by default)')
@@ -106,14 +117,21 @@ await runCli(async () => {
   program.parse();
   const o = program.opts<Record<string, string | undefined>>();
   const config = parseConfig();
-  const size = numeric.parse(o.size);
-  const inputShape: [number, number, number] = o.data === FASHION_MNIST ? [28, 28, 1] : [size, size, Number(o.channels)];
+  const preset = o.preset as PresetName | undefined;
+  const inputShape: [number, number, number] =
+    o.data === FASHION_MNIST
+      ? [28, 28, 1]
+      : inputShapeOf(preset ? PRESETS[preset].inputShape : undefined, {
+          size: o.size === undefined ? undefined : numeric.parse(o.size),
+          channels: o.channels === undefined ? undefined : numeric.parse(o.channels),
+        });
   const spec = specFromFlags(o, inputShape);
+  const recipe = preset ? PRESET_TRAINING[preset] : { epochs: 10, batchSize: 128 };
   const options = parseOrThrow(
     trainOptionsSchema,
     {
-      epochs: numeric.parse(o.epochs),
-      batchSize: numeric.parse(o.batchSize),
+      epochs: o.epochs === undefined ? recipe.epochs : numeric.parse(o.epochs),
+      batchSize: o.batchSize === undefined ? recipe.batchSize : numeric.parse(o.batchSize),
       learningRate: numeric.parse(o.lr),
       validationSplit: numeric.parse(o.valSplit),
       seed: numeric.parse(o.seed),

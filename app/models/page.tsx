@@ -5,7 +5,7 @@ import { api, usePoll, waitForJob, type Job, type Status } from '@/app/_componen
 import { LossChart } from '@/app/_components/charts';
 import { JobProgress } from '@/app/_components/job-progress';
 import { NextSteps } from '@/app/_components/next-steps';
-import { PRESET_SPECS } from '@/lib/models/presets';
+import { PRESET_SPECS, PRESET_TRAINING } from '@/lib/models/presets';
 import type { SegmentationScores } from '@/lib/segmentation/metrics';
 import type { ModelInfo } from '@/lib/services/model-service';
 import type { SegmentationOverview } from '@/lib/services/segmentation-service';
@@ -21,11 +21,14 @@ interface Form {
   noise: number;
   sparse: boolean;
   searchHead: boolean;
+  /** Weight of the two-view (contrastive) objective; 0 trains the plain autoencoder. */
+  twoViews: number;
   epochs: number;
 }
 
 /** The form starts from the server's photo-cae preset (a small colour CAE for a photo or X-ray library). */
 const PHOTO_CAE = PRESET_SPECS['photo-cae'];
+const PHOTO_RECIPE = PRESET_TRAINING['photo-cae'];
 const DEFAULT_FORM: Form = {
   data: 'library',
   arch: PHOTO_CAE.arch,
@@ -37,7 +40,8 @@ const DEFAULT_FORM: Form = {
   noise: 0,
   sparse: false,
   searchHead: true,
-  epochs: 20,
+  twoViews: PHOTO_CAE.contrastive.weight,
+  epochs: PHOTO_RECIPE.epochs,
 };
 
 function specOf(f: Form): Record<string, unknown> {
@@ -48,10 +52,15 @@ function specOf(f: Form): Record<string, unknown> {
     ...(f.noise > 0 ? { denoising: { noiseFactor: f.noise } } : {}),
     ...(f.sparse ? { sparse: { rho: 0.05, beta: 3 }, latentActivation: 'sigmoid' } : {}),
     ...(f.searchHead ? { embedding: {} } : {}),
+    // Fashion-MNIST is grey garments: crop-and-flip views; a library gets the preset's photo views.
+    ...(f.twoViews > 0
+      ? { contrastive: { ...PHOTO_CAE.contrastive, weight: f.twoViews, ...(f.data === 'fashion-mnist' ? { views: 'garment' } : {}) } }
+      : {}),
   };
   if (f.arch === 'dense') return { arch: 'dense', hidden: [256], ...common };
+  const { contrastive: _presetViews, ...photoCae } = PHOTO_CAE;
   return {
-    ...PHOTO_CAE,
+    ...photoCae,
     filters: f.filters
       .split(',')
       .map((s) => Number(s.trim()))
@@ -124,7 +133,7 @@ export default function ModelsPage() {
     setError(null);
     try {
       const { job: queued } = await api<{ job: Job }>('/api/models', {
-        json: { data: form.data, spec: specOf(form), epochs: form.epochs, activate: true },
+        json: { data: form.data, spec: specOf(form), epochs: form.epochs, batchSize: PHOTO_RECIPE.batchSize, activate: true },
       });
       setJob(queued);
       await waitForJob(queued.id, setJob);
@@ -232,6 +241,18 @@ export default function ModelsPage() {
               onChange={(e) => set('searchHead', e.target.checked)}
             />{' '}
             search head
+          </label>
+          <label title="two-view objective: the codes of two augmented views of a picture (crop, flip, colour changes) are pulled together and kept apart from other pictures', so pictures group by what they show rather than by their colours; 0 turns it off (plain autoencoder)">
+            two views
+            <input
+              type="number"
+              min={0}
+              max={10}
+              step={0.1}
+              value={form.twoViews}
+              onChange={(e) => set('twoViews', Number(e.target.value))}
+              data-testid="train-two-views"
+            />
           </label>
           <label>
             epochs

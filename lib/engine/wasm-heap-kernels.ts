@@ -3,6 +3,11 @@
  * where wasm's own kernels are generic loops several times slower. Registered by
  * `wasm-kernels.ts`, which imports from here (never the other way: no cycle); checked against the
  * cpu backend in `test/unit/engine`.
+ *
+ * Invariant: views of the heap (`typedArrayFromHeap`) are taken only after the kernel's last
+ * allocation. Allocating (`makeOutput`) may grow the wasm memory, which detaches every earlier
+ * view: reads from one then return `undefined` and the gradient silently comes out zero. This
+ * showed only with the two-view objective, whose triple-size batches grew the heap mid-training.
  */
 import { tf } from './tf';
 
@@ -35,9 +40,9 @@ export function maxPoolGrad({ inputs, backend, attrs }: KernelArgs): tf.TensorIn
   const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth, strideHeight, strideWidth, filterHeight, filterWidth } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
+  const out = backend.makeOutput(input.shape, 'float32');
   const x = backend.typedArrayFromHeap(input);
   const g = backend.typedArrayFromHeap(dy);
-  const out = backend.makeOutput(input.shape, 'float32');
   const dx = backend.typedArrayFromHeap(out);
   dx.fill(0);
   for (let n = 0; n < batchSize; n++) {
@@ -86,8 +91,8 @@ export function resizeNearestNeighborGrad({ inputs, backend, attrs }: KernelArgs
   };
   const rows = Int32Array.from({ length: outH }, (_, r) => source(outH, inH, r));
   const cols = Int32Array.from({ length: outW }, (_, q) => source(outW, inW, q));
-  const g = backend.typedArrayFromHeap(dy);
   const out = backend.makeOutput(images.shape, 'float32');
+  const g = backend.typedArrayFromHeap(dy);
   const dx = backend.typedArrayFromHeap(out);
   dx.fill(0);
   for (let n = 0; n < batch; n++) {

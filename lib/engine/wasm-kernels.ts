@@ -163,9 +163,10 @@ function conv2dBackpropFilterFlipped(
   const xF = transpose(backend, x, [1, 2, 0, 3]); // [H, W, N, Ci]
   const conv = conv2d(backend, dyT, xF, [top!, bottom!, left!, right!], [1, 1]);
   release(backend, dyT, xF);
-  // conv[co, kh−1−a, kw−1−b, ci] → dW[a, b, ci, co]: a small tensor, rearranged here.
-  const src = backend.typedArrayFromHeap(conv);
+  // conv[co, kh−1−a, kw−1−b, ci] → dW[a, b, ci, co]: a small tensor, rearranged here. Views
+  // after the allocation: growing the heap detaches earlier ones (wasm-heap-kernels.ts).
   const out = backend.makeOutput([kh, kw, ci, co], 'float32');
+  const src = backend.typedArrayFromHeap(conv);
   const dst = backend.typedArrayFromHeap(out);
   for (let o = 0; o < co; o++) {
     for (let a = 0; a < kh; a++) {
@@ -217,8 +218,8 @@ function conv2dBackpropInput(args: KernelArgs): tf.TensorInfo {
   const phases = s * s;
 
   // Phase filter G[t, u, co, (rh·s + rw)·Ci + ci] = W[rh + s·(m−1−t), rw + s·(mw−1−u), ci, co].
-  const w = backend.typedArrayFromHeap(filter);
   const gInfo = backend.makeOutput([m, mw, co, phases * ci], 'float32');
+  const w = backend.typedArrayFromHeap(filter); // after the allocation, which may grow the heap
   const g = backend.typedArrayFromHeap(gInfo);
   g.fill(0);
   for (let t = 0; t < m; t++) {

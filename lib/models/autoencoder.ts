@@ -9,6 +9,7 @@ import {
   convOutputSize,
   convTranspose,
   dense,
+  groupNorm,
   maxPool2x2,
   poolOutputSize,
   torchPadding,
@@ -26,6 +27,9 @@ export const CENTERS = 'clu/centers';
 /** The search head's mean [latentSize] and projection [latentSize, latentSize] (specs with `embedding`). */
 export const HEAD_MEAN = 'emb/mean';
 export const HEAD_PROJECTION = 'emb/projection';
+/** The two-view objective's projection head and SimSiam's predictor (specs with `contrastive`): dense layers `proj/<i>`, `pred/<i>`. */
+export const PROJECTION = 'proj/';
+export const PREDICTOR = 'pred/';
 
 function denseLayerSizes(spec: ModelSpec): number[] {
   const [h, w, c] = spec.inputShape;
@@ -44,6 +48,13 @@ export function convLevels(spec: ConvSpec): [number, number][] {
   return levels;
 }
 
+/** Groups of the encoder's group norm for `channels` channels: up to 8, dividing the channels. */
+export function normGroups(channels: number): number {
+  let groups = Math.min(8, channels);
+  while (channels % groups !== 0) groups--;
+  return groups;
+}
+
 function paramDefs(spec: ModelSpec): ParamDef[] {
   const defs: ParamDef[] = [];
   const add = (name: string, shape: number[], fanIn: number) => {
@@ -54,8 +65,10 @@ function paramDefs(spec: ModelSpec): ParamDef[] {
     const channels = [spec.inputShape[2], ...spec.filters];
     spec.filters.forEach((f, i) => add(`enc/conv${i}`, [KERNEL, KERNEL, channels[i]!, f], channels[i]! * KERNEL * KERNEL));
     const [h, w] = convLevels(spec)[spec.filters.length]!;
-    const flat = h * w * spec.filters[spec.filters.length - 1]!;
-    add('enc/latent', [flat, spec.latentSize], flat);
+    const last = spec.filters[spec.filters.length - 1]!;
+    const flat = h * w * last;
+    const pooled = spec.pool === 'average' ? last : flat;
+    add('enc/latent', [pooled, spec.latentSize], pooled);
     add('dec/dense', [spec.latentSize, flat], spec.latentSize);
     for (let i = spec.filters.length - 1; i >= 0; i--) {
       const inC = channels[i + 1]!;
@@ -81,7 +94,31 @@ function paramDefs(spec: ModelSpec): ParamDef[] {
     defs.push({ name: HEAD_MEAN, shape: [spec.latentSize], fanIn: 0 });
     defs.push({ name: HEAD_PROJECTION, shape: [spec.latentSize, spec.latentSize], fanIn: 0 });
   }
+  // After every other parameter, so adding them leaves the others' seeded initial values as they were.
+  if (spec.contrastive) {
+    const widths = [spec.latentSize, ...spec.contrastive.projection];
+    for (let i = 0; i + 1 < widths.length; i++) add(`${PROJECTION}${i}`, [widths[i]!, widths[i + 1]!], widths[i]!);
+    if (spec.contrastive.loss === 'simsiam') {
+      const out = widths[widths.length - 1]!;
+      const predictor = [out, ...spec.contrastive.projection.slice(0, -1), out];
+      for (let i = 0; i + 1 < predictor.length; i++) add(`${PREDICTOR}${i}`, [predictor[i]!, predictor[i + 1]!], predictor[i]!);
+    }
+  }
+  if (spec.arch === 'conv' && spec.norm === 'group') {
+    spec.filters.forEach((f, i) => {
+      defs.push({ name: `enc/norm${i}/gamma`, shape: [f], fanIn: 0 });
+      defs.push({ name: `enc/norm${i}/beta`, shape: [f], fanIn: 0 });
+    });
+  }
   return defs;
+}
+
+/** Initial value of a parameter: the identity search head, unit group-norm scales, zero shifts; else PyTorch's uniform. */
+function initialValue(def: ParamDef, spec: ModelSpec, seed: number): tf.Tensor {
+  if (def.name === HEAD_MEAN || def.name.endsWith('/beta')) return tf.zeros(def.shape);
+  if (def.name === HEAD_PROJECTION) return tf.eye(spec.latentSize);
+  if (def.name.endsWith('/gamma')) return tf.ones(def.shape);
+  return torchUniform(def.shape, def.fanIn, seed);
 }
 
 export interface ForwardResult {
@@ -94,13 +131,7 @@ export class Autoencoder extends TrainableModel<ModelSpec> {
   static create(spec: ModelSpec): Autoencoder {
     return new Autoencoder(
       spec,
-      initialParams(paramDefs(spec), (def, i) =>
-        def.name === HEAD_MEAN
-          ? tf.zeros(def.shape)
-          : def.name === HEAD_PROJECTION
-            ? tf.eye(spec.latentSize)
-            : torchUniform(def.shape, def.fanIn, spec.seed * 1000 + i),
-      ),
+      initialParams(paramDefs(spec), (def, i) => initialValue(def, spec, spec.seed * 1000 + i)),
     );
   }
 
@@ -113,9 +144,32 @@ export class Autoencoder extends TrainableModel<ModelSpec> {
     return this.spec.latentSize;
   }
 
-  /** The parameters of the autoencoder proper (not the classifier head, the cluster centres nor the search head). */
+  /** The parameters of the autoencoder proper (not the classifier head, the cluster centres, the search head nor the projection head). */
   get autoencoderParams(): tf.Variable[] {
-    return [...this.params].filter(([name]) => !/^(cls|clu|emb)\//.test(name)).map(([, v]) => v);
+    return [...this.params].filter(([name]) => !/^(cls|clu|emb|proj|pred)\//.test(name)).map(([, v]) => v);
+  }
+
+  /** The two-view objective's projection head (and SimSiam's predictor); empty without `spec.contrastive`. */
+  get projectionParams(): tf.Variable[] {
+    return [...this.params].filter(([name]) => name.startsWith(PROJECTION) || name.startsWith(PREDICTOR)).map(([, v]) => v);
+  }
+
+  /** Codes → the projection head's output (ReLU between layers, linear last), where the two-view loss is taken. */
+  project(code: Tensor2D): Tensor2D {
+    return this.mlp(code, PROJECTION, this.spec.contrastive?.projection.length ?? 0);
+  }
+
+  /** SimSiam's predictor over projections. */
+  predict(z: Tensor2D): Tensor2D {
+    return this.mlp(z, PREDICTOR, this.spec.contrastive?.projection.length ?? 0);
+  }
+
+  private mlp(x: Tensor2D, prefix: string, layers: number): Tensor2D {
+    let h = x;
+    for (let i = 0; i < layers; i++) {
+      h = dense(h, this.p(`${prefix}${i}/kernel`) as unknown as Tensor2D, this.p(`${prefix}${i}/bias`), i + 1 < layers ? 'relu' : 'linear');
+    }
+    return h;
   }
 
   /** Images [n, h, w, c] in [0,1] → codes [n, latentSize]. */
@@ -128,15 +182,17 @@ export class Autoencoder extends TrainableModel<ModelSpec> {
       return h;
     }
     let h = x;
+    const grouped = spec.norm === 'group';
     spec.filters.forEach((_, i) => {
       const kernel = this.p(`enc/conv${i}/kernel`) as unknown as Tensor4D;
       const bias = this.p(`enc/conv${i}/bias`);
-      h =
-        spec.downsample === 'stride'
-          ? conv(h, kernel, bias, 2, 'relu', torchPadding(KERNEL))
-          : maxPool2x2(conv(h, kernel, bias, 1, 'relu', 'same'));
+      // With group norm the ReLU follows the normalisation.
+      const act: Activation = grouped ? 'linear' : 'relu';
+      let y = spec.downsample === 'stride' ? conv(h, kernel, bias, 2, act, torchPadding(KERNEL)) : conv(h, kernel, bias, 1, act, 'same');
+      if (grouped) y = tf.relu(groupNorm(y, this.p(`enc/norm${i}/gamma`), this.p(`enc/norm${i}/beta`), normGroups(y.shape[3])));
+      h = spec.downsample === 'stride' ? y : maxPool2x2(y);
     });
-    const flat = tf.reshape(h, [h.shape[0], -1]) as Tensor2D;
+    const flat = (spec.pool === 'average' ? tf.mean(h, [1, 2]) : tf.reshape(h, [h.shape[0], -1])) as Tensor2D;
     return dense(flat, this.p('enc/latent/kernel') as unknown as Tensor2D, this.p('enc/latent/bias'), spec.latentActivation);
   }
 
@@ -145,7 +201,13 @@ export class Autoencoder extends TrainableModel<ModelSpec> {
    * (centred, rotated, scaled, L2-normalised) where the spec has one, else the codes themselves.
    */
   embed(x: Tensor4D): Tensor2D {
-    return this.headOf(this.encode(x));
+    return this.headOf(this.searchCode(x));
+  }
+
+  /** The code the search head starts from: the mean of the image's and its mirror's codes with `embedding.mirror`, else the code. */
+  searchCode(x: Tensor4D): Tensor2D {
+    if (!this.spec.embedding?.mirror) return this.encode(x);
+    return tf.div(tf.add(this.encode(x), this.encode(tf.reverse(x, 2))), 2);
   }
 
   /** Codes [n, latentSize] → search vectors; the identity without a search head. */
@@ -225,8 +287,12 @@ export class Autoencoder extends TrainableModel<ModelSpec> {
 
   /** Training objective: reconstruction loss against `target` (+ the sparse KL penalty). */
   loss(input: Tensor4D, target: Tensor4D): tf.Scalar {
-    const { code, output } = this.forward(input);
-    let loss = RECONSTRUCTION_LOSSES[this.spec.loss](output, target);
+    return this.reconstructionLoss(this.encode(input), target);
+  }
+
+  /** Reconstruction loss of codes already computed against `target` (+ the sparse KL penalty on them). */
+  reconstructionLoss(code: Tensor2D, target: Tensor4D): tf.Scalar {
+    let loss = RECONSTRUCTION_LOSSES[this.spec.loss](this.decode(code), target);
     if (this.spec.sparse) loss = tf.add(loss, sparsityPenalty(code, this.spec.sparse.rho, this.spec.sparse.beta));
     return loss as tf.Scalar;
   }

@@ -34,6 +34,11 @@ export function encodeImages(model: Autoencoder, set: ImageSet, options: Inferen
   return latentRows(model, set, options, (x) => model.encode(x));
 }
 
+/** Images → the codes the search head is fitted on and starts from (`Autoencoder.searchCode`). */
+export function searchCodes(model: Autoencoder, set: ImageSet, options: InferenceOptions = {}): Float32Array {
+  return latentRows(model, set, options, (x) => model.searchCode(x));
+}
+
 /**
  * The vectors the library stores and searches, row-major [count × latentSize]: the codes through
  * the model's search head where it has one (`Autoencoder.embed`), else the codes.

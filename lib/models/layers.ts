@@ -90,6 +90,21 @@ export function convTranspose(
   return activate(tf.add(y, bias), activation) as Tensor4D;
 }
 
+/**
+ * Group normalisation (Wu & He 2018) of NHWC `x`: each image's channels split into `groups`,
+ * each group standardised over its positions and channels, then scaled by `gamma` and shifted by
+ * `beta` per channel. Per image: independent of the batch and of how it is sharded.
+ */
+export function groupNorm(x: Tensor4D, gamma: Tensor, beta: Tensor, groups: number, epsilon = 1e-5): Tensor4D {
+  const [n, h, w, c] = x.shape;
+  const grouped = tf.reshape(x, [n, h * w, groups, c / groups]);
+  const mean = tf.mean(grouped, [1, 3], true);
+  const centred = tf.sub(grouped, mean);
+  const variance = tf.mean(tf.square(centred), [1, 3], true);
+  const normalised = tf.reshape(tf.mul(centred, tf.rsqrt(tf.add(variance, epsilon))), [n, h, w, c]);
+  return tf.add(tf.mul(normalised, gamma), beta) as Tensor4D;
+}
+
 /** Resizes to `size` by nearest neighbour (2× repeats each value in a 2×2 block) or bilinear. */
 export function upsample(x: Tensor4D, mode: Exclude<Upsampling, 'transposed'>, size: [number, number]): Tensor4D {
   return mode === 'nearest' ? tf.image.resizeNearestNeighbor(x, size) : tf.image.resizeBilinear(x, size, false, true);

@@ -27,5 +27,15 @@ export const PRESET_SPECS = Object.freeze({
     latentActivation: 'linear',
     outputActivation: 'sigmoid',
     loss: 'mse',
+    contrastive: { loss: 'ntxent', weight: 1, temperature: 0.1, projection: [128, 64], views: 'photo', jitter: 1 },
   },
 } as const);
+
+/**
+ * How each preset is trained by default (the Models page's form, `npm run train -- --preset`,
+ * `npm run eval -- flowers`), where its spec alone does not say: epochs and images per step.
+ */
+export const PRESET_TRAINING = Object.freeze({
+  'reference-cae': { epochs: 10, batchSize: 128 },
+  'photo-cae': { epochs: 20, batchSize: 32 },
+} as const satisfies Record<keyof typeof PRESET_SPECS, { epochs: number; batchSize: number }>);

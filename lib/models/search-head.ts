@@ -10,7 +10,7 @@ import { AppError } from '../errors';
 import { fitPca } from '../clustering/pca';
 import { HEAD_MEAN, HEAD_PROJECTION, type Autoencoder } from './autoencoder';
 import { subsetImages, type ImageSet } from '../data/image-set';
-import { encodeImages } from './inference';
+import { searchCodes } from './inference';
 import { shuffledIndices } from '../random';
 
 /** Codes fitted on at most this many images: the covariance is latentSize², whatever the sample. */
@@ -28,7 +28,7 @@ export function fitSearchHead(model: Autoencoder, set: ImageSet, seed = 0): void
   if (set.count < 2) throw new AppError('invalid_input', `fitting the search head needs at least 2 images; got ${set.count}`);
   const sample = set.count > FIT_SAMPLE ? subsetImages(set, shuffledIndices(set.count, seed).subarray(0, FIT_SAMPLE)) : set;
   const dim = model.latentSize;
-  const codes = encodeImages(model, sample);
+  const codes = searchCodes(model, sample);
   const components = Math.min(dim, sample.count - 1);
   const pca = fitPca(codes, sample.count, dim, components, { sample: sample.count, seed });
   const floor = Math.max(pca.variances[0]! * MIN_VARIANCE_SHARE, Number.MIN_VALUE);

@@ -6,7 +6,9 @@
  */
 import { z } from 'zod';
 import { AppError } from '../errors';
+import { CONTRASTIVE_LOSSES } from './contrastive';
 import { PRESET_SPECS } from './presets';
+import { VIEW_KINDS } from './views';
 import { parseOrThrow } from '../validation';
 
 const positiveInt = z.number().int().positive();
@@ -16,6 +18,10 @@ export const UPSAMPLING_MODES = Object.freeze(['nearest', 'bilinear', 'transpose
 export const DOWNSAMPLING_MODES = Object.freeze(['maxpool', 'stride'] as const);
 export const LOSSES = Object.freeze(['mse', 'bce'] as const);
 export const ACTIVATIONS = Object.freeze(['sigmoid', 'relu', 'linear'] as const);
+/** Normalisation after each conv of the encoder: none, or group norm (Wu & He 2018; per image, so batch size and sharding do not matter). */
+export const NORMALISATIONS = Object.freeze(['none', 'group'] as const);
+/** How the last feature map becomes the code: flattened (keeps where things are) or global average pooling (keeps what is there). */
+export const POOLINGS = Object.freeze(['flatten', 'average'] as const);
 
 const activation = z.enum(ACTIVATIONS);
 
@@ -46,7 +52,42 @@ const common = {
    * whitening) and L2-normalised — the post-processing of image retrieval (Jégou & Chum 2012).
    * Fitted on the training codes after training; the decoder still takes the raw codes.
    */
-  embedding: z.strictObject({ whiten: z.number().min(0).max(1).default(0.5) }).optional(),
+  embedding: z
+    .strictObject({
+      whiten: z.number().min(0).max(1).default(0.5),
+      /**
+       * Test-time augmentation: the search vector starts from the mean code of the image and its
+       * mirror image, so a picture and its mirror find the same neighbours (twice the encoding
+       * cost). For collections where left and right carry no meaning (photos, garments), never
+       * for X-rays. Default false.
+       */
+      mirror: z.boolean().default(false),
+    })
+    .optional(),
+  /**
+   * Two-view objective beside reconstruction (SimCLR/VICReg/SimSiam): during training each image
+   * is also drawn twice with the augmentations of `views`, and the codes of the two views are
+   * pulled together (through a projection head) while codes of different images are kept apart,
+   * so the code keeps what the picture shows rather than where its colours were. The decoder
+   * still reconstructs the clean image; search and clustering use the code (before the head).
+   * Off by default; weight 0 trains exactly the plain autoencoder.
+   */
+  contrastive: z
+    .strictObject({
+      /** 'ntxent' (SimCLR, negatives from the batch), 'vicreg' (variance/covariance terms), 'simsiam' (predictor + stop-gradient). Default 'ntxent'. */
+      loss: z.enum(CONTRASTIVE_LOSSES).default('ntxent'),
+      /** Weight of the two-view loss next to the reconstruction loss: larger groups by content more, reconstructs less. Default 1. */
+      weight: z.number().min(0).max(1000).default(1),
+      /** NT-Xent temperature τ: lower sharpens the contrast with the hardest negatives. Default 0.1. */
+      temperature: z.number().gt(0).max(10).default(0.1),
+      /** Projection head widths after the code (hidden ReLU layers, then the output); SimSiam adds a predictor of the same widths. Default [128, 64]. */
+      projection: z.array(positiveInt.max(8192)).min(1).max(4).default([128, 64]),
+      /** What a view may change: 'photo' (crop, flip, colour jitter, greyscale, blur), 'xray' (small crop, shift, rotation, contrast, gamma; no flip), 'garment' (crop, flip). Default 'photo'. */
+      views: z.enum(VIEW_KINDS).default('photo'),
+      /** Strength of the colour jitter, 0–1 of SimCLR's (colour often carries meaning: sunflowers are yellow). Default 1. */
+      jitter: z.number().min(0).max(1).default(1),
+    })
+    .optional(),
   /** Seed for the initial weights. Default 42. */
   seed: z.number().int().min(0).default(42),
 };
@@ -71,6 +112,14 @@ const convSpec = z.strictObject({
   downsample: z.enum(DOWNSAMPLING_MODES).default('maxpool'),
   /** Decoder upsampling: nearest neighbour or bilinear (then a 3×3 conv), or transposed conv. */
   upsampling: z.enum(UPSAMPLING_MODES).default('nearest'),
+  /** Encoder normalisation: 'group' (8 groups, or fewer for narrow layers) steadies training at higher learning rates and for two-view objectives. Default 'none'. */
+  norm: z.enum(NORMALISATIONS).default('none'),
+  /**
+   * Code from the last feature map: 'flatten' (dense layer over every position: remembers layout,
+   * as the course's CAE) or 'average' (global average pooling, then the dense layer: invariant to
+   * where things are, far fewer weights). Default 'flatten'.
+   */
+  pool: z.enum(POOLINGS).default('flatten'),
   latentActivation: activation.default('linear'),
   outputActivation: activation.default('sigmoid'),
 });
@@ -136,6 +185,9 @@ export function parseModelSpec(input: unknown): ModelSpec {
       `a sparse AE needs latentActivation 'sigmoid' (mean activations in (0,1)); got '${latentActivation}'`,
     );
   }
+  if (spec.contrastive && spec.arch === 'stacked') {
+    throw new AppError('invalid_input', 'a stacked AE is pretrained layer by layer; a contrastive objective needs arch dense or conv');
+  }
   if (spec.clustering && spec.arch === 'stacked') {
     throw new AppError('invalid_input', 'a stacked AE is fine-tuned as a classifier; a clustering head needs arch dense or conv');
   }
@@ -150,4 +202,15 @@ export function presetSpec(name: string, overrides: Record<string, unknown> = {}
   if (!(name in PRESETS))
     throw new AppError('invalid_input', `unknown preset '${name}'; valid presets: ${Object.keys(PRESETS).join(', ')}`);
   return parseModelSpec({ ...PRESETS[name as PresetName], ...overrides });
+}
+
+/**
+ * The input shape of a model trained on folder images: `--size`/`--channels` where given, else
+ * the preset's (a preset's 64×64×3 stands unless overridden), else 28×28×1.
+ */
+export function inputShapeOf(
+  base: readonly [number, number, number] | undefined,
+  flags: { size?: number | undefined; channels?: number | undefined },
+): [number, number, number] {
+  return [flags.size ?? base?.[0] ?? 28, flags.size ?? base?.[1] ?? 28, flags.channels ?? base?.[2] ?? 1];
 }

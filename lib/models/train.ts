@@ -18,8 +18,11 @@ import {
   type TrainHooks,
 } from '../training/fit';
 import type { Autoencoder } from './autoencoder';
+import type { ModelSpec } from './spec';
 import { batchTensor, checkImageSet, type ImageSet } from '../data/image-set';
+import { ntXentLoss, simSiamLoss, vicregLoss } from './contrastive';
 import { meanSquaredError, RECONSTRUCTION_LOSSES } from './losses';
+import { augmentImages, viewPolicy } from './views';
 
 /** How the clustering head's centres start (see `clusterScheduleSchema.init`). */
 export const CLUSTER_INITS = Object.freeze(['umap', 'kmeans'] as const);
@@ -126,17 +129,64 @@ export function addNoise(x: Tensor4D, factor: number, seed?: number): Tensor4D {
 /**
  * The reconstruction objective (+ KL for a VAE-style loss, sparsity for a sparse AE): each step
  * reconstructs its images, corrupted first by seeded noise for a denoising AE (the step's seed plus
- * the replica's stream). Runs in this thread and, built by name, in the worker replicas.
+ * the replica's stream). With `spec.contrastive` (weight > 0) each step adds the two-view loss
+ * (`twoViewLoss`). Runs in this thread and, built by name, in the worker replicas.
  */
 export function reconstructionObjective(model: Autoencoder, set: ImageSet): Objective {
   const noise = model.spec.denoising?.noiseFactor;
+  const contrastive = model.spec.contrastive?.weight ? model.spec.contrastive : undefined;
+  const twoViews = contrastive !== undefined;
+  const policy = contrastive ? viewPolicy(contrastive.views, contrastive.jitter) : null;
   return {
-    vars: model.autoencoderParams,
+    vars: twoViews ? [...model.autoencoderParams, ...model.projectionParams] : model.autoencoderParams,
     loss(ctx) {
       const x = batchTensor(set, ctx.indices, 0, ctx.indices.length);
-      return { total: model.loss(noise && ctx.training ? addNoise(x, noise, ctx.seed + ctx.stream) : x, x) };
+      const input = noise && ctx.training ? addNoise(x, noise, ctx.seed + ctx.stream) : x;
+      // Validation measures reconstruction only: its views would be one more random draw.
+      if (!policy || !contrastive || !ctx.training) return { total: model.loss(input, x) };
+      const n = ctx.indices.length;
+      const view = (v: number) =>
+        tf.tensor4d(augmentImages(set, ctx.indices, policy, ctx.seed, ctx.offset, v), [n, set.height, set.width, set.channels]);
+      // One encoder pass over the clean (or noisy) images and both views; the decoder sees the first third.
+      const codes = model.encode(tf.concat([input, view(0), view(1)], 0));
+      const code = codes.slice([0, 0], [n, -1]);
+      const reconstruction = model.reconstructionLoss(code, x);
+      const twoView = twoViewLoss(model, codes.slice([n, 0], [n, -1]), codes.slice([2 * n, 0], [n, -1]));
+      return {
+        total: tf.add(reconstruction, tf.mul(contrastive.weight, twoView)) as tf.Scalar,
+        parts: { reconstruction, contrastive: twoView },
+      };
     },
   };
+}
+
+/**
+ * Whether a spec's training loss compares images across the whole batch (the two-view objective's
+ * negatives and batch statistics), so that replicas each taking a share of the batch would train
+ * another objective: such specs train in one thread.
+ */
+export function comparesAcrossBatch(spec: ModelSpec): boolean {
+  return (spec.contrastive?.weight ?? 0) > 0;
+}
+
+/** Refuses data-parallel training of a spec whose loss compares images across the batch (see `comparesAcrossBatch`). */
+export function refuseShardedTwoViews(spec: ModelSpec): void {
+  if (comparesAcrossBatch(spec))
+    throw new AppError(
+      'invalid_input',
+      'the two-view (contrastive) objective compares each image with the rest of its batch, which worker replicas would each see only a share of: train it in one thread (workers 1)',
+    );
+}
+
+/** The spec's two-view loss between the codes of view 1 and view 2, taken on the projection head's outputs. */
+export function twoViewLoss(model: Autoencoder, code1: tf.Tensor2D, code2: tf.Tensor2D): tf.Scalar {
+  const c = model.spec.contrastive;
+  if (!c) throw new AppError('internal', 'twoViewLoss needs a spec with a contrastive objective');
+  const z1 = model.project(code1);
+  const z2 = model.project(code2);
+  if (c.loss === 'ntxent') return ntXentLoss(z1, z2, c.temperature);
+  if (c.loss === 'vicreg') return vicregLoss(z1, z2);
+  return simSiamLoss(model.predict(z1), model.predict(z2), z1, z2);
 }
 
 /** The plan of a run over `count` images with `options`: split, epochs, batches, seed, early stopping. */

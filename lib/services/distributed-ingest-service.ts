@@ -19,7 +19,7 @@ import { imagesWithoutEmbedding } from '../store/embeddings-repo';
 import { findImageByHash, getImages, hashReferenced, knownHashes, type Modality } from '../store/images-repo';
 import type { ModelRecord } from '../store/models-repo';
 import type { BatchImage, BatchOutcome } from './batch-embedding';
-import { contentHash, KNOWN_HASHES_BULK, listImageFiles, lookupHashes, storeEmbeddings, storeImages } from './ingest-service';
+import { contentHash, dicomLabels, KNOWN_HASHES_BULK, listImageFiles, lookupHashes, storeEmbeddings, storeImages } from './ingest-service';
 import { originalPath, type Library } from './library';
 import { modelIndex } from './model-service';
 
@@ -37,6 +37,8 @@ export interface StageReport {
 export interface StageOptions {
   /** Label each image with the name of its parent folder. Default false. */
   labelFromFolder?: boolean;
+  /** Files in subfolders too (as `ingestFolder`). Default true. */
+  recursive?: boolean;
   /** Images per batch. Default 200. */
   batchSize?: number;
   /** Files read, hashed and written at once. Default 8. */
@@ -54,7 +56,7 @@ export async function* stageFolder(
   report: StageReport,
   options: StageOptions = {},
 ): AsyncGenerator<StagedImage[]> {
-  const files = await listImageFiles(dir);
+  const files = await listImageFiles(dir, { recursive: options.recursive ?? true });
   report.total = files.length;
   const known = files.length >= KNOWN_HASHES_BULK ? knownHashes(library.db) : lookupHashes(library);
   const batchSize = options.batchSize ?? 200;
@@ -121,7 +123,7 @@ export async function storeIngestBatch(
     const staged = byHash.get(e.hash);
     if (!staged) return [];
     checkDimension(model, e.vector);
-    return [{ ...e, name: staged.name, labels: staged.labels }];
+    return [{ ...e, name: staged.name, labels: [...staged.labels, ...dicomLabels(e.metadata)] }]; // as ingestFolder labels them
   });
   const added = storeImages(library, { model, opened: modelIndex(library, model) }, images, modality);
   const skipped = outcome.refused.flatMap((r) => {

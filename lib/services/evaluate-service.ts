@@ -1,8 +1,9 @@
 /**
  * How good are the embeddings? Retrieval precision@10 (each test image queries the training
  * images; exact and through HNSW, with the index's recall) and k-means clustering against the
- * labels (ACC, NMI, ARI) for the model's latents, next to two baselines computed in the same run:
- * raw pixels and PCA to the latent size.
+ * labels (ACC, NMI, ARI) for the model's latents, next to baselines computed in the same run:
+ * raw pixels, PCA to the latent size and, for colour images, the HSV colour histogram under the
+ * Hellinger distance (the classic retrieval baseline a photo model must beat).
  */
 import { kmeans } from '../clustering/kmeans';
 import { adjustedRandIndex, clusteringAccuracy, normalizedMutualInfo, precisionAtK } from '../clustering/metrics';
@@ -15,6 +16,7 @@ import { imageSize, type ImageSet } from '../data/image-set';
 import { embedImages } from '../models/inference';
 import { ModelWorkerPool } from '../engine/parallel/worker-pool';
 import { vectorIndexBackend } from '../vector-index/backends';
+import { DEFAULT_HSV_BINS, hellingerHistograms } from '../vectors/colour-histogram';
 
 export interface MethodScores {
   dim: number;
@@ -37,6 +39,8 @@ export interface Evaluation {
   model: MethodScores;
   raw: MethodScores;
   pca: MethodScores;
+  /** Colour images only: HSV 8×4×4 histograms, Hellinger distance. */
+  histogram?: MethodScores;
   model_umap?: MethodScores;
 }
 
@@ -215,6 +219,14 @@ export async function evaluateEmbeddings(
       modelScores,
     );
   }
+  let histogramScores: MethodScores | undefined;
+  if (train.channels === 3) {
+    options.onStep?.('histogram');
+    const bins = DEFAULT_HSV_BINS.hue * DEFAULT_HSV_BINS.saturation * DEFAULT_HSV_BINS.value;
+    const histTrain = hellingerHistograms(train.pixels, train.count, 3);
+    const histTest = within ? histTrain : hellingerHistograms(test.pixels, test.count, 3);
+    histogramScores = score(histTrain, histTest, bins, trainLabels, testLabels, classes, false, within);
+  }
   options.onStep?.('raw');
   const rawScores = score(rawTrain, rawTest, pixels, trainLabels, testLabels, classes, false, within);
   return {
@@ -226,6 +238,7 @@ export async function evaluateEmbeddings(
     model: modelScores,
     raw: rawScores,
     pca: pcaScores,
+    ...(histogramScores ? { histogram: histogramScores } : {}),
     ...(umapScores ? { model_umap: umapScores } : {}),
   };
 }
@@ -236,6 +249,7 @@ export function evaluationTable(e: Evaluation, modelName: string): string {
   const methods: [keyof Evaluation, string][] = [['model', `${modelName} (latent ${e.model.dim})`]];
   if (e.model_umap) methods.push(['model_umap', `${modelName} + UMAP(${e.model_umap.dim}) + k-means`]);
   methods.push(['pca', `PCA of pixels to ${e.pca.dim}`], ['raw', `raw pixels (${e.raw.dim})`]);
+  if (e.histogram) methods.push(['histogram', `HSV colour histogram (${e.histogram.dim} bins, Hellinger)`]);
   const rows = methods.map(([key, name]) => {
     const m = e[key] as MethodScores;
     return `| ${name} | ${f(m.p_at_10)} | ${f(m.hnsw_p_at_10)} | ${f(m.hnsw_recall_at_10)} | ${f(m.kmeans_acc)} | ${f(m.kmeans_nmi)} | ${f(m.kmeans_ari)} |`;

@@ -21,7 +21,7 @@ import { loadModel, saveModel } from '../models/model-io';
 import type { ModelSpec } from '../models/spec';
 import { ModelWorkerPool } from '../engine/parallel/worker-pool';
 import type { BackendName } from '../engine/backend';
-import { trainAutoencoder, trainStacked, type TrainOptions, type TrainResult } from '../models/train';
+import { comparesAcrossBatch, trainAutoencoder, trainStacked, type TrainOptions, type TrainResult } from '../models/train';
 import type { EpochRecord, TrainHooks } from '../training/fit';
 
 export interface TrainRequest {
@@ -33,6 +33,8 @@ export interface TrainRequest {
   options: TrainOptions;
   /** Use only the first N images. */
   limit?: number;
+  /** Images already loaded and shaped for the model (evaluation trains on the labelled set it scores); `data` then only names them. */
+  images?: ImageSet;
   /** Where to save the model directory. */
   outDir: string;
   /**
@@ -123,7 +125,9 @@ export async function trainModel(
       'epochs 0 (no reconstruction training) needs a model to start from and a clustering head or a search head to fit',
     );
   }
-  const { set, skipped } = await loadTrainingImages(request.data, request.spec, request.limit, hooks.onFile, request.library);
+  const { set, skipped } = request.images
+    ? { set: request.images, skipped: [] }
+    : await loadTrainingImages(request.data, request.spec, request.limit, hooks.onFile, request.library);
   const model = Autoencoder.create(request.spec);
   try {
     if (request.initFrom) await copyWeightsFrom(model, request.initFrom);
@@ -173,13 +177,15 @@ export async function trainModel(
 /**
  * Threads pay off once there is enough work to share: on wasm (one thread per instance) with
  * ≥ MIN_PARALLEL_IMAGES images, training runs data-parallel across `request.workers` threads.
- * The stacked AE's dense layers train fast enough in this thread.
+ * The stacked AE's dense layers train fast enough in this thread; a two-view objective compares
+ * images across the whole batch, which replicas would each see only a share of, so it stays here.
  */
 const MIN_PARALLEL_IMAGES = 1024;
 
 async function fitModel(model: Autoencoder, set: ImageSet, request: TrainRequest, hooks: TrainHooks): Promise<TrainResult> {
   if (request.spec.arch === 'stacked') return trainStacked(model, set, request.options, hooks);
-  const parallel = request.workers >= 2 && request.backend === 'wasm' && set.count >= MIN_PARALLEL_IMAGES;
+  const parallel =
+    request.workers >= 2 && request.backend === 'wasm' && set.count >= MIN_PARALLEL_IMAGES && !comparesAcrossBatch(request.spec);
   const pool = parallel ? await ModelWorkerPool.start(model, request.workers, request.backend) : null;
   try {
     const epochs = request.options.epochs;

@@ -21,7 +21,7 @@ import { CENTERS, type Autoencoder } from '../../models/autoencoder';
 import { clusterPlan, type ClusterStart, type ClusterState } from '../../models/cluster-finetune';
 import { checkImageSet, imageSize, type ImageSet } from '../../data/image-set';
 import type { ObjectiveSpec } from '../../models/objectives';
-import type { TrainOptions, TrainResult } from '../../models/train';
+import { refuseShardedTwoViews, type TrainOptions, type TrainResult } from '../../models/train';
 import { CONTROL, type FromWorker, type ToWorker, type Weights } from './worker-protocol';
 
 const BOOTSTRAP = new URL('../../../workers/thread-bootstrap.mjs', import.meta.url);
@@ -145,6 +145,7 @@ export class ModelWorkerPool {
    */
   async train(model: Autoencoder, set: ImageSet, options: TrainOptions, hooks: TrainHooks = {}): Promise<TrainResult> {
     checkImageSet(set, model.spec.inputShape);
+    refuseShardedTwoViews(model.spec);
     const plan: FitPlan = {
       phase: 'train',
       ...splitIndices(set.count, options.validationSplit, options.seed),

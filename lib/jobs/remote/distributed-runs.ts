@@ -53,7 +53,7 @@ function progressOf(phase: string, done: number, total: number, started: number,
 export async function distributeIngest(
   transport: RemoteTransport,
   model: ModelRecord,
-  params: { folder: string; modality: Exclude<Modality, 'dicom'>; labelFromFolder: boolean; batchSize?: number },
+  params: { folder: string; modality: Exclude<Modality, 'dicom'>; labelFromFolder: boolean; recursive: boolean; batchSize?: number },
   context: RunContext,
 ): Promise<{ added: number; duplicates: number; refused: number }> {
   const { library, signal } = context;
@@ -68,6 +68,7 @@ export async function distributeIngest(
     model: { id: model.id, fingerprint: await registeredModelFingerprint(model) },
     batches: stageFolder(library, params.folder, staged, {
       labelFromFolder: params.labelFromFolder,
+      recursive: params.recursive,
       batchSize: params.batchSize ?? BATCH_IMAGES,
       signal,
     }),

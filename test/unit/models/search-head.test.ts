@@ -149,3 +149,28 @@ describe('search head', () => {
     loaded.dispose();
   });
 });
+
+describe('mirror test-time augmentation', () => {
+  it('a picture and its mirror image get the same search vector; without it they differ', () => {
+    const sample = headImages(images, 8);
+    const mirrored = tf.tidy(() => {
+      const x = tf.tensor4d(
+        Float32Array.from(sample.pixels, (v) => v / 255),
+        [8, 28, 28, 1],
+      );
+      return tf.reverse(x, 2).dataSync() as Float32Array;
+    });
+    const flipped: ImageSet = { ...sample, pixels: mirrored };
+    const run = (mirror: boolean) => {
+      const model = Autoencoder.create(parseModelSpec({ ...base, embedding: { whiten: 0.5, mirror } }));
+      fitSearchHead(model, images);
+      const result = [embedImages(model, sample), embedImages(model, flipped)];
+      model.dispose();
+      return result;
+    };
+    const [a, b] = run(true);
+    a!.forEach((v, i) => expect(v).toBeCloseTo(b![i]!, 5));
+    const [c, d] = run(false);
+    expect(Math.max(...c!.map((v, i) => Math.abs(v - d![i]!)))).toBeGreaterThan(1e-3);
+  });
+});

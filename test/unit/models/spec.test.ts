@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseModelSpec, presetSpec } from '../../../lib/models/spec';
+import { PRESETS, inputShapeOf, parseModelSpec, presetSpec } from '../../../lib/models/spec';
 import { invalidInputMessage } from '../../helpers/errors';
 
 const errorOf = invalidInputMessage;
@@ -50,5 +50,14 @@ describe('model specs', () => {
       upsampling: 'transposed',
     });
     expect(errorOf(() => presetSpec('resnet'))).toMatch(/valid presets: reference-cae/);
+  });
+
+  it("a preset's input shape stands unless --size or --channels is given (npm run train -- --preset photo-cae)", () => {
+    const photo = PRESETS['photo-cae'].inputShape;
+    expect(inputShapeOf(photo, {})).toEqual([...photo]);
+    expect(inputShapeOf(photo, { size: 48 })).toEqual([48, 48, photo[2]]);
+    expect(inputShapeOf(photo, { channels: 1 })).toEqual([photo[0], photo[1], 1]);
+    expect(inputShapeOf(undefined, {})).toEqual([28, 28, 1]);
+    expect(inputShapeOf(undefined, { size: 64, channels: 3 })).toEqual([64, 64, 3]);
   });
 });

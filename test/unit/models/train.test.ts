@@ -15,7 +15,7 @@ import { headImages, type ImageSet } from '../../../lib/data/image-set';
 import { decodeCodes, denoiseImages, encodeImages, reconstructImages, reconstructionErrors } from '../../../lib/models/inference';
 import { loadModel, saveModel } from '../../../lib/models/model-io';
 import { parseModelSpec, type ModelSpecInput } from '../../../lib/models/spec';
-import { trainAutoencoder, trainOptionsSchema, trainStacked } from '../../../lib/models/train';
+import { refuseShardedTwoViews, trainAutoencoder, trainOptionsSchema, trainStacked } from '../../../lib/models/train';
 import { startWasm } from '../../helpers/engine';
 
 let images: ImageSet;
@@ -37,6 +37,13 @@ const variants: Record<string, ModelSpecInput> = {
   'conv, stride, transposed': { arch: 'conv', ...base, filters: [8, 16], downsample: 'stride', upsampling: 'transposed' },
   'sparse dense': { arch: 'dense', ...base, latentSize: 32, sparse: { rho: 0.1, beta: 0.5 } },
   'denoising conv': { arch: 'conv', ...base, filters: [8, 16], denoising: { noiseFactor: 0.3 } },
+  'conv, group norm, global average pooling': { arch: 'conv', ...base, filters: [8, 16], norm: 'group', pool: 'average' },
+  'conv + two views (NT-Xent, garment views)': {
+    arch: 'conv',
+    ...base,
+    filters: [8, 16],
+    contrastive: { views: 'garment', weight: 0.1, projection: [32, 16] },
+  },
 };
 const options = trainOptionsSchema.parse({ epochs: 3, batchSize: 32, learningRate: 3e-3, validationSplit: 0.25 });
 const meanError = (model: Autoencoder, set: ImageSet) => reconstructionErrors(model, set).reduce((a, b) => a + b, 0) / set.count;
@@ -144,4 +151,40 @@ it('refuses images of the wrong shape with a clear error', () => {
   const model = Autoencoder.create(parseModelSpec({ arch: 'dense', inputShape: [32, 32, 1], latentSize: 4 }));
   expect(() => encodeImages(model, images)).toThrow(/images are 28×28×1 but the model expects 32×32×1/);
   model.dispose();
+});
+
+describe('the two-view objective', () => {
+  it('weight 0 trains exactly the plain autoencoder', async () => {
+    const plain = Autoencoder.create(parseModelSpec({ arch: 'conv', ...base, filters: [8, 16] }));
+    const off = Autoencoder.create(parseModelSpec({ arch: 'conv', ...base, filters: [8, 16], contrastive: { weight: 0 } }));
+    const small = headImages(images, 96);
+    const opts = trainOptionsSchema.parse({ epochs: 2, batchSize: 32, validationSplit: 0.25 });
+    const a = await trainAutoencoder(plain, small, opts);
+    const b = await trainAutoencoder(off, small, opts);
+    expect(b.history.map((h) => [h.loss, h.valLoss, h.parts])).toEqual(a.history.map((h) => [h.loss, h.valLoss, h.parts]));
+    const weights = off.readWeights();
+    for (const [name, values] of plain.readWeights()) expect(weights.get(name)).toEqual(values);
+    plain.dispose();
+    off.dispose();
+  });
+
+  it('reports its reconstruction and contrastive parts and moves the projection head', async () => {
+    const model = Autoencoder.create(parseModelSpec({ arch: 'conv', ...base, filters: [8, 16], contrastive: { views: 'garment' } }));
+    const head = model.projectionParams.map((v) => v.dataSync().slice());
+    const result = await trainAutoencoder(
+      model,
+      headImages(images, 64),
+      trainOptionsSchema.parse({ epochs: 1, batchSize: 32, validationSplit: 0 }),
+    );
+    const parts = result.history[0]!.parts!;
+    expect(Object.keys(parts).sort()).toEqual(['contrastive', 'reconstruction']);
+    expect(result.history[0]!.loss).toBeCloseTo(parts.reconstruction! + parts.contrastive!, 4);
+    model.projectionParams.forEach((v, i) => expect(v.dataSync()).not.toEqual(head[i]));
+    model.dispose();
+  });
+
+  it('is refused by data-parallel training, whose replicas would each see only a share of the batch', () => {
+    expect(() => refuseShardedTwoViews(parseModelSpec({ arch: 'conv', ...base, contrastive: {} }))).toThrow(/train it in one thread/);
+    expect(() => refuseShardedTwoViews(parseModelSpec({ arch: 'conv', ...base, contrastive: { weight: 0 } }))).not.toThrow();
+  });
 });

@@ -1,0 +1,88 @@
+/**
+ * Two-view losses: the codes of two augmented views of one image should agree, and the codes of
+ * different images should not collapse onto one point. Three families, selectable by name:
+ *
+ * - NT-Xent (SimCLR, Chen et al. 2020): each view must pick its partner out of the 2N−1 other
+ *   views of the batch by cosine similarity / temperature; the other images are the negatives.
+ * - VICReg (Bardes et al. 2022): invariance (MSE between the views), variance (a hinge keeping each
+ *   dimension's std over the batch ≥ 1) and covariance (off-diagonal covariances → 0); no negatives.
+ * - SimSiam (Chen & He 2021): a predictor's output of one view matches the other view's projection,
+ *   with the gradient stopped on the target; collapse is avoided by the stop-gradient, not the loss.
+ *
+ * Each takes the projections [n, d] of view 1 and view 2 (SimSiam also the predictions) and
+ * returns a scalar; called inside the training step's tape.
+ */
+import { tf, type Tensor2D } from '../engine/tf';
+
+export const CONTRASTIVE_LOSSES = Object.freeze(['ntxent', 'vicreg', 'simsiam'] as const);
+export type ContrastiveLoss = (typeof CONTRASTIVE_LOSSES)[number];
+
+const EPS = 1e-8;
+
+/** Rows scaled to unit length; the ε inside the root keeps the gradient finite at a zero row. */
+function normalizeRows(z: Tensor2D): Tensor2D {
+  return tf.div(z, tf.sqrt(tf.add(tf.sum(tf.square(z), 1, true), EPS)));
+}
+
+/**
+ * NT-Xent over the 2N views: mean over views of −log( exp(s_pos/τ) / Σ_{k≠self} exp(s_k/τ) ), s the
+ * cosine similarity. Its lower bound for N images is reached by identical views spread as a regular
+ * simplex; a collapsed batch (every code equal) scores log(2N − 1).
+ */
+export function ntXentLoss(z1: Tensor2D, z2: Tensor2D, temperature: number): tf.Scalar {
+  return tf.tidy(() => {
+    const n = z1.shape[0];
+    const z = normalizeRows(tf.concat([z1, z2], 0));
+    const logits = tf.div(tf.matMul(z, z, false, true), temperature);
+    // Self-similarity removed from the softmax by a large negative on the diagonal.
+    const masked = tf.sub(logits, tf.mul(tf.eye(2 * n), 1e9));
+    const positives = tf.div(tf.sum(tf.mul(z.slice([0, 0], [n, -1]), z.slice([n, 0], [n, -1])), 1), temperature);
+    const logSumExp = tf.logSumExp(masked, 1);
+    return tf.mean(tf.sub(logSumExp, tf.concat([positives, positives], 0))) as tf.Scalar;
+  });
+}
+
+/** VICReg's weights (the paper's λ = μ = 25, ν = 1) and its variance hinge's target std. */
+export const VICREG = Object.freeze({ invariance: 25, variance: 25, covariance: 1, std: 1 });
+
+function varianceHinge(z: Tensor2D): tf.Tensor {
+  const centred = tf.sub(z, tf.mean(z, 0, true));
+  const std = tf.sqrt(tf.add(tf.div(tf.sum(tf.square(centred), 0), Math.max(1, z.shape[0] - 1)), 1e-4));
+  return tf.mean(tf.relu(tf.sub(VICREG.std, std)));
+}
+
+function offDiagonalCovariance(z: Tensor2D): tf.Tensor {
+  const [n, d] = z.shape;
+  const centred = tf.sub(z, tf.mean(z, 0, true));
+  const cov = tf.div(tf.matMul(centred, centred, true, false), Math.max(1, n - 1));
+  const offDiagonal = tf.mul(cov, tf.sub(1, tf.eye(d)));
+  return tf.div(tf.sum(tf.square(offDiagonal)), d);
+}
+
+/** VICReg: λ·MSE(z1, z2) + μ·(variance hinge of both) + ν·(off-diagonal covariance of both). */
+export function vicregLoss(z1: Tensor2D, z2: Tensor2D): tf.Scalar {
+  return tf.tidy(() => {
+    const invariance = tf.mean(tf.square(tf.sub(z1, z2)));
+    const variance = tf.add(varianceHinge(z1), varianceHinge(z2));
+    const covariance = tf.add(offDiagonalCovariance(z1), offDiagonalCovariance(z2));
+    return tf.addN([
+      tf.mul(VICREG.invariance, invariance),
+      tf.mul(VICREG.variance, variance),
+      tf.mul(VICREG.covariance, covariance),
+    ]) as tf.Scalar;
+  });
+}
+
+/** The identity with a zero gradient (tfjs has no stopGradient op). */
+const stopGradient = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+  value: tf.clone(args[0] as tf.Tensor),
+  gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
+}));
+
+/** SimSiam: −½(cos(p1, sg(z2)) + cos(p2, sg(z1))), p the predictor's outputs; minimum −1. */
+export function simSiamLoss(p1: Tensor2D, p2: Tensor2D, z1: Tensor2D, z2: Tensor2D): tf.Scalar {
+  return tf.tidy(() => {
+    const cosine = (p: Tensor2D, z: Tensor2D) => tf.mean(tf.sum(tf.mul(normalizeRows(p), normalizeRows(stopGradient(z) as Tensor2D)), 1));
+    return tf.mul(-0.5, tf.add(cosine(p1, z2), cosine(p2, z1))) as tf.Scalar;
+  });
+}
