@@ -81,11 +81,18 @@ function startWorker(
   return { ...worker, exited };
 }
 
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+async function until(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 60_000,
+  describe: () => string = () => '',
+): Promise<void> {
   const started = Date.now();
   while (!(await check())) {
     if (Date.now() - started > timeoutMs)
-      throw new Error(`timed out waiting for ${what}; the workers said:\n${workers.map((w) => w.log.slice(-6).join('\n')).join('\n--\n')}`);
+      throw new Error(
+        `timed out waiting for ${what} ${describe()}; the workers said:\n${workers.map((w) => w.log.slice(-6).join('\n')).join('\n--\n')}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -110,15 +117,23 @@ async function reencodedPhotos(count: number, quality: number): Promise<string> 
 }
 
 /**
- * Waits until each of the two workers holds one of the job's batches of `size` and still has 24 or
+ * Waits until `holders` workers (any two, or the one given) each hold a batch of `size` with 24 or
  * more of its images ahead (workers report every 8; an image takes tens of milliseconds, a cancel
  * reaches a worker within about 0.3 s): a cancel or a kill then lands mid-batch.
  */
-async function bothMidBatch(size: number): Promise<void> {
-  await until('both workers to be mid-batch', async () => {
-    const active = await transport.activeBatches();
-    return active.length === 2 && active.every((b) => b.done >= 8 && b.done <= size - 24);
-  });
+async function midBatch(size: number, holders: 2 | ChildProcess): Promise<void> {
+  let seen: unknown = null;
+  await until(
+    'workers to be mid-batch',
+    async () => {
+      const active = await transport.activeBatches();
+      seen = active;
+      const early = active.filter((b) => b.done >= 8 && b.done <= size - 24);
+      return holders === 2 ? early.length === 2 : early.some((b) => b.worker?.startsWith(`${holders.pid}@`));
+    },
+    60_000,
+    () => JSON.stringify(seen),
+  );
 }
 
 /** Every file in the originals folder is named by a row: nothing staged was left behind. */
@@ -308,7 +323,7 @@ describe('remote workers through Redis', () => {
     const logged = workers.slice(0, 2).map((w) => w.log.length);
     const queued = queueJob(library, 'ingest', { folder, batchSize: 120 });
     const running = runNextJob(library, { remote: transport, progressMs: 0, heartbeatMs: 100 });
-    await bothMidBatch(120);
+    await midBatch(120, 2);
     requestCancel(library.db, queued.id);
     const job = await running;
     expect(job?.state).toBe('cancelled');
@@ -327,7 +342,7 @@ describe('remote workers through Redis', () => {
     const before = countImages(library.db);
     const victim = workers[1]!;
     const job = await runIngest(folder, 100, async () => {
-      await bothMidBatch(100);
+      await midBatch(100, victim.child);
       victim.child.kill('SIGKILL');
     });
     expect(job.state, job.error ?? '').toBe('succeeded');

@@ -272,10 +272,10 @@ export class RemoteTransport {
     }
   }
 
-  /** The batches workers hold now, with how many of their images each worker has reported done. */
-  async activeBatches(): Promise<{ id: string; done: number }[]> {
+  /** The batches workers hold now: which worker (pid@host), and how many of its images it has reported done. */
+  async activeBatches(): Promise<{ id: string; worker: string | null; done: number }[]> {
     const active = await this.queue.getActive(0, 999);
-    return active.map((job) => ({ id: job.id ?? '', done: progressOf(job) }));
+    return active.map((job) => ({ id: job.id ?? '', worker: job.processedBy ?? null, done: progressOf(job) }));
   }
 
   /** Batches in the queue by state (waiting, active, delayed, completed, failed). */

@@ -98,6 +98,7 @@ export async function runRemoteWorker(options: RemoteWorkerOptions): Promise<{ b
     };
     worker = new Worker(BATCH_QUEUE, processor, {
       connection: connection.redis,
+      name, // recorded on the batches it takes (processedBy)
       concurrency: options.concurrency ?? 1,
       lockDuration: options.lockMs ?? 30_000,
       stalledInterval: Math.max(1000, Math.round((options.lockMs ?? 30_000) / 2)),
