@@ -48,7 +48,8 @@ export interface StageOptions {
 
 /**
  * Stages every file under `dir` and yields them in batches of new content; `report` counts
- * duplicates and refusals as it goes (complete once the generator ends).
+ * duplicates and refusals as it goes (complete once the generator ends). Aborted, it stops staging
+ * and yields what it staged, so the caller can remove those originals again.
  */
 export async function* stageFolder(
   library: Library,
@@ -63,7 +64,7 @@ export async function* stageFolder(
   const concurrency = options.concurrency ?? 8;
   let batch: StagedImage[] = [];
   for (let s = 0; s < files.length; s += concurrency) {
-    if (options.signal?.aborted) return;
+    if (options.signal?.aborted) break; // what is staged still goes out: the caller discards it
     const chunk = files.slice(s, s + concurrency);
     const staged = await Promise.all(chunk.map((file) => stageFile(library, dir, file, options)));
     for (const [i, outcome] of staged.entries()) {

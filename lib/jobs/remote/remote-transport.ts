@@ -127,9 +127,13 @@ export class RemoteTransport {
     };
     let producing = true;
     let producerError: unknown = null;
+    const unsent: T[][] = []; // staged after a cancel: never sent, abandoned with the rest
     const producer = (async () => {
       for await (const images of spec.batches) {
-        if (spec.signal?.aborted) break;
+        if (spec.signal?.aborted) {
+          unsent.push(images);
+          continue;
+        }
         const id = batchJobId(spec.run, images);
         if (pending.has(id)) continue;
         pending.set(id, images);
@@ -151,7 +155,7 @@ export class RemoteTransport {
       if (spec.signal?.aborted) {
         await this.connection.redis.set(cancelKey(spec.run), '1', 'EX', 86_400).catch(() => undefined); // workers first
         await producer;
-        await this.cancel(spec, pending);
+        await this.cancel(spec, pending, unsent);
         throw new AppError('cancelled', `the run was cancelled with ${pending.size} batches not committed (the others are kept)`);
       }
       try {
@@ -241,14 +245,14 @@ export class RemoteTransport {
     return added;
   }
 
-  private async cancel<T extends BatchImage>(spec: RunSpec<T>, pending: Map<string, T[]>): Promise<void> {
+  private async cancel<T extends BatchImage>(spec: RunSpec<T>, pending: Map<string, T[]>, unsent: T[][]): Promise<void> {
     try {
       await this.connection.redis.set(cancelKey(spec.run), '1', 'EX', 86_400);
       for (const id of pending.keys()) await this.queue.remove(id).catch(() => 0); // an active (locked) one stays; its worker drops it
     } catch {
       // Redis away: its batches can only be dropped when it returns; workers check the key first
     }
-    await spec.abandoned?.([...pending.values()]);
+    await spec.abandoned?.([...pending.values(), ...unsent]);
   }
 
   /** Removes batches of earlier runs (a crashed or cancelled job's leftovers): one run at a time per library. */
