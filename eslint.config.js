@@ -75,5 +75,21 @@ export default tseslint.config(
       'import-x/no-restricted-paths': ['error', { zones: BOUNDARIES }],
     },
   },
+  {
+    // One folder per technology: Redis (BullMQ and its ioredis client) only in the remote transport.
+    files: ['**/*.ts', '**/*.tsx'],
+    ignores: ['lib/jobs/remote/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['bullmq', 'ioredis'].map((name) => ({
+            name,
+            message: 'Redis is reached only through lib/jobs/remote/ (the remote transport); call its functions instead.',
+          })),
+        },
+      ],
+    },
+  },
   { files: ['eslint.config.js', 'next.config.js'], ...tseslint.configs.disableTypeChecked },
 );

@@ -52,6 +52,15 @@ const envSchema = z.object({
     .default('')
     .transform((value) => value.split(delimiter).filter((root) => root.trim() !== ''))
     .refine((roots) => roots.every((root) => isAbsolute(root)), `must be absolute folder paths separated by '${delimiter}'`),
+  /**
+   * Redis for remote workers (redis://host:6379, rediss:// for TLS). Unset (the default), every job
+   * runs on this machine's SQLite queue; set, ingest and re-embedding go out in batches through
+   * BullMQ to `npm run worker -- --remote <app URL>` processes (docs/scaling.md). Needs LATENT_ATLAS_TOKEN.
+   */
+  LATENT_ATLAS_REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/[^\s]+$/, 'must be a redis:// or rediss:// URL')
+    .optional(),
 });
 
 /** Loopback addresses: the only ones served without an access token. */
@@ -87,6 +96,8 @@ export interface Config {
   uploadMemory: Readonly<{ bytes: number; waitMs: number }>;
   /** Timeouts of the web server's connections (see lib/web-server.ts), in milliseconds. */
   http: Readonly<HttpTimeouts>;
+  /** Redis of the remote job transport (BullMQ); undefined: everything runs on this machine. */
+  redisUrl: string | undefined;
   /** The bundled sample set (flower photographs, labelled by folder), relative to the working directory. */
   samplesDir: string;
   /** Folders server-side import may read (resolved; symbolic links are checked when a folder is imported). Empty: import is off. */
@@ -105,6 +116,11 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>> = 
     throw new AppError(
       'invalid_input',
       `LATENT_ATLAS_HOST is ${host}, not loopback: set LATENT_ATLAS_TOKEN (≥ 16 characters) to protect the app`,
+    );
+  if (parsed.data.LATENT_ATLAS_REDIS_URL && !parsed.data.LATENT_ATLAS_TOKEN)
+    throw new AppError(
+      'invalid_input',
+      'LATENT_ATLAS_REDIS_URL is set: set LATENT_ATLAS_TOKEN (≥ 16 characters) too — remote workers fetch originals and models from the app with it',
     );
   return Object.freeze({
     backend: parsed.data.LATENT_ATLAS_BACKEND,
@@ -128,6 +144,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>> = 
       requestMs: parsed.data.LATENT_ATLAS_REQUEST_TIMEOUT_S * 1000,
       keepAliveMs: parsed.data.LATENT_ATLAS_KEEPALIVE_TIMEOUT_S * 1000,
     }),
+    redisUrl: parsed.data.LATENT_ATLAS_REDIS_URL,
     samplesDir: resolve('data', 'samples', 'flowers'),
     importRoots: Object.freeze(parsed.data.LATENT_ATLAS_IMPORT_ROOTS.map((root) => resolve(root))),
   });

@@ -99,6 +99,7 @@ await runCli(async () => {
         process.stderr.write(
           `\njob ${job.id} (${job.kind}) ${job.state}${job.error ? `: ${job.error}` : ''}${job.result ? ` ${JSON.stringify(job.result).slice(0, 200)}` : ''}\n`,
         ),
+      onNotice: (line) => process.stderr.write(`${line}\n`),
     });
   } finally {
     clearInterval(show);

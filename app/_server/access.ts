@@ -35,6 +35,16 @@ export function allowed(config: Readonly<Config>, authorization: string | null, 
   return (bearer !== null && sameToken(bearer, config.token)) || (cookie !== undefined && sameToken(cookie, config.token));
 }
 
+/**
+ * True when a remote worker's request may pass: the app has a token and the request carries it as
+ * `Authorization: Bearer <token>` — on loopback too (a worker's routes serve every original and
+ * model, and Redis may put them in reach of other machines).
+ */
+export function workerAllowed(config: Readonly<Config>, authorization: string | null): boolean {
+  const bearer = authorization?.startsWith('Bearer ') ? authorization.slice(7) : null;
+  return config.token !== undefined && bearer !== null && sameToken(bearer, config.token);
+}
+
 /** The value of one cookie in a Cookie header. */
 export function cookieValue(header: string | null, name: string): string | undefined {
   for (const part of (header ?? '').split(';')) {

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { AppError, isAppError } from '@/lib/errors';
 import { parseOrThrow } from '@/lib/validation';
-import { allowed, cookieValue, TOKEN_COOKIE } from './access';
+import { allowed, cookieValue, TOKEN_COOKIE, workerAllowed } from './access';
 import { server } from './library';
 import { withUploadMemory } from './upload';
 
@@ -26,13 +26,23 @@ export function errorResponse(error: unknown): Response {
 
 /**
  * Wraps a handler: the access token is checked first, an upload waits for room in the upload
- * memory (withUploadMemory), and every thrown error becomes an error response.
+ * memory (withUploadMemory), and every thrown error becomes an error response. `worker: true`
+ * (the remote workers' routes) requires the token as a bearer header always, loopback included
+ * (see workerAllowed).
  */
-export function route<C>(handler: (request: Request, context: C) => Promise<Response>) {
+export function route<C>(handler: (request: Request, context: C) => Promise<Response>, options: { worker?: boolean } = {}) {
   return async (request: Request, context: C): Promise<Response> => {
     try {
       const { config } = await server();
-      if (!allowed(config, request.headers.get('authorization'), cookieValue(request.headers.get('cookie'), TOKEN_COOKIE)))
+      const authorization = request.headers.get('authorization');
+      if (options.worker && !workerAllowed(config, authorization))
+        throw new AppError(
+          'unauthorized',
+          config.token
+            ? 'remote workers must send the access token (Authorization: Bearer <LATENT_ATLAS_TOKEN>)'
+            : 'remote workers need LATENT_ATLAS_TOKEN to be set on the app',
+        );
+      if (!allowed(config, authorization, cookieValue(request.headers.get('cookie'), TOKEN_COOKIE)))
         throw new AppError(
           'unauthorized',
           'this Latent Atlas needs its access token (Authorization: Bearer <token>, or sign in with the form any page shows)',

@@ -13,8 +13,11 @@ import { runClustering } from '../services/cluster-service';
 import { embedMissing, ingestFolder } from '../services/ingest-service';
 import type { Library } from '../services/library';
 import { computeMap } from '../services/map-service';
-import { rebuildModelIndex, registerModelDir, switchActiveModel } from '../services/model-service';
+import { loadActiveModel, rebuildModelIndex, registerModelDir, switchActiveModel } from '../services/model-service';
 import { moveToTrash } from '../services/trash-service';
+import { activeModel, type ModelRecord } from '../store/models-repo';
+import { distributeEmbedding, distributeIngest } from './remote/distributed-runs';
+import type { RemoteTransport } from './remote/remote-transport';
 import { defaultModelDir, FASHION_MNIST, LIBRARY_DATA, trainModel } from '../services/train-service';
 import type { JobProgress } from '../store/jobs-repo';
 import { parseOrThrow } from '../validation';
@@ -26,6 +29,21 @@ export interface JobContext {
   jobId: number;
   signal: AbortSignal;
   progress: (p: JobProgress) => void;
+  /** Remote workers through Redis (LATENT_ATLAS_REDIS_URL); null: everything runs in this process. */
+  remote: RemoteTransport | null;
+}
+
+/**
+ * Embeds the stored images that lack a vector under `model`: through the remote workers when there
+ * are any (the same result, see distributed-runs.ts), else here.
+ */
+function embedUnder(library: Library, model: ModelRecord, context: JobContext, phase: string) {
+  if (context.remote) return distributeEmbedding(context.remote, model, { ...context, library, phase });
+  return embedMissing(library, {
+    model,
+    signal: context.signal,
+    onProgress: (q) => context.progress({ phase, done: q.done, total: q.total, imagesPerSec: q.imagesPerSec, etaSeconds: q.etaSeconds }),
+  });
 }
 
 interface JobKind<P> {
@@ -39,7 +57,7 @@ interface JobKind<P> {
   run: (params: P, context: JobContext) => Promise<unknown>;
 }
 
-const ingest: JobKind<{ folder: string; modality: 'photo' | 'xray'; labelFromFolder: boolean; recursive: boolean }> = {
+const ingest: JobKind<{ folder: string; modality: 'photo' | 'xray'; labelFromFolder: boolean; recursive: boolean; batchSize?: number }> = {
   schema: z.strictObject({
     folder: z
       .string()
@@ -48,14 +66,21 @@ const ingest: JobKind<{ folder: string; modality: 'photo' | 'xray'; labelFromFol
     modality: z.enum(['photo', 'xray']).default('photo'),
     labelFromFolder: z.boolean().default(false),
     recursive: z.boolean().default(true),
+    /** Images committed together here, or per batch sent to remote workers. Default 64 here, 200 remote. */
+    batchSize: z.number().int().min(1).max(10_000).optional(),
   }),
   dedupeKey: (p) => `ingest:${p.folder}`,
   resumable: true, // content hashes make a rerun add only what is missing
-  run: async (p, { library, signal, progress }) => {
+  run: async (p, context) => {
+    const { library, signal, progress } = context;
+    // Without an active model there is nothing to embed: the images are only checked and stored, here.
+    const model = activeModel(library.db);
+    if (context.remote && model) return distributeIngest(context.remote, model, p, context);
     const report = await ingestFolder(library, p.folder, {
       modality: p.modality,
       labelFromFolder: p.labelFromFolder,
       recursive: p.recursive,
+      ...(p.batchSize ? { batchSize: p.batchSize } : {}),
       signal,
       onProgress: (q) =>
         progress({
@@ -83,7 +108,8 @@ const train: JobKind<{ data: string; spec: unknown; options: unknown; outDir?: s
   dedupeKey: (p) => `train:${p.outDir ?? JSON.stringify([p.data, p.spec, p.options])}`,
   resumable: true, // a checkpoint after every epoch; a rerun continues from the next one
   prepare: (p, library) => ({ ...p, outDir: p.outDir ?? defaultModelDir(library.config.modelsDir, parseModelSpec(p.spec)) }),
-  run: async (p, { library, signal, progress }) => {
+  run: async (p, context) => {
+    const { library, signal, progress } = context;
     const spec = parseModelSpec(p.spec);
     const options = trainOptionsSchema.parse(p.options);
     const engine = await initEngine();
@@ -120,14 +146,7 @@ const train: JobKind<{ data: string; spec: unknown; options: unknown; outDir?: s
     let record = await registerModelDir(library, outDir);
     // Activation embeds the stored images under the new model first (search keeps the old one).
     if (p.activate || record.active)
-      record = await switchActiveModel(library, record.id, (lib, model) =>
-        embedMissing(lib, {
-          model,
-          signal,
-          onProgress: (q) =>
-            progress({ phase: 'embed', done: q.done, total: q.total, imagesPerSec: q.imagesPerSec, etaSeconds: q.etaSeconds }),
-        }),
-      );
+      record = await switchActiveModel(library, record.id, (lib, model) => embedUnder(lib, model, context, 'embed'));
     return { modelId: record.id, modelDir: outDir, testMse: outcome.testMse, history: outcome.result.history };
   },
 };
@@ -136,11 +155,7 @@ const embed: JobKind<Record<string, never>> = {
   schema: z.strictObject({}),
   dedupeKey: () => 'embed',
   resumable: true,
-  run: async (_p, { library, signal, progress }) =>
-    embedMissing(library, {
-      signal,
-      onProgress: (q) => progress({ phase: 'embed', done: q.done, total: q.total, imagesPerSec: q.imagesPerSec, etaSeconds: q.etaSeconds }),
-    }),
+  run: async (_p, context) => embedUnder(context.library, (await loadActiveModel(context.library)).record, context, 'embed'),
 };
 
 const cluster: JobKind<{ k: number | 'auto'; range?: [number, number]; seed: number; umap: boolean }> = {
@@ -180,15 +195,8 @@ const activate: JobKind<{ modelId: number }> = {
   schema: z.strictObject({ modelId: z.number().int().min(1) }),
   dedupeKey: (p) => `activate:${p.modelId}`,
   resumable: true, // embedding is idempotent; the switch is one transaction at the end
-  run: async (p, { library, signal, progress }) => {
-    const model = await switchActiveModel(library, p.modelId, (lib, record) =>
-      embedMissing(lib, {
-        model: record,
-        signal,
-        onProgress: (q) =>
-          progress({ phase: 're-embed', done: q.done, total: q.total, imagesPerSec: q.imagesPerSec, etaSeconds: q.etaSeconds }),
-      }),
-    );
+  run: async (p, context) => {
+    const model = await switchActiveModel(context.library, p.modelId, (lib, record) => embedUnder(lib, record, context, 're-embed'));
     return { activeModelId: model.id };
   },
 };

@@ -28,6 +28,7 @@ import {
   type JobState,
 } from '../store/jobs-repo';
 import { JOB_KINDS, jobKind, parseJobParams } from './job-kinds';
+import { RemoteTransport } from './remote/remote-transport';
 
 export function queueJob(library: Library, kind: string, params: unknown): Job {
   const parsed = parseJobParams(kind, params, library);
@@ -119,6 +120,8 @@ export interface RunnerOptions {
   staleMs?: number;
   /** Shortest interval between progress writes. Default 500 ms. */
   progressMs?: number;
+  /** Remote workers for ingest and embedding (see lib/jobs/remote/); null or absent: all here. */
+  remote?: RemoteTransport | null;
 }
 
 export function recoverJobs(library: Library, staleMs = 120_000) {
@@ -148,7 +151,13 @@ export async function runNextJob(library: Library, options: RunnerOptions & { st
   };
   try {
     const kind = jobKind(job.kind);
-    const result = await kind.run(kind.schema.parse(job.params), { library, jobId: job.id, signal: controller.signal, progress });
+    const result = await kind.run(kind.schema.parse(job.params), {
+      library,
+      jobId: job.id,
+      signal: controller.signal,
+      progress,
+      remote: options.remote ?? null,
+    });
     finishJob(library.db, job.id, 'succeeded', { result });
   } catch (error) {
     if (cancelled || (isAppError(error, 'cancelled') && !options.stop?.aborted)) {
@@ -183,6 +192,32 @@ export function queueCatchUp(library: Library, handled: number): number {
  * idle, it also makes sure every image is searchable under the active model (queueCatchUp).
  */
 export async function runJobs(
+  library: Library,
+  options: RunnerOptions & {
+    stop: AbortSignal;
+    idleMs?: number;
+    catchUpMs?: number;
+    onJob?: (job: Job) => void;
+    /** Lines worth a log: the remote transport's state at start. */
+    onNotice?: (line: string) => void;
+  },
+): Promise<void> {
+  // With LATENT_ATLAS_REDIS_URL, ingest and embedding go to remote workers. Redis away at start is
+  // said clearly here; those jobs then fail with the same message, everything else runs as usual.
+  const remote = options.remote !== undefined || !library.config.redisUrl ? null : RemoteTransport.open(library.config.redisUrl);
+  if (remote)
+    await remote.check().then(
+      () => options.onNotice?.(`remote workers: batches go through Redis at ${remote.description}`),
+      (error: Error) => options.onNotice?.(`${error.message} (other jobs run as usual)`),
+    );
+  try {
+    await runJobLoop(library, { ...options, remote: options.remote ?? remote });
+  } finally {
+    await remote?.close();
+  }
+}
+
+async function runJobLoop(
   library: Library,
   options: RunnerOptions & { stop: AbortSignal; idleMs?: number; catchUpMs?: number; onJob?: (job: Job) => void },
 ): Promise<void> {

@@ -6,6 +6,7 @@
  * manifest checks are shared by every model family (the segmenter's `segmentation-io.ts` adds only
  * its format name and spec).
  */
+import { createHash } from 'node:crypto';
 import { access, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { z } from 'zod';
@@ -22,6 +23,43 @@ export const weightLayoutSchema = z.array(
   z.object({ name: z.string(), shape: z.array(z.number().int().nonnegative()), offset: z.number().int().nonnegative() }),
 );
 export type WeightLayout = z.infer<typeof weightLayoutSchema>;
+
+/** The files of a model directory, as remote workers download them. */
+export const MODEL_FILES = Object.freeze(['model.json', 'weights.bin'] as const);
+export type ModelFile = (typeof MODEL_FILES)[number];
+
+/**
+ * A model's identity by content: the first 16 hex digits of the sha-256 of its `model.json` then
+ * `weights.bin` bytes. A model retrained into the same directory gets another fingerprint, so a
+ * worker's cached copy (named by it) is never mistaken for the new one.
+ */
+export function modelFingerprint(files: Readonly<Record<ModelFile, Uint8Array>>): string {
+  const hash = createHash('sha256');
+  for (const name of MODEL_FILES) hash.update(files[name]);
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** The bytes of a model directory's files. */
+export async function readModelFiles(dir: string): Promise<Record<ModelFile, Uint8Array>> {
+  const [json, weights] = await Promise.all(
+    MODEL_FILES.map((name) =>
+      readFile(join(dir, name)).catch((error: unknown) => {
+        throw new AppError('not_found', `no model found at ${basename(dir)} (${name} missing)`, { cause: error });
+      }),
+    ),
+  );
+  return { 'model.json': json!, 'weights.bin': weights! };
+}
+
+/**
+ * Writes downloaded model files into `dir` atomically (see writeModelDirectory) after checking that
+ * model.json is a Latent Atlas model this version can load.
+ */
+export async function writeModelFiles(dir: string, files: Readonly<Record<ModelFile, Uint8Array>>): Promise<void> {
+  const parsed = manifestSchema.safeParse(JSON.parse(Buffer.from(files['model.json']).toString('utf8')));
+  if (!parsed.success) throw new AppError('invalid_input', `model.json is not a Latent Atlas model: ${parsed.error.issues[0]?.message}`);
+  await writeModelDirectory(dir, parsed.data, files['weights.bin']);
+}
 
 const manifestSchema = z.object({
   format: z.literal('latent-atlas-model'),

@@ -47,6 +47,17 @@ export function deleteImage(library: Library, id: number): void {
 }
 
 /** The original bytes of image `id` as stored; a DICOM file's free-form preamble comes back zeroed. */
+/**
+ * The stored original with this content hash, as remote workers fetch it (staged for an ingest,
+ * or of a stored image being re-embedded); AppError('not_found') when there is none.
+ */
+export async function originalByHash(library: Library, hash: string): Promise<Uint8Array> {
+  if (!/^[0-9a-f]{64}$/.test(hash)) throw new AppError('not_found', 'no original with that hash');
+  return readFile(originalPath(library.config, hash)).catch((error: unknown) => {
+    throw new AppError('not_found', `no original with hash ${hash.slice(0, 12)}…`, { cause: error });
+  });
+}
+
 export async function originalBytes(library: Library, id: number): Promise<{ image: ImageRecord; bytes: Uint8Array<ArrayBuffer> }> {
   const image = imageOrThrow(library, id);
   const bytes = await readFile(originalPath(library.config, image.contentHash)).catch((error: unknown) => {

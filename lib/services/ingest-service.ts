@@ -20,7 +20,7 @@ import { embedImages } from '../models/inference';
 import { ModelWorkerPool } from '../engine/parallel/worker-pool';
 import { initEngine } from '../engine/backend';
 import { immediate } from '../store/database';
-import { imagesWithoutEmbedding, putEmbedding } from '../store/embeddings-repo';
+import { getEmbedding, imagesWithoutEmbedding, putEmbedding } from '../store/embeddings-repo';
 import { findImageByHash, getImage, insertImage, knownHashes, purgeDeletedHash, type Modality } from '../store/images-repo';
 import { activeModel, bumpIndexGeneration } from '../store/models-repo';
 import { writeFileDurable } from '../durable-file';
@@ -323,14 +323,7 @@ export async function embedMissing(
         channels,
       });
       const computed = ids.map((id, i) => ({ id, vector: latents.slice(i * dim, (i + 1) * dim) }));
-      const { entries, generation } = immediate(library.db, () => {
-        // Images deleted meanwhile (by the web server, say) are left out.
-        const entries = computed.filter((e) => putEmbedding(library.db, e.id, loaded.record.id, e.vector));
-        return { entries, generation: entries.length ? bumpIndexGeneration(library.db, loaded.record.id) : 0 };
-      });
-      opened.index.add(entries);
-      if (generation) markIndexCurrent(opened, generation);
-      embedded += entries.length;
+      embedded += storeEmbeddings(library, { model: loaded.record, opened }, computed);
       const rate = (s + batchSize) / ((performance.now() - started) / 1000);
       options.onProgress?.({
         done: Math.min(missing.length, s + batchSize),
@@ -348,6 +341,29 @@ export async function embedMissing(
   return { embedded, failed };
 }
 
+/**
+ * Stores vectors of images already in the library under `target.model`, then adds them to the
+ * index. Idempotent: images deleted meanwhile (by the web server, say) and images that already
+ * have a vector under the model are left out, so a batch delivered twice stores nothing twice.
+ * Returns how many were stored.
+ */
+export function storeEmbeddings(
+  library: Library,
+  target: { model: ModelRecord; opened: OpenedIndex },
+  computed: readonly { id: number; vector: Float32Array }[],
+): number {
+  const { model, opened } = target;
+  const { entries, generation } = immediate(library.db, () => {
+    const entries = computed.filter(
+      (e) => getEmbedding(library.db, e.id, model.id, model.latentSize) === null && putEmbedding(library.db, e.id, model.id, e.vector),
+    );
+    return { entries, generation: entries.length ? bumpIndexGeneration(library.db, model.id) : 0 };
+  });
+  opened.index.add(entries);
+  if (generation) markIndexCurrent(opened, generation);
+  return entries.length;
+}
+
 /** The DICOM attributes kept as metadata that also make labels (filters in Search, the map's colours). */
 const DICOM_LABELS = Object.freeze({ modality: 'modality', bodyPart: 'body part', viewPosition: 'view' });
 
@@ -360,10 +376,10 @@ export function dicomLabels(metadata: Record<string, unknown>): string[] {
 }
 
 /** Ingests at least this large read every stored hash up front instead of one lookup per file. */
-const KNOWN_HASHES_BULK = 1000;
+export const KNOWN_HASHES_BULK = 1000;
 
 /** The stored hashes as a set-like view that asks SQLite per hash (plus the ones added in this run). */
-function lookupHashes(library: Library): Pick<Set<string>, 'has' | 'add'> {
+export function lookupHashes(library: Library): Pick<Set<string>, 'has' | 'add'> {
   const added = new Set<string>();
   const view = {
     has: (hash: string) => added.has(hash) || findImageByHash(library.db, hash) !== null,
@@ -486,32 +502,71 @@ async function commitBatch(
   // parallel so the file system can group the flushes. Thumbnails are made on first view.
   await Promise.all(batch.map((d) => writeFileDurable(originalPath(library.config, d.hash), d.bytes)));
   const dim = loaded?.record.latentSize ?? 0;
+  const images = batch.map((d, i): StoredImage => ({
+    hash: d.hash,
+    name: d.name,
+    format: d.image.format,
+    byteSize: d.bytes.length,
+    width: d.image.originalWidth,
+    height: d.image.originalHeight,
+    labels: d.labels,
+    metadata: d.image.metadata,
+    vector: latents ? latents.slice(i * dim, (i + 1) * dim) : null,
+  }));
+  return storeImages(library, loaded && opened ? { model: loaded.record, opened } : null, images, options.modality ?? 'photo');
+}
+
+/** A decoded (and, under a model, embedded) image whose original is already stored under its hash. */
+export interface StoredImage {
+  hash: string;
+  name: string;
+  format: string;
+  byteSize: number;
+  width: number;
+  height: number;
+  labels: string[];
+  metadata: Record<string, string | number>;
+  /** The vector under `target.model`; null when no model is active. */
+  vector: Float32Array | null;
+}
+
+/**
+ * Commits images whose originals are on disk: rows and vectors in one transaction with the
+ * model's index generation, then into the index. Idempotent: an image whose content is already
+ * stored is left alone (the same batch delivered twice stores nothing twice). Returns the new ids.
+ */
+export function storeImages(
+  library: Library,
+  target: { model: ModelRecord; opened: OpenedIndex } | null,
+  images: readonly StoredImage[],
+  modality: Exclude<Modality, 'dicom'>,
+): number[] {
   const added = immediate(library.db, () => {
     const out: { id: number; vector: Float32Array }[] = [];
-    batch.forEach((d, i) => {
-      if (findImageByHash(library.db, d.hash)) return; // stored meanwhile by another process
+    for (const d of images) {
+      if (findImageByHash(library.db, d.hash)) continue; // stored meanwhile by another process, or delivered twice
       purgeDeletedHash(library.db, d.hash); // a deleted image added again: new id, never resurrected in an index
       const id = insertImage(library.db, {
         contentHash: d.hash,
         originalName: d.name,
-        format: d.image.format,
-        byteSize: d.bytes.length,
-        width: d.image.originalWidth,
-        height: d.image.originalHeight,
-        modality: d.image.format === 'dicom' ? 'dicom' : (options.modality ?? 'photo'),
+        format: d.format,
+        byteSize: d.byteSize,
+        width: d.width,
+        height: d.height,
+        modality: d.format === 'dicom' ? 'dicom' : modality,
         labels: d.labels,
-        metadata: d.image.metadata,
+        metadata: d.metadata,
       });
-      const vector = latents ? latents.slice(i * dim, (i + 1) * dim) : new Float32Array(0);
-      if (loaded) putEmbedding(library.db, id, loaded.record.id, vector);
+      const vector = d.vector ?? new Float32Array(0);
+      if (target) putEmbedding(library.db, id, target.model.id, vector);
       out.push({ id, vector });
-    });
-    const generation = out.length && loaded ? bumpIndexGeneration(library.db, loaded.record.id) : 0;
+    }
+    const generation = out.length && target ? bumpIndexGeneration(library.db, target.model.id) : 0;
     return { out, generation };
   });
-  if (opened) {
-    opened.index.add(added.out);
-    if (added.generation) markIndexCurrent(opened, added.generation);
+  if (target) {
+    target.opened.index.add(added.out);
+    if (added.generation) markIndexCurrent(target.opened, added.generation);
   }
   return added.out.map((a) => a.id);
 }

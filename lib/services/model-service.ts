@@ -6,7 +6,7 @@
 import { basename, join } from 'node:path';
 import { AppError } from '../errors';
 import type { Autoencoder } from '../models/autoencoder';
-import { loadModel, readModelManifest } from '../models/model-io';
+import { loadModel, modelFingerprint, readModelFiles, readModelManifest, type ModelFile } from '../models/model-io';
 import { parseModelSpec } from '../models/spec';
 import { countEmbeddings, countImagesWithoutEmbedding, embeddingChunks, getEmbedding, readEmbeddings } from '../store/embeddings-repo';
 import { immediate } from '../store/database';
@@ -263,6 +263,28 @@ export function listModelInfos(library: Library): ModelInfo[] {
 }
 
 /** Registered model `id`; AppError('not_found') otherwise. */
+/**
+ * One file of registered model `id` as remote workers download it, with the model's fingerprint
+ * (modelFingerprint); AppError('not_found') for an unknown id.
+ */
+export async function modelFile(library: Library, id: number, file: ModelFile): Promise<{ bytes: Uint8Array; fingerprint: string }> {
+  const files = await readModelFiles(modelOrThrow(library, id).dir);
+  return { bytes: files[file], fingerprint: modelFingerprint(files) };
+}
+
+/** What a remote worker learns from the app at start: the active model by id and fingerprint. */
+export async function remoteHello(
+  library: Library,
+): Promise<{ app: 'latent-atlas'; activeModel: { id: number; fingerprint: string } | null }> {
+  const record = activeModel(library.db);
+  return { app: 'latent-atlas', activeModel: record ? { id: record.id, fingerprint: await registeredModelFingerprint(record) } : null };
+}
+
+/** The fingerprint of a registered model's files, which the batches of a distributed job name. */
+export async function registeredModelFingerprint(record: ModelRecord): Promise<string> {
+  return modelFingerprint(await readModelFiles(record.dir));
+}
+
 export function modelOrThrow(library: Library, id: number): ModelRecord {
   const model = getModel(library.db, id);
   if (!model) throw new AppError('not_found', `model ${id} not found`);

@@ -65,6 +65,11 @@ export function knownHashes(db: Db): Set<string> {
   return new Set(db.prepare('SELECT content_hash FROM images WHERE deleted_at IS NULL').pluck().all() as string[]);
 }
 
+/** Whether any row (live or deleted) names this content: its original must stay on disk. */
+export function hashReferenced(db: Db, contentHash: string): boolean {
+  return db.prepare('SELECT 1 FROM images WHERE content_hash = ? LIMIT 1').get(contentHash) !== undefined;
+}
+
 /** Removes the rows of a deleted image with this hash, so the bytes can be added again (new id). */
 export function purgeDeletedHash(db: Db, contentHash: string): void {
   db.prepare('DELETE FROM images WHERE content_hash = ? AND deleted_at IS NOT NULL').run(contentHash);

@@ -1,0 +1,120 @@
+/**
+ * A remote worker (`npm run worker -- --remote <app URL>`): takes batches from the BullMQ queue,
+ * fetches their originals from the app with the access token, embeds them with the model the
+ * batch names (downloaded once, cached by id and fingerprint) and returns the vectors as the job's
+ * result. It holds no library: no SQLite, no index, no files but its model cache.
+ *
+ * Refusals: a worker pinned to one model (`pinnedModel`) refuses batches for another; a cancelled
+ * run's batches are dropped (the cancel key is checked before and during a batch); a wrong token
+ * stops the worker — no batch can succeed with it.
+ */
+import { hostname } from 'node:os';
+import { UnrecoverableError, Worker, type Job as BullJob } from 'bullmq';
+import { isAppError } from '../../errors';
+import { embedOriginals } from '../../services/batch-embedding';
+import { AppClient } from './app-client';
+import { BATCH_QUEUE, batchDataSchema, cancelKey, encodeResult, type BatchResult } from './batch-protocol';
+import { ModelCache } from './model-cache';
+import { checkRedis, connectRedis, describeRedisUrl } from './redis';
+import { parseOrThrow } from '../../validation';
+
+export interface RemoteWorkerOptions {
+  /** The app's base URL, e.g. http://atlas.lan:3000. */
+  appUrl: string;
+  token: string;
+  redisUrl: string;
+  /** Where downloaded models are kept. */
+  cacheDir: string;
+  /** Batches processed at once. Default 1 (the model runs on one core; sharp decodes on its own threads). */
+  concurrency?: number;
+  /** Refuse batches for any other model than this id. Default: embed with whatever model a batch names. */
+  pinnedModel?: number;
+  /** A batch whose worker stops renewing its lock this long is stalled and handed to another. Default 30 000 ms. */
+  lockMs?: number;
+  signal: AbortSignal;
+  log?: (line: string) => void;
+}
+
+/** Runs until `signal` aborts (finishing the batches in hand) or the app refuses the token (AppError('unauthorized')). */
+export async function runRemoteWorker(options: RemoteWorkerOptions): Promise<{ batches: number; images: number }> {
+  const name = `${process.pid}@${hostname()}`;
+  const log = options.log ?? (() => undefined);
+  const client = new AppClient(options.appUrl, options.token);
+  const hello = await client.hello();
+  const connection = connectRedis(options.redisUrl, { waitForever: true });
+  const models = new ModelCache(options.cacheDir, client);
+  const stop = new AbortController();
+  const onStop = () => stop.abort();
+  options.signal.addEventListener('abort', onStop);
+  let fatal: unknown = null;
+  const done = { batches: 0, images: 0 };
+  let worker: Worker | null = null;
+  try {
+    await checkRedis(connection);
+    log(
+      `remote worker ${name}: app ${options.appUrl} (active model ${hello.activeModel?.id ?? 'none'}), Redis ${describeRedisUrl(options.redisUrl)}`,
+    );
+    const processor = async (job: BullJob, _token?: string, signal?: AbortSignal): Promise<BatchResult> => {
+      const data = parseOrThrow(batchDataSchema, job.data, 'batch');
+      if (options.pinnedModel !== undefined && data.model.id !== options.pinnedModel)
+        throw new Error(`worker ${name} holds model ${options.pinnedModel}; this batch needs model ${data.model.id}: refused`);
+      const abort = new AbortController();
+      const cancelled = () => connection.redis.exists(cancelKey(data.run)).then((n) => n > 0);
+      if (await cancelled()) throw new UnrecoverableError(`run ${data.run} was cancelled`);
+      const watch = setInterval(() => {
+        void cancelled().then(
+          (yes) => yes && abort.abort(),
+          () => undefined,
+        );
+      }, 100);
+      signal?.addEventListener('abort', () => abort.abort());
+      let reported = 0;
+      try {
+        const model = await models.get(data.model);
+        const outcome = await embedOriginals(model, data.images, (hash) => client.original(hash), {
+          includePatient: data.includePatient,
+          signal: abort.signal,
+          onProgress: (n) => {
+            if (n - reported < 8 && n < data.images.length) return; // a write to Redis per 8 images
+            reported = n;
+            void job.updateProgress(n).catch(() => undefined);
+          },
+        });
+        done.batches++;
+        done.images += data.images.length;
+        log(`batch ${job.id}: ${outcome.embedded.length} embedded, ${outcome.refused.length} refused`);
+        return encodeResult(outcome, name);
+      } catch (error) {
+        if (isAppError(error, 'cancelled')) throw new UnrecoverableError(`run ${data.run} was cancelled`);
+        if (isAppError(error, 'unauthorized')) {
+          fatal = error;
+          stop.abort();
+        }
+        if (isAppError(error, 'conflict')) throw new UnrecoverableError(error.message); // the model changed: no retry helps
+        throw error;
+      } finally {
+        clearInterval(watch);
+      }
+    };
+    worker = new Worker(BATCH_QUEUE, processor, {
+      connection: connection.redis,
+      name, // recorded on the batches it takes (processedBy)
+      concurrency: options.concurrency ?? 1,
+      lockDuration: options.lockMs ?? 30_000,
+      stalledInterval: Math.max(1000, Math.round((options.lockMs ?? 30_000) / 2)),
+      maxStalledCount: 2,
+    });
+    worker.on('error', (error) => log(`queue: ${error.message}`));
+    worker.on('failed', (job, error) => log(`batch ${job?.id ?? '?'} failed: ${error.message}`)); // a cancel: 'run … was cancelled'
+    await new Promise<void>((resolve) => {
+      if (stop.signal.aborted) resolve();
+      stop.signal.addEventListener('abort', () => resolve());
+    });
+  } finally {
+    options.signal.removeEventListener('abort', onStop);
+    await worker?.close(fatal !== null).catch(() => undefined);
+    connection.redis.disconnect();
+  }
+  if (fatal) throw fatal;
+  return done;
+}
