@@ -106,13 +106,14 @@ function specFromFlags(o: Record<string, string | undefined>, inputShape: [numbe
   if (o.classes) fields.classes = numeric.parse(o.classes);
   if (o.clusterFinetune)
     fields.clustering = { clusters: numeric.parse(o.clusterFinetune), ...(o.clusterGamma ? { gamma: numeric.parse(o.clusterGamma) } : {}) };
+  const presetHead = o.preset ? (PRESETS[o.preset as PresetName] as { embedding?: object }).embedding : undefined;
   if (o.searchHead === undefined)
-    fields.embedding = {}; // the spec's default whitening
+    fields.embedding = { ...presetHead }; // the preset's head, else the spec's default whitening
   else if (o.searchHead !== 'off') {
     const whiten = Number(o.searchHead);
     if (!o.searchHead.trim() || !Number.isFinite(whiten))
       throw new AppError('invalid_input', `--search-head takes a number from 0 to 1 or 'off'; got '${o.searchHead}'`);
-    fields.embedding = { whiten };
+    fields.embedding = { ...presetHead, whiten };
   }
   if (o.twoViews !== undefined || o.views) {
     const preset = o.preset ? (PRESETS[o.preset as PresetName] as { contrastive?: object }).contrastive : undefined;
