@@ -16,6 +16,7 @@ const nextConfig = {
     'ml-kmeans',
     'ml-pca',
     'dicom-parser',
+    'dcmjs',
     'busboy',
   ],
   poweredByHeader: false,

@@ -18,6 +18,8 @@ export default defineConfig({
       args: [
         '--no-sandbox',
         '--disable-gpu',
+        // WebGL (the latent map) on the CPU: SwiftShader, which Chromium no longer falls back to by itself.
+        '--enable-unsafe-swiftshader',
         '--disable-background-networking',
         '--disable-component-update',
         '--no-first-run',

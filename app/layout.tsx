@@ -17,6 +17,9 @@ const PAGES = [
   ['/clusters', 'Clusters'],
   ['/models', 'Models'],
   ['/segment', 'Segment'],
+  ['/duplicates', 'Duplicates'],
+  ['/outliers', 'Outliers'],
+  ['/import', 'Import'],
 ] as const;
 
 export default function RootLayout({ children }: { children: ReactNode }) {

@@ -3,7 +3,7 @@
  * option objects; nothing else reads process.env.
  */
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { delimiter, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { BACKEND_NAMES } from './engine/backend';
 import { AppError } from './errors';
@@ -33,8 +33,25 @@ const envSchema = z.object({
    * needs about 1.4 Mbit/s to fit; lower frees slow connections sooner, higher serves slower links.
    */
   LATENT_ATLAS_REQUEST_TIMEOUT_S: z.coerce.number().min(1).max(3600).default(300),
+  /**
+   * MiB of upload bodies the web server holds at once, across requests. Default 200 (four 50 MiB
+   * files): more uploads wait their turn, then get 503 with Retry-After; higher admits more at
+   * once at the cost of memory (a body costs about three times its size while it is decoded).
+   */
+  LATENT_ATLAS_UPLOAD_MEMORY_MB: z.coerce.number().int().min(1).max(65536).default(200),
+  /** Seconds an upload waits for its turn before the 503. Default 30. */
+  LATENT_ATLAS_UPLOAD_WAIT_S: z.coerce.number().min(0).max(600).default(30),
   /** Seconds an idle keep-alive connection stays open between requests. Default 5. */
   LATENT_ATLAS_KEEPALIVE_TIMEOUT_S: z.coerce.number().min(1).max(600).default(5),
+  /**
+   * Folders on this machine the web app may import from (server-side import), absolute, separated
+   * by `:` (`;` on Windows). Default: none — server-side import is off.
+   */
+  LATENT_ATLAS_IMPORT_ROOTS: z
+    .string()
+    .default('')
+    .transform((value) => value.split(delimiter).filter((root) => root.trim() !== ''))
+    .refine((roots) => roots.every((root) => isAbsolute(root)), `must be absolute folder paths separated by '${delimiter}'`),
 });
 
 /** Loopback addresses: the only ones served without an access token. */
@@ -66,10 +83,14 @@ export interface Config {
   /** Required (and checked on every request) when `host` is not loopback. */
   token: string | undefined;
   maxUploadBytes: number;
+  /** Upload bodies held in memory at once (bytes), and how long one waits for room (ms). */
+  uploadMemory: Readonly<{ bytes: number; waitMs: number }>;
   /** Timeouts of the web server's connections (see lib/web-server.ts), in milliseconds. */
   http: Readonly<HttpTimeouts>;
   /** The bundled sample set (flower photographs, labelled by folder), relative to the working directory. */
   samplesDir: string;
+  /** Folders server-side import may read (resolved; symbolic links are checked when a folder is imported). Empty: import is off. */
+  importRoots: readonly string[];
 }
 
 export function parseConfig(env: Readonly<Record<string, string | undefined>> = process.env): Readonly<Config> {
@@ -98,11 +119,16 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>> = 
     port: parsed.data.LATENT_ATLAS_PORT,
     token: parsed.data.LATENT_ATLAS_TOKEN,
     maxUploadBytes: parsed.data.LATENT_ATLAS_MAX_UPLOAD_MB * 1024 * 1024,
+    uploadMemory: Object.freeze({
+      bytes: parsed.data.LATENT_ATLAS_UPLOAD_MEMORY_MB * 1024 * 1024,
+      waitMs: parsed.data.LATENT_ATLAS_UPLOAD_WAIT_S * 1000,
+    }),
     http: Object.freeze({
       headersMs: parsed.data.LATENT_ATLAS_HEADERS_TIMEOUT_S * 1000,
       requestMs: parsed.data.LATENT_ATLAS_REQUEST_TIMEOUT_S * 1000,
       keepAliveMs: parsed.data.LATENT_ATLAS_KEEPALIVE_TIMEOUT_S * 1000,
     }),
     samplesDir: resolve('data', 'samples', 'flowers'),
+    importRoots: Object.freeze(parsed.data.LATENT_ATLAS_IMPORT_ROOTS.map((root) => resolve(root))),
   });
 }

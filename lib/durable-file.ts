@@ -11,6 +11,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { AppError, isAppError } from './errors';
 
 export interface DurableWriteOptions {
   /**
@@ -24,6 +25,19 @@ export interface DurableWriteOptions {
 /** The temp name for a write of `path`: hidden, in the same folder, tagged with this process. */
 export function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
+}
+
+/** What a write answers when the disk, or the user's quota, is full (SQLITE_FULL: SQLite's word for it). */
+const DISK_FULL = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
+
+/**
+ * `error` as AppError('storage_full') when it says the disk is full (HTTP 507, a message that says
+ * what to do), else unchanged. Every writer's failure passes through it, so a full disk reads the
+ * same wherever it strikes.
+ */
+export function asStorageError(error: unknown): unknown {
+  if (isAppError(error) || !DISK_FULL.has((error as NodeJS.ErrnoException | null)?.code ?? '')) return error;
+  return new AppError('storage_full', 'the disk is full: nothing was stored; free some space and try again', { cause: error });
 }
 
 /** Platforms where a folder cannot be opened for fsync (Windows) answer with one of these. */
@@ -57,12 +71,16 @@ export function syncDirectorySync(dir: string): void {
 
 /** Writes `data` to `path` (created or truncated) and fsyncs it; no rename: for files inside a temp folder. */
 export async function writeSyncedFile(path: string, data: Uint8Array | string): Promise<void> {
-  const handle = await open(path, 'w');
   try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
+    const handle = await open(path, 'w');
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    throw asStorageError(error);
   }
 }
 
@@ -73,9 +91,9 @@ export async function writeSyncedFile(path: string, data: Uint8Array | string): 
  */
 export async function writeFileDurable(path: string, data: Uint8Array | string, options: DurableWriteOptions = {}): Promise<void> {
   const durable = options.durable !== false;
-  await mkdir(dirname(path), { recursive: true });
   const tmp = tempPathFor(path);
   try {
+    await mkdir(dirname(path), { recursive: true });
     const handle = await open(tmp, 'w');
     try {
       await handle.writeFile(data);
@@ -86,7 +104,7 @@ export async function writeFileDurable(path: string, data: Uint8Array | string, 
     await rename(tmp, path);
   } catch (error) {
     await rm(tmp, { force: true });
-    throw error;
+    throw asStorageError(error);
   }
   if (durable) await syncDirectory(dirname(path));
 }
@@ -96,9 +114,9 @@ export async function writeFileDurable(path: string, data: Uint8Array | string, 
  * `writeIndexSync`): `write(tmp)` fills the temp file, which is then fsynced and renamed.
  */
 export function writeFileDurableSync(path: string, write: (tmp: string) => void): void {
-  mkdirSync(dirname(path), { recursive: true });
   const tmp = tempPathFor(path);
   try {
+    mkdirSync(dirname(path), { recursive: true });
     write(tmp);
     const fd = openSync(tmp, 'r+');
     try {
@@ -109,7 +127,7 @@ export function writeFileDurableSync(path: string, write: (tmp: string) => void)
     renameSync(tmp, path);
   } catch (error) {
     rmSync(tmp, { force: true });
-    throw error;
+    throw asStorageError(error);
   }
   syncDirectorySync(dirname(path));
 }

@@ -6,12 +6,17 @@
 export const ERROR_STATUS = Object.freeze({
   invalid_input: 400,
   unauthorized: 401,
+  /** Allowed to ask, not for this: a server-side import outside the roots the operator allows. */
+  forbidden: 403,
   not_found: 404,
+  method_not_allowed: 405,
   conflict: 409,
   too_large: 413,
   unsupported: 415,
   cancelled: 499,
   backend_unavailable: 503,
+  /** Too much at once (upload memory, decoding): refused before any work, with Retry-After; nothing stored. */
+  busy: 503,
   /** The disk (or the folder's quota) is full: nothing was stored; the same action works once space is freed. */
   storage_full: 507,
   /** A file of the library (the SQLite database) is damaged: left as it is, to be restored from a backup. */
@@ -24,12 +29,15 @@ export type ErrorCode = keyof typeof ERROR_STATUS;
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
+  /** When to ask again, for a web door's Retry-After (errors that pass: 'busy'). */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AppError';
     this.code = code;
     this.status = ERROR_STATUS[code];
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 }
 

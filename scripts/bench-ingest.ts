@@ -1,7 +1,10 @@
 /**
  * npm run bench:ingest — end-to-end ingest speed (read, decode, preprocess, embed, store, index)
  * on the real photos and chest X-rays in ../shared/data, next to sharp alone decoding and
- * resizing the same files with the same concurrency, in the same run. One JSON line.
+ * resizing the same files with the same concurrency, in the same run. One JSON line. Besides
+ * images per second (wall clock), each side's CPU time per image (this process, every thread:
+ * sharp's too): on cores shared with other work the wall-clock ratio swings with the neighbours,
+ * the CPU ratio does not.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -22,8 +25,14 @@ const SHARED = new URL('../../shared/data/', import.meta.url).pathname;
 const SIZE = 64;
 const CONCURRENCY = 4;
 
-/** sharp alone: read, decode (EXIF-rotated) and resize every image to the model input. */
-async function sharpAlone(files: string[]): Promise<number> {
+const cpuMs = (since?: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1000;
+};
+
+/** sharp alone: read, decode (EXIF-rotated) and resize every image to the model input. Images per second and CPU ms per image. */
+async function sharpAlone(files: string[]): Promise<{ rate: number; cpuMsPerImage: number }> {
+  const cpu = process.cpuUsage();
   let next = 0;
   let decoded = 0;
   const started = performance.now();
@@ -40,7 +49,7 @@ async function sharpAlone(files: string[]): Promise<number> {
       }
     }),
   );
-  return decoded / ((performance.now() - started) / 1000);
+  return { rate: decoded / ((performance.now() - started) / 1000), cpuMsPerImage: cpuMs(cpu) / Math.max(1, decoded) };
 }
 
 await runCli(async () => {
@@ -50,7 +59,7 @@ await runCli(async () => {
     const folder = join(SHARED, name);
     const files = await listImageFiles(folder);
     await sharpAlone(files.slice(0, 10)); // warm-up
-    const sharpRate = await sharpAlone(files);
+    const alone = await sharpAlone(files);
     const dataDir = mkdtempSync(join(tmpdir(), 'latent-atlas-bench-'));
     const library = openLibrary(parseConfig({ LATENT_ATLAS_DATA_DIR: dataDir }));
     try {
@@ -60,14 +69,19 @@ await runCli(async () => {
       await saveModel(model, join(library.config.modelsDir, 'bench'));
       model.dispose();
       await registerModelDir(library, join(library.config.modelsDir, 'bench'));
+      const cpu = process.cpuUsage();
       const report = await ingestFolder(library, folder, { concurrency: CONCURRENCY });
+      const ingestCpu = cpuMs(cpu) / Math.max(1, report.added);
       const ingestRate = report.added / report.seconds;
       line[name.replace('-', '_')] = {
         n: report.added,
         refused: report.skipped.length,
         ingest_img_s: Math.round(ingestRate * 10) / 10,
-        sharp_img_s: Math.round(sharpRate * 10) / 10,
-        ratio: Number((ingestRate / sharpRate).toFixed(2)),
+        sharp_img_s: Math.round(alone.rate * 10) / 10,
+        ratio: Number((ingestRate / alone.rate).toFixed(2)),
+        ingest_cpu_ms_per_img: Number(ingestCpu.toFixed(2)),
+        sharp_cpu_ms_per_img: Number(alone.cpuMsPerImage.toFixed(2)),
+        cpu_ratio: Number((alone.cpuMsPerImage / ingestCpu).toFixed(2)),
       };
     } finally {
       library.close();

@@ -14,7 +14,9 @@
  * resident memory (VmHWM) is that step's alone. The web-side steps go through the running app
  * (`next start`: run `npm run build` first): search by id and by upload at 8 connections
  * (autocannon), the map as the browser gets it, the last page of the library and of the largest
- * cluster; the server's resident memory is sampled every 100 ms and its peak reported per step.
+ * cluster, and the Clusters page in Debian's Chromium (when the WebGL map's first drawing lands after
+ * the page opens, and a hover); the server's resident memory is sampled every 100 ms and its peak
+ * reported per step, with its CPU time per search request (what shared cores do not change).
  * One JSON line per N on stdout; progress on stderr.
  */
 import { spawn } from 'node:child_process';
@@ -82,6 +84,15 @@ const statusKb = (pid: number | 'self', field: 'VmRSS' | 'VmHWM') => {
   }
 };
 const mb = (kb: number) => Math.round(kb / 1024);
+/** CPU seconds (user + system) a process has used so far, from /proc (clock ticks of 1/100 s). */
+const cpuSeconds = (pid: number) => {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+};
 
 /** A fresh library of n images: rows, labels and noisy real codes, in transactions of 20,000. */
 async function buildLibrary(dir: string, n: number): Promise<number> {
@@ -329,6 +340,51 @@ function lastClusterPage(dir: string, run: number, largest: { cluster: number; s
   }
 }
 
+/**
+ * The Clusters page in Debian's Chromium (software WebGL, as in the e2e tests): when the map's
+ * first full drawing landed, in ms after the page opened (the page stamps it on the map), and how
+ * long a hover takes to pick a point and show it.
+ */
+async function mapInBrowser(base: string): Promise<Record<string, unknown>> {
+  const { chromium } = await import('@playwright/test');
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--enable-unsafe-swiftshader', '--no-first-run'],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${base}/clusters`);
+    const map = page.getByTestId('latent-map');
+    await map.and(page.locator('[data-drawn-ms]')).waitFor({ timeout: 300_000 });
+    const drawn = Number(await map.getAttribute('data-drawn-ms'));
+    // Below the cluster cards: scrolled into view, or the pointer would move outside the page.
+    await page.getByTestId('map-canvas').scrollIntoViewIfNeeded();
+    const box = (await page.getByTestId('map-canvas').boundingBox())!;
+    // Hover across the canvas until the pointer lands near points: the time from the move to the
+    // hovered image being shown, for up to three hits.
+    const hovers: number[] = [];
+    for (let i = 1; i <= 9 && hovers.length < 3; i++) {
+      await page.mouse.move(box.x + box.width / 2, box.y - 30); // off the map: the hover clears
+      await page.locator(`[data-testid="latent-map"]:not([data-hover-id])`).waitFor({ timeout: 10_000 });
+      const started = performance.now();
+      await page.mouse.move(box.x + (box.width * i) / 10, box.y + (box.height * ((i * 3) % 10 || 5)) / 10);
+      const hit = await page
+        .locator(`[data-testid="latent-map"][data-hover-id]`)
+        .waitFor({ timeout: 10_000 })
+        .then(
+          () => true,
+          () => false,
+        );
+      if (hit) hovers.push(round(performance.now() - started, 1));
+    }
+    return { points: Number(await map.getAttribute('data-points')), first_drawing_ms: drawn, hover_ms: hovers };
+  } catch (error) {
+    return { failed: (error as Error).message.split('\n')[0] };
+  } finally {
+    await browser.close();
+  }
+}
+
 /** The web-side steps against `next start` over the library in `dir`. */
 async function webSteps(
   dir: string,
@@ -367,12 +423,17 @@ async function webSteps(
     out.first_search = { seconds: round((performance.now() - t) / 1000), web_peak_rss_mb: rss.peak() };
     const random = () => 1 + Math.floor(Math.random() * n);
     const drive = async (request: autocannon.Request) => {
+      // Two seconds of the same load first, not counted: the server's code paths are compiled (JIT) by then.
+      await autocannon({ url: base, connections: o.connections, duration: 2, requests: [request] });
+      const cpu = cpuSeconds(server.pid!);
       const r = await autocannon({ url: base, connections: o.connections, duration: o.seconds, requests: [request] });
       return {
         rps: Math.round(r.requests.average),
         p50_ms: r.latency.p50,
         p99_ms: r.latency.p99,
         errors: r.errors + r.non2xx,
+        // The server's own CPU per request: what the neighbours on shared cores do not change.
+        server_cpu_ms_per_request: round(((cpuSeconds(server.pid!) - cpu) * 1000) / Math.max(1, r.requests.total), 2),
         web_peak_rss_mb: rss.peak(),
       };
     };
@@ -411,6 +472,7 @@ async function webSteps(
         ...(await timedGet(`${base}/api/clusters/${cluster.run}/${cluster.cluster}?limit=120&cursor=${cluster.lastCursor}`)),
         web_peak_rss_mb: rss.peak(),
       };
+    out.map_in_browser = { ...(await mapInBrowser(base)), web_peak_rss_mb: rss.peak() };
   } finally {
     rss.stop();
     server.kill('SIGTERM');

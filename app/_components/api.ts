@@ -5,8 +5,7 @@
  */
 import { useEffect, useRef, useState } from 'react';
 import type { Job } from '@/lib/jobs/job-service';
-import { decodeMap } from '@/lib/services/map-format';
-import type { MapPoint } from './charts';
+import { decodeMap, type MapColumns } from '@/lib/services/map-format';
 
 export class ApiError extends Error {
   constructor(
@@ -39,8 +38,8 @@ export async function api<T>(path: string, init: RequestInit & { json?: unknown 
   return body as T;
 }
 
-/** The latent map in its compact binary form (typed columns), decoded into points for the chart. */
-export async function fetchMap(method: 'pca' | 'umap', runId: number | null): Promise<{ points: MapPoint[]; stale: boolean }> {
+/** The latent map in its compact binary form, decoded into typed columns (views of the one body: no object per point). */
+export async function fetchMap(method: 'pca' | 'umap', runId: number | null): Promise<{ columns: MapColumns; stale: boolean }> {
   const response = await fetch(`/api/map?format=binary&method=${method}${runId ? `&run=${runId}` : ''}`);
   if (!response.ok) {
     const body = (await response.json().catch(() => null)) as { error?: { code: string; message: string } } | null;
@@ -51,15 +50,8 @@ export async function fetchMap(method: 'pca' | 'umap', runId: number | null): Pr
       body,
     );
   }
-  const { header, ids, xy, cluster, label, labels } = decodeMap(await response.arrayBuffer());
-  const points = Array.from(ids, (id, i) => ({
-    id,
-    x: xy[2 * i]!,
-    y: xy[2 * i + 1]!,
-    cluster: cluster[i]! < 0 ? null : cluster[i]!,
-    label: label[i]! < 0 ? null : labels[label[i]!]!,
-  }));
-  return { points, stale: header.stale };
+  const { header, ...columns } = decodeMap(await response.arrayBuffer());
+  return { columns, stale: header.stale };
 }
 
 /** Calls `load` now and every `ms` while mounted; returns the latest value and error. */

@@ -14,7 +14,9 @@ export function describeJob(job: Job): string {
     case 'train':
       return `Training a model on ${p.data === 'fashion-mnist' ? 'Fashion-MNIST' : 'the library'}`;
     case 'ingest':
-      return 'Adding images';
+      return `Adding images from ${String(p.folder).split('/').slice(-2).join('/')}`;
+    case 'trash':
+      return `Moving ${Array.isArray(p.ids) ? p.ids.length : ''} images to the trash`;
     case 'cluster':
       return `Clustering (k = ${String(p.k)})`;
     case 'map':

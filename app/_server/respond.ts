@@ -8,6 +8,7 @@ import { AppError, isAppError } from '@/lib/errors';
 import { parseOrThrow } from '@/lib/validation';
 import { allowed, cookieValue, TOKEN_COOKIE } from './access';
 import { server } from './library';
+import { withUploadMemory } from './upload';
 
 export function json(data: unknown, init: ResponseInit = {}): Response {
   return Response.json(data, { ...init, headers: { 'Cache-Control': 'no-store', ...init.headers } });
@@ -15,14 +16,18 @@ export function json(data: unknown, init: ResponseInit = {}): Response {
 
 export function errorResponse(error: unknown): Response {
   if (isAppError(error)) {
-    if (error.status >= 500) console.error(error);
-    return json({ error: { code: error.code, message: error.message } }, { status: error.status });
+    if (error.status >= 500 && error.code !== 'busy') console.error(error);
+    const headers: Record<string, string> = error.retryAfterSeconds ? { 'Retry-After': String(error.retryAfterSeconds) } : {};
+    return json({ error: { code: error.code, message: error.message } }, { status: error.status, headers });
   }
   console.error(error);
   return json({ error: { code: 'internal', message: 'something went wrong on the server; the error is in its log' } }, { status: 500 });
 }
 
-/** Wraps a handler: the access token is checked first, and every thrown error becomes an error response. */
+/**
+ * Wraps a handler: the access token is checked first, an upload waits for room in the upload
+ * memory (withUploadMemory), and every thrown error becomes an error response.
+ */
 export function route<C>(handler: (request: Request, context: C) => Promise<Response>) {
   return async (request: Request, context: C): Promise<Response> => {
     try {
@@ -32,7 +37,9 @@ export function route<C>(handler: (request: Request, context: C) => Promise<Resp
           'unauthorized',
           'this Latent Atlas needs its access token (Authorization: Bearer <token>, or sign in with the form any page shows)',
         );
-      return await handler(request, context);
+      // Uploads (multipart bodies, held in memory while ingested) take their turn in the upload memory.
+      const upload = (request.headers.get('content-type') ?? '').toLowerCase().startsWith('multipart/form-data');
+      return await (upload ? withUploadMemory(request, config, () => handler(request, context)) : handler(request, context));
     } catch (error) {
       return errorResponse(error);
     }

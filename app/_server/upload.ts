@@ -7,6 +7,8 @@
 import { once } from 'node:events';
 import busboy from 'busboy';
 import type { z } from 'zod';
+import { Budget } from '@/lib/budget';
+import type { Config } from '@/lib/config';
 import { AppError } from '@/lib/errors';
 import { parseOrThrow } from '@/lib/validation';
 
@@ -136,6 +138,49 @@ export async function readUploads(
     })();
   });
   return { files: files.filter(Boolean), fields };
+}
+
+/** Reads a body to its end (up to DRAIN_LIMIT) and drops it: nothing is kept. */
+async function discardBody(request: Request): Promise<void> {
+  const reader = request.body?.getReader();
+  if (!reader) return;
+  try {
+    for (let read = 0; read <= DRAIN_LIMIT;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      read += value.byteLength;
+    }
+    await reader.cancel();
+  } catch {
+    // the client went away
+  }
+}
+
+const holder = globalThis as unknown as { __latentAtlasUploadMemory?: Budget };
+
+/**
+ * Runs `handle` (which reads and ingests an upload) once the upload's body fits in the process's
+ * upload memory (config.uploadMemory): its declared Content-Length, or the per-file limit when it
+ * declares none. Until then its body is not read (TCP holds the client back); after the wait,
+ * AppError('busy') → 503 with Retry-After, once the body has been read and dropped (nothing kept).
+ */
+export async function withUploadMemory<T>(request: Request, config: Readonly<Config>, handle: () => Promise<T>): Promise<T> {
+  const budget = (holder.__latentAtlasUploadMemory ??= new Budget(config.uploadMemory.bytes, 'upload memory'));
+  const declared = Number(request.headers.get('content-length') ?? 0);
+  let release: () => void;
+  try {
+    release = await budget.take(declared > 0 ? declared : config.maxUploadBytes, config.uploadMemory.waitMs);
+  } catch (error) {
+    // Read and drop the body before the 503: a client still sending it would otherwise meet a
+    // closed connection (EPIPE) instead of the answer that tells it when to come back.
+    await discardBody(request);
+    throw error;
+  }
+  try {
+    return await handle();
+  } finally {
+    release();
+  }
 }
 
 /** One file (within `maxBytes`) and form fields checked against `schema`: the shape of search and segment requests. */

@@ -3,7 +3,8 @@
 import Link from 'next/link';
 import { useEffect, useState } from 'react';
 import { api, fetchMap, usePoll, waitForJob, type Job, type Status } from '@/app/_components/api';
-import { ElbowChart, MapScatter } from '@/app/_components/charts';
+import { ElbowChart } from '@/app/_components/charts';
+import { LatentMap } from '@/app/_components/latent-map';
 import { JobProgress } from '@/app/_components/job-progress';
 import { NextSteps } from '@/app/_components/next-steps';
 import type { ClusterRun as Run, ClusterRunListing, ClusterSummary } from '@/lib/services/cluster-service';
@@ -185,14 +186,14 @@ export default function ClustersPage() {
                 disabled={mapJob?.state === 'running' || mapJob?.state === 'queued'}
                 data-testid="compute-umap"
               >
-                {map?.points.length ? 'recompute UMAP' : 'compute UMAP'}
+                {map?.columns.ids.length ? 'recompute UMAP' : 'compute UMAP'}
               </button>
             )}
-            <span className="muted small">wheel to zoom (double-click resets), hover for the image, click to open it</span>
+            <span className="muted small">wheel to zoom, drag to pan (double-click refits), hover for the image, click to open it</span>
           </div>
           {mapJob && mapJob.state !== 'succeeded' && <JobProgress job={mapJob} />}
-          {map && map.points.length > 0 ? (
-            <MapScatter points={map.points} colorBy={colorBy} />
+          {map && map.columns.ids.length > 0 ? (
+            <LatentMap map={map.columns} colorBy={colorBy} />
           ) : (
             <p className="muted">{method === 'umap' ? 'No UMAP map yet: compute it.' : 'The map appears once images are embedded.'}</p>
           )}

@@ -31,7 +31,16 @@ const COMPRESSED_NAMES: Record<string, string> = {
 };
 
 /** Tags kept as metadata; patient-identifying ones only with `includePatient`. */
-const SAFE_TAGS = Object.freeze({ x00080060: 'modality', x00180015: 'bodyPart', x00280004: 'photometric', x00080070: 'manufacturer' });
+const SAFE_TAGS = Object.freeze({
+  x00080060: 'modality',
+  x00180015: 'bodyPart',
+  x00185101: 'viewPosition',
+  x00280004: 'photometric',
+  x00080070: 'manufacturer',
+  // Written by de-identification (PS3.15 E.1.1): the Image page says the stored file was de-identified.
+  x00120062: 'patientIdentityRemoved',
+  x00120063: 'deidentificationMethod',
+});
 const PATIENT_TAGS = Object.freeze({
   x00100010: 'patientName',
   x00100020: 'patientId',

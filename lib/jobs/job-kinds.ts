@@ -3,6 +3,7 @@
  * identical jobs from running at once, whether a killed run can resume from where it stopped,
  * and the one library function it calls.
  */
+import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { AppError } from '../errors';
@@ -13,6 +14,7 @@ import { embedMissing, ingestFolder } from '../services/ingest-service';
 import type { Library } from '../services/library';
 import { computeMap } from '../services/map-service';
 import { rebuildModelIndex, registerModelDir, switchActiveModel } from '../services/model-service';
+import { moveToTrash } from '../services/trash-service';
 import { defaultModelDir, FASHION_MNIST, LIBRARY_DATA, trainModel } from '../services/train-service';
 import type { JobProgress } from '../store/jobs-repo';
 import { parseOrThrow } from '../validation';
@@ -20,6 +22,8 @@ import { initEngine } from '../engine/backend';
 
 export interface JobContext {
   library: Library;
+  /** The running job's id (work it leaves behind can name it: the trash, for an undo). */
+  jobId: number;
   signal: AbortSignal;
   progress: (p: JobProgress) => void;
 }
@@ -35,7 +39,7 @@ interface JobKind<P> {
   run: (params: P, context: JobContext) => Promise<unknown>;
 }
 
-const ingest: JobKind<{ folder: string; modality: 'photo' | 'xray'; labelFromFolder: boolean }> = {
+const ingest: JobKind<{ folder: string; modality: 'photo' | 'xray'; labelFromFolder: boolean; recursive: boolean }> = {
   schema: z.strictObject({
     folder: z
       .string()
@@ -43,6 +47,7 @@ const ingest: JobKind<{ folder: string; modality: 'photo' | 'xray'; labelFromFol
       .transform((f) => resolve(f)),
     modality: z.enum(['photo', 'xray']).default('photo'),
     labelFromFolder: z.boolean().default(false),
+    recursive: z.boolean().default(true),
   }),
   dedupeKey: (p) => `ingest:${p.folder}`,
   resumable: true, // content hashes make a rerun add only what is missing
@@ -50,6 +55,7 @@ const ingest: JobKind<{ folder: string; modality: 'photo' | 'xray'; labelFromFol
     const report = await ingestFolder(library, p.folder, {
       modality: p.modality,
       labelFromFolder: p.labelFromFolder,
+      recursive: p.recursive,
       signal,
       onProgress: (q) =>
         progress({
@@ -187,7 +193,18 @@ const activate: JobKind<{ modelId: number }> = {
   },
 };
 
-export const JOB_KINDS = Object.freeze({ ingest, train, embed, activate, cluster, map, index } as Record<string, JobKind<unknown>>);
+const trash: JobKind<{ ids: number[] }> = {
+  schema: z.strictObject({ ids: z.array(z.number().int().min(1)).min(1).max(100_000) }),
+  dedupeKey: (p) =>
+    `trash:${createHash('sha256')
+      .update(JSON.stringify([...p.ids].sort((a, b) => a - b)))
+      .digest('hex')}`,
+  resumable: true, // moving an image already in the trash again is skipped
+  run: async (p, { library, jobId, signal, progress }) =>
+    moveToTrash(library, p.ids, { jobId, signal, onProgress: (done, total) => progress({ phase: 'delete', done, total }) }),
+};
+
+export const JOB_KINDS = Object.freeze({ ingest, train, embed, activate, cluster, map, index, trash } as Record<string, JobKind<unknown>>);
 
 export function jobKind(kind: string): JobKind<unknown> {
   const found = JOB_KINDS[kind];

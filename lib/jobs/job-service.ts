@@ -8,6 +8,7 @@
 import { hostname } from 'node:os';
 import { AppError, isAppError } from '../errors';
 import { processRunningSince } from '../processes';
+import { resolveImportFolder } from '../services/import-service';
 import type { Library } from '../services/library';
 import { modelOrThrow } from '../services/model-service';
 import { countEmbeddings, countImagesWithoutEmbedding } from '../store/embeddings-repo';
@@ -60,6 +61,29 @@ export function queueClustering(
         : `k = ${smallest} needs at least ${smallest} images; the library has ${images}`,
     );
   return queueJob(library, 'cluster', params);
+}
+
+/** What a server-side import asks for (the `ingest` job's parameters, the folder as the user wrote it). */
+export interface ImportRequest {
+  folder: string;
+  recursive: boolean;
+  modality: 'photo' | 'xray';
+  labelFromFolder: boolean;
+}
+
+/**
+ * Queues the import of a folder on this machine as an 'ingest' job (live progress, refused files
+ * with reasons, cancel). The folder must lie under an import root, by its written and its real
+ * path: AppError('forbidden') otherwise (resolveImportFolder).
+ */
+export async function queueImport(library: Library, request: ImportRequest): Promise<Job> {
+  const folder = await resolveImportFolder(library.config, request.folder);
+  return queueJob(library, 'ingest', { ...request, folder });
+}
+
+/** Queues moving images to the trash as one job with progress (restorable until the trash is emptied). */
+export function queueDeletion(library: Library, ids: readonly number[]): Job {
+  return queueJob(library, 'trash', { ids: [...new Set(ids)] });
 }
 
 /** Queues the switch to registered model `modelId` (AppError('not_found') when there is none). */
@@ -124,7 +148,7 @@ export async function runNextJob(library: Library, options: RunnerOptions & { st
   };
   try {
     const kind = jobKind(job.kind);
-    const result = await kind.run(kind.schema.parse(job.params), { library, signal: controller.signal, progress });
+    const result = await kind.run(kind.schema.parse(job.params), { library, jobId: job.id, signal: controller.signal, progress });
     finishJob(library.db, job.id, 'succeeded', { result });
   } catch (error) {
     if (cancelled || (isAppError(error, 'cancelled') && !options.stop?.aborted)) {

@@ -9,7 +9,7 @@
 import { access, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { z } from 'zod';
-import { syncDirectory, writeSyncedFile } from '../durable-file';
+import { asStorageError, syncDirectory, writeSyncedFile } from '../durable-file';
 import { AppError } from '../errors';
 import { Autoencoder } from './autoencoder';
 import { parseModelSpec } from './spec';
@@ -74,10 +74,9 @@ export async function saveModelDirectory<Header extends object>(
  * folder fsynced, rename, parent folder fsynced: lib/durable-file); shared by every model family.
  */
 export async function writeModelDirectory(dir: string, manifest: unknown, bytes: Uint8Array): Promise<void> {
-  await mkdir(dirname(dir), { recursive: true });
   const tmp = join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}-${Date.now()}`);
-  await mkdir(tmp, { recursive: true });
   try {
+    await mkdir(tmp, { recursive: true });
     await writeSyncedFile(join(tmp, 'weights.bin'), bytes);
     await writeSyncedFile(join(tmp, 'model.json'), JSON.stringify(manifest, null, 2));
     await syncDirectory(tmp);
@@ -90,7 +89,7 @@ export async function writeModelDirectory(dir: string, manifest: unknown, bytes:
     await rm(old, { recursive: true, force: true });
   } catch (error) {
     await rm(tmp, { recursive: true, force: true });
-    throw error;
+    throw asStorageError(error); // a full disk: the old model (or none) stays, whole
   }
 }
 

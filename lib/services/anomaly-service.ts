@@ -1,14 +1,22 @@
 /**
- * Anomalies: the images the active autoencoder reconstructs worst (highest mean squared
- * reconstruction error) — a cheap outlier detector that matters for medical images. Errors are
- * computed once per image and model, from the stored originals, and kept beside the vectors.
+ * Anomalies and outliers: the images the active autoencoder reconstructs worst (highest mean
+ * squared reconstruction error) — a cheap outlier detector that matters for medical images — and
+ * the ones farthest from their cluster's centre in the latest clustering. Errors are computed
+ * once per image and model, from the stored originals, and kept beside the vectors.
  */
 import { readFile } from 'node:fs/promises';
 import { AppError } from '../errors';
 import { prepareImage } from '../images/image-decoder';
 import { reconstructionErrors } from '../models/inference';
-import { immediate } from '../store/database';
+import { listClusterRuns } from '../store/clusters-repo';
 import { getImage, getImages, type ImageRecord } from '../store/images-repo';
+import {
+  farthestFromCentres,
+  imagesWithoutReconError,
+  setReconErrors,
+  worstReconstructed,
+  type OutlierCursor,
+} from '../store/outliers-repo';
 import { originalPath, type Library } from './library';
 import { loadActiveModel } from './model-service';
 
@@ -23,17 +31,10 @@ export async function computeReconstructionErrors(
   options: { batchSize?: number; signal?: AbortSignal } = {},
 ): Promise<number> {
   const { record, model } = await loadActiveModel(library);
-  const missing = library.db
-    .prepare(
-      `SELECT e.image_id FROM embeddings e JOIN images i ON i.id = e.image_id
-    WHERE e.model_id = ? AND e.recon_error IS NULL AND i.deleted_at IS NULL ORDER BY e.image_id`,
-    )
-    .pluck()
-    .all(record.id) as number[];
+  const missing = imagesWithoutReconError(library.db, record.id);
   const [height, width, channels] = model.spec.inputShape;
   const size = height * width * channels;
   const batchSize = options.batchSize ?? 256;
-  const update = library.db.prepare('UPDATE embeddings SET recon_error = ? WHERE image_id = ? AND model_id = ?');
   for (let s = 0; s < missing.length; s += batchSize) {
     if (options.signal?.aborted) throw new AppError('cancelled', 'computing reconstruction errors was cancelled');
     const ids: number[] = [];
@@ -54,7 +55,11 @@ export async function computeReconstructionErrors(
       width,
       channels,
     });
-    immediate(library.db, () => ids.forEach((id, i) => update.run(errors[i]!, id, record.id)));
+    setReconErrors(
+      library.db,
+      record.id,
+      ids.map((imageId, i) => ({ imageId, value: errors[i]! })),
+    );
   }
   return missing.length;
 }
@@ -63,17 +68,55 @@ export async function computeReconstructionErrors(
 export async function findAnomalies(library: Library, top = 20): Promise<Anomaly[]> {
   if (!Number.isInteger(top) || top < 1 || top > 10_000)
     throw new AppError('invalid_input', `top must be an integer from 1 to 10000; got ${top}`);
-  await computeReconstructionErrors(library);
+  const page = await outlierPage(library, { by: 'reconstruction', limit: top });
+  return page.items.map((item) => ({ image: item.image, error: item.value }));
+}
+
+/** How an outlier is ranked: reconstruction error under the active model, or distance to its cluster's centre. */
+export const OUTLIER_RANKINGS = Object.freeze(['reconstruction', 'centre'] as const);
+export type OutlierRanking = (typeof OUTLIER_RANKINGS)[number];
+
+export interface OutlierPage {
+  by: OutlierRanking;
+  /** The value beside each image: mean squared reconstruction error, or squared distance to the centre. */
+  items: { image: ImageRecord; value: number }[];
+  total: number;
+  nextCursor: OutlierCursor | null;
+  /** For `centre`: the clustering run ranked (the latest of the active model). */
+  runId: number | null;
+}
+
+/**
+ * A page of outliers, worst first: by reconstruction error (computed first for images that lack
+ * it) or by distance to the centre of their cluster in the active model's latest clustering
+ * (AppError('not_found') when there is none yet).
+ */
+export async function outlierPage(
+  library: Library,
+  query: { by: OutlierRanking; limit: number; after?: OutlierCursor },
+): Promise<OutlierPage> {
   const { record } = await loadActiveModel(library);
-  const rows = library.db
-    .prepare(
-      `SELECT e.image_id AS id, e.recon_error AS error FROM embeddings e JOIN images i ON i.id = e.image_id
-    WHERE e.model_id = ? AND i.deleted_at IS NULL AND e.recon_error IS NOT NULL ORDER BY e.recon_error DESC LIMIT ?`,
-    )
-    .all(record.id, top) as { id: number; error: number }[];
+  const pageQuery = { limit: query.limit, ...(query.after ? { after: query.after } : {}) };
+  let runId: number | null = null;
+  let rows;
+  if (query.by === 'reconstruction') {
+    await computeReconstructionErrors(library);
+    rows = worstReconstructed(library.db, record.id, pageQuery);
+  } else {
+    const run = listClusterRuns(library.db).find((r) => r.modelId === record.id); // newest first
+    if (!run) throw new AppError('not_found', 'no clustering of this model yet: run one on the Clusters page, then come back');
+    runId = run.id;
+    rows = farthestFromCentres(library.db, run.id, pageQuery);
+  }
   const images = getImages(
     library.db,
-    rows.map((r) => r.id),
+    rows.rows.map((r) => r.imageId),
   );
-  return rows.filter((r) => images.has(r.id)).map((r) => ({ image: images.get(r.id)!, error: r.error }));
+  return {
+    by: query.by,
+    items: rows.rows.filter((r) => images.has(r.imageId)).map((r) => ({ image: images.get(r.imageId)!, value: r.value })),
+    total: rows.total,
+    nextCursor: rows.nextCursor,
+    runId,
+  };
 }

@@ -4,7 +4,7 @@
  * run with a summary per cluster; clusters can be named and exported as a manifest (CSV/JSON) or
  * a folder of copies of their originals.
  */
-import { copyFile, mkdir } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { kmeans, sampledKMeans, type KMeansResult } from '../clustering/kmeans';
 import { writeFileDurable } from '../durable-file';
@@ -303,16 +303,24 @@ export function clusterManifestFile(library: Library, runId: number, cluster: nu
 
 /**
  * Copies a cluster's originals into `dest` (created), named `<id>.<format>` — never by the name a
- * user gave — with a manifest.csv beside them. Returns how many files were written.
+ * user gave — with a manifest.csv beside them, written last. Returns how many files were written;
+ * on a failure (a full disk: AppError 'storage_full') the files it wrote are removed again.
  */
 export async function exportClusterFolder(library: Library, runId: number, cluster: number, dest: string): Promise<number> {
   const rows = clusterManifest(library, runId, cluster);
-  await mkdir(dest, { recursive: true });
-  for (const row of rows)
-    await copyFile(
-      originalPath(library.config, row.contentHash),
-      join(dest, `${row.id}.${row.format === 'jpeg' ? 'jpg' : row.format === 'dicom' ? 'dcm' : row.format}`),
-    );
-  await writeFileDurable(join(dest, 'manifest.csv'), formatManifest(rows, 'csv'));
+  const written: string[] = [];
+  try {
+    await mkdir(dest, { recursive: true });
+    for (const row of rows) {
+      const path = join(dest, `${row.id}.${row.format === 'jpeg' ? 'jpg' : row.format === 'dicom' ? 'dcm' : row.format}`);
+      await writeFileDurable(path, await readFile(originalPath(library.config, row.contentHash)), { durable: false });
+      written.push(path);
+    }
+    await writeFileDurable(join(dest, 'manifest.csv'), formatManifest(rows, 'csv'));
+  } catch (error) {
+    // A full disk midway: no half export is left to be mistaken for a whole one.
+    await Promise.all(written.map((path) => rm(path, { force: true })));
+    throw error;
+  }
   return rows.length;
 }

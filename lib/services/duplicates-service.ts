@@ -4,18 +4,47 @@
  * joined transitively (union–find). Exact duplicates are already one image (content hash).
  */
 import { AppError } from '../errors';
+import { getImages, type ImageRecord } from '../store/images-repo';
 import type { Library } from './library';
 import { loadActiveVectors, modelIndex } from './model-service';
 
+/**
+ * Default `fraction`: near-duplicates lie within 5 % of the typical distance between unrelated
+ * images. Measured (npm run bench:duplicates, docs/experiments.md; 187 shared photos + 40 resized
+ * or recompressed copies, photo-cae after 3 epochs): copies sit at a median 0.24 % of it from their
+ * originals; the closest distinct photos at ≥ 8.3 %. At 5 %: 36 of 40 copies found, no group joins
+ * two different photos; at 10 %: 38, but one false group. The former default (5 % of the median
+ * nearest-neighbour distance, here 1.1 %) shrank as the library held more copies — the very thing
+ * it looks for — and found 28.
+ */
+export const DEFAULT_DUPLICATE_FRACTION = 0.05;
+
 export interface DuplicateOptions {
-  /** Largest squared L2 latent distance counted as a near-duplicate; default: 5 % of the median nearest-neighbour distance. */
+  /** Largest squared L2 latent distance counted as a near-duplicate; overrides `fraction`. */
   threshold?: number;
-  /** Neighbours examined per image. Default 10. */
+  /**
+   * The threshold as a share of `reference`, the typical distance between unrelated images (the
+   * median distance from an image to its `rank`-th neighbour). Default DEFAULT_DUPLICATE_FRACTION:
+   * higher finds more distant copies (crops, edits) and, past ~5 %, groups merely similar images.
+   */
+  fraction?: number;
+  /** Neighbours examined per image (and the rank of `reference`). Default 10. */
   neighbors?: number;
 }
 
 export interface DuplicateGroups {
+  /** Largest squared L2 latent distance counted as a near-duplicate. */
   threshold: number;
+  /** The typical distance between unrelated images: the median distance to the `rank`-th neighbour. */
+  reference: number;
+  /**
+   * The neighbour `reference` is measured at: `neighbors` (10), or a quarter of the library when
+   * that is smaller — in a dozen images the 10th neighbour is nearly the farthest, and the scale
+   * would swell with every deletion.
+   */
+  rank: number;
+  /** threshold / reference. */
+  fraction: number;
   groups: { ids: number[]; maxDistance: number }[];
 }
 
@@ -44,6 +73,8 @@ export function findNearDuplicates(library: Library, options: DuplicateOptions =
   if (options.threshold !== undefined && !(options.threshold >= 0 && Number.isFinite(options.threshold))) {
     throw new AppError('invalid_input', `threshold must be a finite number ≥ 0; got ${options.threshold}`);
   }
+  if (options.fraction !== undefined && !(options.fraction >= 0 && options.fraction <= 1))
+    throw new AppError('invalid_input', `fraction must be a number from 0 to 1; got ${options.fraction}`);
   const { index } = modelIndex(library, model);
   const n = ids.length;
   const hitIds = new Int32Array(n * neighbors).fill(-1);
@@ -60,13 +91,18 @@ export function findNearDuplicates(library: Library, options: DuplicateOptions =
       j++;
     }
   }
-  let threshold = options.threshold;
-  if (threshold === undefined) {
-    const nearest = Float32Array.from({ length: n }, (_, i) => hitDistances[i * neighbors]!)
-      .filter(Number.isFinite)
-      .sort();
-    threshold = nearest.length ? 0.05 * nearest[Math.floor(nearest.length / 2)]! : 0;
-  }
+  // The median distance to the rank-th neighbour: a scale of "unrelated" that copies in the
+  // library do not shrink (each image has at most a few copies among its nearest).
+  const rank = Math.min(neighbors, Math.max(1, Math.floor(n / 4)));
+  const farthest = Float32Array.from({ length: n }, (_, i) => {
+    let last = Infinity;
+    for (let j = 0; j < rank && Number.isFinite(hitDistances[i * neighbors + j]!); j++) last = hitDistances[i * neighbors + j]!;
+    return last;
+  })
+    .filter(Number.isFinite)
+    .sort();
+  const reference = farthest.length ? farthest[Math.floor(farthest.length / 2)]! : 0;
+  const threshold = options.threshold ?? (options.fraction ?? DEFAULT_DUPLICATE_FRACTION) * reference;
   const parent = Int32Array.from({ length: n }, (_, i) => i);
   const find = (x: number): number => {
     while (parent[x] !== x) {
@@ -98,8 +134,48 @@ export function findNearDuplicates(library: Library, options: DuplicateOptions =
   }
   return {
     threshold,
+    reference,
+    rank,
+    fraction: reference > 0 ? threshold / reference : 0,
     groups: [...groups.entries()]
       .map(([root, g]) => ({ ids: g, maxDistance: maxDistance[root]! }))
       .sort((a, b) => b.ids.length - a.ids.length),
   };
+}
+
+/** A group as the review shows it: its images best first, the one kept and the ones a "keep the best" deletes. */
+export interface ReviewGroup {
+  maxDistance: number;
+  images: ImageRecord[];
+  keep: number;
+  remove: number[];
+}
+
+export interface DuplicateReview extends Omit<DuplicateGroups, 'groups'> {
+  groups: ReviewGroup[];
+  /** Images in some group. */
+  images: number;
+}
+
+/** Best first: the largest resolution, then the largest file, then the oldest. */
+export function byQuality(a: ImageRecord, b: ImageRecord): number {
+  return b.width * b.height - a.width * a.height || b.byteSize - a.byteSize || a.id - b.id;
+}
+
+/**
+ * Near-duplicate groups for review: each group's images best first (byQuality), with the one
+ * "keep the best" keeps and the ones it would delete — shown before anything is deleted.
+ */
+export function reviewDuplicates(library: Library, options: DuplicateOptions = {}): DuplicateReview {
+  const { groups, ...found } = findNearDuplicates(library, options);
+  const records = getImages(
+    library.db,
+    groups.flatMap((g) => g.ids),
+  );
+  const review = groups.flatMap((group) => {
+    const images = group.ids.flatMap((id) => records.get(id) ?? []).sort(byQuality);
+    const [best, ...rest] = images;
+    return best && rest.length ? [{ maxDistance: group.maxDistance, images, keep: best.id, remove: rest.map((r) => r.id) }] : [];
+  });
+  return { ...found, groups: review, images: review.reduce((n, g) => n + g.images.length, 0) };
 }

@@ -12,7 +12,9 @@
 import { createHash } from 'node:crypto';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
-import { AppError, type ErrorCode } from '../errors';
+import { AppError, isAppError, type ErrorCode } from '../errors';
+import { isDicom } from '../images/dicom';
+import { deidentifyDicom } from '../images/dicom-deidentify';
 import { prepareImage, type PreparedImage } from '../images/image-decoder';
 import { embedImages } from '../models/inference';
 import { ModelWorkerPool } from '../engine/parallel/worker-pool';
@@ -42,6 +44,13 @@ export interface IngestOptions {
   concurrency?: number;
   /** DICOM: store patient-identifying tags (name, id, birth date…) too. Default false. */
   includePatient?: boolean;
+  /**
+   * DICOM: store the original de-identified by the PS3.15 basic profile (dicom-deidentify.ts), so
+   * that neither the library nor a download of the original carries the patient. Default true.
+   */
+  deidentify?: boolean;
+  /** Read files in sub-folders too (folder ingests). Default true. */
+  recursive?: boolean;
   /** Images embedded and committed together: small batches overlap commits with decoding. Default 64. */
   batchSize?: number;
   signal?: AbortSignal;
@@ -79,13 +88,16 @@ interface Decoded {
   labels: string[];
 }
 
-/** Regular files under `dir`, recursively; links are not followed, dot files and the set's credits (ATTRIBUTION.md, LICENSE…) are ignored. */
-export async function listImageFiles(dir: string): Promise<string[]> {
+/**
+ * Regular files under `dir` (recursively unless told not to); links are not followed, dot files and
+ * the set's credits (ATTRIBUTION.md, LICENSE…) are ignored.
+ */
+export async function listImageFiles(dir: string, options: { recursive?: boolean } = {}): Promise<string[]> {
   const info = await lstat(dir).catch((error: NodeJS.ErrnoException) => {
     throw new AppError('not_found', `folder not found: ${dir}`, { cause: error });
   });
   if (!info.isDirectory()) throw new AppError('invalid_input', `${dir} is not a folder`);
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  const entries = await readdir(dir, { withFileTypes: true, recursive: options.recursive ?? true });
   return entries
     .filter(
       (e) =>
@@ -102,7 +114,7 @@ export async function listImageFiles(dir: string): Promise<string[]> {
 
 /** Ingests every file under `dir`. */
 export async function ingestFolder(library: Library, dir: string, options: IngestOptions = {}): Promise<IngestReport> {
-  const files = await listImageFiles(dir);
+  const files = await listImageFiles(dir, options);
   return ingestSources(
     library,
     files.map((file) => ({ name: relative(dir, file), read: () => readFile(file) })),
@@ -118,6 +130,15 @@ export async function ingestBytes(library: Library, name: string, bytes: Uint8Ar
 /** The identity of stored content: the sha-256 of its bytes, as 64 hex characters. */
 export function contentHash(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
+}
+
+/**
+ * The bytes stored for a file: a DICOM file de-identified (unless `deidentify` is false), any other
+ * as it came. Hashed after this: what is stored is what is hashed, and the same file de-identifies
+ * to the same bytes, so importing it again still finds one image.
+ */
+export function storedForm(bytes: Uint8Array, options: Pick<IngestOptions, 'deidentify'> = {}): Uint8Array {
+  return isDicom(bytes) && (options.deidentify ?? true) ? deidentifyDicom(bytes).bytes : bytes;
 }
 
 /** One uploaded file's verdict, in upload order. */
@@ -144,7 +165,7 @@ export async function ingestUploads(
       continue;
     }
     const added = report.ids[0];
-    const id = added ?? findImageByHash(library.db, contentHash(file.bytes))?.id;
+    const id = added ?? findImageByHash(library.db, contentHash(storedForm(file.bytes)))?.id;
     results.push({ name: file.name, status: added !== undefined ? 'added' : 'duplicate', ...(id ? { id } : {}) });
     if (id && options.label) addImageLabel(library, id, options.label);
   }
@@ -203,14 +224,17 @@ export async function ingestSources(library: Library, sources: IngestSource[], o
     while (next < sources.length && !options.signal?.aborted) {
       const source = sources[next++]!;
       try {
-        const bytes = await source.read();
+        const bytes = storedForm(await source.read(), options);
         const hash = contentHash(bytes);
         if (known.has(hash)) {
           report.duplicates++;
         } else {
           known.add(hash);
           const image = await prepareImage(bytes, { target: targetOf(loaded), includePatient: options.includePatient ?? false });
-          const labels = options.labelFromFolder && dirname(source.name) !== '.' ? [basename(dirname(source.name))] : [];
+          const labels = [
+            ...(options.labelFromFolder && dirname(source.name) !== '.' ? [basename(dirname(source.name))] : []),
+            ...dicomLabels(image.metadata),
+          ];
           pending.push({ name: source.name, hash, bytes, image, labels });
           if (pending.length >= batchSize) {
             const batch = pending;
@@ -245,7 +269,7 @@ export async function ingestSources(library: Library, sources: IngestSource[], o
   } finally {
     // Saved as of the generation this index reflects, not the store's latest: another process's
     // changes since then are not in it, and the next open must reconcile them.
-    if (opened) opened.index.save(opened.generation);
+    if (opened) saveIndexUnlessDiskFull(opened);
     await encoder?.close();
   }
   report.seconds = (performance.now() - started) / 1000;
@@ -324,6 +348,17 @@ export async function embedMissing(
   return { embedded, failed };
 }
 
+/** The DICOM attributes kept as metadata that also make labels (filters in Search, the map's colours). */
+const DICOM_LABELS = Object.freeze({ modality: 'modality', bodyPart: 'body part', viewPosition: 'view' });
+
+/** Labels from a decoded DICOM's kept attributes: `modality: CT`, `body part: CHEST`, `view: PA`. */
+export function dicomLabels(metadata: Record<string, unknown>): string[] {
+  return Object.entries(DICOM_LABELS).flatMap(([key, name]) => {
+    const value = metadata[key];
+    return typeof value === 'string' && value.trim() ? [`${name}: ${value.trim().slice(0, 60)}`] : [];
+  });
+}
+
 /** Ingests at least this large read every stored hash up front instead of one lookup per file. */
 const KNOWN_HASHES_BULK = 1000;
 
@@ -346,6 +381,13 @@ function lookupHashes(library: Library): Pick<Set<string>, 'has' | 'add'> {
  */
 const WORKER_EMBED_MIN = 2000;
 
+/**
+ * Images embedded at once on the main thread in a bulk run: small enough that decoding is fed
+ * again between slices (a batch of 64 embedded at once held the thread ~0.2 s while sharp's
+ * threads ran dry), one shape so the engine's kernels are made once.
+ */
+const EMBED_SLICE = 16;
+
 interface Encoder {
   encode(pixels: Uint8Array, count: number): Promise<Float32Array>;
   close(): Promise<void>;
@@ -366,8 +408,38 @@ async function startEncoder(library: Library, loaded: LoadedModel, files: number
       close: () => pool.close(),
     };
   }
+  const { model } = loaded;
+  const size = height * width * channels;
+  const slice = (pixels: Uint8Array, count: number) => embedImages(model, { pixels, count, height, width, channels }, { batchSize: count });
+  // A bulk run warms the engine's kernels for the slice's shape while its first files are read
+  // (after they were asked for: this runs on the next turn of the event loop), so the first batch
+  // is not the one that pays for it.
+  const warm =
+    files >= EMBED_SLICE
+      ? new Promise<void>((resolve) =>
+          setImmediate(() => {
+            slice(new Uint8Array(EMBED_SLICE * size), EMBED_SLICE);
+            resolve();
+          }),
+        )
+      : Promise.resolve();
   return {
-    encode: async (pixels, count) => embedImages(loaded.model, { pixels, count, height, width, channels }),
+    encode: async (pixels, count) => {
+      await warm;
+      if (count < EMBED_SLICE) return slice(pixels, count);
+      const latent = model.latentSize;
+      const out = new Float32Array(count * latent);
+      for (let s = 0; s < count; s += EMBED_SLICE) {
+        const n = Math.min(EMBED_SLICE, count - s);
+        // The last slice is padded to the same shape (the kernels made for it are reused).
+        const input = n === EMBED_SLICE ? pixels.subarray(s * size, (s + n) * size) : new Uint8Array(EMBED_SLICE * size);
+        if (n < EMBED_SLICE) input.set(pixels.subarray(s * size, (s + n) * size));
+        out.set(slice(input, EMBED_SLICE).subarray(0, n * latent), s * latent);
+        // Between slices the decoders hand sharp their next files: decoding never waits for a whole batch.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      return out;
+    },
     close: async () => undefined,
   };
 }
@@ -377,6 +449,20 @@ function targetOf(loaded: LoadedModel | null) {
   if (!loaded) return { height: 8, width: 8, channels: 1 as const };
   const [height, width, channels] = loaded.model.spec.inputShape;
   return { height, width, channels };
+}
+
+/**
+ * Saves the index after an ingest. On a full disk the images are already committed (the store is
+ * the truth) and the index in memory serves them; the file on disk stays at its last save, stamped
+ * with its generation, so the next process to open it reconciles it with the store. Failing here
+ * would tell an uploader that an image stored for good was not.
+ */
+function saveIndexUnlessDiskFull(opened: OpenedIndex): void {
+  try {
+    opened.index.save(opened.generation);
+  } catch (error) {
+    if (!isAppError(error, 'storage_full')) throw error;
+  }
 }
 
 /** Embeds a batch, writes its files, commits rows + vectors, then adds them to the index. */

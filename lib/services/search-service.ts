@@ -11,7 +11,7 @@ import { countEmbeddings, iterateEmbeddings } from '../store/embeddings-repo';
 import { getImage, getImages, type ImageRecord, type Modality } from '../store/images-repo';
 import { checkK, exactSearch, type Neighbor } from '../vectors/distance';
 import type { Library } from './library';
-import { INDEX_SPACE, loadActiveModel, modelIndex, storedEmbedding } from './model-service';
+import { INDEX_SPACE, loadActiveModel, modelIndex, storedEmbedding, type LoadedModel } from './model-service';
 
 export interface SearchHit {
   image: ImageRecord;
@@ -51,9 +51,8 @@ function matcher(library: Library, filter: SearchFilter): (image: ImageRecord) =
     (!members || members.has(image.id));
 }
 
-/** The query's latent vector. */
-export async function queryVector(library: Library, query: SearchQuery): Promise<Float32Array> {
-  const { record, model } = await loadActiveModel(library);
+/** The query's latent vector under `loaded` (the active model, loaded once per search). */
+async function queryVector(library: Library, { record, model }: LoadedModel, query: SearchQuery): Promise<Float32Array> {
   if ('imageId' in query) {
     if (!Number.isInteger(query.imageId) || query.imageId < 1 || !getImage(library.db, query.imageId))
       throw new AppError('not_found', `image ${query.imageId} not found`);
@@ -68,8 +67,9 @@ export async function queryVector(library: Library, query: SearchQuery): Promise
 export async function searchSimilar(library: Library, query: SearchQuery, options: SearchOptions = {}): Promise<SearchResult> {
   const k = options.k ?? 10;
   checkK(k, 1000);
-  const { record } = await loadActiveModel(library);
-  const vector = await queryVector(library, query);
+  const loaded = await loadActiveModel(library);
+  const { record } = loaded;
+  const vector = await queryVector(library, loaded, query);
   const self = 'imageId' in query ? query.imageId : null;
   const keep = options.filter ? matcher(library, options.filter) : () => true;
   const opened = options.exact ? null : modelIndex(library, record);

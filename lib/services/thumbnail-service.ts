@@ -3,7 +3,7 @@
  * content hash. They are derived files — deleting them only costs a re-render.
  */
 import { readFile } from 'node:fs/promises';
-import { AppError } from '../errors';
+import { AppError, isAppError } from '../errors';
 import { prepareImage } from '../images/image-decoder';
 import { getImage } from '../store/images-repo';
 import { writeFileDurable } from '../durable-file';
@@ -26,6 +26,9 @@ export async function thumbnailFor(library: Library, id: number, size = THUMBNAI
     throw new AppError('internal', `the original of image ${id} is missing`, { cause: error });
   });
   const prepared = await prepareImage(original, { target: { height: 1, width: 1, channels: 3 }, thumbnailSize: size });
-  await writeFileDurable(path, prepared.thumbnail!, { durable: false });
+  // A cache: on a full disk the thumbnail is still served, and made again next time.
+  await writeFileDurable(path, prepared.thumbnail!, { durable: false }).catch((error: unknown) => {
+    if (!isAppError(error, 'storage_full')) throw error;
+  });
   return prepared.thumbnail!;
 }

@@ -6,6 +6,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { asStorageError } from '../durable-file';
 import { AppError } from '../errors';
 
 export type Db = Database.Database;
@@ -137,6 +138,23 @@ const MIGRATIONS: readonly string[] = Object.freeze([
     INSERT OR IGNORE INTO image_labels (label, image_id) SELECT value, NEW.id FROM json_each(NEW.labels) WHERE NEW.deleted_at IS NULL;
   END;
   `,
+  // The trash: images deleted by a review stay restorable (their rows soft-deleted, their vectors
+  // kept here, their originals on disk) until it is emptied.
+  `
+  CREATE TABLE trash (
+    image_id INTEGER PRIMARY KEY REFERENCES images (id) ON DELETE CASCADE,
+    job_id INTEGER,
+    trashed_at TEXT NOT NULL
+  );
+  CREATE INDEX trash_by_job ON trash (job_id);
+  CREATE TABLE trash_embeddings (
+    image_id INTEGER NOT NULL REFERENCES trash (image_id) ON DELETE CASCADE,
+    model_id INTEGER NOT NULL REFERENCES models (id) ON DELETE CASCADE,
+    vector BLOB NOT NULL,
+    recon_error REAL,
+    PRIMARY KEY (image_id, model_id)
+  ) WITHOUT ROWID;
+  `,
 ]);
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -221,7 +239,14 @@ export function statement(db: Db, sql: string): Database.Statement {
   return stmt;
 }
 
-/** Runs `fn` in a `BEGIN IMMEDIATE` transaction (rolled back if it throws). */
+/**
+ * Runs `fn` in a `BEGIN IMMEDIATE` transaction (rolled back if it throws). A full disk
+ * (SQLITE_FULL) becomes AppError('storage_full'): the transaction is rolled back, nothing changed.
+ */
 export function immediate<T>(db: Db, fn: () => T): T {
-  return db.transaction(fn).immediate();
+  try {
+    return db.transaction(fn).immediate();
+  } catch (error) {
+    throw asStorageError(error);
+  }
 }

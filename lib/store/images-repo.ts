@@ -26,7 +26,8 @@ export type NewImage = Omit<ImageRecord, 'id' | 'createdAt' | 'labels' | 'metada
   metadata?: Record<string, unknown>;
 };
 
-interface Row {
+/** An images row as SQLite returns it (for repositories that read images with other tables). */
+export interface ImageRow {
   id: number;
   content_hash: string;
   original_name: string | null;
@@ -40,7 +41,7 @@ interface Row {
   created_at: string;
 }
 
-const toRecord = (r: Row): ImageRecord => ({
+export const toImageRecord = (r: ImageRow): ImageRecord => ({
   id: r.id,
   contentHash: r.content_hash,
   originalName: r.original_name,
@@ -55,8 +56,8 @@ const toRecord = (r: Row): ImageRecord => ({
 });
 
 export function findImageByHash(db: Db, contentHash: string): ImageRecord | null {
-  const row = db.prepare('SELECT * FROM images WHERE content_hash = ? AND deleted_at IS NULL').get(contentHash) as Row | undefined;
-  return row ? toRecord(row) : null;
+  const row = db.prepare('SELECT * FROM images WHERE content_hash = ? AND deleted_at IS NULL').get(contentHash) as ImageRow | undefined;
+  return row ? toImageRecord(row) : null;
 }
 
 /** Hashes of the live images (a deleted image added again comes back, under a new id). */
@@ -70,16 +71,16 @@ export function purgeDeletedHash(db: Db, contentHash: string): void {
 }
 
 export function getImage(db: Db, id: number): ImageRecord | null {
-  const row = db.prepare('SELECT * FROM images WHERE id = ? AND deleted_at IS NULL').get(id) as Row | undefined;
-  return row ? toRecord(row) : null;
+  const row = statement(db, 'SELECT * FROM images WHERE id = ? AND deleted_at IS NULL').get(id) as ImageRow | undefined;
+  return row ? toImageRecord(row) : null;
 }
 
 export function getImages(db: Db, ids: readonly number[]): Map<number, ImageRecord> {
   const out = new Map<number, ImageRecord>();
   const stmt = statement(db, 'SELECT * FROM images WHERE id = ? AND deleted_at IS NULL');
   for (const id of ids) {
-    const row = stmt.get(id) as Row | undefined;
-    if (row) out.set(id, toRecord(row));
+    const row = stmt.get(id) as ImageRow | undefined;
+    if (row) out.set(id, toImageRecord(row));
   }
   return out;
 }
@@ -152,7 +153,7 @@ export function listImages(db: Db, query: ImageQuery = {}): ImagePage {
   const modality = query.modality ? ' AND i.modality = ?' : '';
   const modalityArgs = query.modality ? [query.modality] : [];
   let total: number;
-  let rows: Row[];
+  let rows: ImageRow[];
   // One row more than the page tells whether a next page exists without counting.
   if (query.label !== undefined) {
     // A label's images come from its index (label, image id), newest first, not from every row's JSON.
@@ -165,7 +166,7 @@ export function listImages(db: Db, query: ImageQuery = {}): ImagePage {
       db,
       `SELECT i.* FROM image_labels l JOIN images i ON i.id = l.image_id
        WHERE l.label = ? AND l.image_id < ? AND i.deleted_at IS NULL${modality} ORDER BY l.image_id DESC LIMIT ?`,
-    ).all(query.label, before, ...modalityArgs, limit + 1) as Row[];
+    ).all(query.label, before, ...modalityArgs, limit + 1) as ImageRow[];
   } else {
     total = statement(db, `SELECT count(*) FROM images i WHERE i.deleted_at IS NULL${modality}`)
       .pluck()
@@ -174,9 +175,9 @@ export function listImages(db: Db, query: ImageQuery = {}): ImagePage {
       before,
       ...modalityArgs,
       limit + 1,
-    ) as Row[];
+    ) as ImageRow[];
   }
-  const images = rows.slice(0, limit).map(toRecord);
+  const images = rows.slice(0, limit).map(toImageRecord);
   return { images, total, nextCursor: rows.length > limit ? images[images.length - 1]!.id : null };
 }
 

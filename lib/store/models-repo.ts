@@ -3,7 +3,7 @@
  * model's embeddings; an index file that recorded another generation is stale.
  */
 import { AppError } from '../errors';
-import { immediate, type Db } from './database';
+import { immediate, statement, type Db } from './database';
 
 export interface ModelRecord {
   id: number;
@@ -67,17 +67,17 @@ export function listModels(db: Db): ModelRecord[] {
 }
 
 export function getModel(db: Db, id: number): ModelRecord | null {
-  const row = db.prepare('SELECT * FROM models WHERE id = ?').get(id) as Row | undefined;
+  const row = statement(db, 'SELECT * FROM models WHERE id = ?').get(id) as Row | undefined;
   return row ? toRecord(row) : null;
 }
 
 export function findModelByName(db: Db, name: string): ModelRecord | null {
-  const row = db.prepare('SELECT * FROM models WHERE name = ?').get(name) as Row | undefined;
+  const row = statement(db, 'SELECT * FROM models WHERE name = ?').get(name) as Row | undefined;
   return row ? toRecord(row) : null;
 }
 
 export function activeModel(db: Db): ModelRecord | null {
-  const row = db.prepare('SELECT * FROM models WHERE active = 1').get() as Row | undefined;
+  const row = statement(db, 'SELECT * FROM models WHERE active = 1').get() as Row | undefined;
   return row ? toRecord(row) : null;
 }
 
@@ -96,7 +96,7 @@ export function bumpIndexGeneration(db: Db, modelId: number): number {
 }
 
 export function indexGeneration(db: Db, modelId: number): number {
-  return (db.prepare('SELECT index_generation FROM models WHERE id = ?').pluck().get(modelId) as number | undefined) ?? 0;
+  return (statement(db, 'SELECT index_generation FROM models WHERE id = ?').pluck().get(modelId) as number | undefined) ?? 0;
 }
 
 /** Points a model's row at the folder its files now live in (a restored library in another place). */

@@ -10,7 +10,7 @@
  * the index is a cache, never the truth.
  * (Format 1 kept the data in `<name>.hnsw`, renamed separately; it still loads.)
  */
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import hnswlib from 'hnswlib-node';
 import { z } from 'zod';
@@ -195,7 +195,13 @@ export class HnswIndex implements VectorIndex {
   save(generation: number): void {
     const file = `${basename(this.path)}.${generation}-${process.pid}-${Date.now().toString(36)}.hnsw`;
     const dataPath = join(dirname(this.path), file);
-    writeFileDurableSync(dataPath, (tmp) => this.index.writeIndexSync(tmp));
+    writeFileDurableSync(dataPath, (tmp) => {
+      this.index.writeIndexSync(tmp);
+      // hnswlib's saveIndex never checks its writes: on a full disk it leaves a short file and
+      // says nothing. A disk with no block left after the write is taken as that failure.
+      if (statfsSync(dirname(tmp)).bavail === 0)
+        throw Object.assign(new Error('no space left after writing the index'), { code: 'ENOSPC' });
+    });
     const meta: Meta = {
       format: 'latent-atlas-hnsw',
       version: 2,
@@ -209,7 +215,12 @@ export class HnswIndex implements VectorIndex {
       bytes: statSync(dataPath).size,
       deleted: [...this.deleted],
     };
-    writeFileDurableSync(`${this.path}.json`, (tmp) => writeFileSync(tmp, JSON.stringify(meta))); // the commit
+    try {
+      writeFileDurableSync(`${this.path}.json`, (tmp) => writeFileSync(tmp, JSON.stringify(meta))); // the commit
+    } catch (error) {
+      rmSync(dataPath, { force: true }); // never committed: the earlier save stays the index
+      throw error;
+    }
     this.removeEarlierDataFiles(dataPath);
   }
 

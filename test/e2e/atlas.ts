@@ -29,8 +29,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Starts the app; `prepare` may fill the fresh data directory first (a model, images). */
-export async function startAtlas(env: Record<string, string> = {}, prepare?: (dataDir: string) => Promise<void>): Promise<Atlas> {
+/** Starts the app; `prepare` may fill the fresh data directory first (a model, images, or a library made fast by a test helper). */
+export async function startAtlas(env: Record<string, string> = {}, prepare?: (dataDir: string) => void | Promise<void>): Promise<Atlas> {
   const dataDir = await mkdtemp(join(tmpdir(), 'atlas-e2e-'));
   await prepare?.(dataDir);
   const port = await freePort();

@@ -208,6 +208,13 @@ async function everyPage(page: Page): Promise<AuditedPage[]> {
       },
     },
     { name: 'segment', path: '/segment', ready: (p) => expect(p.getByTestId('hint-no-segmenter')).toBeVisible() },
+    { name: 'duplicates', path: '/duplicates', ready: (p) => expect(p.getByTestId('dup-summary')).toBeVisible() },
+    {
+      name: 'outliers',
+      path: '/outliers',
+      ready: (p) => expect(p.getByTestId('outliers-grid').getByTestId('grid-item')).toHaveCount(24),
+    },
+    { name: 'import', path: '/import', ready: (p) => expect(p.getByTestId('import-off')).toBeVisible() },
   ];
 }
 

@@ -16,7 +16,8 @@ import type { Reconstruction as ServerReconstruction } from '@/lib/services/reco
 type Reconstruction = Omit<ServerReconstruction, 'input' | 'output'> & { noise: number; input: string; output: string };
 
 export default function ImagePage() {
-  const { id } = useParams<{ id: string }>();
+  // Null only under the Pages Router; this page is an App Router page.
+  const { id } = useParams<{ id: string }>() ?? { id: '' };
   const router = useRouter();
   const { data: image, error } = usePoll(() => api<ImageRecord>(`/api/images/${id}`), 0, [id]);
   const [noise, setNoise] = useState(0);
@@ -72,8 +73,17 @@ export default function ImagePage() {
       <p className="lead">
         #{image.id} · {image.modality}
         {image.modality === 'dicom' ? ' (window/level applied)' : ''} · {image.format} · {image.width}×{image.height} ·{' '}
-        {(image.byteSize / 1024).toFixed(0)} KiB · <a href={`/api/images/${image.id}/original`}>download original</a>
+        {(image.byteSize / 1024).toFixed(0)} KiB ·{' '}
+        <a href={`/api/images/${image.id}/original`} style={{ textDecoration: 'underline' }}>
+          download original
+        </a>
       </p>
+      {image.metadata.patientIdentityRemoved === 'YES' && (
+        <p className="panel small" data-testid="deidentified">
+          De-identified on import: patient, people, places, dates and private tags were removed or replaced in the stored file (
+          {String(image.metadata.deidentificationMethod ?? 'DICOM PS3.15 basic profile')}); the download carries none of them.
+        </p>
+      )}
       <div className="triptych">
         <figure data-testid="original">
           <img src={`/api/images/${image.id}/view`} alt="original" style={{ imageRendering: 'auto' }} />

@@ -12,7 +12,8 @@ import type { ClusterPage, ClusterRun } from '@/lib/services/cluster-service';
 const PAGE = 120;
 
 export default function ClusterDetail() {
-  const { runId, cluster } = useParams<{ runId: string; cluster: string }>();
+  // Null only under the Pages Router; this page is an App Router page.
+  const { runId, cluster } = useParams<{ runId: string; cluster: string }>() ?? { runId: '', cluster: '' };
   const pages = useCursorPages();
   const [folder, setFolder] = useState(`cluster-${runId}-${cluster}`);
   const [exported, setExported] = useState<string | null>(null);

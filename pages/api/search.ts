@@ -1,11 +1,14 @@
 import { z } from 'zod';
+import { AppError } from '@/lib/errors';
 import { MODALITIES } from '@/lib/services/image-service';
 import { searchSimilar, type SearchFilter, type SearchOptions } from '@/lib/services/search-service';
 import { json, parseJson, route } from '@/app/_server/respond';
 import { server } from '@/app/_server/library';
+import { nodeRoute } from '@/app/_server/node-route';
 import { readSingleUpload } from '@/app/_server/upload';
 
-export const dynamic = 'force-dynamic';
+/** Node's request as it comes: the JSON body is read by parseJson, an upload streams to busboy. */
+export const config = { api: { bodyParser: false } };
 
 const fields = {
   k: z.coerce.number().int().min(1).max(100).default(12),
@@ -36,9 +39,10 @@ const byIdBody = z
 
 /**
  * Search by example: multipart with one image file (+ k and filters as fields), or JSON
- * `{ imageId, k, … }` for "more like this".
+ * `{ imageId, k, … }` for "more like this". A Pages Router route (app/_server/node-route.ts says why).
  */
-export const POST = route(async (request) => {
+const POST = route(async (request) => {
+  if (request.method !== 'POST') throw new AppError('method_not_allowed', 'search takes POST');
   const { library, config } = await server();
   if ((request.headers.get('content-type') ?? '').startsWith('application/json')) {
     const { imageId, options } = await parseJson(request, byIdBody);
@@ -47,3 +51,5 @@ export const POST = route(async (request) => {
   const { file, fields: options } = await readSingleUpload(request, config.maxUploadBytes, uploadForm, 'the search');
   return json(await searchSimilar(library, { bytes: file.bytes }, options));
 });
+
+export default nodeRoute(POST);
