@@ -19,7 +19,7 @@ export const PRESET_SPECS = Object.freeze({
   /**
    * The default for a photo library: a small colour CAE whose codes group pictures by what they
    * show (docs/experiments.md, flowers): 32×32 input, group norm, global average pooling, the
-   * two-view objective (NT-Xent, τ 0.1, half-strength colour jitter: colour carries meaning in
+   * two-view objective (NT-Xent, τ 0.2, half-strength colour jitter: colour carries meaning in
    * photos) and mirror-averaged search vectors. The decoder still reconstructs the clean image.
    */
   'photo-cae': {
@@ -34,7 +34,7 @@ export const PRESET_SPECS = Object.freeze({
     latentActivation: 'linear',
     outputActivation: 'sigmoid',
     loss: 'mse',
-    contrastive: { loss: 'ntxent', weight: 1, temperature: 0.1, projection: [128, 64], views: 'photo', jitter: 0.5 },
+    contrastive: { loss: 'ntxent', weight: 1, temperature: 0.2, projection: [128, 64], views: 'photo', jitter: 0.5 },
     embedding: { whiten: 0.5, mirror: true },
   },
 } as const);
