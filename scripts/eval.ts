@@ -19,7 +19,7 @@ import { initEngine } from '../lib/engine/backend';
 import { AppError } from '../lib/errors';
 import { loadModel } from '../lib/models/model-io';
 import { PRESET_TRAINING } from '../lib/models/presets';
-import { presetSpec, type PresetName } from '../lib/models/spec';
+import { PRESETS, presetSpec, type PresetName } from '../lib/models/spec';
 import { trainOptionsSchema } from '../lib/models/train';
 import { evaluateEmbeddings, evaluationTable } from '../lib/services/evaluate-service';
 import { defaultModelDir, trainModel } from '../lib/services/train-service';
@@ -82,7 +82,10 @@ await runCli(async () => {
   let dir = o.model;
   let preloaded: ImageSet | undefined;
   if (!dir && named?.preset) {
-    const spec = presetSpec(named.preset, { embedding: {}, ...(o.spec ? (JSON.parse(o.spec) as Record<string, unknown>) : {}) });
+    const spec = presetSpec(named.preset, {
+      embedding: PRESETS[named.preset].embedding ?? {},
+      ...(o.spec ? (JSON.parse(o.spec) as Record<string, unknown>) : {}),
+    });
     const [height, width, channels] = spec.inputShape;
     preloaded = (await loadLabelledFolder(named.dir, { height, width, channels }, named.include)).set;
     dir = defaultModelDir(config.modelsDir, spec);

@@ -26,6 +26,7 @@ import { CLUSTER_INITS, CLUSTER_TARGETS, trainOptionsSchema } from '../lib/model
 import { defaultModelDir, FASHION_MNIST, trainModel } from '../lib/services/train-service';
 import { openLibrary } from '../lib/services/library';
 import { registerModelDir } from '../lib/services/model-service';
+import { VIEW_KINDS } from '../lib/models/views';
 import { abortOnSigint, runCli } from './cli/run';
 
 const list = (value: string) => value.split(',').map((v) => Number(v.trim()));
@@ -67,6 +68,11 @@ const program = new Command('train')
     "search head fitted after training: codes rotated onto their principal axes, scaled by σ^-whiten (0–1, default 0.5), L2-normalised; 'off': store the raw codes",
   )
   .option(
+    '--two-views <weight>',
+    "two-view (contrastive) objective beside reconstruction: its weight (0: off; default: the preset's); codes of two augmented views agree",
+  )
+  .addOption(new Option('--views <kind>', "what a view may change (default: the preset's, else photo)").choices(VIEW_KINDS))
+  .option(
     '--init <dir>',
     'start from a saved model with the same architecture (with --epochs 0: only the clustering fine-tune and the search head)',
   )
@@ -100,13 +106,22 @@ function specFromFlags(o: Record<string, string | undefined>, inputShape: [numbe
   if (o.classes) fields.classes = numeric.parse(o.classes);
   if (o.clusterFinetune)
     fields.clustering = { clusters: numeric.parse(o.clusterFinetune), ...(o.clusterGamma ? { gamma: numeric.parse(o.clusterGamma) } : {}) };
+  const presetHead = o.preset ? (PRESETS[o.preset as PresetName] as { embedding?: object }).embedding : undefined;
   if (o.searchHead === undefined)
-    fields.embedding = {}; // the spec's default whitening
+    fields.embedding = { ...presetHead }; // the preset's head, else the spec's default whitening
   else if (o.searchHead !== 'off') {
     const whiten = Number(o.searchHead);
     if (!o.searchHead.trim() || !Number.isFinite(whiten))
       throw new AppError('invalid_input', `--search-head takes a number from 0 to 1 or 'off'; got '${o.searchHead}'`);
-    fields.embedding = { whiten };
+    fields.embedding = { ...presetHead, whiten };
+  }
+  if (o.twoViews !== undefined || o.views) {
+    const preset = o.preset ? (PRESETS[o.preset as PresetName] as { contrastive?: object }).contrastive : undefined;
+    fields.contrastive = {
+      ...preset,
+      ...(o.twoViews !== undefined ? { weight: numeric.parse(o.twoViews) } : {}),
+      ...(o.views ? { views: o.views } : {}),
+    };
   }
   if (o.arch === 'stacked' && !o.classes && o.data === FASHION_MNIST) fields.classes = 10;
   if (o.seed) fields.seed = numeric.parse(o.seed);

@@ -51,14 +51,14 @@ function specOf(f: Form): Record<string, unknown> {
     latentSize: f.latentSize,
     ...(f.noise > 0 ? { denoising: { noiseFactor: f.noise } } : {}),
     ...(f.sparse ? { sparse: { rho: 0.05, beta: 3 }, latentActivation: 'sigmoid' } : {}),
-    ...(f.searchHead ? { embedding: {} } : {}),
+    ...(f.searchHead ? { embedding: f.data === 'fashion-mnist' ? {} : PHOTO_CAE.embedding } : {}),
     // Fashion-MNIST is grey garments: crop-and-flip views; a library gets the preset's photo views.
     ...(f.twoViews > 0
       ? { contrastive: { ...PHOTO_CAE.contrastive, weight: f.twoViews, ...(f.data === 'fashion-mnist' ? { views: 'garment' } : {}) } }
       : {}),
   };
   if (f.arch === 'dense') return { arch: 'dense', hidden: [256], ...common };
-  const { contrastive: _presetViews, ...photoCae } = PHOTO_CAE;
+  const { contrastive: _presetViews, embedding: _presetHead, ...photoCae } = PHOTO_CAE;
   return {
     ...photoCae,
     filters: f.filters

@@ -59,12 +59,17 @@ export interface ClusterRequest {
 /** Vectors each candidate k is fitted on when choosing k: the choice needs the shape, not every point. */
 const CHOOSE_K_SAMPLE = 20_000;
 
+/** The k of the highest silhouette: what the Clusters page's auto k picks. */
+export function bestK(elbow: readonly { k: number; silhouette: number }[]): number {
+  return elbow.reduce((best, e) => (e.silhouette > best.silhouette ? e : best)).k;
+}
+
 /**
  * Silhouette (on a sample of ≤ 2,000) and inertia for each k in the range, each k fitted on a
  * sample of ≤ 20,000 vectors (the silhouette's sample is part of it): choosing k costs the same
  * for a million images as for twenty thousand. Inertia is the fitted sample's.
  */
-function chooseK(data: Float32Array, n: number, dim: number, range: [number, number], seed: number) {
+export function chooseK(data: Float32Array, n: number, dim: number, range: [number, number], seed: number) {
   const [lo, hi] = range;
   if (!Number.isInteger(lo) || !Number.isInteger(hi) || lo < 2 || hi < lo)
     throw new AppError('invalid_input', `k range must be integers with 2 ≤ from ≤ to; got ${lo}..${hi}`);
@@ -139,7 +144,7 @@ export async function runClustering(library: Library, request: ClusterRequest): 
   let elbow: { k: number; inertia: number; silhouette: number }[] | undefined;
   if (request.k === 'auto') {
     elbow = chooseK(data, ids.length, dim, request.range ?? [2, 20], seed);
-    k = elbow.reduce((best, e) => (e.silhouette > best.silhouette ? e : best)).k;
+    k = bestK(elbow);
   } else {
     k = request.k;
   }

@@ -14,6 +14,7 @@ import type { BackendName } from '../engine/backend';
 import type { Autoencoder } from '../models/autoencoder';
 import { imageSize, type ImageSet } from '../data/image-set';
 import { embedImages } from '../models/inference';
+import { bestK, chooseK } from './cluster-service';
 import { ModelWorkerPool } from '../engine/parallel/worker-pool';
 import { vectorIndexBackend } from '../vector-index/backends';
 import { DEFAULT_HSV_BINS, hellingerHistograms } from '../vectors/colour-histogram';
@@ -26,6 +27,8 @@ export interface MethodScores {
   kmeans_ari: number;
   hnsw_p_at_10?: number;
   hnsw_recall_at_10?: number;
+  /** The k that the Clusters page's auto k (best silhouette over 2–20, seed 0) picks on these vectors. */
+  auto_k?: number;
   seconds: number;
 }
 
@@ -192,6 +195,7 @@ export async function evaluateEmbeddings(
   const latent = model.latentSize;
   options.onStep?.('model');
   const modelScores = score(trainLatent, testLatent, latent, trainLabels, testLabels, classes, true, within);
+  if (within) modelScores.auto_k = bestK(chooseK(trainLatent, train.count, latent, [2, Math.min(20, train.count - 1)], 0));
   const rawTrain = pixelsAsFloats(train);
   const rawTest = within ? rawTrain : pixelsAsFloats(test);
   const pixels = imageSize(train);
@@ -263,5 +267,8 @@ export function evaluationTable(e: Evaluation, modelName: string): string {
     '|---|---|---|---|---|---|---|',
     ...rows,
     '',
+    ...(e.model.auto_k !== undefined
+      ? [`Auto k (the Clusters page's, best silhouette over 2–20) on the model's vectors: ${e.model.auto_k}`, '']
+      : []),
   ].join('\n');
 }
