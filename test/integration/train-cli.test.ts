@@ -147,7 +147,7 @@ describe('npm run train', () => {
     const result = await train([...common, '--epochs', '0', '--init', raw, '--out', headed]);
     expect(result.epochs).toBe(0);
     const { model } = await loadModel(headed);
-    expect(model.spec.embedding).toEqual({ whiten: 0.5 });
+    expect(model.spec.embedding).toEqual({ whiten: 0.5, mirror: false });
     // Same encoder, so the same codes; the stored vectors are those codes through the fitted head.
     expect(encodeImages(model, images)).toEqual(encodeImages(plain, images));
     const vectors = embedImages(model, images);
