@@ -11,7 +11,6 @@ import { findNearDuplicates } from '../../lib/services/duplicates-service';
 import { findAnomalies } from '../../lib/services/anomaly-service';
 import { seededRandom } from '../../lib/random';
 import { Autoencoder } from '../../lib/models/autoencoder';
-import { parseModelSpec } from '../../lib/models/spec';
 import { trainAutoencoder, trainOptionsSchema } from '../../lib/models/train';
 import { loadFashionMnist } from '../../lib/data/fashion-mnist';
 import { saveModel } from '../../lib/models/model-io';
@@ -22,6 +21,7 @@ import type { Library } from '../../lib/services/library';
 import { getClusterRun } from '../../lib/store/clusters-repo';
 import { startWasm } from '../helpers/engine';
 import { ingestedLibrary } from '../helpers/library';
+import { tinyConvSpec } from '../helpers/models';
 
 let library: Library;
 let dataDir: string;
@@ -116,16 +116,7 @@ describe('clustering a library', () => {
 
   it('ranks anomalies by reconstruction error: a noise image among clothes comes first', async () => {
     // A model that has learnt clothes: Fashion-MNIST, a few epochs.
-    const model = Autoencoder.create(
-      parseModelSpec({
-        arch: 'conv',
-        inputShape: [28, 28, 1],
-        latentSize: 16,
-        filters: [8, 16],
-        downsample: 'stride',
-        upsampling: 'transposed',
-      }),
-    );
+    const model = Autoencoder.create(tinyConvSpec());
     await trainAutoencoder(
       model,
       await loadFashionMnist('train', { limit: 1500 }),

@@ -17,7 +17,6 @@ import { parseConfig } from '../../lib/config';
 import { isAppError } from '../../lib/errors';
 import { Autoencoder } from '../../lib/models/autoencoder';
 import { saveModel } from '../../lib/models/model-io';
-import { parseModelSpec } from '../../lib/models/spec';
 import { exportClusterFolder, runClustering } from '../../lib/services/cluster-service';
 import { contentHash, ingestFolder, ingestUploads } from '../../lib/services/ingest-service';
 import { openLibrary, originalPath, type Library } from '../../lib/services/library';
@@ -29,6 +28,7 @@ import { activeModel } from '../../lib/store/models-repo';
 import { checkLibrary } from '../helpers/consistency';
 import { startWasm } from '../helpers/engine';
 import { addModel, fashionFolder } from '../helpers/library';
+import { tinyConvSpec } from '../helpers/models';
 
 const mountPoint = mkdtempSync(join(tmpdir(), 'atlas-full-disk-'));
 let mounted = false;
@@ -153,16 +153,7 @@ describe.skipIf(!mounted)(`a full disk${mounted ? '' : ` (skipped: cannot mount 
   });
 
   it('a model save (and so a training checkpoint) fails whole, and works once space is freed', async () => {
-    const model = Autoencoder.create(
-      parseModelSpec({
-        arch: 'conv',
-        inputShape: [28, 28, 1],
-        latentSize: 8,
-        filters: [8, 16],
-        downsample: 'stride',
-        upsampling: 'transposed',
-      }),
-    );
+    const model = Autoencoder.create(tinyConvSpec({ latentSize: 8 }));
     const dir = join(library.config.modelsDir, 'saved-when-full');
     try {
       await failsWhileFull(() => saveModel(model, dir));

@@ -35,6 +35,7 @@ import { serveRoutes } from '../helpers/route-server';
 import * as hello from '../../app/api/remote/hello/route';
 import * as originals from '../../app/api/remote/originals/[hash]/route';
 import * as models from '../../app/api/remote/models/[id]/[file]/route';
+import { tinyConvSpec } from '../helpers/models';
 
 const PHOTOS = '/work/shared/data/photos';
 const TOKEN = 'remote-queue-test-token-0123456789';
@@ -169,16 +170,7 @@ beforeAll(async () => {
   Object.assign(process.env, env); // the route handlers read their configuration from here
   config = parseConfig(env);
   library = openLibrary(config);
-  const net = Autoencoder.create(
-    parseModelSpec({
-      arch: 'conv',
-      inputShape: [28, 28, 1],
-      latentSize: 16,
-      filters: [8, 16],
-      downsample: 'stride',
-      upsampling: 'transposed',
-    }),
-  );
+  const net = Autoencoder.create(tinyConvSpec());
   await saveModel(net, join(config.modelsDir, 'conv-16'));
   net.dispose();
   model = await registerModelDir(library, join(config.modelsDir, 'conv-16'), { activate: true });

@@ -31,6 +31,7 @@ import { trainAutoencoder, trainOptionsSchema } from '../../../lib/models/train'
 import type { TrainProgress } from '../../../lib/training/fit';
 import { ModelWorkerPool } from '../../../lib/engine/parallel/worker-pool';
 import { onBackend, relativeError, startWasm } from '../../helpers/engine';
+import { tinyConvSpec } from '../../helpers/models';
 
 let images: ImageSet;
 let dir: string;
@@ -42,13 +43,8 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-const spec = parseModelSpec({
-  arch: 'conv',
-  inputShape: [28, 28, 1],
+const spec = tinyConvSpec({
   latentSize: 8,
-  filters: [8, 16],
-  downsample: 'stride',
-  upsampling: 'transposed',
   // gamma 1: on 256 images the clustering term must not drown in the reconstruction's.
   clustering: { clusters: 4, gamma: 1 },
 });

@@ -9,20 +9,13 @@ import { isAppError } from '../../../../lib/errors';
 import { Autoencoder } from '../../../../lib/models/autoencoder';
 import type { ImageSet } from '../../../../lib/data/image-set';
 import { encodeImages } from '../../../../lib/models/inference';
-import { parseModelSpec } from '../../../../lib/models/spec';
 import { trainAutoencoder, trainOptionsSchema } from '../../../../lib/models/train';
 import type { TrainProgress } from '../../../../lib/training/fit';
 import { ModelWorkerPool } from '../../../../lib/engine/parallel/worker-pool';
 import { startWasm } from '../../../helpers/engine';
+import { tinyConvSpec } from '../../../helpers/models';
 
-const spec = parseModelSpec({
-  arch: 'conv',
-  inputShape: [28, 28, 1],
-  latentSize: 16,
-  filters: [8, 16],
-  downsample: 'stride',
-  upsampling: 'transposed',
-});
+const spec = tinyConvSpec();
 const options = trainOptionsSchema.parse({ epochs: 2, batchSize: 64, learningRate: 2e-3, validationSplit: 0.2 });
 let images: ImageSet;
 let pool: ModelWorkerPool;
