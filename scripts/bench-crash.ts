@@ -7,20 +7,13 @@
  * CI runs a short loop as an e2e test (test/e2e/crash.spec.ts). Needs `npm run build` first.
  */
 import { Command } from 'commander';
-import { z } from 'zod';
 import { crashLoop } from '../test/crash/crash-loop';
-import { runCli } from './cli/run';
-
-const count = (name: string) => (value: string) => {
-  const parsed = z.coerce.number().int().min(1).safeParse(value);
-  if (!parsed.success) throw new Error(`${name} must be a whole number ≥ 1; got '${value}'`);
-  return parsed.data;
-};
+import { runCli, wholeFlag } from './cli/run';
 
 const program = new Command('bench:crash')
-  .option('--cycles <n>', 'kill/restart cycles', count('--cycles'), 100)
-  .option('--max-run <s>', 'longest run before a kill, in seconds', count('--max-run'), 8)
-  .option('--seed <n>', 'seed of the kill moments and the work', count('--seed'), 1);
+  .option('--cycles <n>', 'kill/restart cycles', wholeFlag('--cycles'), 100)
+  .option('--max-run <s>', 'longest run before a kill, in seconds', wholeFlag('--max-run'), 8)
+  .option('--seed <n>', 'seed of the kill moments and the work', wholeFlag('--seed'), 1);
 
 await runCli(async () => {
   program.parse();

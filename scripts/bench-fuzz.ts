@@ -13,29 +13,22 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { z } from 'zod';
 import { parseConfig } from '../lib/config';
 import { initEngine } from '../lib/engine/backend';
 import { openLibrary } from '../lib/services/library';
 import { fuzzCorpus } from '../test/fuzz/corpus';
 import { caseSeed, fuzzCase, type FuzzCase } from '../test/fuzz/mutate';
 import { addModel } from '../test/helpers/library';
-import { runCli } from './cli/run';
+import { runCli, wholeFlag } from './cli/run';
 import { WebProcess } from './cli/web-process';
 
-const whole = (name: string, min: number) => (value: string) => {
-  const parsed = z.coerce.number().int().min(min).safeParse(value);
-  if (!parsed.success) throw new Error(`${name} must be a whole number ≥ ${min}; got '${value}'`);
-  return parsed.data;
-};
-
 const program = new Command('bench:fuzz')
-  .option('--cases <n>', 'cases to send', whole('--cases', 1), 1000)
-  .option('--seed <n>', 'seed of the run (each case has its own seed, derived from it)', whole('--seed', 0), 1)
-  .option('--concurrency <n>', 'uploads in flight', whole('--concurrency', 1), 2)
-  .option('--port <n>', 'port', whole('--port', 1), 3919)
+  .option('--cases <n>', 'cases to send', wholeFlag('--cases', 1), 1000)
+  .option('--seed <n>', 'seed of the run (each case has its own seed, derived from it)', wholeFlag('--seed', 0), 1)
+  .option('--concurrency <n>', 'uploads in flight', wholeFlag('--concurrency', 1), 2)
+  .option('--port <n>', 'port', wholeFlag('--port', 1), 3919)
   .option('--save <dir>', 'write the bytes of failing cases here (named by seed)')
-  .option('--replay <seed>', 'send only the case with this seed', whole('--replay', 0));
+  .option('--replay <seed>', 'send only the case with this seed', wholeFlag('--replay', 0));
 
 interface Failure {
   seed: number;

@@ -15,26 +15,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import sharp from 'sharp';
-import { z } from 'zod';
 import { parseConfig } from '../lib/config';
 import { initEngine } from '../lib/engine/backend';
 import { openLibrary } from '../lib/services/library';
 import { tiff16 } from '../test/helpers/files';
 import { addModel } from '../test/helpers/library';
-import { runCli } from './cli/run';
+import { runCli, wholeFlag } from './cli/run';
 import { WebProcess } from './cli/web-process';
 
-const whole = (name: string, min: number) => (value: string) => {
-  const parsed = z.coerce.number().int().min(min).safeParse(value);
-  if (!parsed.success) throw new Error(`${name} must be a whole number ≥ ${min}; got '${value}'`);
-  return parsed.data;
-};
-
 const program = new Command('bench:memory')
-  .option('--clients <n>', 'large uploads sent at once', whole('--clients', 1), 20)
-  .option('--mb <n>', 'size of each large upload in MB (under LATENT_ATLAS_MAX_UPLOAD_MB, default 50 MiB)', whole('--mb', 1), 48)
-  .option('--bombs <n>', 'decompression bombs sent alongside', whole('--bombs', 0), 10)
-  .option('--port <n>', 'port', whole('--port', 1), 3921)
+  .option('--clients <n>', 'large uploads sent at once', wholeFlag('--clients', 1), 20)
+  .option('--mb <n>', 'size of each large upload in MB (under LATENT_ATLAS_MAX_UPLOAD_MB, default 50 MiB)', wholeFlag('--mb', 1), 48)
+  .option('--bombs <n>', 'decompression bombs sent alongside', wholeFlag('--bombs', 0), 10)
+  .option('--port <n>', 'port', wholeFlag('--port', 1), 3921)
   .option('--compare', 'run the load again with the upload memory limit lifted');
 
 interface Outcome {

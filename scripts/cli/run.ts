@@ -2,6 +2,8 @@
  * Shared plumbing of the command-line doors: turns errors into a message and an exit code, and
  * Ctrl-C into an AbortSignal so long work stops cleanly.
  */
+import { InvalidArgumentError } from 'commander';
+import { z } from 'zod';
 import { isAppError } from '../../lib/errors';
 
 export function abortOnSigint(what: string): AbortController {
@@ -26,3 +28,12 @@ export async function runCli(main: () => Promise<void>): Promise<void> {
     process.exit(1);
   }
 }
+
+/** A commander parser for a whole-number flag of at least `min`, with a message naming the flag. */
+export const wholeFlag =
+  (name: string, min = 1) =>
+  (value: string): number => {
+    const parsed = z.coerce.number().int().min(min).safeParse(value);
+    if (!parsed.success) throw new InvalidArgumentError(`${name} must be a whole number ≥ ${min}.`);
+    return parsed.data;
+  };
