@@ -240,7 +240,9 @@ describe('remote workers through Redis', () => {
     // Progress across the workers: every file counted, with the rate and the workers named.
     const files = (await listImageFiles(PHOTOS)).length;
     expect(job.progress).toMatchObject({ phase: 'ingest', done: files, total: files });
-    expect(job.progress.message).toMatch(/2 workers/);
+    // The last message counts the workers busy at that moment (0 once both have finished, on a fast
+    // machine); that both took part is checked on their own logs below.
+    expect(job.progress.message).toMatch(/\b[0-2] workers?\b/);
     // Both workers took batches, and each downloaded the model once.
     for (const { log } of workers.slice(0, 2)) expect(log.filter((l) => /^batch .* embedded/.test(l)).length).toBeGreaterThan(0);
     expect(await transport.counts()).toMatchObject({ waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0 });
