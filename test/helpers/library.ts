@@ -30,9 +30,13 @@ export async function addModel(library: Library, name: string, latentSize: numbe
   return registerModelDir(library, dir, { activate });
 }
 
-/** Fashion-MNIST test images as PNG files, one folder per class. Returns the folder. */
-export async function fashionFolder(count: number, root = mkdtempSync(join(tmpdir(), 'latent-atlas-png-'))): Promise<string> {
-  const set = await loadFashionMnist('test', { limit: count });
+/** Fashion-MNIST images (of the test split unless `split` says) as PNG files, one folder per class. Returns the folder. */
+export async function fashionFolder(
+  count: number,
+  root = mkdtempSync(join(tmpdir(), 'latent-atlas-png-')),
+  split: 'train' | 'test' = 'test',
+): Promise<string> {
+  const set = await loadFashionMnist(split, { limit: count });
   for (let i = 0; i < count; i++) {
     const dir = join(root, `class-${set.labels![i]}`);
     mkdirSync(dir, { recursive: true });

@@ -1,8 +1,9 @@
 /**
  * The distributed path for real: a private redis-server, the app's remote routes over HTTP (the
  * same handlers `next start` runs, token check included), two `npm run worker -- --remote` processes
- * and the library's coordinator in this process. A folder of real photos ingested this way equals
- * the embedded path's library; a batch delivered twice stores once; Redis away at the start is a
+ * (three for the kill test) and the library's coordinator in this process. A folder of real photos
+ * ingested this way equals the embedded path's library; 2,000 images survive a worker killed
+ * mid-batch, each stored once; a batch delivered twice stores once; Redis away at the start is a
  * clear error while search keeps working; Redis lost mid-job (restarted empty) costs nothing but
  * time; a wrong token is refused.
  */
@@ -338,22 +339,36 @@ describe('remote workers through Redis', () => {
     expectNoStrayOriginals();
   });
 
-  it('hands the batch of a worker killed mid-batch to another (stalled-job detection)', async () => {
-    const folder = await reencodedPhotos(200, 60);
+  it('three workers ingest 2,000 images, one killed with SIGKILL mid-batch: each image stored and embedded once, index == store, no batch left', async () => {
+    const third = startWorker();
+    await until('the third worker to start', () => third.log.some((l) => l.startsWith('remote worker')));
+    const live = workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
+    expect(live).toHaveLength(3);
+    // Fashion-MNIST's training split: none of it is in the library yet (the other tests use the test split).
+    const folder = await fashionFolder(2000, temp('latent-atlas-png-'), 'train');
+    const hashes = new Set((await listImageFiles(folder)).map((file) => contentHash(readFileSync(file))));
+    const fresh = [...hashes].filter((hash) => !findImageByHash(library.db, hash));
+    expect(fresh.length).toBeGreaterThan(1900); // the split holds a few exact repeats
     const before = countImages(library.db);
-    const victim = workers[1]!;
-    const job = await runIngest(folder, 100, async () => {
-      await midBatch(100, victim.child);
+    const victim = live[1]!;
+    const logged = live.map((w) => w.log.length);
+    const job = await runIngest(folder, 200, async () => {
+      await midBatch(200, victim.child);
       victim.child.kill('SIGKILL');
     });
     expect(job.state, job.error ?? '').toBe('succeeded');
-    expect(job.result).toEqual({ added: 200, duplicates: 0, refused: 0 });
-    expect(job.progress.message).toMatch(/1 batches taken back from stopped workers/);
-    expect(countImages(library.db)).toBe(before + 200);
+    expect(job.result).toEqual({ added: fresh.length, duplicates: 2000 - fresh.length, refused: 0 });
+    expect(job.progress.message).toMatch(/\b1 batches taken back from stopped workers/);
+    // Exactly once: one row per new content hash, one vector per row, the index holding each id once.
+    expect(countImages(library.db)).toBe(before + fresh.length);
+    expect(fresh.every((hash) => findImageByHash(library.db, hash) !== null)).toBe(true);
     expect(countEmbeddings(library.db, model.id)).toBe(countImages(library.db));
     expectIndexEqualsStore(library, model);
-    expect(await transport.counts()).toMatchObject({ waiting: 0, active: 0, delayed: 0, failed: 0 });
-    startWorker(); // the next tests have two workers again
+    expect(await transport.counts()).toMatchObject({ waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0 });
+    // The survivors finished the run, the victim's batch included.
+    for (const w of live.filter((w) => w !== victim))
+      expect(w.log.slice(logged[live.indexOf(w)]).filter((l) => /^batch .* embedded/.test(l)).length).toBeGreaterThan(0);
+    expectNoStrayOriginals();
   });
 
   it('re-embeds the library under a newly activated model through the workers, then switches', async () => {
