@@ -25,6 +25,8 @@ export function describeJob(job: Job): string {
       return `Switching to model ${String(p.modelId)}`;
     case 'embed':
       return 'Embedding images';
+    case 'duplicates':
+      return 'Looking for near-duplicates';
     default:
       return job.kind;
   }

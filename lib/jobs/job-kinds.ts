@@ -16,7 +16,8 @@ import { computeMap } from '../services/map-service';
 import { loadActiveModel, rebuildModelIndex, registerModelDir, switchActiveModel } from '../services/model-service';
 import { moveToTrash } from '../services/trash-service';
 import { activeModel, type ModelRecord } from '../store/models-repo';
-import { distributeEmbedding, distributeIngest } from './remote/distributed-runs';
+import { findNearDuplicates } from '../services/duplicates-service';
+import { distributeEmbedding, distributeIngest, distributeNearDuplicates } from './remote/distributed-runs';
 import type { RemoteTransport } from './remote/remote-transport';
 import { defaultModelDir, FASHION_MNIST, LIBRARY_DATA, trainModel } from '../services/train-service';
 import type { JobProgress } from '../store/jobs-repo';
@@ -201,6 +202,25 @@ const activate: JobKind<{ modelId: number }> = {
   },
 };
 
+const duplicates: JobKind<{ fraction?: number; threshold?: number; neighbors?: number; batchSize?: number }> = {
+  schema: z.strictObject({
+    fraction: z.number().min(0).max(1).optional(),
+    threshold: z.number().min(0).optional(),
+    neighbors: z.number().int().min(1).max(100).optional(),
+    /** Rows per block sent to remote workers. Default 5,000. */
+    batchSize: z.number().int().min(1).max(1_000_000).optional(),
+  }),
+  dedupeKey: (p) => `duplicates:${JSON.stringify(p)}`,
+  resumable: true, // a search: a rerun starts over
+  // Through the remote workers when there are any (the same groups, see distributed-runs.ts), else here.
+  run: async ({ batchSize, ...options }, context) => {
+    if (context.remote) return distributeNearDuplicates(context.remote, options, { ...context, ...(batchSize ? { batchSize } : {}) });
+    const found = findNearDuplicates(context.library, options);
+    context.progress({ phase: 'duplicates', done: 1, total: 1 });
+    return found;
+  },
+};
+
 const trash: JobKind<{ ids: number[] }> = {
   schema: z.strictObject({ ids: z.array(z.number().int().min(1)).min(1).max(100_000) }),
   dedupeKey: (p) =>
@@ -212,7 +232,10 @@ const trash: JobKind<{ ids: number[] }> = {
     moveToTrash(library, p.ids, { jobId, signal, onProgress: (done, total) => progress({ phase: 'delete', done, total }) }),
 };
 
-export const JOB_KINDS = Object.freeze({ ingest, train, embed, activate, cluster, map, index, trash } as Record<string, JobKind<unknown>>);
+export const JOB_KINDS = Object.freeze({ ingest, train, embed, activate, cluster, map, index, duplicates, trash } as Record<
+  string,
+  JobKind<unknown>
+>);
 
 export function jobKind(kind: string): JobKind<unknown> {
   const found = JOB_KINDS[kind];

@@ -6,6 +6,7 @@
 import { AppError } from '../errors';
 import { getImages, type ImageRecord } from '../store/images-repo';
 import type { Library } from './library';
+import type { VectorIndex } from '../vector-index/vector-index';
 import { loadActiveVectors, modelIndex } from './model-service';
 
 /**
@@ -61,12 +62,15 @@ function positionOf(ids: readonly number[], id: number): number {
   return -1;
 }
 
-/**
- * Near-duplicate groups over the whole library. Neighbours are kept in typed arrays (n × k), the
- * union–find runs over positions: a million images cost a few hundred MB, not an object per pair.
- */
-export function findNearDuplicates(library: Library, options: DuplicateOptions = {}): DuplicateGroups {
-  const { model, ids, data, dim } = loadActiveVectors(library);
+/** Each image's nearest other images: rows of `neighbors` ids and squared L2 distances, -1 / Infinity past the last found. */
+export interface NeighborLists {
+  neighbors: number;
+  ids: Int32Array;
+  distances: Float32Array;
+}
+
+/** Neighbours examined per image when `options.neighbors` is not given; checks every option (AppError('invalid_input')). */
+export function checkDuplicateOptions(options: DuplicateOptions): number {
   const neighbors = options.neighbors ?? 10;
   if (!Number.isInteger(neighbors) || neighbors < 1 || neighbors > 100)
     throw new AppError('invalid_input', `neighbors must be an integer from 1 to 100; got ${neighbors}`);
@@ -75,7 +79,21 @@ export function findNearDuplicates(library: Library, options: DuplicateOptions =
   }
   if (options.fraction !== undefined && !(options.fraction >= 0 && options.fraction <= 1))
     throw new AppError('invalid_input', `fraction must be a number from 0 to 1; got ${options.fraction}`);
-  const { index } = modelIndex(library, model);
+  return neighbors;
+}
+
+/**
+ * The search step of the near-duplicate finder: each of `ids` (its vector a row of `data`) asks
+ * `index` for its `neighbors` nearest others. The same function runs here and on remote workers
+ * (over a snapshot of the same index, a block of rows each), so both answer alike.
+ */
+export function nearestNeighbors(
+  index: VectorIndex,
+  ids: ArrayLike<number>,
+  data: Float32Array,
+  dim: number,
+  neighbors: number,
+): NeighborLists {
   const n = ids.length;
   const hitIds = new Int32Array(n * neighbors).fill(-1);
   const hitDistances = new Float32Array(n * neighbors).fill(Infinity);
@@ -91,6 +109,27 @@ export function findNearDuplicates(library: Library, options: DuplicateOptions =
       j++;
     }
   }
+  return { neighbors, ids: hitIds, distances: hitDistances };
+}
+
+/**
+ * Near-duplicate groups over the whole library. Neighbours are kept in typed arrays (n × k), the
+ * union–find runs over positions: a million images cost a few hundred MB, not an object per pair.
+ */
+export function findNearDuplicates(library: Library, options: DuplicateOptions = {}): DuplicateGroups {
+  const { model, ids, data, dim } = loadActiveVectors(library);
+  const neighbors = checkDuplicateOptions(options);
+  const { index } = modelIndex(library, model);
+  return groupNearDuplicates(ids, nearestNeighbors(index, ids, data, dim, neighbors), options);
+}
+
+/**
+ * The groups from every image's neighbour lists (`lists` row i belongs to `ids[i]`, ids ascending):
+ * the threshold from the typical distance (unless given), then union–find over the pairs within it.
+ */
+export function groupNearDuplicates(ids: readonly number[], lists: NeighborLists, options: DuplicateOptions = {}): DuplicateGroups {
+  const { neighbors, ids: hitIds, distances: hitDistances } = lists;
+  const n = ids.length;
   // The median distance to the rank-th neighbour: a scale of "unrelated" that copies in the
   // library do not shrink (each image has at most a few copies among its nearest).
   const rank = Math.min(neighbors, Math.max(1, Math.floor(n / 4)));

@@ -193,8 +193,20 @@ export class HnswIndex implements VectorIndex {
   }
 
   save(generation: number): void {
-    const file = `${basename(this.path)}.${generation}-${process.pid}-${Date.now().toString(36)}.hnsw`;
-    const dataPath = join(dirname(this.path), file);
+    const dataPath = this.writeAt(this.path, generation);
+    this.removeEarlierDataFiles(dataPath);
+  }
+
+  snapshot(path: string, generation: number): string[] {
+    if (path === this.path) throw new AppError('internal', 'a snapshot goes beside the index, never over its own files');
+    const dataPath = this.writeAt(path, generation);
+    return [basename(`${path}.json`), basename(dataPath)];
+  }
+
+  /** Writes the data file and then commits the metadata at `<path>.json`; returns the data file's path. */
+  private writeAt(path: string, generation: number): string {
+    const file = `${basename(path)}.${generation}-${process.pid}-${Date.now().toString(36)}.hnsw`;
+    const dataPath = join(dirname(path), file);
     writeFileDurableSync(dataPath, (tmp) => {
       this.index.writeIndexSync(tmp);
       // hnswlib's saveIndex never checks its writes: on a full disk it leaves a short file and
@@ -216,12 +228,12 @@ export class HnswIndex implements VectorIndex {
       deleted: [...this.deleted],
     };
     try {
-      writeFileDurableSync(`${this.path}.json`, (tmp) => writeFileSync(tmp, JSON.stringify(meta))); // the commit
+      writeFileDurableSync(`${path}.json`, (tmp) => writeFileSync(tmp, JSON.stringify(meta))); // the commit
     } catch (error) {
       rmSync(dataPath, { force: true }); // never committed: the earlier save stays the index
       throw error;
     }
-    this.removeEarlierDataFiles(dataPath);
+    return dataPath;
   }
 
   /**

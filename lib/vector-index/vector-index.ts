@@ -60,6 +60,12 @@ export interface VectorIndex {
   search(query: ArrayLike<number>, k: number, options?: { ef?: number }): Neighbor[];
   /** Persists the index durably, stamped with the store generation it reflects. */
   save(generation: number): void;
+  /**
+   * Writes a copy of the index at another `path` — what `open(path, …, generation)` reads back,
+   * answering every search exactly as this index does — leaving the index's own files alone.
+   * Returns the files written, by name, all in `path`'s folder (for a remote worker to fetch).
+   */
+  snapshot(path: string, generation: number): string[];
   /** Replaces the contents with `entries` (from the store), in one go. */
   rebuild(entries: Iterable<IndexEntry>, capacity: number, options?: RebuildOptions): void;
   /**

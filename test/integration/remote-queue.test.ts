@@ -8,7 +8,7 @@
  * time; a wrong token is refused.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import sharp from 'sharp';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +25,7 @@ import { contentHash, ingestFolder, listImageFiles } from '../../lib/services/in
 import { openLibrary, originalPath, type Library } from '../../lib/services/library';
 import { loadRegisteredModel, modelIndex, registerModelDir } from '../../lib/services/model-service';
 import { searchSimilar } from '../../lib/services/search-service';
+import { findNearDuplicates, type DuplicateGroups } from '../../lib/services/duplicates-service';
 import { countEmbeddings, getEmbedding } from '../../lib/store/embeddings-repo';
 import { countImages, findImageByHash, hashReferenced, liveImageHashes } from '../../lib/store/images-repo';
 import { requestCancel } from '../../lib/store/jobs-repo';
@@ -36,6 +37,7 @@ import { serveRoutes } from '../helpers/route-server';
 import * as hello from '../../app/api/remote/hello/route';
 import * as originals from '../../app/api/remote/originals/[hash]/route';
 import * as models from '../../app/api/remote/models/[id]/[file]/route';
+import * as snapshots from '../../app/api/remote/snapshots/[run]/[file]/route';
 import { tinyConvSpec } from '../helpers/models';
 
 const PHOTOS = '/work/shared/data/photos';
@@ -179,6 +181,7 @@ beforeAll(async () => {
     { pattern: '/api/remote/hello', GET: hello.GET },
     { pattern: '/api/remote/originals/[hash]', GET: originals.GET },
     { pattern: '/api/remote/models/[id]/[file]', GET: models.GET },
+    { pattern: '/api/remote/snapshots/[run]/[file]', GET: snapshots.GET },
   ]);
   transport = RemoteTransport.open(redis.url, { backoffMs: 200 });
   startWorker();
@@ -393,6 +396,32 @@ describe('remote workers through Redis', () => {
       const stored = getEmbedding(library.db, findImageByHash(library.db, e.hash)!.id, next.id, 16)!;
       for (let i = 0; i < 16; i++) expect(Math.abs(stored[i]! - e.vector[i]!)).toBeLessThan(1e-5);
     }
+  });
+
+  it('finds near-duplicates through the workers: blocks of the search on each, the same groups as the local search', async () => {
+    const live = workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
+    const logged = live.map((w) => w.log.length);
+    // A wide threshold (30 % of the typical distance): many groups to compare, not only exact copies.
+    const queued = queueJob(library, 'duplicates', { batchSize: 300, fraction: 0.3 });
+    const job = await runNextJob(library, { remote: transport, progressMs: 0 });
+    expect(job?.id).toBe(queued.id);
+    expect(job?.state, job?.error ?? '').toBe('succeeded');
+    const images = countImages(library.db);
+    const blocks = Math.ceil(images / 300);
+    const { blocks: sent, blocksSearchedHere, ...found } = job!.result as DuplicateGroups & { blocks: number; blocksSearchedHere: number };
+    expect([sent, blocksSearchedHere]).toEqual([blocks, 0]);
+    const local = findNearDuplicates(library, { fraction: 0.3 });
+    expect(found).toEqual(JSON.parse(JSON.stringify(local)) as unknown); // the job's result went through JSON
+    expect(local.groups.length).toBeGreaterThan(10);
+    expect(job?.progress).toMatchObject({ phase: 'duplicates', done: images, total: images });
+    // Every block was searched by a worker, both workers took some; the snapshot is gone.
+    const searched = live.map(
+      (w, i) => w.log.slice(logged[i]).filter((l) => /^batch duplicates-\d+\.\w+: neighbours of \d+ images$/.test(l)).length,
+    );
+    expect(searched.reduce((a, b) => a + b, 0)).toBe(blocks);
+    expect(searched.every((n) => n > 0)).toBe(true);
+    expect(existsSync(join(config.indexDir, 'snapshots'))).toBe(false);
+    expect(await transport.counts()).toMatchObject({ waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0 });
   });
 
   it('refuses a wrong token: the app answers 401 and the worker stops with the reason', async () => {

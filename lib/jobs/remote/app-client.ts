@@ -1,9 +1,12 @@
 /**
  * A remote worker's door into the app, over HTTP with the access token: who the app is (and its
- * active model), an original by content hash, a model's files. The app owns every file; a worker
+ * active model), an original by content hash, a model's files, a run's index snapshot (streamed
+ * to disk: it can be hundreds of MB). The app owns every file; a worker
  * only reads. Errors come back as AppErrors a worker can act on: 'unauthorized' (wrong token —
  * stop), 'not_found' (refuse that image), 'backend_unavailable' (app away — BullMQ retries later).
  */
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
 import { AppError } from '../../errors';
 import type { ModelFile } from '../../models/model-io';
 
@@ -34,11 +37,28 @@ export class AppClient {
     return new Uint8Array(await (await this.get(`/api/remote/models/${id}/${file}`)).arrayBuffer());
   }
 
-  private async get(path: string): Promise<Response> {
+  /** Streams file `name` of run `run`'s index snapshot to `dest`; returns its sha-256 (hex). */
+  async snapshotFile(run: string, name: string, dest: string): Promise<string> {
+    const response = await this.get(`/api/remote/snapshots/${run}/${encodeURIComponent(name)}`, 600_000);
+    const digest = createHash('sha256');
+    const out = await open(dest, 'w');
+    const reader = response.body?.getReader();
+    try {
+      for (let chunk = await reader?.read(); chunk && !chunk.done; chunk = await reader!.read()) {
+        digest.update(chunk.value);
+        await out.write(chunk.value);
+      }
+    } finally {
+      await out.close();
+    }
+    return digest.digest('hex');
+  }
+
+  private async get(path: string, timeoutMs = this.timeoutMs): Promise<Response> {
     const url = new URL(path, this.baseUrl);
     let response: Response;
     try {
-      response = await fetch(url, { headers: { Authorization: `Bearer ${this.token}` }, signal: AbortSignal.timeout(this.timeoutMs) });
+      response = await fetch(url, { headers: { Authorization: `Bearer ${this.token}` }, signal: AbortSignal.timeout(timeoutMs) });
     } catch (error) {
       throw new AppError('backend_unavailable', `cannot reach the app at ${this.baseUrl}: ${(error as Error).message}`, { cause: error });
     }

@@ -1,8 +1,9 @@
 /**
- * The job kinds' distributed paths: an ingest of a folder and the embedding of stored images under
- * a model, run through the remote transport with the same results as their local counterparts
- * (`ingestFolder`, `embedMissing`) and the same progress fields (done/total across all workers,
- * images/s, ETA), plus how many workers take part and whether Redis is away.
+ * The job kinds' distributed paths: an ingest of a folder, the embedding of stored images under a
+ * model and the near-duplicate search, run through the remote transport with the same results as
+ * their local counterparts (`ingestFolder`, `embedMissing`, `findNearDuplicates`) and the same
+ * progress fields (done/total across all workers, images/s, ETA), plus how many workers take part
+ * and whether Redis is away.
  */
 import type { Modality } from '../../store/images-repo';
 import type { ModelRecord } from '../../store/models-repo';
@@ -17,6 +18,17 @@ import {
 } from '../../services/distributed-ingest-service';
 import type { Library } from '../../services/library';
 import { registeredModelFingerprint } from '../../services/model-service';
+import type { BatchImage } from '../../services/batch-embedding';
+import {
+  checkDuplicateOptions,
+  groupNearDuplicates,
+  nearestNeighbors,
+  type DuplicateGroups,
+  type DuplicateOptions,
+} from '../../services/duplicates-service';
+import { removeIndexSnapshots, writeIndexSnapshot } from '../../services/index-snapshots';
+import { loadActiveVectors, modelIndex } from '../../services/model-service';
+import { decodeNeighbors, decodeResult, toBase64, type ImageBatch } from './batch-protocol';
 import type { RemoteTransport, RunState } from './remote-transport';
 
 export interface RunContext {
@@ -29,6 +41,14 @@ export interface RunContext {
 
 /** Images per batch: large enough to amortise a worker's round trip, small enough to spread over workers. */
 export const BATCH_IMAGES = 200;
+
+/** Images of a batch to embed, as their job's data (named by their content hashes). */
+function imagePayload(run: string, mode: ImageBatch['mode'], model: ImageBatch['model']) {
+  return (images: BatchImage[]) => ({
+    data: { run, mode, model, includePatient: false, images: images.map(({ hash, name }) => ({ hash, name })) },
+    content: images.map((image) => image.hash),
+  });
+}
 
 /** done/total, images/s and ETA from counts; `extra` names the workers and an outage. */
 function progressOf(phase: string, done: number, total: number, started: number, state: RunState, extra: string): JobProgress {
@@ -62,10 +82,11 @@ export async function distributeIngest(
   let duplicates = 0;
   let refused = 0;
   const started = performance.now();
+  const run = `ingest-${context.jobId}`;
   await transport.distribute({
-    run: `ingest-${context.jobId}`,
-    mode: 'ingest',
-    model: { id: model.id, fingerprint: await registeredModelFingerprint(model) },
+    run,
+    payload: imagePayload(run, 'ingest', { id: model.id, fingerprint: await registeredModelFingerprint(model) }),
+    decode: decodeResult,
     batches: stageFolder(library, params.folder, staged, {
       labelFromFolder: params.labelFromFolder,
       recursive: params.recursive,
@@ -121,10 +142,11 @@ export async function distributeEmbedding(
   let embedded = 0;
   const failed: { id: number; reason: string }[] = [];
   const started = performance.now();
+  const run = `${context.phase.replace(/[^a-z]/g, '')}-${context.jobId}`;
   await transport.distribute({
-    run: `${context.phase.replace(/[^a-z]/g, '')}-${context.jobId}`,
-    mode: 'embed',
-    model: { id: model.id, fingerprint: await registeredModelFingerprint(model) },
+    run,
+    payload: imagePayload(run, 'embed', { id: model.id, fingerprint: await registeredModelFingerprint(model) }),
+    decode: decodeResult,
     batches,
     store: async (_batch, outcome) => {
       const result = storeEmbedBatch(library, model, outcome);
@@ -152,4 +174,88 @@ export async function distributeEmbedding(
       ),
   });
   return { embedded, failed };
+}
+
+/** Rows per block of a distributed near-duplicate search (a block is a fraction of a second of searching). */
+export const NEIGHBOR_BLOCK = 5000;
+
+/**
+ * `findNearDuplicates` through remote workers: the app writes a snapshot of the active model's
+ * index, each worker searches blocks of rows in it with the same function (`nearestNeighbors`),
+ * and the app merges their lists and groups them here — the same groups as the local search. A
+ * block that fails on every attempt is searched here instead; the snapshot is removed at the end.
+ */
+export async function distributeNearDuplicates(
+  transport: RemoteTransport,
+  options: DuplicateOptions,
+  context: RunContext & { batchSize?: number },
+): Promise<DuplicateGroups & { blocks: number; blocksSearchedHere: number }> {
+  const { library } = context;
+  const { model, ids, data, dim } = loadActiveVectors(library);
+  const neighbors = checkDuplicateOptions(options);
+  const run = `duplicates-${context.jobId}`;
+  const size = context.batchSize ?? NEIGHBOR_BLOCK;
+  const snapshot = await writeIndexSnapshot(library, model, run);
+  const lists = {
+    neighbors,
+    ids: new Int32Array(ids.length * neighbors).fill(-1),
+    distances: new Float32Array(ids.length * neighbors).fill(Infinity),
+  };
+  /** A block: the positions of its rows (consecutive). */
+  const blocks = Array.from({ length: Math.ceil(ids.length / size) }, (_, b) =>
+    Array.from({ length: Math.min(size, ids.length - b * size) }, (_, i) => b * size + i),
+  );
+  const commit = (rows: number[], found: { ids: Int32Array; distances: Float32Array }) => {
+    lists.ids.set(found.ids, rows[0]! * neighbors);
+    lists.distances.set(found.distances, rows[0]! * neighbors);
+  };
+  const slice = (rows: number[]) => ({
+    ids: Int32Array.from(ids.slice(rows[0]!, rows[0]! + rows.length)),
+    vectors: data.subarray(rows[0]! * dim, (rows[0]! + rows.length) * dim),
+  });
+  let searchedHere = 0;
+  const started = performance.now();
+  try {
+    await transport.distribute({
+      run,
+      batches: blocks,
+      payload: (rows) => {
+        const block = slice(rows);
+        const encoded = toBase64(block.ids);
+        return {
+          data: {
+            run,
+            mode: 'neighbors',
+            snapshot: { generation: snapshot.generation, dim: snapshot.dim, space: snapshot.space, files: snapshot.files },
+            neighbors,
+            ids: encoded,
+            vectors: toBase64(block.vectors),
+          },
+          content: [...snapshot.files.map((f) => f.sha256), encoded],
+        };
+      },
+      decode: (value, rows) => decodeNeighbors(value, rows.length, neighbors),
+      store: async (rows, found) => commit(rows, found),
+      failed: async (rows) => {
+        const block = slice(rows);
+        commit(rows, nearestNeighbors(modelIndex(library, model).index, block.ids, block.vectors, dim, neighbors));
+        searchedHere++;
+      },
+      signal: context.signal,
+      onProgress: (state) =>
+        context.progress(
+          progressOf(
+            'duplicates',
+            state.imagesDone + state.imagesInFlight,
+            ids.length,
+            started,
+            state,
+            `${state.batchesDone} of ${blocks.length} blocks searched`,
+          ),
+        ),
+    });
+  } finally {
+    removeIndexSnapshots(library);
+  }
+  return { ...groupNearDuplicates(ids, lists, options), blocks: blocks.length, blocksSearchedHere: searchedHere };
 }

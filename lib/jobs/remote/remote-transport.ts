@@ -1,6 +1,6 @@
 /**
- * The library's side of the BullMQ transport: one distributed run (an ingest or a re-embedding)
- * sends its batches to the queue and commits each result as it arrives. The library stays the
+ * The library's side of the BullMQ transport: one distributed run (an ingest, a re-embedding, a
+ * near-duplicate search) sends its batches to the queue and commits each result as it arrives. The library stays the
  * single writer; workers only compute.
  *
  * Failure handling is BullMQ's: every batch has retries with exponential backoff, and a batch
@@ -11,8 +11,7 @@
  */
 import { Queue, type Job as BullJob } from 'bullmq';
 import { AppError } from '../../errors';
-import type { BatchImage, BatchOutcome } from '../../services/batch-embedding';
-import { BATCH_QUEUE, batchJobId, cancelKey, decodeResult, type BatchData } from './batch-protocol';
+import { BATCH_QUEUE, batchJobId, cancelKey, type BatchData } from './batch-protocol';
 import { checkRedis, connectRedis, describeRedisUrl, type RedisConnection } from './redis';
 
 export interface RunState {
@@ -32,15 +31,17 @@ export interface RunState {
   outage: string | null;
 }
 
-export interface RunSpec<T extends BatchImage> {
+/** A run's batches are lists of items (images, or rows of a search): progress counts items. */
+export interface RunSpec<T, R> {
   /** Unique per library job, e.g. 'ingest-12': a resumed job finds its batches again. */
   run: string;
-  mode: BatchData['mode'];
-  model: BatchData['model'];
-  includePatient?: boolean;
   batches: AsyncIterable<T[]> | Iterable<T[]>;
+  /** A batch as its job's data, and what names its content (the same batch again: the same job id). */
+  payload: (batch: T[]) => { data: BatchData; content: string[] };
+  /** A job's return value, checked (throws when it does not fit: the batch then counts as failed). */
+  decode: (value: unknown, batch: T[]) => R;
   /** Commits one batch's result (idempotent). */
-  store: (batch: T[], outcome: BatchOutcome) => Promise<void>;
+  store: (batch: T[], result: R) => Promise<void>;
   /** Called for a batch that failed every attempt (the reason is BullMQ's last error). */
   failed: (batch: T[], reason: string) => Promise<void>;
   /** Called when cancelled, with the batches never committed. */
@@ -110,7 +111,7 @@ export class RemoteTransport {
    * committed or failed for good. Throws AppError('cancelled') when `spec.signal` aborts: the
    * run's waiting batches are removed and workers drop the ones they hold.
    */
-  async distribute<T extends BatchImage>(spec: RunSpec<T>): Promise<void> {
+  async distribute<T, R>(spec: RunSpec<T, R>): Promise<void> {
     await this.check();
     await this.connection.redis.del(cancelKey(spec.run));
     await this.removeOtherRuns(spec.run);
@@ -134,11 +135,12 @@ export class RemoteTransport {
           unsent.push(images);
           continue;
         }
-        const id = batchJobId(spec.run, images);
+        const { data, content } = spec.payload(images);
+        const id = batchJobId(spec.run, content);
         if (pending.has(id)) continue;
         pending.set(id, images);
         state.batchesSent++;
-        await this.retryWhileAway(() => this.add(id, spec, images), spec.signal, state);
+        await this.retryWhileAway(() => this.add(id, data), spec.signal, state);
       }
     })()
       .catch((error: unknown) => {
@@ -181,15 +183,8 @@ export class RemoteTransport {
     spec.onProgress?.({ ...state, imagesInFlight: 0 });
   }
 
-  private add<T extends BatchImage>(id: string, spec: RunSpec<T>, images: T[]): Promise<unknown> {
-    const data: BatchData = {
-      run: spec.run,
-      mode: spec.mode,
-      model: spec.model,
-      includePatient: spec.includePatient ?? false,
-      images: images.map(({ hash, name }) => ({ hash, name })),
-    };
-    return this.queue.add(spec.mode, data, {
+  private add(id: string, data: BatchData): Promise<unknown> {
+    return this.queue.add(data.mode, data, {
       jobId: id,
       attempts: this.options.attempts,
       backoff: { type: 'exponential', delay: this.options.backoffMs },
@@ -200,7 +195,7 @@ export class RemoteTransport {
   }
 
   /** Commits the finished batches of this run, and records the ones that failed for good. */
-  private async collect<T extends BatchImage>(spec: RunSpec<T>, pending: Map<string, T[]>, state: RunState): Promise<void> {
+  private async collect<T, R>(spec: RunSpec<T, R>, pending: Map<string, T[]>, state: RunState): Promise<void> {
     for (const kind of ['completed', 'failed'] as const) {
       for (const job of await this.queue.getJobs([kind], 0, 999)) {
         const images = job.id ? pending.get(job.id) : undefined;
@@ -218,19 +213,19 @@ export class RemoteTransport {
   }
 
   /** Commits a completed batch; one whose result does not check out counts as failed, with the reason. */
-  private async finish<T extends BatchImage>(spec: RunSpec<T>, images: T[], end: { value: unknown } | { reason: string }): Promise<void> {
+  private async finish<T, R>(spec: RunSpec<T, R>, images: T[], end: { value: unknown } | { reason: string }): Promise<void> {
     if ('reason' in end) return spec.failed(images, end.reason || 'failed without a reason');
-    let outcome: BatchOutcome;
+    let result: R;
     try {
-      outcome = decodeResult(end.value);
+      result = spec.decode(end.value, images);
     } catch (error) {
       return spec.failed(images, (error as Error).message);
     }
-    await spec.store(images, outcome);
+    await spec.store(images, result);
   }
 
   /** Adds again every pending batch Redis no longer has (it restarted empty, or lost the keys). */
-  private async reconcile<T extends BatchImage>(spec: RunSpec<T>, pending: Map<string, T[]>): Promise<number> {
+  private async reconcile<T, R>(spec: RunSpec<T, R>, pending: Map<string, T[]>): Promise<number> {
     const ids = [...pending.keys()];
     let added = 0;
     for (let s = 0; s < ids.length; s += 100) {
@@ -238,14 +233,14 @@ export class RemoteTransport {
       const states = await Promise.all(chunk.map((id) => this.queue.getJobState(id)));
       for (const [i, jobState] of states.entries()) {
         if (jobState !== 'unknown') continue;
-        await this.add(chunk[i]!, spec, pending.get(chunk[i]!)!);
+        await this.add(chunk[i]!, spec.payload(pending.get(chunk[i]!)!).data);
         added++;
       }
     }
     return added;
   }
 
-  private async cancel<T extends BatchImage>(spec: RunSpec<T>, pending: Map<string, T[]>, unsent: T[][]): Promise<void> {
+  private async cancel<T, R>(spec: RunSpec<T, R>, pending: Map<string, T[]>, unsent: T[][]): Promise<void> {
     try {
       await this.connection.redis.set(cancelKey(spec.run), '1', 'EX', 86_400);
       for (const id of pending.keys()) await this.queue.remove(id).catch(() => 0); // an active (locked) one stays; its worker drops it

@@ -2,7 +2,9 @@
  * A remote worker (`npm run worker -- --remote <app URL>`): takes batches from the BullMQ queue,
  * fetches their originals from the app with the access token, embeds them with the model the
  * batch names (downloaded once, cached by id and fingerprint) and returns the vectors as the job's
- * result. It holds no library: no SQLite, no index, no files but its model cache.
+ * result. A block of a near-duplicate search is answered from the run's index snapshot (downloaded
+ * once per run): each row's nearest neighbours, by the library's own search function. It holds no
+ * library: no SQLite, no files but its model and snapshot caches.
  *
  * Refusals: a worker pinned to one model (`pinnedModel`) refuses batches for another; a cancelled
  * run's batches are dropped (the cancel key is checked before and during a batch); a wrong token
@@ -12,9 +14,20 @@ import { hostname } from 'node:os';
 import { UnrecoverableError, Worker, type Job as BullJob } from 'bullmq';
 import { isAppError } from '../../errors';
 import { embedOriginals } from '../../services/batch-embedding';
+import { nearestNeighbors } from '../../services/duplicates-service';
 import { AppClient } from './app-client';
-import { BATCH_QUEUE, batchDataSchema, cancelKey, encodeResult, type BatchResult } from './batch-protocol';
+import {
+  BATCH_QUEUE,
+  batchDataSchema,
+  cancelKey,
+  encodeNeighbors,
+  encodeResult,
+  fromBase64,
+  type BatchResult,
+  type NeighborBatch,
+} from './batch-protocol';
 import { ModelCache } from './model-cache';
+import { SnapshotCache } from './snapshot-cache';
 import { checkRedis, connectRedis, describeRedisUrl } from './redis';
 import { parseOrThrow } from '../../validation';
 
@@ -43,6 +56,7 @@ export async function runRemoteWorker(options: RemoteWorkerOptions): Promise<{ b
   const hello = await client.hello();
   const connection = connectRedis(options.redisUrl, { waitForever: true });
   const models = new ModelCache(options.cacheDir, client);
+  const snapshots = new SnapshotCache(options.cacheDir, client);
   const stop = new AbortController();
   const onStop = () => stop.abort();
   options.signal.addEventListener('abort', onStop);
@@ -54,8 +68,20 @@ export async function runRemoteWorker(options: RemoteWorkerOptions): Promise<{ b
     log(
       `remote worker ${name}: app ${options.appUrl} (active model ${hello.activeModel?.id ?? 'none'}), Redis ${describeRedisUrl(options.redisUrl)}`,
     );
-    const processor = async (job: BullJob, _token?: string, signal?: AbortSignal): Promise<BatchResult> => {
+    const processor = async (
+      job: BullJob,
+      _token?: string,
+      signal?: AbortSignal,
+    ): Promise<BatchResult | ReturnType<typeof encodeNeighbors>> => {
       const data = parseOrThrow(batchDataSchema, job.data, 'batch');
+      if (data.mode === 'neighbors') {
+        if ((await connection.redis.exists(cancelKey(data.run))) > 0) throw new UnrecoverableError(`run ${data.run} was cancelled`);
+        const lists = await searchBlock(data, snapshots, (n) => void job.updateProgress(n).catch(() => undefined), signal);
+        done.batches++;
+        done.images += lists.ids.length / data.neighbors;
+        log(`batch ${job.id}: neighbours of ${lists.ids.length / data.neighbors} images`);
+        return encodeNeighbors(lists, name);
+      }
       if (options.pinnedModel !== undefined && data.model.id !== options.pinnedModel)
         throw new Error(`worker ${name} holds model ${options.pinnedModel}; this batch needs model ${data.model.id}: refused`);
       const abort = new AbortController();
@@ -117,4 +143,32 @@ export async function runRemoteWorker(options: RemoteWorkerOptions): Promise<{ b
   }
   if (fatal) throw fatal;
   return done;
+}
+
+/**
+ * A block of a near-duplicate search: its rows' nearest neighbours in the run's index snapshot,
+ * searched in slices of 500 rows with the event loop free between them (the lock renewals, a stop).
+ */
+async function searchBlock(
+  data: NeighborBatch,
+  snapshots: SnapshotCache,
+  progress: (done: number) => void,
+  signal?: AbortSignal,
+): Promise<ReturnType<typeof nearestNeighbors>> {
+  const index = await snapshots.get(data.run, data.snapshot);
+  const ids = fromBase64(data.ids, Int32Array);
+  const dim = data.snapshot.dim;
+  const vectors = fromBase64(data.vectors, Float32Array, ids.length * dim);
+  const k = data.neighbors;
+  const lists = { neighbors: k, ids: new Int32Array(ids.length * k), distances: new Float32Array(ids.length * k) };
+  for (let start = 0; start < ids.length; start += 500) {
+    if (signal?.aborted) throw new Error('the worker is stopping');
+    const end = Math.min(start + 500, ids.length);
+    const slice = nearestNeighbors(index, ids.subarray(start, end), vectors.subarray(start * dim, end * dim), dim, k);
+    lists.ids.set(slice.ids, start * k);
+    lists.distances.set(slice.distances, start * k);
+    progress(end);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return lists;
 }

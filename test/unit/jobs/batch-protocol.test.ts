@@ -44,10 +44,10 @@ describe('batch results', () => {
 
 describe('batches', () => {
   it('are named by their run and content: the same batch twice is one job', () => {
-    const a = batchJobId('ingest-3', [{ hash: HASH_A }, { hash: HASH_B }]);
-    expect(a).toBe(batchJobId('ingest-3', [{ hash: HASH_A }, { hash: HASH_B }]));
-    expect(a).not.toBe(batchJobId('ingest-3', [{ hash: HASH_B }, { hash: HASH_A }]));
-    expect(a).not.toBe(batchJobId('ingest-4', [{ hash: HASH_A }, { hash: HASH_B }]));
+    const a = batchJobId('ingest-3', [HASH_A, HASH_B]);
+    expect(a).toBe(batchJobId('ingest-3', [HASH_A, HASH_B]));
+    expect(a).not.toBe(batchJobId('ingest-3', [HASH_B, HASH_A]));
+    expect(a).not.toBe(batchJobId('ingest-4', [HASH_A, HASH_B]));
     expect(a).toMatch(/^ingest-3\.[0-9a-f]{24}$/); // BullMQ refuses ':' in ids
   });
 

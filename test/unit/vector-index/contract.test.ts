@@ -2,12 +2,12 @@
  * The VectorIndex contract: the same cases run against every registered backend (today hnsw), so a
  * new one (a distributed store) is accepted only when it behaves as the services expect — exact
  * order on well-separated points, removals that never come back, a save that reopens whole and
- * stamped with its generation, rebuilds that replace (and, cancelled, keep) the contents, and
+ * stamped with its generation, a snapshot elsewhere that searches alike, rebuilds that replace (and, cancelled, keep) the contents, and
  * dimension mismatches refused with AppError('invalid_input').
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { errorCode } from '../../helpers/errors';
 import { VECTOR_INDEX_BACKENDS, vectorIndexBackend } from '../../../lib/vector-index/backends';
@@ -94,6 +94,22 @@ describe.each(Object.keys(VECTOR_INDEX_BACKENDS))('VectorIndex contract: %s', (n
     const missing = backend.open(path(), { dim: DIM, space: 'l2' }, 7);
     expect(missing.index).toBeNull();
     expect(missing.reason).toMatch(/missing/);
+  });
+
+  it('writes a snapshot elsewhere that opens whole and answers every search as the index does, its own files untouched', () => {
+    const p = path();
+    const index = filled(p);
+    index.save(3);
+    index.remove([104]);
+    const copy = join(mkdtempSync(join(dir, 'snapshot-')), 'index');
+    const files = index.snapshot(copy, 4);
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) expect(existsSync(join(dirname(copy), file))).toBe(true);
+    const opened = backend.open(copy, { dim: DIM, space: 'l2' }, 4);
+    expect(opened.stale).toBe(false);
+    expect(opened.index!.ids()).toEqual(index.ids());
+    for (let x = -1; x <= 20; x += 0.7) expect(opened.index!.search(at(x), 6, { ef: 8 })).toEqual(index.search(at(x), 6, { ef: 8 }));
+    expect(backend.open(p, { dim: DIM, space: 'l2' }, 3).index!.size).toBe(20); // the saved index is as it was
   });
 
   it('rebuilds to exactly the given entries (removed ids allowed again), in one go or in batches', async () => {
