@@ -1,12 +1,20 @@
 /**
- * What crosses Redis between the library and remote workers: vectors come back bit for bit, a
+ * What crosses Redis between the library and remote workers: vectors and neighbour lists come back bit for bit, a
  * result that does not fit the protocol is refused before anything is stored, batch ids follow
  * content, and the settings that turn the transport on are checked where they are parsed.
  */
 import { describe, expect, it } from 'vitest';
 import { allowed, workerAllowed } from '../../../app/_server/access';
 import { parseConfig } from '../../../lib/config';
-import { batchDataSchema, batchJobId, decodeResult, encodeResult } from '../../../lib/jobs/remote/batch-protocol';
+import {
+  batchDataSchema,
+  batchJobId,
+  decodeNeighbors,
+  decodeResult,
+  encodeNeighbors,
+  encodeResult,
+  toBase64,
+} from '../../../lib/jobs/remote/batch-protocol';
 import { describeRedisUrl } from '../../../lib/jobs/remote/redis';
 import { modelFingerprint } from '../../../lib/models/model-io';
 
@@ -39,6 +47,39 @@ describe('batch results', () => {
       expect(() => decodeResult(value)).toThrow(
         expect.objectContaining({ code: 'invalid_input', message: expect.stringMatching(message) }),
       );
+  });
+});
+
+describe('neighbour lists of a near-duplicate block', () => {
+  const lists = {
+    neighbors: 2,
+    ids: Int32Array.of(7, -1, 3, 9),
+    distances: Float32Array.of(0.25, Infinity, 1e-7, 2),
+  };
+
+  it('come back exactly, padding included', () => {
+    const back = decodeNeighbors(JSON.parse(JSON.stringify(encodeNeighbors(lists, '9@host'))), 2, 2);
+    expect(back).toEqual({ worker: '9@host', ...lists });
+  });
+
+  it('are refused when they hold another number of rows than the block sent', () => {
+    const value = encodeNeighbors(lists, 'w');
+    expect(() => decodeNeighbors(value, 3, 2)).toThrow(expect.objectContaining({ code: 'invalid_input' }));
+    expect(() => decodeNeighbors({ ...value, ids: 'not base64!' }, 2, 2)).toThrow(/neighbour lists/);
+  });
+
+  it('name snapshot files plainly: a path in a file name is refused', () => {
+    const block = {
+      run: 'duplicates-4',
+      mode: 'neighbors',
+      snapshot: { generation: 3, dim: 2, space: 'l2', files: [{ name: 'index.json', sha256: HASH_A }] },
+      neighbors: 2,
+      ids: toBase64(Int32Array.of(1)),
+      vectors: toBase64(Float32Array.of(0.5, 1)),
+    };
+    expect(batchDataSchema.safeParse(block).success).toBe(true);
+    const bad = { ...block, snapshot: { ...block.snapshot, files: [{ name: '../../atlas.db', sha256: HASH_A }] } };
+    expect(batchDataSchema.safeParse(bad).success).toBe(false);
   });
 });
 
