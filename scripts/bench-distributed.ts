@@ -1,11 +1,12 @@
 /**
- * npm run bench:queue [-- --workers 1,2,4 --copies 3] — ingest throughput through Redis and remote
- * workers (separate `npm run worker -- --remote` processes) against the embedded path, in the same
- * run, on the same images (rounds interleaved; medians, with each round's load average): the shared photos, re-encoded `copies` times (new content, real JPEG
+ * npm run bench:distributed [-- --workers 1,2,4 --copies 3] (alias bench:queue) — ingest throughput
+ * through Redis and remote workers (separate `npm run worker -- --remote` processes) against the
+ * embedded path (no Redis), in the same run, on the same images (rounds interleaved; medians, with
+ * each round's load average): the shared photos, re-encoded `copies` times (new content, real JPEG
  * decoding) and the `photo-cae` preset (64×64×3). Each measurement gets a fresh library, a private
  * redis-server and the app's remote routes served over HTTP (the handlers `next start` runs). The
  * clock runs from the job's start to its end; worker start-up (engine, first model download) is
- * reported apart. One JSON line on stdout.
+ * reported apart. One JSON line on stdout, with the scaling from 1 to 2 workers and from 2 to 4.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -33,7 +34,7 @@ import * as models from '../app/api/remote/models/[id]/[file]/route';
 import { runCli } from './cli/run';
 
 const PHOTOS = new URL('../../shared/data/photos/', import.meta.url).pathname;
-const TOKEN = 'bench-queue-token-0123456789abcdef';
+const TOKEN = 'bench-distributed-token-0123456789abcdef';
 
 const flags = z.strictObject({
   workers: z
@@ -49,7 +50,7 @@ const flags = z.strictObject({
 
 /** The shared photos re-encoded `copies` times (JPEG quality 90, 85, …): distinct content, real decoding. */
 async function benchFolder(copies: number): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'latent-atlas-bench-queue-'));
+  const dir = mkdtempSync(join(tmpdir(), 'latent-atlas-bench-distributed-'));
   const files = (await listImageFiles(PHOTOS)).filter((f) => f.endsWith('.jpg'));
   for (let c = 0; c < copies; c++) {
     await Promise.all(
@@ -171,7 +172,7 @@ function summary(runs: readonly Measured[]) {
 }
 
 await runCli(async () => {
-  const program = new Command('bench:queue')
+  const program = new Command('bench:distributed')
     .option('--workers <list>', 'worker counts to measure', '1,2,4')
     .option('--copies <n>', 'times the shared photos are re-encoded into the bench folder', '3')
     .option('--batch <n>', 'images per batch', '50')
@@ -210,6 +211,17 @@ await runCli(async () => {
     line.embedded = summary(rounds.embedded);
     const oneWorker = rounds.redis.get(1);
     const base = oneWorker ? median(oneWorker.map((r) => r.imagesPerSec)) : null;
+    const rate = (workers: number) => {
+      const runs = rounds.redis.get(workers);
+      return runs ? median(runs.map((r) => r.imagesPerSec)) : null;
+    };
+    const ratio = (a: number | null, b: number | null) => (a !== null && b !== null ? round(a / b) : null);
+    line.scaling = {
+      oneToTwoWorkers: ratio(rate(2), rate(1)),
+      twoToFourWorkers: ratio(rate(4), rate(2)),
+      cores: availableParallelism(),
+    };
+    line.loadAverageAtEnd = round(loadavg()[0]!);
     line.redis = [...rounds.redis.entries()].map(([workers, runs]) => ({
       workers,
       ...summary(runs),
@@ -228,7 +240,7 @@ async function runChild(folder: string, workers: number, batch: number, concurre
   const args = [
     '--import',
     'tsx',
-    'scripts/bench-queue.ts',
+    'scripts/bench-distributed.ts',
     '--one',
     folder,
     '--workers',
