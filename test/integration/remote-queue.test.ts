@@ -3,9 +3,10 @@
  * same handlers `next start` runs, token check included), two `npm run worker -- --remote` processes
  * (three for the kill test) and the library's coordinator in this process. A folder of real photos
  * ingested this way equals the embedded path's library; 2,000 images survive a worker killed
- * mid-batch, each stored once; a batch delivered twice stores once; Redis away at the start is a
- * clear error while search keeps working; Redis lost mid-job (restarted empty) costs nothing but
- * time; a wrong token is refused.
+ * mid-batch, each stored once; the near-duplicate search through the workers finds the local
+ * search's groups; a batch delivered twice stores once; Redis away at the start is a clear error
+ * (ingest and search jobs alike) while search keeps working; Redis lost mid-job (restarted empty)
+ * costs nothing but time; a wrong token is refused on every worker route.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -285,6 +286,12 @@ describe('remote workers through Redis', () => {
       expect(job?.error).toMatch(
         /^cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+ \(LATENT_ATLAS_REDIS_URL\): .*ECONNREFUSED.*unset LATENT_ATLAS_REDIS_URL/,
       );
+      // The near-duplicate search alike, leaving no index snapshot behind.
+      queueJob(library, 'duplicates', {});
+      const search = await runNextJob(library, { remote: away });
+      expect(search?.state).toBe('failed');
+      expect(search?.error).toMatch(/^cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+ \(LATENT_ATLAS_REDIS_URL\)/);
+      expect(existsSync(join(config.indexDir, 'snapshots'))).toBe(false);
       const [first] = liveImageHashes(library.db);
       const { hits } = await searchSimilar(library, { imageId: first!.id }, { k: 3, exact: true });
       expect(hits).toHaveLength(3);
@@ -426,13 +433,18 @@ describe('remote workers through Redis', () => {
 
   it('refuses a wrong token: the app answers 401 and the worker stops with the reason', async () => {
     const [image] = liveImageHashes(library.db);
-    for (const authorization of ['Bearer not-the-token-at-all', undefined]) {
-      const response = await fetch(`${app.url}/api/remote/originals/${image!.contentHash}`, {
-        headers: authorization ? { Authorization: authorization } : {},
-      });
-      expect(response.status).toBe(401);
-      expect(((await response.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
-    }
+    const paths = [
+      `/api/remote/originals/${image!.contentHash}`,
+      '/api/remote/hello',
+      `/api/remote/models/${activeModel(library.db)!.id}/weights.bin`,
+      '/api/remote/snapshots/duplicates-1/index.json',
+    ];
+    for (const path of paths)
+      for (const authorization of ['Bearer not-the-token-at-all', undefined]) {
+        const response = await fetch(`${app.url}${path}`, { headers: authorization ? { Authorization: authorization } : {} });
+        expect(response.status, path).toBe(401);
+        expect(((await response.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
+      }
     const intruder = startWorker({ LATENT_ATLAS_TOKEN: 'not-the-token-at-all' });
     expect(await intruder.exited).toBe(1);
     expect(intruder.log.join('\n')).toMatch(/refused this worker's token/);
