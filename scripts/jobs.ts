@@ -1,5 +1,5 @@
 /**
- * npm run jobs -- add <kind> ['<params as JSON>'] [--watch]   queue a job (kinds: ingest, train, embed, cluster, map)
+ * npm run jobs -- add <kind> ['<params as JSON>'] [--watch]   queue a job (kinds: ingest, train, embed, activate, cluster, map, index, duplicates, trash)
  * npm run jobs -- list | show <id> | watch <id> | cancel <id>
  * The worker (npm run worker) runs them; `watch` shows the progress as a bar until the job ends.
  */
