@@ -342,6 +342,9 @@ describe('remote workers through Redis', () => {
     await until('the workers to drop their batches', () =>
       holding.every((w) => w.log.slice(logged[workers.indexOf(w)]).some((l) => /was cancelled/.test(l))),
     );
+    // A worker that took a batch just before the cancel key was set (not among the holders seen
+    // above) drops it within its next check (100 ms): nothing may stay active.
+    await until('no batch left active', async () => (await transport.counts()).active === 0, 10_000);
     const counts = await transport.counts();
     expect(counts).toMatchObject({ waiting: 0, active: 0, delayed: 0 });
     expect(countImages(library.db)).toBeLessThan(before + 240);
@@ -469,5 +472,25 @@ describe('remote workers through Redis', () => {
     const refusals = pinned.log.filter((l) => l.includes(`holds model 999; this batch needs model ${active}: refused`));
     expect(refusals).toHaveLength(5); // every attempt BullMQ made
     expectNoStrayOriginals();
+  });
+
+  it('searches a near-duplicate block here when it fails on every attempt: the same groups still', async () => {
+    // The only worker left cannot keep a snapshot (its cache is under a file): every attempt fails.
+    const others = workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
+    for (const w of others) w.child.kill('SIGTERM');
+    await Promise.all(
+      others.map((w) => new Promise((resolve) => (w.child.exitCode !== null ? resolve(null) : w.child.once('exit', resolve)))),
+    );
+    const broken = startWorker({}, ['--cache', join(PHOTOS, 'labels.csv', 'cache')]);
+    await until('the worker to start', () => broken.log.some((l) => l.startsWith('remote worker')));
+    const images = countImages(library.db);
+    queueJob(library, 'duplicates', { batchSize: images, fraction: 0.3 });
+    const job = await runNextJob(library, { remote: transport, progressMs: 0 });
+    expect(job?.state, job?.error ?? '').toBe('succeeded');
+    const { blocks, blocksSearchedHere, ...found } = job!.result as DuplicateGroups & { blocks: number; blocksSearchedHere: number };
+    expect([blocks, blocksSearchedHere]).toEqual([1, 1]);
+    expect(found).toEqual(JSON.parse(JSON.stringify(findNearDuplicates(library, { fraction: 0.3 }))) as unknown);
+    expect(broken.log.filter((l) => /^batch duplicates-\d+\.\w+ failed: .*ENOTDIR/.test(l))).toHaveLength(5); // every attempt
+    expect(existsSync(join(config.indexDir, 'snapshots'))).toBe(false);
   });
 });
