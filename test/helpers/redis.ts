@@ -1,7 +1,7 @@
 /**
  * A private Redis for a test: Debian's redis-server on a free port, in a temp folder, with no
- * persistence (--save ''), stopped (or killed, to play an outage) by the test — never the system
- * service.
+ * persistence (--save ''), stopped (or killed or frozen, to play an outage) by the test — never
+ * the system service.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -40,6 +40,9 @@ export interface TestRedis {
   start(): Promise<void>;
   /** SIGKILL: an outage, nothing flushed. */
   kill(): Promise<void>;
+  /** SIGSTOP / SIGCONT: Redis unreachable with its data kept (a network partition); its clock keeps running, so locks expire. */
+  pause(): void;
+  resume(): void;
   /** Stops it and removes its folder. */
   stop(): Promise<void>;
 }
@@ -70,7 +73,14 @@ export async function startRedis(): Promise<TestRedis> {
       c.kill('SIGKILL');
       await exited(c);
     },
+    pause() {
+      child?.kill('SIGSTOP');
+    },
+    resume() {
+      child?.kill('SIGCONT');
+    },
     async stop() {
+      child?.kill('SIGCONT');
       if (child) {
         const c = child;
         child = null;

@@ -5,8 +5,8 @@
  * ingested this way equals the embedded path's library; 2,000 images survive a worker killed
  * mid-batch, each stored once; the near-duplicate search through the workers finds the local
  * search's groups; a batch delivered twice stores once; Redis away at the start is a clear error
- * (ingest and search jobs alike) while search keeps working; Redis lost mid-job (restarted empty)
- * costs nothing but time; a wrong token is refused on every worker route.
+ * (ingest and search jobs alike) while search keeps working; Redis lost mid-job (restarted empty,
+ * or frozen past the batch locks) costs nothing but time; a wrong token is refused on every worker route.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -316,6 +316,29 @@ describe('remote workers through Redis', () => {
     expect(job.result).toEqual({ added: 240 - known, duplicates: known, refused: 0 });
     expect(job.progress.message).toMatch(/\d+ batches sent again/); // the ones Redis lost
     expect(countImages(library.db)).toBe(before + 240 - known);
+    expect(countEmbeddings(library.db, model.id)).toBe(countImages(library.db));
+    expectIndexEqualsStore(library, model);
+    expect(await transport.counts()).toMatchObject({ waiting: 0, active: 0, delayed: 0, failed: 0 });
+  });
+
+  it('rides out Redis frozen longer than a batch lock (a partition that keeps the data): each image stored once', async () => {
+    const folder = await fashionFolder(480, temp('latent-atlas-png-')); // its first 240 are in the library already
+    const before = countImages(library.db);
+    const known = (await listImageFiles(folder)).filter((file) => findImageByHash(library.db, contentHash(readFileSync(file)))).length;
+    expect(known).toBeGreaterThanOrEqual(240);
+    const job = await runIngest(folder, 12, async (queued) => {
+      await until('batches to be out', async () => (jobOrThrow(library, queued.id).progress.done ?? 0) >= known + 24);
+      redis.pause();
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 6500)); // past the workers' 5 s locks
+        expect(jobOrThrow(library, queued.id).state).toBe('running');
+      } finally {
+        redis.resume();
+      }
+    });
+    expect(job.state, job.error ?? '').toBe('succeeded');
+    expect(job.result).toEqual({ added: 480 - known, duplicates: known, refused: 0 });
+    expect(countImages(library.db)).toBe(before + 480 - known);
     expect(countEmbeddings(library.db, model.id)).toBe(countImages(library.db));
     expectIndexEqualsStore(library, model);
     expect(await transport.counts()).toMatchObject({ waiting: 0, active: 0, delayed: 0, failed: 0 });
