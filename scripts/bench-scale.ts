@@ -187,21 +187,32 @@ async function workerStep(step: WorkerStep, library: Library): Promise<Record<st
       const opened = openModelIndex(library, model);
       const open = seconds();
       const openPeak = mb(statusKb('self', 'VmHWM'));
-      // recall@10 of the app's search by id (k + 1 asked, the image itself dropped) against exact search.
+      // recall@10 of the app's search by id (k + 1 asked, the image itself dropped) against exact
+      // search, at the app's ef (the index's default) and at others, with the search's own time.
       const { ids, data, dim } = loadActiveVectors(library);
       const random = seededRandom(3);
       const sample = Array.from({ length: 200 }, () => Math.floor(random() * ids.length));
       const exact = exactNeighbors(data, ids.length, dim, sample, 10);
-      let found = 0;
-      sample.forEach((row, q) => {
-        const truth = new Set(Array.from(exact[q]!, (r) => ids[r]!));
-        const hits = opened.index
-          .search(data.subarray(row * dim, (row + 1) * dim), 11)
-          .filter((h) => h.id !== ids[row])
-          .slice(0, 10);
-        found += hits.filter((h) => truth.has(h.id)).length;
-      });
-      return { seconds: open, open_peak_rss_mb: openPeak, rebuilt: opened.rebuilt, recall_at_10: round(found / (sample.length * 10), 4) };
+      const measure = (ef?: number) => {
+        let found = 0;
+        const t = performance.now();
+        sample.forEach((row, q) => {
+          const truth = new Set(Array.from(exact[q]!, (r) => ids[r]!));
+          const hits = opened.index
+            .search(data.subarray(row * dim, (row + 1) * dim), 11, ef === undefined ? {} : { ef })
+            .filter((h) => h.id !== ids[row])
+            .slice(0, 10);
+          found += hits.filter((h) => truth.has(h.id)).length;
+        });
+        return {
+          recall_at_10: round(found / (sample.length * 10), 4),
+          us_per_search: round(((performance.now() - t) * 1000) / sample.length, 1),
+        };
+      };
+      measure(); // warm: the graph's pages come into memory
+      const app = measure();
+      const byEf = Object.fromEntries([16, 32, 64, 128].map((ef) => [`ef_${ef}`, measure(ef)]));
+      return { seconds: open, open_peak_rss_mb: openPeak, rebuilt: opened.rebuilt, ...app, by_ef: byEf };
     }
     case 'kmeans':
     case 'auto_k': {
@@ -474,7 +485,11 @@ async function webSteps(
       body: '{"imageId":1,"k":10}',
     });
     if (!first.ok) throw new Error(`first search failed: ${first.status} ${await first.text()}`);
-    out.first_search = { seconds: round((performance.now() - t) / 1000), web_peak_rss_mb: rss.peak() };
+    out.first_search = {
+      seconds: round((performance.now() - t) / 1000),
+      response_bytes: (await first.arrayBuffer()).byteLength,
+      web_peak_rss_mb: rss.peak(),
+    };
     /**
      * One load phase from a separate load-generator process (scripts/cli/load-client.ts): the
      * server's CPU per request and the generator's share of the CPU the two used in the window.
