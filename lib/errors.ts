@@ -26,7 +26,16 @@ export const ERROR_STATUS = Object.freeze({
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
+/**
+ * Marks an AppError whichever copy of this module made it: the built web app holds several copies
+ * of lib/ (Next.js bundles it per router, the server's listener loads its own) that share objects
+ * such as the open index, so an error thrown by one copy is caught by another, where `instanceof`
+ * would not know it.
+ */
+const APP_ERROR = Symbol.for('latent-atlas.AppError');
+
 export class AppError extends Error {
+  readonly [APP_ERROR] = true;
   readonly code: ErrorCode;
   readonly status: number;
   /** When to ask again, for a web door's Retry-After (errors that pass: 'busy'). */
@@ -43,5 +52,8 @@ export class AppError extends Error {
 
 /** True when `error` is an AppError with `code` (or any AppError when no code is given). */
 export function isAppError(error: unknown, code?: ErrorCode): error is AppError {
-  return error instanceof AppError && (code === undefined || error.code === code);
+  return (
+    (error instanceof AppError || (error instanceof Error && (error as Partial<Record<typeof APP_ERROR, boolean>>)[APP_ERROR] === true)) &&
+    (code === undefined || (error as AppError).code === code)
+  );
 }

@@ -1,5 +1,5 @@
 /**
- * npm run bench:scale -- --images 100000[,300000,1000000] [--seconds 10] [--connections 8]
+ * npm run bench:scale -- --images 100000[,300000,1000000] [--seconds 10] [--connections 8] [--only …] [--keep] [--reuse]
  *
  * What a library of N images costs, step by step. The library is made fast but from real parts:
  * the 70,000 Fashion-MNIST images (train + test) are embedded once by a real trained model
@@ -11,21 +11,23 @@
  *
  * Each worker-side step (index build, cold open + recall, k-means k = 50, auto k, map, near-duplicate
  * groups) runs in a fresh child process calling the same library function a job would, so its peak
- * resident memory (VmHWM) is that step's alone. The web-side steps go through the running app
- * (`next start`: run `npm run build` first): search by id and by upload at 8 connections
- * (autocannon), the map as the browser gets it, the last page of the library and of the largest
+ * resident memory (VmHWM) is that step's alone. The web-side steps go through the app as `npm start`
+ * serves it (scripts/web-server.ts over the build: run `npm run build` first): search by id and by
+ * upload at 8 connections (autocannon, in its own process: scripts/cli/load-client.ts, whose CPU
+ * share is reported beside the server's), the map as the browser gets it, the last page of the library and of the largest
  * cluster, and the Clusters page in Debian's Chromium (when the WebGL map's first drawing lands after
  * the page opens, and a hover); the server's resident memory is sampled every 100 ms and its peak
  * reported per step, with its CPU time per search request (what shared cores do not change).
- * One JSON line per N on stdout; progress on stderr.
+ * One JSON line per N on stdout, with the load average at its start and end; progress on stderr.
+ * `--keep` keeps a library, `--reuse` measures a kept one again, `--only web,kmeans` re-measures
+ * some steps.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
 import { Command } from 'commander';
 import sharp from 'sharp';
 import { z } from 'zod';
@@ -41,13 +43,15 @@ import { findNearDuplicates } from '../lib/services/duplicates-service';
 import { openLibrary, type Library } from '../lib/services/library';
 import { computeMap } from '../lib/services/map-service';
 import { loadActiveVectors, openModelIndex, registerModelDir } from '../lib/services/model-service';
-import { clusterMemberPage, runAssignments } from '../lib/store/clusters-repo';
+import { clusterMemberPage, listClusterRuns, runAssignments } from '../lib/store/clusters-repo';
 import { immediate } from '../lib/store/database';
 import { putEmbedding } from '../lib/store/embeddings-repo';
 import { insertImage } from '../lib/store/images-repo';
 import { activeModel } from '../lib/store/models-repo';
 import { BASE, BENCH_HOME, BENCH_MODEL_DIR, fashionCodes, labelOfImage, noisyCodes } from './cli/fashion-codes';
+import type { LoadResult, LoadSpec } from './cli/load-client';
 import { runCli } from './cli/run';
+import { WebProcess } from './cli/web-process';
 
 const WORKER_STEPS = Object.freeze([
   'index_build',
@@ -70,7 +74,9 @@ const program = new Command('bench:scale')
   .option('--port <n>', 'port of the app under test', '3931')
   .option('--step-timeout <s>', 'a worker step running longer is stopped and reported as timed out', '600')
   .option('--skip <list>', `steps to leave out (${WORKER_STEPS.join(', ')}, web)`, '')
+  .option('--only <list>', 'run only these steps (names as for --skip); the others are left out', '')
   .option('--keep', 'keep the library folders (data/bench-scale/lib-<N>)')
+  .option('--reuse', 'measure the library kept by an earlier --keep run instead of building it again (kept again)')
   .option('--step <name>', '(internal) run one worker step in this process')
   .option('--data <dir>', '(internal) the library of --step');
 
@@ -181,21 +187,32 @@ async function workerStep(step: WorkerStep, library: Library): Promise<Record<st
       const opened = openModelIndex(library, model);
       const open = seconds();
       const openPeak = mb(statusKb('self', 'VmHWM'));
-      // recall@10 of the app's search by id (k + 1 asked, the image itself dropped) against exact search.
+      // recall@10 of the app's search by id (k + 1 asked, the image itself dropped) against exact
+      // search, at the app's ef (the index's default) and at others, with the search's own time.
       const { ids, data, dim } = loadActiveVectors(library);
       const random = seededRandom(3);
       const sample = Array.from({ length: 200 }, () => Math.floor(random() * ids.length));
       const exact = exactNeighbors(data, ids.length, dim, sample, 10);
-      let found = 0;
-      sample.forEach((row, q) => {
-        const truth = new Set(Array.from(exact[q]!, (r) => ids[r]!));
-        const hits = opened.index
-          .search(data.subarray(row * dim, (row + 1) * dim), 11)
-          .filter((h) => h.id !== ids[row])
-          .slice(0, 10);
-        found += hits.filter((h) => truth.has(h.id)).length;
-      });
-      return { seconds: open, open_peak_rss_mb: openPeak, rebuilt: opened.rebuilt, recall_at_10: round(found / (sample.length * 10), 4) };
+      const measure = (ef?: number) => {
+        let found = 0;
+        const t = performance.now();
+        sample.forEach((row, q) => {
+          const truth = new Set(Array.from(exact[q]!, (r) => ids[r]!));
+          const hits = opened.index
+            .search(data.subarray(row * dim, (row + 1) * dim), 11, ef === undefined ? {} : { ef })
+            .filter((h) => h.id !== ids[row])
+            .slice(0, 10);
+          found += hits.filter((h) => truth.has(h.id)).length;
+        });
+        return {
+          recall_at_10: round(found / (sample.length * 10), 4),
+          us_per_search: round(((performance.now() - t) * 1000) / sample.length, 1),
+        };
+      };
+      measure(); // warm: the graph's pages come into memory
+      const app = measure();
+      const byEf = Object.fromEntries([16, 32, 64, 128].map((ef) => [`ef_${ef}`, measure(ef)]));
+      return { seconds: open, open_peak_rss_mb: openPeak, rebuilt: opened.rebuilt, ...app, by_ef: byEf };
     }
     case 'kmeans':
     case 'auto_k': {
@@ -296,6 +313,45 @@ function rssSampler(pid: number) {
   };
 }
 
+const LOAD_CLIENT = fileURLToPath(new URL('./cli/load-client.ts', import.meta.url));
+
+/**
+ * One load phase from the load generator in its own process (same priority: a child inherits it):
+ * latency and throughput as it saw them, the server's CPU per request over the measured window,
+ * and what the generator itself cost — its CPU seconds, and its share of the CPU that server and
+ * generator used together in that window (both run on the same cores).
+ */
+function loadPhase(spec: LoadSpec, serverPid: number): Promise<Record<string, number>> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', LOAD_CLIENT, JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    let serverCpu = 0;
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (!serverCpu && out.startsWith('warm\n')) serverCpu = cpuSeconds(serverPid);
+    });
+    child.on('error', fail);
+    child.on('exit', (code) => {
+      const server = cpuSeconds(serverPid) - serverCpu;
+      const line = out.trim().split('\n').pop() ?? '';
+      if (code !== 0 || !line.startsWith('{')) return fail(new Error(`the load generator failed (exit ${code})`));
+      const r = JSON.parse(line) as LoadResult;
+      done({
+        rps: r.rps,
+        p50_ms: r.p50_ms,
+        p99_ms: r.p99_ms,
+        max_ms: r.max_ms,
+        errors: r.errors,
+        // The server's own CPU per request: what the neighbours on shared cores do not change.
+        server_cpu_ms_per_request: round((server * 1000) / Math.max(1, r.requests), 2),
+        server_cores: round(server / r.seconds),
+        load_generator_cores: round(r.client_cpu_s / r.seconds),
+        load_generator_cpu_share: round(r.client_cpu_s / Math.max(0.01, r.client_cpu_s + server), 2),
+      });
+    });
+  });
+}
+
 function multipart(bytes: Buffer, fields: Record<string, string>): { body: Buffer; type: string } {
   const boundary = `----atlas${Math.random().toString(16).slice(2)}`;
   const parts = Object.entries(fields).map(([k, v]) =>
@@ -325,6 +381,27 @@ async function timedGet(url: string, times = 5): Promise<{ ms: number; bytes: nu
   }
   took.sort((a, b) => a - b);
   return { ms: round(took[Math.floor(took.length / 2)]!, 1), bytes, status };
+}
+
+/**
+ * The k = 50 run's largest cluster and the cursor of its last page: from this run's kmeans step,
+ * or (a reused library whose kmeans step was left out) the newest k = 50 run stored in it.
+ */
+function largestCluster(dir: string, kmeansStep: unknown): { run: number; cluster: number; lastCursor: string } | null {
+  const step = kmeansStep as { run?: number; largest?: { cluster: number; size: number } } | undefined;
+  if (step?.run && step.largest) return lastClusterPage(dir, step.run, step.largest);
+  const library = openLibrary(parseConfig({ LATENT_ATLAS_DATA_DIR: dir }));
+  let found: { run: number; largest: { cluster: number; size: number } } | null = null;
+  try {
+    const run = listClusterRuns(library.db).find((r) => r.params.k === 50 && !r.params.auto);
+    if (run) {
+      const largest = run.result.clusters.reduce((a, b) => (b.size > a.size ? b : a));
+      found = { run: run.id, largest: { cluster: largest.cluster, size: largest.size } };
+    }
+  } finally {
+    library.close();
+  }
+  return found && lastClusterPage(dir, found.run, found.largest);
 }
 
 /** The cursor of the last page (120 members) of a cluster, found by reading up to it once. */
@@ -385,33 +462,21 @@ async function mapInBrowser(base: string): Promise<Record<string, unknown>> {
   }
 }
 
-/** The web-side steps against `next start` over the library in `dir`. */
+/** The web-side steps against the app as `npm start` serves it (scripts/web-server.ts) over the library in `dir`. */
 async function webSteps(
   dir: string,
   n: number,
   o: { seconds: number; connections: number; port: number },
   cluster: { run: number; cluster: number; lastCursor: string } | null,
 ) {
-  const next = createRequire(import.meta.url).resolve('next/dist/bin/next');
-  const server = spawn(process.execPath, [next, 'start', '-H', '127.0.0.1', '-p', String(o.port)], {
-    env: { ...process.env, LATENT_ATLAS_DATA_DIR: dir, NEXT_TELEMETRY_DISABLED: '1' },
-    stdio: 'ignore',
-  });
-  const base = `http://127.0.0.1:${o.port}`;
+  const web = new WebProcess(dir, o.port);
+  await web.start();
+  const server = web.child!;
+  const base = web.base;
   const rss = rssSampler(server.pid!);
   const out: Record<string, unknown> = {};
+  const scratch = mkdtempSync(join(tmpdir(), 'bench-scale-'));
   try {
-    for (let i = 0; ; i++) {
-      if (
-        await fetch(`${base}/api/health`).then(
-          (r) => r.ok,
-          () => false,
-        )
-      )
-        break;
-      if (i > 600) throw new Error('the server did not start');
-      await new Promise((r) => setTimeout(r, 200));
-    }
     rss.peak();
     const t = performance.now();
     const first = await fetch(`${base}/api/search`, {
@@ -420,40 +485,31 @@ async function webSteps(
       body: '{"imageId":1,"k":10}',
     });
     if (!first.ok) throw new Error(`first search failed: ${first.status} ${await first.text()}`);
-    out.first_search = { seconds: round((performance.now() - t) / 1000), web_peak_rss_mb: rss.peak() };
-    const random = () => 1 + Math.floor(Math.random() * n);
-    const drive = async (request: autocannon.Request) => {
-      // Two seconds of the same load first, not counted: the server's code paths are compiled (JIT) by then.
-      await autocannon({ url: base, connections: o.connections, duration: 2, requests: [request] });
-      const cpu = cpuSeconds(server.pid!);
-      const r = await autocannon({ url: base, connections: o.connections, duration: o.seconds, requests: [request] });
-      return {
-        rps: Math.round(r.requests.average),
-        p50_ms: r.latency.p50,
-        p99_ms: r.latency.p99,
-        errors: r.errors + r.non2xx,
-        // The server's own CPU per request: what the neighbours on shared cores do not change.
-        server_cpu_ms_per_request: round(((cpuSeconds(server.pid!) - cpu) * 1000) / Math.max(1, r.requests.total), 2),
-        web_peak_rss_mb: rss.peak(),
-      };
+    out.first_search = {
+      seconds: round((performance.now() - t) / 1000),
+      response_bytes: (await first.arrayBuffer()).byteLength,
+      web_peak_rss_mb: rss.peak(),
     };
-    out.search_by_id = await drive({
-      method: 'POST',
-      path: '/api/search',
-      headers: { 'content-type': 'application/json' },
-      setupRequest: (req) => ({ ...req, body: JSON.stringify({ imageId: random(), k: 10 }) }),
-    });
+    /**
+     * One load phase from a separate load-generator process (scripts/cli/load-client.ts): the
+     * server's CPU per request and the generator's share of the CPU the two used in the window.
+     */
+    const drive = async (request: LoadSpec['request']) => {
+      const measured = await loadPhase(
+        { url: base, connections: o.connections, warmupSeconds: 2, seconds: o.seconds, request },
+        server.pid!,
+      );
+      return { ...measured, web_peak_rss_mb: rss.peak() };
+    };
+    out.search_by_id = await drive({ kind: 'search-by-id', images: n, k: 10 });
     const test = await loadFashionMnist('test', { limit: 1 });
     const png = await sharp(test.pixels as Uint8Array, { raw: { width: 28, height: 28, channels: 1 } })
       .png()
       .toBuffer();
     const upload = multipart(png, { k: '10' });
-    out.search_by_upload = await drive({
-      method: 'POST',
-      path: '/api/search',
-      headers: { 'content-type': upload.type },
-      body: upload.body,
-    });
+    const bodyFile = join(scratch, 'upload.bin');
+    writeFileSync(bodyFile, upload.body);
+    out.search_by_upload = await drive({ kind: 'body', path: '/api/search', contentType: upload.type, bodyFile });
     out.map_get = {
       ...(await timedGet(`${base}/api/map?format=binary&method=pca${cluster ? `&run=${cluster.run}` : ''}`, 1)),
       web_peak_rss_mb: rss.peak(),
@@ -475,7 +531,8 @@ async function webSteps(
     out.map_in_browser = { ...(await mapInBrowser(base)), web_peak_rss_mb: rss.peak() };
   } finally {
     rss.stop();
-    server.kill('SIGTERM');
+    web.stop();
+    rmSync(scratch, { recursive: true, force: true });
   }
   return out;
 }
@@ -490,7 +547,9 @@ await runCli(async () => {
       port: z.coerce.number().int().min(1024).max(65535),
       stepTimeout: z.coerce.number().min(1),
       skip: z.string().transform((s) => s.split(',').filter(Boolean)),
+      only: z.string().transform((s) => s.split(',').filter(Boolean)),
       keep: z.boolean().optional(),
+      reuse: z.boolean().optional(),
       step: z.enum(WORKER_STEPS).optional(),
       data: z.string().optional(),
     })
@@ -511,25 +570,37 @@ await runCli(async () => {
     }
     return;
   }
-  if (!o.skip.includes('web') && !existsSync(join('.next', 'BUILD_ID'))) throw new Error('the app is not built: run npm run build first');
+  const wanted = (step: WorkerStep | 'web') => !o.skip.includes(step) && (o.only.length === 0 || o.only.includes(step));
+  if (wanted('web') && !existsSync(join('.next', 'BUILD_ID'))) throw new Error('the app is not built: run npm run build first');
   mkdirSync(BENCH_HOME, { recursive: true });
   for (const n of o.images) {
     const dir = join(BENCH_HOME, `lib-${n}`);
-    log(`N = ${n}: building the library in ${dir}…`);
-    const result: Record<string, unknown> = { images: n, cores: (await import('node:os')).availableParallelism() };
-    result.library_build_s = round(await buildLibrary(dir, n));
+    const reused = o.reuse && existsSync(join(dir, 'atlas.db'));
+    const result: Record<string, unknown> = {
+      images: n,
+      cores: availableParallelism(),
+      load_average_start: loadavg().map((x) => round(x)),
+    };
+    if (reused) {
+      log(`N = ${n}: reusing the library in ${dir}`);
+      result.reused_library = true;
+    } else {
+      log(`N = ${n}: building the library in ${dir}…`);
+      result.library_build_s = round(await buildLibrary(dir, n));
+    }
     for (const step of WORKER_STEPS) {
-      if (o.skip.includes(step) || (step === 'kmeans_compare' && n > COMPARE_LIMIT)) continue;
+      if (!wanted(step) || (step === 'kmeans_compare' && n > COMPARE_LIMIT)) continue;
       log(`N = ${n}: ${step}…`);
       result[step] = await runWorkerStep(step, dir, o.stepTimeout);
       log(`  ${JSON.stringify(result[step])}`);
     }
     Object.assign(result, diskBytes(dir));
-    const k50 = result.kmeans as { run?: number; largest?: { cluster: number; size: number } } | undefined;
-    if (!o.skip.includes('web')) log(`N = ${n}: web steps…`);
-    if (!o.skip.includes('web'))
-      Object.assign(result, await webSteps(dir, n, o, k50?.run && k50.largest ? lastClusterPage(dir, k50.run, k50.largest) : null));
+    if (wanted('web')) {
+      log(`N = ${n}: web steps…`);
+      Object.assign(result, await webSteps(dir, n, o, largestCluster(dir, result.kmeans)));
+    }
+    result.load_average_end = loadavg().map((x) => round(x));
     console.log(JSON.stringify(result));
-    if (!o.keep) rmSync(dir, { recursive: true, force: true });
+    if (!o.keep && !o.reuse) rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -2,10 +2,12 @@
  * The production web server: the built Next.js app (run `npm run build` first) behind the
  * listener of lib/web-server.ts, whose header, request and keep-alive timeouts `next start` does
  * not let us set. Binds LATENT_ATLAS_HOST:LATENT_ATLAS_PORT. Started (and restarted when it dies)
- * by scripts/start.ts; the benches start it directly. SIGTERM closes it.
+ * by scripts/start.ts; the benches start it directly. SIGTERM closes it. The hot API routes (search)
+ * are answered here without Next.js's per-request work (app/_server/hot-routes.ts).
  */
 import next from 'next';
 import { PEER_HEADER } from '../app/_server/access';
+import { hotRoutes } from '../app/_server/hot-routes';
 import { parseConfig } from '../lib/config';
 import { createWebServer } from '../lib/web-server';
 import { runCli } from './cli/run';
@@ -16,10 +18,11 @@ await runCli(async () => {
   const app = next({ dev: false, hostname: config.host, port: config.port });
   const handle = app.getRequestHandler();
   await app.prepare();
+  const hot = hotRoutes('.next');
   const server = createWebServer((request, response) => {
     // The socket's address, which a client cannot forge (whatever it sends under that name is replaced): the sign-in throttle's client.
     request.headers[PEER_HEADER] = request.socket.remoteAddress ?? 'unknown';
-    handle(request, response).catch((error: unknown) => {
+    (hot(request) ?? handle)(request, response).catch((error: unknown) => {
       console.error(error);
       if (!response.headersSent) response.statusCode = 500;
       response.end();

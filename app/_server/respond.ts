@@ -14,6 +14,20 @@ export function json(data: unknown, init: ResponseInit = {}): Response {
   return Response.json(data, { ...init, headers: { 'Cache-Control': 'no-store', ...init.headers } });
 }
 
+/** A JSON document sent as it is made, slice by slice (for documents too large to hold whole). */
+export function jsonSlices(slices: Iterable<string>): Response {
+  const encoder = new TextEncoder();
+  const iterator = slices[Symbol.iterator]();
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const next = iterator.next();
+      if (next.done) controller.close();
+      else controller.enqueue(encoder.encode(next.value));
+    },
+  });
+  return new Response(body, { headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' } });
+}
+
 export function errorResponse(error: unknown): Response {
   if (isAppError(error)) {
     if (error.status >= 500 && error.code !== 'busy') console.error(error);

@@ -55,7 +55,7 @@ function ClusterCard({ run, c, onRenamed }: { run: Run; c: ClusterSummary; onRen
 
 export default function ClustersPage() {
   const { data: status } = usePoll(() => api<Status>('/api/status'), 3000);
-  const { data: runs, refresh: refreshRuns } = usePoll(() => api<{ runs: ClusterRunListing[] }>('/api/clusters'), 0);
+  const { data: runs, error: runsError, refresh: refreshRuns } = usePoll(() => api<{ runs: ClusterRunListing[] }>('/api/clusters'), 0);
   const [runId, setRunId] = useState<number | null>(null);
   const [run, setRun] = useState<Run | null>(null);
   const [k, setK] = useState<string>('auto');
@@ -74,10 +74,13 @@ export default function ClustersPage() {
     if (runId !== null) void api<Run>(`/api/clusters/${runId}`).then(setRun, (e: Error) => setError(e.message));
   };
   useEffect(loadRun, [runId]);
+  // The map is read once the run it is coloured by is known, not once without it and again with
+  // it: at a million images each read takes the server seconds (docs/sizing.md).
+  const runPending = (!runs && !runsError) || (runId === null && (runs?.runs.length ?? 0) > 0);
   useEffect(() => {
-    if (!status?.model?.id) return;
+    if (!status?.model?.id || runPending) return;
     void fetchMap(method, runId).then(setMap, (e: Error) => setError(e.message));
-  }, [method, runId, status?.model?.id, mapJob?.state]);
+  }, [method, runId, status?.model?.id, mapJob?.state, runPending]);
 
   const cluster = async () => {
     setError(null);

@@ -46,7 +46,23 @@ export interface LoadedModel {
   model: Autoencoder;
 }
 
-const cache = new Map<string, LoadedModel>();
+/**
+ * The loaded models and open indexes, one set per process however many copies of this module it
+ * holds. The built web app holds several: Next.js bundles lib/ once for the App Router routes and
+ * once for the Pages Router API routes (the search routes), and the server's own listener
+ * (scripts/web-server.ts) loads a third. Kept per module, each copy opened its own index (another
+ * ~0.45 GB at a million images) and, after an upload through another copy, re-read every stored
+ * vector to catch up (seconds of a blocked event loop at a million).
+ */
+const shared = ((globalThis as unknown as { __latentAtlasModels?: SharedModels }).__latentAtlasModels ??= {
+  loaded: new Map(),
+  indexes: new Map(),
+});
+interface SharedModels {
+  loaded: Map<string, LoadedModel>;
+  indexes: Map<string, OpenedIndex>;
+}
+const cache = shared.loaded;
 
 /** The active model, loaded once per process; AppError('not_found') says what to do when none. */
 export async function loadActiveModel(library: Library): Promise<LoadedModel> {
@@ -128,7 +144,7 @@ export function openModelIndex(library: Library, model: ModelRecord): OpenedInde
   return { index, rebuilt: true, reconciled: false, reason: loaded.reason, generation };
 }
 
-const openIndexes = new Map<string, OpenedIndex>();
+const openIndexes = shared.indexes;
 
 /**
  * Rebuilds the active model's index from SQLite as background work: vectors read in chunks, added

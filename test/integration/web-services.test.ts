@@ -13,7 +13,7 @@ import { contentHash, ingestUploads } from '../../lib/services/ingest-service';
 import { openLibrary, type Library } from '../../lib/services/library';
 import { immediate } from '../../lib/store/database';
 import { deleteImage as removeImageRow, insertImage } from '../../lib/store/images-repo';
-import { activeModelMap } from '../../lib/services/map-service';
+import { activeModelMap, activeModelMapJsonSlices } from '../../lib/services/map-service';
 import { listModelInfos } from '../../lib/services/model-service';
 import { libraryHealth, libraryStatus } from '../../lib/services/status-service';
 import { startWasm } from '../helpers/engine';
@@ -152,5 +152,10 @@ describe('clusters, map and jobs', () => {
     const members = new Set(clusterPage(library, run.id, biggest.cluster, { limit: 100 }).members.map((m) => m.id));
     for (const p of map.points) expect(p.cluster === biggest.cluster).toBe(members.has(p.id));
     expect((await activeModelMap(library, 'umap')).points).toEqual([]); // UMAP is a job, never computed here
+    // The JSON map as the route sends it, slice by slice: the same document.
+    const slices = [...(await activeModelMapJsonSlices(library, 'pca', run.id, 4))];
+    expect(slices).toHaveLength(2 + Math.ceil(11 / 4));
+    expect(JSON.parse(slices.join(''))).toEqual(map);
+    expect(JSON.parse([...(await activeModelMapJsonSlices(library, 'umap'))].join(''))).toEqual(await activeModelMap(library, 'umap'));
   });
 });

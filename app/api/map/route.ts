@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { queueJob } from '@/lib/jobs/job-service';
 import { MAP_CONTENT_TYPE } from '@/lib/services/map-format';
-import { activeModelMap, activeModelMapBinary, MAP_METHODS } from '@/lib/services/map-service';
-import { intParam, json, parseJson, parseQuery, route } from '@/app/_server/respond';
+import { activeModelMapBinary, activeModelMapJsonSlices, MAP_METHODS } from '@/lib/services/map-service';
+import { intParam, json, jsonSlices, parseJson, parseQuery, route } from '@/app/_server/respond';
 import { server } from '@/app/_server/library';
 
 export const dynamic = 'force-dynamic';
@@ -21,7 +21,8 @@ const query = z.strictObject({
 export const GET = route(async (request) => {
   const { library } = await server();
   const { method, run, format } = parseQuery(request, query);
-  if (format === 'json') return json(await activeModelMap(library, method, run ?? null));
+  // At a million points the JSON map is 92 MB: sent as it is made, never held whole.
+  if (format === 'json') return jsonSlices(await activeModelMapJsonSlices(library, method, run ?? null));
   return new Response(await activeModelMapBinary(library, method, run ?? null), {
     headers: { 'Content-Type': MAP_CONTENT_TYPE, 'Cache-Control': 'no-store' },
   });
