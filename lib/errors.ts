@@ -13,6 +13,11 @@ export const ERROR_STATUS = Object.freeze({
   conflict: 409,
   too_large: 413,
   unsupported: 415,
+  /**
+   * The decoder gave up on this one file: it crashed on it, or ran past its memory or time limit
+   * (the decoder runs in a child process, so only this file is lost). Nothing stored.
+   */
+  undecodable: 422,
   cancelled: 499,
   backend_unavailable: 503,
   /** Too much at once (upload memory, decoding): refused before any work, with Retry-After; nothing stored. */

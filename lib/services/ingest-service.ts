@@ -16,6 +16,7 @@ import { AppError, isAppError, type ErrorCode } from '../errors';
 import { isDicom } from '../images/dicom';
 import { deidentifyDicom } from '../images/dicom-deidentify';
 import { prepareImage, type PreparedImage } from '../images/image-decoder';
+import { prepareIsolated } from './decoding';
 import { embedImages } from '../models/inference';
 import { ModelWorkerPool } from '../engine/parallel/worker-pool';
 import { initEngine } from '../engine/backend';
@@ -230,7 +231,10 @@ export async function ingestSources(library: Library, sources: IngestSource[], o
           report.duplicates++;
         } else {
           known.add(hash);
-          const image = await prepareImage(bytes, { target: targetOf(loaded), includePatient: options.includePatient ?? false });
+          const image = await prepareIsolated(library, bytes, {
+            target: targetOf(loaded),
+            includePatient: options.includePatient ?? false,
+          });
           const labels = [
             ...(options.labelFromFolder && dirname(source.name) !== '.' ? [basename(dirname(source.name))] : []),
             ...dicomLabels(image.metadata),
@@ -306,6 +310,7 @@ export async function embedMissing(
         const image = getImage(library.db, id);
         if (!image) continue;
         try {
+          // Stored originals, decoded once already under the same limits: the in-process path.
           const prepared = await prepareImage(await readFile(originalPath(library.config, image.contentHash)), {
             target: { height, width, channels },
           });
