@@ -158,6 +158,7 @@ export class DecoderPool {
             child.jobs.clear();
             if (child.process.exitCode !== null || child.process.signalCode !== null) return resolve();
             child.process.once('exit', () => resolve());
+            child.process.ref(); // its exit is awaited: it must keep this process alive until then
             child.process.kill('SIGKILL');
           }),
       ),
