@@ -13,7 +13,8 @@
  * ratio is taken within its round, so a burst of load from other work hits all three alike; the
  * medians are reported. Besides images per second (wall clock), each side's CPU time per image
  * (this process, every thread, plus the decoder processes): on shared cores the wall-clock ratio
- * swings with the neighbours, the CPU ratio does not. The decoder processes are started (and
+ * swings with the neighbours, the CPU ratio does not; and the cores each side kept busy (CPU over
+ * wall time), which shows whether its work overlapped across both. The decoder processes are started (and
  * the engine warmed) before the first round, as in a running app; their start-up is reported.
  * One JSON line.
  */
@@ -48,6 +49,8 @@ const program = new Command('bench:ingest').option(
 interface Side {
   rate: number;
   cpuMsPerImage: number;
+  /** CPU time over wall time: how many cores the side kept busy. */
+  cores: number;
 }
 
 const cpuMs = (since?: NodeJS.CpuUsage) => {
@@ -78,7 +81,8 @@ async function sharpAlone(files: string[]): Promise<Side & { decoded: number }> 
       }
     }),
   );
-  return { rate: decoded / ((performance.now() - started) / 1000), cpuMsPerImage: cpuMs(cpu) / Math.max(1, decoded), decoded };
+  const wallMs = performance.now() - started;
+  return { rate: decoded / (wallMs / 1000), cpuMsPerImage: cpuMs(cpu) / Math.max(1, decoded), cores: cpuMs(cpu) / wallMs, decoded };
 }
 
 /** One ingest of `folder` into a fresh library with the bench model; `decoders` 0 decodes in-process. */
@@ -94,10 +98,13 @@ async function ingestOnce(folder: string, decoders: number): Promise<Side & { ad
     const pool = decoderPool(config);
     const cpu = process.cpuUsage();
     const childCpu = pool?.cpuMs() ?? 0;
+    const started = performance.now();
     const report = await ingestFolder(library, folder, { concurrency: CONCURRENCY });
+    const wallMs = performance.now() - started;
     const used = cpuMs(cpu) + (pool ? pool.cpuMs() - childCpu : 0);
     return {
       rate: report.added / report.seconds,
+      cores: used / wallMs,
       cpuMsPerImage: used / Math.max(1, report.added),
       added: report.added,
       refused: report.skipped.length,
@@ -150,6 +157,9 @@ await runCli(async () => {
       ingest_cpu_ms_per_img: round2(med((p) => p.isolated.cpuMsPerImage)),
       inprocess_cpu_ms_per_img: round2(med((p) => p.inProcess.cpuMsPerImage)),
       cpu_ratio: round2(med((p) => p.sharp.cpuMsPerImage / p.isolated.cpuMsPerImage)),
+      sharp_cores: round2(med((p) => p.sharp.cores)),
+      ingest_cores: round2(med((p) => p.isolated.cores)),
+      inprocess_cores: round2(med((p) => p.inProcess.cores)),
       rounds: per.map((p) => [round1(p.sharp.rate), round1(p.isolated.rate), round1(p.inProcess.rate)]),
     };
   }

@@ -136,10 +136,15 @@ export class DecoderPool {
     return this.pids().reduce((sum, pid) => sum + processCpuMs(pid), 0);
   }
 
-  /** Resolves when every child is ready to decode (the pool starts them at once; this waits for it). */
+  /**
+   * Resolves when every child is ready to decode (the pool starts them at once; this waits for it);
+   * AppError('internal') when they cannot start (three in a row died before they were ready).
+   */
   async ready(): Promise<void> {
-    while (!this.closed && !(this.children.length === this.processes && this.children.every((c) => c.ready)))
+    while (!this.closed && !(this.children.length === this.processes && this.children.every((c) => c.ready))) {
+      if (this.startFailures >= MAX_START_FAILURES) throw new AppError('internal', 'the image decoder processes cannot start');
       await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   /** Stops the children; files still queued or in flight are refused with AppError('cancelled'). */

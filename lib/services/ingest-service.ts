@@ -16,7 +16,7 @@ import { AppError, isAppError, type ErrorCode } from '../errors';
 import { isDicom } from '../images/dicom';
 import { deidentifyDicom } from '../images/dicom-deidentify';
 import { prepareImage, type PreparedImage } from '../images/image-decoder';
-import { prepareIsolated } from './decoding';
+import { decoderPool, prepareIsolated } from './decoding';
 import { embedImages } from '../models/inference';
 import { ModelWorkerPool } from '../engine/parallel/worker-pool';
 import { initEngine } from '../engine/backend';
@@ -174,6 +174,8 @@ export async function ingestUploads(
 }
 
 export async function ingestSources(library: Library, sources: IngestSource[], options: IngestOptions = {}): Promise<IngestReport> {
+  // The decoder processes start (once per process) while the model loads: the first files do not wait for both.
+  decoderPool(library.config);
   // Without an active model yet, images are stored unembedded; activating a model embeds them.
   const loaded = activeModel(library.db) ? await loadActiveModel(library) : null;
   const opened = loaded ? modelIndex(library, loaded.record) : null;
