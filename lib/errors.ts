@@ -31,7 +31,16 @@ export const ERROR_STATUS = Object.freeze({
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
+/**
+ * Marks an AppError whichever copy of this module made it. The web server runs two: the one its
+ * own script loads and the one bundled into Next's routes, and errors pass between them through
+ * objects both share on globalThis (the decoder pool, started with the server and used by the
+ * routes). `instanceof AppError` goes by this mark, so such an error keeps its code and status.
+ */
+const BRAND = Symbol.for('latent-atlas.AppError');
+
 export class AppError extends Error {
+  readonly [BRAND] = true;
   readonly code: ErrorCode;
   readonly status: number;
   /** When to ask again, for a web door's Retry-After (errors that pass: 'busy'). */
@@ -43,6 +52,11 @@ export class AppError extends Error {
     this.code = code;
     this.status = ERROR_STATUS[code];
     this.retryAfterSeconds = options?.retryAfterSeconds;
+  }
+
+  /** An AppError of any copy of this module (see BRAND). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
   }
 }
 
