@@ -41,6 +41,18 @@ const envSchema = z.object({
   LATENT_ATLAS_UPLOAD_MEMORY_MB: z.coerce.number().int().min(1).max(65536).default(200),
   /** Seconds an upload waits for its turn before the 503. Default 30. */
   LATENT_ATLAS_UPLOAD_WAIT_S: z.coerce.number().min(0).max(600).default(30),
+  /**
+   * Child processes that decode files no decoder has seen yet (uploads, folder ingests, query
+   * images, thumbnails): a decoder crash or runaway then costs one file, not the process (see
+   * docs/robustness.md). Default 2. 0 decodes in the process itself: a little less CPU per image,
+   * no isolation.
+   */
+  LATENT_ATLAS_DECODERS: z.coerce.number().int().min(0).max(16).default(2),
+  /**
+   * Memory limit of each decoder process, MiB. Default 2048: the largest image the pixel limit
+   * admits decodes whole; a file that needs more is refused (422).
+   */
+  LATENT_ATLAS_DECODER_MEMORY_MB: z.coerce.number().int().min(128).max(65536).default(2048),
   /** Seconds an idle keep-alive connection stays open between requests. Default 5. */
   LATENT_ATLAS_KEEPALIVE_TIMEOUT_S: z.coerce.number().min(1).max(600).default(5),
   /**
@@ -94,6 +106,8 @@ export interface Config {
   maxUploadBytes: number;
   /** Upload bodies held in memory at once (bytes), and how long one waits for room (ms). */
   uploadMemory: Readonly<{ bytes: number; waitMs: number }>;
+  /** Decoder child processes (0: decode in this process) and each one's memory limit in MiB (lib/images/decoder-pool.ts). */
+  decoders: Readonly<{ processes: number; memoryMb: number }>;
   /** Timeouts of the web server's connections (see lib/web-server.ts), in milliseconds. */
   http: Readonly<HttpTimeouts>;
   /** Redis of the remote job transport (BullMQ); undefined: everything runs on this machine. */
@@ -139,6 +153,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>> = 
       bytes: parsed.data.LATENT_ATLAS_UPLOAD_MEMORY_MB * 1024 * 1024,
       waitMs: parsed.data.LATENT_ATLAS_UPLOAD_WAIT_S * 1000,
     }),
+    decoders: Object.freeze({ processes: parsed.data.LATENT_ATLAS_DECODERS, memoryMb: parsed.data.LATENT_ATLAS_DECODER_MEMORY_MB }),
     http: Object.freeze({
       headersMs: parsed.data.LATENT_ATLAS_HEADERS_TIMEOUT_S * 1000,
       requestMs: parsed.data.LATENT_ATLAS_REQUEST_TIMEOUT_S * 1000,

@@ -13,6 +13,11 @@ export const ERROR_STATUS = Object.freeze({
   conflict: 409,
   too_large: 413,
   unsupported: 415,
+  /**
+   * The decoder gave up on this one file: it crashed on it, or ran past its memory or time limit
+   * (the decoder runs in a child process, so only this file is lost). Nothing stored.
+   */
+  undecodable: 422,
   cancelled: 499,
   backend_unavailable: 503,
   /** Too much at once (upload memory, decoding): refused before any work, with Retry-After; nothing stored. */
@@ -27,15 +32,14 @@ export const ERROR_STATUS = Object.freeze({
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
 /**
- * Marks an AppError whichever copy of this module made it: the built web app holds several copies
- * of lib/ (Next.js bundles it per router, the server's listener loads its own) that share objects
- * such as the open index, so an error thrown by one copy is caught by another, where `instanceof`
- * would not know it.
+ * Marks an AppError whichever copy of this module made it. The web server runs several: the one its
+ * own script loads and the ones Next.js bundles per router, and errors pass between them through
+ * objects they share on globalThis (the open index, the decoder pool). `instanceof AppError` goes by this mark, so such an error keeps its code and status.
  */
-const APP_ERROR = Symbol.for('latent-atlas.AppError');
+const BRAND = Symbol.for('latent-atlas.AppError');
 
 export class AppError extends Error {
-  readonly [APP_ERROR] = true;
+  readonly [BRAND] = true;
   readonly code: ErrorCode;
   readonly status: number;
   /** When to ask again, for a web door's Retry-After (errors that pass: 'busy'). */
@@ -48,12 +52,17 @@ export class AppError extends Error {
     this.status = ERROR_STATUS[code];
     this.retryAfterSeconds = options?.retryAfterSeconds;
   }
+
+  /** An AppError of any copy of this module (see BRAND). */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
+  }
 }
 
 /** True when `error` is an AppError with `code` (or any AppError when no code is given). */
 export function isAppError(error: unknown, code?: ErrorCode): error is AppError {
   return (
-    (error instanceof AppError || (error instanceof Error && (error as Partial<Record<typeof APP_ERROR, boolean>>)[APP_ERROR] === true)) &&
+    error instanceof AppError &&
     (code === undefined || (error as AppError).code === code)
   );
 }

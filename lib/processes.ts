@@ -28,6 +28,12 @@ export function processRunningSince(pid: number, sinceMs: number): boolean {
   return started === null || started <= sinceMs + 100;
 }
 
+/** CPU time (user + system, ms) process `pid` has used so far, from /proc (0 where there is none). */
+export function processCpuMs(pid: number): number {
+  const fields = procStat(pid);
+  return fields ? (Number(fields[11]) + Number(fields[12])) * 10 : 0; // fields 14, 15: utime, stime, in clock ticks of 10 ms
+}
+
 /** The fields of /proc/<pid>/stat from the third (state) on; null where there is no /proc. */
 function procStat(pid: number): string[] | null {
   try {

@@ -136,6 +136,10 @@ await runCli(async () => {
       server_deaths: server.deaths,
       resent_after_no_response: retries,
       max_rss_mb: Math.round(server.peakMb),
+      // Decoder processes seen beyond the two a server keeps: each one a decoder that died (crashed, or
+      // killed past its deadline or memory limit) and was replaced while the server answered on.
+      decoder_restarts: Math.max(0, server.decoderPids.size - 2 * (server.deaths + 1)),
+      decoder_max_rss_mb: Math.round(server.decoderPeakMb),
       p50_ms: Math.round(percentile(latencies, 50)),
       p99_ms: Math.round(percentile(latencies, 99)),
       max_ms: Math.round(latencies.at(-1) ?? 0),

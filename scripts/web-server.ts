@@ -9,6 +9,7 @@ import next from 'next';
 import { PEER_HEADER } from '../app/_server/access';
 import { hotRoutes } from '../app/_server/hot-routes';
 import { parseConfig } from '../lib/config';
+import { decoderPool } from '../lib/services/decoding';
 import { createWebServer } from '../lib/web-server';
 import { runCli } from './cli/run';
 
@@ -17,7 +18,9 @@ await runCli(async () => {
   process.env.NEXT_TELEMETRY_DISABLED ??= '1';
   const app = next({ dev: false, hostname: config.host, port: config.port });
   const handle = app.getRequestHandler();
-  await app.prepare();
+  // The decoder processes start while Next.js prepares, and the server listens once both are ready: the
+  // first upload never waits for a decoder (the routes' bundles find this pool: it is kept on globalThis).
+  await Promise.all([app.prepare(), decoderPool(config)?.ready()]);
   const hot = hotRoutes('.next');
   const server = createWebServer((request, response) => {
     // The socket's address, which a client cannot forge (whatever it sends under that name is replaced): the sign-in throttle's client.

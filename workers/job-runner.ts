@@ -16,6 +16,7 @@ import { initEngine } from '../lib/engine/backend';
 import { AppError } from '../lib/errors';
 import { runJobs, WORKER_NAME } from '../lib/jobs/job-service';
 import { runRemoteWorker } from '../lib/jobs/remote/remote-worker';
+import { isolatedDecoder } from '../lib/services/decoding';
 import { openLibrary } from '../lib/services/library';
 import { parseOrThrow } from '../lib/validation';
 import { runCli } from '../scripts/cli/run';
@@ -58,6 +59,7 @@ await runCli(async () => {
       ...(o.model ? { pinnedModel: o.model } : {}),
       signal: stop.signal,
       log: (line) => process.stderr.write(`${line}\n`),
+      decode: isolatedDecoder(config), // staged originals were never decoded: a libvips crash costs one image
     });
     process.stderr.write(`remote worker stopped after ${done.batches} batches (${done.images} images) on ${engine.backend}\n`);
     return;

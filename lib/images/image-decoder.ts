@@ -91,6 +91,9 @@ async function sharpFor(
   return { image: sharp(bytes, options).rotate(), width, height, metadata };
 }
 
+/** Something that does what `prepareImage` does (in this process, or in a decoder process: decoder-pool.ts). */
+export type ImageDecode = (bytes: Uint8Array, options: PrepareOptions) => Promise<PreparedImage>;
+
 /**
  * Bytes → model input (+ thumbnail). Throws AppError('unsupported') for formats not on the list
  * and AppError('invalid_input') for oversized, truncated or corrupt files.
@@ -129,6 +132,10 @@ export async function prepareImage(bytes: Uint8Array, options: PrepareOptions): 
       : null;
     return { format, pixels, originalWidth: width, originalHeight: height, thumbnail, metadata };
   } catch (error) {
+    if (/out of memory/i.test((error as Error).message))
+      throw new AppError('undecodable', `decoding this ${format} file needs more memory than the decoder may use; refused`, {
+        cause: error,
+      });
     if (/timeout/.test((error as Error).message))
       throw new AppError('invalid_input', `this ${format} file took longer than ${limits.maxSeconds} s to decode; refused`, {
         cause: error,

@@ -7,7 +7,7 @@
 import { AppError } from '../errors';
 import { tf, type Tensor4D } from '../engine/tf';
 import type { SegmentationSet } from './segmentation-folder';
-import { prepareImage, type DecodeLimits } from '../images/image-decoder';
+import { prepareImage, type DecodeLimits, type ImageDecode } from '../images/image-decoder';
 import { classesFromProbabilities, ScoreAccumulator, type SegmentationScores } from './metrics';
 import type { Segmenter } from './segmenter';
 
@@ -70,9 +70,14 @@ export interface SegmentationPrediction {
  *
  * @example const { mask, width, height, areaFraction } = await segmentImage(model, bytes);
  */
-export async function segmentImage(model: Segmenter, bytes: Uint8Array, limits?: DecodeLimits): Promise<SegmentationPrediction> {
+export async function segmentImage(
+  model: Segmenter,
+  bytes: Uint8Array,
+  limits?: DecodeLimits,
+  decode: ImageDecode = prepareImage,
+): Promise<SegmentationPrediction> {
   const [height, width, channels] = model.spec.inputShape;
-  const image = await prepareImage(bytes, { target: { height, width, channels, fit: 'fill' }, ...(limits ? { limits } : {}) });
+  const image = await decode(bytes, { target: { height, width, channels, fit: 'fill' }, ...(limits ? { limits } : {}) });
   const small = predictProbabilities(model, image.pixels, 1);
   const probabilities = resizeProbabilities(small, height, width, model.outputChannels, image.originalHeight, image.originalWidth);
   return predictionFrom(model, probabilities, image.originalWidth, image.originalHeight);

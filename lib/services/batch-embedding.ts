@@ -6,7 +6,7 @@
  * per image, either what the library must store or why the image is refused.
  */
 import { AppError, isAppError, type ErrorCode } from '../errors';
-import { prepareImage } from '../images/image-decoder';
+import { prepareImage, type ImageDecode } from '../images/image-decoder';
 import type { Autoencoder } from '../models/autoencoder';
 import { embedImages } from '../models/inference';
 import { contentHash } from './ingest-service';
@@ -41,6 +41,12 @@ export interface EmbedBatchOptions {
   /** DICOM: keep patient-identifying tags in the metadata. Default false. */
   includePatient?: boolean;
   signal?: AbortSignal;
+  /**
+   * How a file is decoded. Default: in this process. The staged originals of an ingest were never
+   * decoded before: a worker passes its decoder processes (`isolatedDecoder`), so a file that
+   * crashes libvips is refused instead of killing the worker (and again the next one given the batch).
+   */
+  decode?: ImageDecode;
   /** Called after each image is decoded (or refused), with how many are. */
   onProgress?: (done: number) => void;
 }
@@ -76,7 +82,10 @@ export async function embedOriginals(
       }
       try {
         if (contentHash(bytes) !== hash) throw new AppError('invalid_input', 'the bytes received are not the content asked for');
-        const image = await prepareImage(bytes, { target: { height, width, channels }, includePatient: options.includePatient ?? false });
+        const image = await (options.decode ?? prepareImage)(bytes, {
+          target: { height, width, channels },
+          includePatient: options.includePatient ?? false,
+        });
         decoded.push({
           hash,
           format: image.format,

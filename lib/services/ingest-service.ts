@@ -16,6 +16,7 @@ import { AppError, isAppError, type ErrorCode } from '../errors';
 import { isDicom } from '../images/dicom';
 import { deidentifyDicom } from '../images/dicom-deidentify';
 import { prepareImage, type PreparedImage } from '../images/image-decoder';
+import { decoderPool, prepareIsolated } from './decoding';
 import { embedImages } from '../models/inference';
 import { ModelWorkerPool } from '../engine/parallel/worker-pool';
 import { initEngine } from '../engine/backend';
@@ -173,6 +174,8 @@ export async function ingestUploads(
 }
 
 export async function ingestSources(library: Library, sources: IngestSource[], options: IngestOptions = {}): Promise<IngestReport> {
+  // The decoder processes start (once per process) while the model loads: the first files do not wait for both.
+  decoderPool(library.config);
   // Without an active model yet, images are stored unembedded; activating a model embeds them.
   const loaded = activeModel(library.db) ? await loadActiveModel(library) : null;
   const opened = loaded ? modelIndex(library, loaded.record) : null;
@@ -230,7 +233,10 @@ export async function ingestSources(library: Library, sources: IngestSource[], o
           report.duplicates++;
         } else {
           known.add(hash);
-          const image = await prepareImage(bytes, { target: targetOf(loaded), includePatient: options.includePatient ?? false });
+          const image = await prepareIsolated(library, bytes, {
+            target: targetOf(loaded),
+            includePatient: options.includePatient ?? false,
+          });
           const labels = [
             ...(options.labelFromFolder && dirname(source.name) !== '.' ? [basename(dirname(source.name))] : []),
             ...dicomLabels(image.metadata),
@@ -306,6 +312,7 @@ export async function embedMissing(
         const image = getImage(library.db, id);
         if (!image) continue;
         try {
+          // Stored originals, decoded once already under the same limits: the in-process path.
           const prepared = await prepareImage(await readFile(originalPath(library.config, image.contentHash)), {
             target: { height, width, channels },
           });

@@ -5,13 +5,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import { AppError } from '../errors';
-import { prepareImage } from '../images/image-decoder';
 import { encodePng, encodePngStrip, type PixelImage } from '../images/image-encoder';
 import { decodeCodes, denoiseImages, encodeImages } from '../models/inference';
 import type { ImageSet } from '../data/image-set';
 import { getImage } from '../store/images-repo';
 import { originalPath, type Library } from './library';
 import { loadActiveModel, storedEmbedding, type LoadedModel } from './model-service';
+import { prepareIsolated } from './decoding';
 
 /** Model pixels are enlarged to at least this many pixels on their longest side. */
 const VIEW_SIZE = 168;
@@ -23,7 +23,7 @@ async function modelInput(library: Library, loaded: LoadedModel, id: number): Pr
   const bytes = await readFile(originalPath(library.config, image.contentHash)).catch((error: unknown) => {
     throw new AppError('internal', `the original of image ${id} is missing`, { cause: error });
   });
-  const prepared = await prepareImage(bytes, { target: { height, width, channels } });
+  const prepared = await prepareIsolated(library, bytes, { target: { height, width, channels } });
   return { pixels: prepared.pixels, count: 1, height, width, channels };
 }
 

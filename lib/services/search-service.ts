@@ -4,7 +4,6 @@
  * brute-force search over the stored vectors is there too, for recall checks and small libraries.
  */
 import { AppError } from '../errors';
-import { prepareImage } from '../images/image-decoder';
 import { embedImages } from '../models/inference';
 import { clusterMembers } from '../store/clusters-repo';
 import { countEmbeddings, iterateEmbeddings } from '../store/embeddings-repo';
@@ -12,6 +11,7 @@ import { getImage, getImages, type ImageRecord, type Modality } from '../store/i
 import { checkK, exactSearch, type Neighbor } from '../vectors/distance';
 import type { Library } from './library';
 import { INDEX_SPACE, loadActiveModel, modelIndex, storedEmbedding, type LoadedModel } from './model-service';
+import { prepareIsolated } from './decoding';
 
 export interface SearchHit {
   image: ImageRecord;
@@ -59,7 +59,7 @@ async function queryVector(library: Library, { record, model }: LoadedModel, que
     return storedEmbedding(library, record, query.imageId);
   }
   const [height, width, channels] = model.spec.inputShape;
-  const image = await prepareImage(query.bytes, { target: { height, width, channels } });
+  const image = await prepareIsolated(library, query.bytes, { target: { height, width, channels } });
   return embedImages(model, { pixels: image.pixels, count: 1, height, width, channels });
 }
 

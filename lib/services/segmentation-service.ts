@@ -12,7 +12,7 @@ import { basename, join } from 'node:path';
 import { writeFileDurable } from '../durable-file';
 import { AppError, isAppError } from '../errors';
 import { loadSegmentationFolder, type SegmentationSet } from '../segmentation/segmentation-folder';
-import type { DecodeLimits } from '../images/image-decoder';
+import type { DecodeLimits, ImageDecode } from '../images/image-decoder';
 import { encodeMaskOverlay } from '../images/mask-png';
 import { evaluateSegmenter, segmentImage, type SegmentationPrediction } from '../segmentation/segmentation-inference';
 import { loadSegmenter, readSegmentationManifest, saveSegmenter, type SegmentationManifest } from '../segmentation/segmentation-io';
@@ -293,10 +293,10 @@ export function forgetSegmentationModels(): void {
 export async function segmentUpload(
   modelsDir: string,
   bytes: Uint8Array,
-  options: { model?: string; limits?: DecodeLimits } = {},
+  options: { model?: string; limits?: DecodeLimits; decode?: ImageDecode } = {},
 ): Promise<SegmentationPrediction & { model: string }> {
   const { info, model } = await openSegmentationModel(modelsDir, options.model);
-  return { ...(await segmentImage(model, bytes, options.limits)), model: info.name };
+  return { ...(await segmentImage(model, bytes, options.limits, options.decode)), model: info.name };
 }
 
 /** What the Segment page shows: the mask as a transparent PNG overlay at the picture's size, and its area. */
@@ -314,7 +314,7 @@ export interface SegmentationOverlay {
 export async function segmentUploadOverlay(
   modelsDir: string,
   bytes: Uint8Array,
-  options: { model?: string; limits?: DecodeLimits } = {},
+  options: { model?: string; limits?: DecodeLimits; decode?: ImageDecode } = {},
 ): Promise<SegmentationOverlay> {
   const prediction = await segmentUpload(modelsDir, bytes, options);
   return {

@@ -4,10 +4,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { AppError, isAppError } from '../errors';
-import { prepareImage } from '../images/image-decoder';
 import { getImage } from '../store/images-repo';
 import { writeFileDurable } from '../durable-file';
 import { originalPath, thumbnailPath, type Library } from './library';
+import { prepareIsolated } from './decoding';
 
 /** Longest side of a thumbnail, in pixels. */
 export const THUMBNAIL_SIZE = 160;
@@ -25,7 +25,7 @@ export async function thumbnailFor(library: Library, id: number, size = THUMBNAI
   const original = await readFile(originalPath(library.config, image.contentHash)).catch((error: unknown) => {
     throw new AppError('internal', `the original of image ${id} is missing`, { cause: error });
   });
-  const prepared = await prepareImage(original, { target: { height: 1, width: 1, channels: 3 }, thumbnailSize: size });
+  const prepared = await prepareIsolated(library, original, { target: { height: 1, width: 1, channels: 3 }, thumbnailSize: size });
   // A cache: on a full disk the thumbnail is still served, and made again next time.
   await writeFileDurable(path, prepared.thumbnail!, { durable: false }).catch((error: unknown) => {
     if (!isAppError(error, 'storage_full')) throw error;

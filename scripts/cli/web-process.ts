@@ -1,7 +1,8 @@
 /**
  * The built web server (scripts/web-server.ts) as a child process of a benchmark, unsupervised: it
- * is started on a data folder and port, its peak resident memory (VmHWM) is sampled, and when it
- * dies `recover()` counts the death and starts it again.
+ * is started on a data folder and port, its peak resident memory (VmHWM) is sampled (and its
+ * decoder processes': every child it has, counted as they come and go), and when it dies
+ * `recover()` counts the death and starts it again.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -18,10 +19,23 @@ export const peakMb = (pid: number) => {
   }
 };
 
+/** Process ids of `pid`'s children now, from /proc (empty once it is gone). */
+const childrenOf = (pid: number): number[] => {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+};
+
 export class WebProcess {
   child: ChildProcess | null = null;
   deaths = 0;
   peakMb = 0;
+  /** Peak resident memory of any one of the server's decoder processes, MiB. */
+  decoderPeakMb = 0;
+  /** Every decoder process seen (the pool replaces one that dies: more than it keeps means restarts). */
+  readonly decoderPids = new Set<number>();
   private sampler: NodeJS.Timeout | null = null;
   private starting: Promise<void> | null = null;
 
@@ -56,7 +70,13 @@ export class WebProcess {
       });
       this.child = child;
       if (this.sampler) clearInterval(this.sampler);
-      this.sampler = setInterval(() => (this.peakMb = Math.max(this.peakMb, peakMb(child.pid!))), 250);
+      this.sampler = setInterval(() => {
+        this.peakMb = Math.max(this.peakMb, peakMb(child.pid!));
+        for (const decoder of childrenOf(child.pid!)) {
+          this.decoderPids.add(decoder);
+          this.decoderPeakMb = Math.max(this.decoderPeakMb, peakMb(decoder));
+        }
+      }, 250);
       for (let i = 0; ; i++) {
         if (!this.alive()) throw new Error('the server exited while starting');
         if (

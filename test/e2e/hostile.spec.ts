@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import dicomParser from 'dicom-parser';
 import { connect } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, test, type APIRequestContext } from '@playwright/test';
@@ -222,24 +223,70 @@ test('many-frame GIF and WebP and many-page TIFF cost one frame, not all of them
   }
 });
 
-test('a crashed web server is started again: a crash costs the requests in flight, not the service', async ({ request }) => {
-  const server = Number(
-    execFileSync('pgrep', ['-P', String(atlas.pid)], { encoding: 'utf8' })
+/** Process ids of `parent`'s children whose command line matches `pattern` (none: []). */
+function childPids(parent: number, pattern = '.'): number[] {
+  try {
+    return execFileSync('pgrep', ['-P', String(parent), '-f', pattern], { encoding: 'utf8' })
       .trim()
-      .split('\n')[0],
+      .split('\n')
+      .map(Number);
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+}
+
+/** The web server: the app's child running scripts/web-server.ts (its other children are decoder processes). */
+const webServerPid = () => childPids(atlas.pid, 'web-server')[0] ?? 0;
+
+/** Resident memory of process `pid` in MiB (0 once it is gone). */
+function residentMb(pid: number): number {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
+}
+
+test('a decoder crash costs the one upload it was decoding (422), never the server or the uploads beside it', async ({ request }) => {
+  const server = webServerPid();
+  expect(server).toBeGreaterThan(0);
+  // 125 KB that libvips must decode whole (6000×6000 interlaced: 100+ MB in its decoder process, most of a second).
+  const slow = await sharp({ create: { width: 6000, height: 6000, channels: 3, background: { r: 9, g: 99, b: 199 } } })
+    .png({ compressionLevel: 9, progressive: true })
+    .toBuffer();
+  const doomed = upload(request, 'slow.png', slow, 'image/png');
+  const beside = ['kodak_kodim01.jpg', 'coco_000000359219.jpg', 'coco_000000555705.jpg'].map(async (name) =>
+    upload(request, name, await readFile(join('..', 'shared', 'data', 'photos', name))),
   );
+  let settled = false;
+  void doomed.finally(() => (settled = true));
+  // What a libvips crash does to its process, to whichever decoder holds the slow file (90 MB at rest, 200+ with it),
+  // until its upload is answered: a file sharing that decoder is tried again alone and stored.
+  while (!settled) {
+    for (const pid of childPids(server, 'workers/decoder')) if (residentMb(pid) > 150) process.kill(pid, 'SIGSEGV');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const { status, body } = await doomed;
+  expect(status).toBe(422);
+  expect(body.error.code).toBe('undecodable');
+  expect(body.error.message).toMatch(/slow\.png: the image decoder crashed \(SIGSEGV\) on this file/);
+  for (const other of await Promise.all(beside)) expect(other.status).toBe(200);
+  // The same server answered throughout, its decoders are back, and the next upload is stored.
+  expect(webServerPid()).toBe(server);
+  await expect.poll(() => childPids(server, 'workers/decoder').length, { timeout: 30_000 }).toBe(2);
+  const after = await upload(request, 'after.jpg', await readFile('data/samples/flowers/roses/12395698413_c0388278f7.jpg'));
+  expect(after.status).toBe(200);
+  expect(atlas.log()).not.toMatch(/the web server stopped/);
+});
+
+test('a crashed web server is started again: a crash costs the requests in flight, not the service', async ({ request }) => {
+  const server = webServerPid();
   expect(server).toBeGreaterThan(0);
   process.kill(server, 'SIGSEGV'); // what a native decoder crash does to the process
   await expect
     .poll(async () => (await request.get(`${atlas.baseURL}/api/health`).catch(() => null))?.status() ?? 0, { timeout: 60_000 })
     .toBe(200);
-  expect(
-    Number(
-      execFileSync('pgrep', ['-P', String(atlas.pid)], { encoding: 'utf8' })
-        .trim()
-        .split('\n')[0],
-    ),
-  ).not.toBe(server);
+  expect(webServerPid()).not.toBe(server);
   expect(atlas.log()).toMatch(/the web server stopped \(SIGSEGV\); starting it again/);
 });
 

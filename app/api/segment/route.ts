@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isolatedDecoder } from '@/lib/services/decoding';
 import { segmentUploadOverlay } from '@/lib/services/segmentation-service';
 import { json, route } from '@/app/_server/respond';
 import { server } from '@/app/_server/library';
@@ -17,6 +18,9 @@ const fields = z.strictObject({
 export const POST = route(async (request) => {
   const { config } = await server();
   const { file, fields: form } = await readSingleUpload(request, config.maxUploadBytes, fields, 'segmentation');
-  const { overlay, ...result } = await segmentUploadOverlay(config.modelsDir, file.bytes, form.model ? { model: form.model } : {});
+  const { overlay, ...result } = await segmentUploadOverlay(config.modelsDir, file.bytes, {
+    ...(form.model ? { model: form.model } : {}),
+    decode: isolatedDecoder(config), // a decoder crash costs this request, not the server
+  });
   return json({ ...result, overlay: `data:image/png;base64,${overlay.toString('base64')}` });
 });

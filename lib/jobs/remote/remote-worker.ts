@@ -13,6 +13,7 @@
 import { hostname } from 'node:os';
 import { UnrecoverableError, Worker, type Job as BullJob } from 'bullmq';
 import { isAppError } from '../../errors';
+import type { ImageDecode } from '../../images/image-decoder';
 import { embedOriginals } from '../../services/batch-embedding';
 import { nearestNeighbors } from '../../services/duplicates-service';
 import { AppClient } from './app-client';
@@ -46,6 +47,8 @@ export interface RemoteWorkerOptions {
   lockMs?: number;
   signal: AbortSignal;
   log?: (line: string) => void;
+  /** How originals are decoded (see EmbedBatchOptions.decode). Default: in this process. */
+  decode?: ImageDecode;
 }
 
 /** Runs until `signal` aborts (finishing the batches in hand) or the app refuses the token (AppError('unauthorized')). */
@@ -100,6 +103,7 @@ export async function runRemoteWorker(options: RemoteWorkerOptions): Promise<{ b
         const outcome = await embedOriginals(model, data.images, (hash) => client.original(hash), {
           includePatient: data.includePatient,
           signal: abort.signal,
+          ...(options.decode ? { decode: options.decode } : {}),
           onProgress: (n) => {
             if (n - reported < 8 && n < data.images.length) return; // a write to Redis per 8 images
             reported = n;
