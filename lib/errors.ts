@@ -61,8 +61,5 @@ export class AppError extends Error {
 
 /** True when `error` is an AppError with `code` (or any AppError when no code is given). */
 export function isAppError(error: unknown, code?: ErrorCode): error is AppError {
-  return (
-    error instanceof AppError &&
-    (code === undefined || (error as AppError).code === code)
-  );
+  return error instanceof AppError && (code === undefined || (error as AppError).code === code);
 }
