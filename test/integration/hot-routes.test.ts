@@ -113,7 +113,7 @@ it('shares one open index between copies of the model service, and their errors'
   const otherErrors = await import('../../lib/errors');
   expect(otherErrors.AppError).not.toBe(AppError);
   const fromOtherCopy = new otherErrors.AppError('not_found', 'gone');
-  expect(fromOtherCopy instanceof AppError).toBe(false);
+  expect(fromOtherCopy instanceof AppError).toBe(true);
   expect(isAppError(fromOtherCopy, 'not_found')).toBe(true);
   expect(isAppError(fromOtherCopy, 'invalid_input')).toBe(false);
   expect(isAppError(new Error('plain'))).toBe(false);
