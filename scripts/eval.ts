@@ -49,6 +49,7 @@ const program = new Command('eval')
   .option('--spec <json>', 'with flowers and no --model: spec fields over the preset, e.g. \'{"contrastive":{"weight":0}}\'')
   .option('--lr <rate>', 'with flowers and no --model: Adam learning rate (default 1e-3)')
   .option('--batch-size <n>', "with flowers and no --model: images per step (default: the preset's recipe)")
+  .option('--seed <n>', 'with flowers and no --model: seed of the initial weights, the shuffle and the views (default 42)')
   .option('--umap', 'also cluster on a UMAP of the latents (N2D), reported as model_umap')
   .option('--out <file>', 'Markdown table (default data/eval/<dataset>-<model>.md)');
 
@@ -61,6 +62,7 @@ await runCli(async () => {
     batchSize?: string;
     lr?: string;
     spec?: string;
+    seed?: string;
     out?: string;
     umap?: boolean;
     clusterFinetune?: boolean;
@@ -71,6 +73,7 @@ await runCli(async () => {
   if (dataset !== 'fashion-mnist' && !o.model && !named?.preset)
     throw new AppError('invalid_input', `evaluating '${dataset}' needs --model <dir> (a model trained on such images)`);
   const epochs = o.epochs === undefined ? undefined : z.coerce.number().int().min(1).parse(o.epochs);
+  const seed = o.seed === undefined ? undefined : z.coerce.number().int().min(0).parse(o.seed);
   const config = parseConfig();
   const engine = await initEngine(config.backend);
   const log = (p: TrainProgress) => {
@@ -84,6 +87,7 @@ await runCli(async () => {
   if (!dir && named?.preset) {
     const spec = presetSpec(named.preset, {
       embedding: PRESETS[named.preset].embedding ?? {},
+      ...(seed === undefined ? {} : { seed }),
       ...(o.spec ? (JSON.parse(o.spec) as Record<string, unknown>) : {}),
     });
     const [height, width, channels] = spec.inputShape;
@@ -104,6 +108,7 @@ await runCli(async () => {
           epochs: epochs ?? recipe.epochs,
           batchSize: o.batchSize ? z.coerce.number().int().min(1).parse(o.batchSize) : recipe.batchSize,
           validationSplit: 0,
+          ...(seed === undefined ? {} : { seed }),
           ...(o.lr ? { learningRate: z.coerce.number().parse(o.lr) } : {}),
         }),
       },
