@@ -1,6 +1,7 @@
 /**
  * npm run eval -- fashion-mnist [--model <dir>] [--out <file.md>] [--epochs 8] [--cluster-finetune]
- * npm run eval -- chest-xray --model <dir>      (each X-ray queries the others; k-means, k = classes)
+ * npm run eval -- chest-xray [--model <dir>]    (each X-ray queries the others; k-means, k = classes;
+ *   without --model the xray-cae preset is trained on the 200 X-rays first)
  * npm run eval -- flowers [--model <dir>] [--epochs n]   (the 100 flowers of ../shared/data/photos:
  *   without --model the photo-cae preset is trained on them first, as a user would: transductive)
  * Retrieval and clustering quality of a model's latent space next to raw pixels and PCA, all
@@ -31,24 +32,25 @@ const SHARED_DATA = new URL('../../shared/data/', import.meta.url).pathname;
 
 /** Named labelled sets: a folder with labels.csv, the files to keep, and the preset trained on them when no --model is given. */
 const LABELLED: Readonly<Record<string, { dir: string; include?: (file: string) => boolean; preset?: PresetName }>> = Object.freeze({
-  'chest-xray': { dir: join(SHARED_DATA, 'chest-xray') },
+  'chest-xray': { dir: join(SHARED_DATA, 'chest-xray'), preset: 'xray-cae' },
   flowers: { dir: join(SHARED_DATA, 'photos'), include: (file: string) => file.startsWith('flowers_'), preset: 'photo-cae' },
 });
 
 const program = new Command('eval')
-  .argument(
-    '<dataset>',
-    "'fashion-mnist', 'flowers' or 'chest-xray' (../shared/data; chest-xray needs --model), or a folder with labels.csv",
+  .argument('<dataset>', "'fashion-mnist', 'flowers' or 'chest-xray' (../shared/data), or a folder with labels.csv (needs --model)")
+  .option(
+    '--model <dir>',
+    'a saved model (default: train first: the reference CAE; for flowers photo-cae, for chest-xray xray-cae, on them)',
   )
-  .option('--model <dir>', 'a saved model (default: train the reference CAE first; for flowers the photo-cae preset on them)')
   .option('--epochs <n>', 'epochs when training first (default 8 for the reference CAE, the preset recipe for flowers)')
   .option(
     '--cluster-finetune',
     'train the reference CAE, self-label it into 10 clusters (balanced N2D pseudo-labels, γ 0.05, 3 passes; no labels), then evaluate it',
   )
-  .option('--spec <json>', 'with flowers and no --model: spec fields over the preset, e.g. \'{"contrastive":{"weight":0}}\'')
-  .option('--lr <rate>', 'with flowers and no --model: Adam learning rate (default 1e-3)')
-  .option('--batch-size <n>', "with flowers and no --model: images per step (default: the preset's recipe)")
+  .option('--spec <json>', 'with flowers or chest-xray and no --model: spec fields over the preset, e.g. \'{"contrastive":{"weight":0}}\'')
+  .option('--lr <rate>', 'with flowers or chest-xray and no --model: Adam learning rate (default 1e-3)')
+  .option('--batch-size <n>', "with flowers or chest-xray and no --model: images per step (default: the preset's recipe)")
+  .option('--seed <n>', 'with flowers or chest-xray and no --model: seed of the initial weights, the shuffle and the views (default 42)')
   .option('--umap', 'also cluster on a UMAP of the latents (N2D), reported as model_umap')
   .option('--out <file>', 'Markdown table (default data/eval/<dataset>-<model>.md)');
 
@@ -61,6 +63,7 @@ await runCli(async () => {
     batchSize?: string;
     lr?: string;
     spec?: string;
+    seed?: string;
     out?: string;
     umap?: boolean;
     clusterFinetune?: boolean;
@@ -71,6 +74,7 @@ await runCli(async () => {
   if (dataset !== 'fashion-mnist' && !o.model && !named?.preset)
     throw new AppError('invalid_input', `evaluating '${dataset}' needs --model <dir> (a model trained on such images)`);
   const epochs = o.epochs === undefined ? undefined : z.coerce.number().int().min(1).parse(o.epochs);
+  const seed = o.seed === undefined ? undefined : z.coerce.number().int().min(0).parse(o.seed);
   const config = parseConfig();
   const engine = await initEngine(config.backend);
   const log = (p: TrainProgress) => {
@@ -84,6 +88,7 @@ await runCli(async () => {
   if (!dir && named?.preset) {
     const spec = presetSpec(named.preset, {
       embedding: PRESETS[named.preset].embedding ?? {},
+      ...(seed === undefined ? {} : { seed }),
       ...(o.spec ? (JSON.parse(o.spec) as Record<string, unknown>) : {}),
     });
     const [height, width, channels] = spec.inputShape;
@@ -104,6 +109,7 @@ await runCli(async () => {
           epochs: epochs ?? recipe.epochs,
           batchSize: o.batchSize ? z.coerce.number().int().min(1).parse(o.batchSize) : recipe.batchSize,
           validationSplit: 0,
+          ...(seed === undefined ? {} : { seed }),
           ...(o.lr ? { learningRate: z.coerce.number().parse(o.lr) } : {}),
         }),
       },

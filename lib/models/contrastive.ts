@@ -12,6 +12,7 @@
  * Each takes the projections [n, d] of view 1 and view 2 (SimSiam also the predictions) and
  * returns a scalar; called inside the training step's tape.
  */
+import { AppError } from '../errors';
 import { tf, type Tensor2D } from '../engine/tf';
 
 export const CONTRASTIVE_LOSSES = Object.freeze(['ntxent', 'vicreg', 'simsiam'] as const);
@@ -39,6 +40,31 @@ export function ntXentLoss(z1: Tensor2D, z2: Tensor2D, temperature: number): tf.
     const positives = tf.div(tf.sum(tf.mul(z.slice([0, 0], [n, -1]), z.slice([n, 0], [n, -1])), 1), temperature);
     const logSumExp = tf.logSumExp(masked, 1);
     return tf.mean(tf.sub(logSumExp, tf.concat([positives, positives], 0))) as tf.Scalar;
+  });
+}
+
+/**
+ * NT-Xent over V ≥ 2 views of each image (multi-crop; SupCon's multi-positive form, Khosla et al.
+ * 2020): every view is an anchor whose positives are the image's other views, except that two
+ * small crops are not each other's positives (DINO's rule: a small crop is matched with the
+ * `globals` full views only); the negatives are all other views of the batch. The loss is the mean
+ * over anchors of −(1/|P|) Σ_{p∈P} log( exp(s_p/τ) / Σ_{k≠self} exp(s_k/τ) ). With two views it is
+ * `ntXentLoss` exactly.
+ */
+export function multiViewNtXentLoss(views: readonly Tensor2D[], temperature: number, globals = views.length): tf.Scalar {
+  if (views.length < 2) throw new AppError('internal', `multi-view NT-Xent needs at least two views, got ${views.length}`);
+  return tf.tidy(() => {
+    const n = views[0]!.shape[0];
+    const total = views.length * n;
+    const z = normalizeRows(tf.concat([...views], 0));
+    const logits = tf.sub(tf.div(tf.matMul(z, z, false, true), temperature), tf.mul(tf.eye(total), 1e9));
+    const logProb = tf.sub(logits, tf.logSumExp(logits, 1, true));
+    const mask = new Float32Array(total * total);
+    for (let a = 0; a < views.length; a++) {
+      const positives = Array.from({ length: views.length }, (_, b) => b).filter((b) => b !== a && (a < globals || b < globals));
+      for (const b of positives) for (let i = 0; i < n; i++) mask[(a * n + i) * total + b * n + i] = 1 / positives.length;
+    }
+    return tf.neg(tf.div(tf.sum(tf.mul(logProb, tf.tensor2d(mask, [total, total]))), total)) as tf.Scalar;
   });
 }
 

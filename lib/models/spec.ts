@@ -86,6 +86,21 @@ const common = {
       views: z.enum(VIEW_KINDS).default('photo'),
       /** Strength of the colour jitter, 0–1 of SimCLR's (colour often carries meaning: sunflowers are yellow). Default 1. */
       jitter: z.number().min(0).max(1).default(1),
+      /**
+       * Multi-crop (SwAV, DINO): `count` more views per image, small crops (`scale` of the area)
+       * drawn at `size` px (needs pool 'average' on a conv encoder, which takes any input size);
+       * with NT-Xent each is a positive of the two full views. Default none.
+       */
+      localCrops: z
+        .strictObject({
+          count: positiveInt.max(16),
+          size: positiveInt.max(1024),
+          scale: z
+            .tuple([z.number().gt(0).max(1), z.number().gt(0).max(1)])
+            .refine(([lo, hi]) => lo <= hi, 'scale must be [min, max] with min ≤ max')
+            .default([0.05, 0.4]),
+        })
+        .optional(),
     })
     .optional(),
   /** Seed for the initial weights. Default 42. */
@@ -187,6 +202,12 @@ export function parseModelSpec(input: unknown): ModelSpec {
   }
   if (spec.contrastive && spec.arch === 'stacked') {
     throw new AppError('invalid_input', 'a stacked AE is pretrained layer by layer; a contrastive objective needs arch dense or conv');
+  }
+  if (spec.contrastive?.localCrops && (spec.arch !== 'conv' || spec.pool !== 'average' || spec.contrastive.loss !== 'ntxent')) {
+    throw new AppError(
+      'invalid_input',
+      "contrastive.localCrops (small low-resolution crops) needs arch 'conv' with pool 'average' (an encoder that takes any input size) and loss 'ntxent'",
+    );
   }
   if (spec.clustering && spec.arch === 'stacked') {
     throw new AppError('invalid_input', 'a stacked AE is fine-tuned as a classifier; a clustering head needs arch dense or conv');

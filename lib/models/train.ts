@@ -20,9 +20,9 @@ import {
 import type { Autoencoder } from './autoencoder';
 import type { ModelSpec } from './spec';
 import { batchTensor, checkImageSet, type ImageSet } from '../data/image-set';
-import { ntXentLoss, simSiamLoss, vicregLoss } from './contrastive';
+import { multiViewNtXentLoss, ntXentLoss, simSiamLoss, vicregLoss } from './contrastive';
 import { meanSquaredError, RECONSTRUCTION_LOSSES } from './losses';
-import { augmentImages, viewPolicy } from './views';
+import { augmentImages, localPolicy, viewPolicy } from './views';
 
 /** How the clustering head's centres start (see `clusterScheduleSchema.init`). */
 export const CLUSTER_INITS = Object.freeze(['umap', 'kmeans'] as const);
@@ -151,7 +151,19 @@ export function reconstructionObjective(model: Autoencoder, set: ImageSet): Obje
       const codes = model.encode(tf.concat([input, view(0), view(1)], 0));
       const code = codes.slice([0, 0], [n, -1]);
       const reconstruction = model.reconstructionLoss(code, x);
-      const twoView = twoViewLoss(model, codes.slice([n, 0], [n, -1]), codes.slice([2 * n, 0], [n, -1]));
+      const views = [codes.slice([n, 0], [n, -1]), codes.slice([2 * n, 0], [n, -1])];
+      const crops = contrastive.localCrops;
+      if (crops) {
+        // Multi-crop: the small crops, drawn at low resolution, in one more encoder pass.
+        const small = localPolicy(policy, crops);
+        const out = { height: crops.size, width: crops.size };
+        const pixels = Array.from({ length: crops.count }, (_, c) =>
+          tf.tensor4d(augmentImages(set, ctx.indices, small, ctx.seed, ctx.offset, 2 + c, out), [n, crops.size, crops.size, set.channels]),
+        );
+        const local = model.encode(tf.concat(pixels, 0));
+        for (let c = 0; c < crops.count; c++) views.push(local.slice([c * n, 0], [n, -1]));
+      }
+      const twoView = twoViewLoss(model, views);
       return {
         total: tf.add(reconstruction, tf.mul(contrastive.weight, twoView)) as tf.Scalar,
         parts: { reconstruction, contrastive: twoView },
@@ -178,13 +190,17 @@ export function refuseShardedTwoViews(spec: ModelSpec): void {
     );
 }
 
-/** The spec's two-view loss between the codes of view 1 and view 2, taken on the projection head's outputs. */
-export function twoViewLoss(model: Autoencoder, code1: tf.Tensor2D, code2: tf.Tensor2D): tf.Scalar {
+/**
+ * The spec's two-view loss between the codes of the views (the two full views first, then any
+ * multi-crop small crops), taken on the projection head's outputs.
+ */
+export function twoViewLoss(model: Autoencoder, codes: readonly tf.Tensor2D[]): tf.Scalar {
   const c = model.spec.contrastive;
   if (!c) throw new AppError('internal', 'twoViewLoss needs a spec with a contrastive objective');
-  const z1 = model.project(code1);
-  const z2 = model.project(code2);
-  if (c.loss === 'ntxent') return ntXentLoss(z1, z2, c.temperature);
+  const projected = codes.map((code) => model.project(code));
+  const [z1, z2] = projected as [tf.Tensor2D, tf.Tensor2D];
+  if (c.loss === 'ntxent')
+    return projected.length > 2 ? multiViewNtXentLoss(projected, c.temperature, 2) : ntXentLoss(z1, z2, c.temperature);
   if (c.loss === 'vicreg') return vicregLoss(z1, z2);
   return simSiamLoss(model.predict(z1), model.predict(z2), z1, z2);
 }

@@ -235,8 +235,26 @@ function blur(img: Float32Array, width: number, height: number, channels: number
 }
 
 /**
- * One view of each image `indices[k]` of `set` under `policy`, as float32 [0,1] pixels in the
- * set's shape ([n, h, w, c] flattened). Image k draws from `viewRandom(seed, offset + k, view)`.
+ * Multi-crop (SwAV, Caron et al. 2020; DINO): besides the two full-size views, `count` small
+ * low-resolution crops of each image, `size` pixels square, each covering `scale` of the image's
+ * area. A small crop costs (size / side)² of a full view to encode, so several add positives to
+ * each step for the price of about one more view.
+ */
+export interface LocalCrops {
+  count: number;
+  size: number;
+  scale: readonly [number, number];
+}
+
+/** `policy` for the small crops of multi-crop: the same changes, the crop area from `crops.scale`. */
+export function localPolicy(policy: ViewPolicy, crops: LocalCrops): ViewPolicy {
+  return { ...policy, scale: crops.scale };
+}
+
+/**
+ * One view of each image `indices[k]` of `set` under `policy`, as float32 [0,1] pixels
+ * ([n, h, w, c] flattened), `h × w` the set's size unless `out` says another (multi-crop's small
+ * crops, drawn at low resolution). Image k draws from `viewRandom(seed, offset + k, view)`.
  */
 export function augmentImages(
   set: ImageSet,
@@ -245,40 +263,42 @@ export function augmentImages(
   seed: number,
   offset: number,
   view: number,
+  out: { height: number; width: number } = set,
 ): Float32Array {
   const { width, height, channels } = set;
   const size = imageSize(set);
+  const outSize = out.height * out.width * channels;
   const scale = set.pixels instanceof Uint8Array ? 1 / 255 : 1;
-  const out = new Float32Array(indices.length * size);
+  const views = new Float32Array(indices.length * outSize);
   const src = new Float32Array(size);
-  const scratch = new Float32Array(size);
+  const scratch = new Float32Array(outSize);
   for (let k = 0; k < indices.length; k++) {
     const random = viewRandom(seed, offset + k, view);
     const base = indices[k]! * size;
     for (let i = 0; i < size; i++) src[i] = set.pixels[base + i]! * scale;
-    const img = out.subarray(k * size, (k + 1) * size);
+    const img = views.subarray(k * outSize, (k + 1) * outSize);
     const warp = drawWarp(random, policy, width, height);
-    for (let y = 0; y < height; y++) {
-      const v = (y + 0.5) / height - 0.5;
-      for (let x = 0; x < width; x++) {
-        const u = (x + 0.5) / width - 0.5;
+    for (let y = 0; y < out.height; y++) {
+      const v = (y + 0.5) / out.height - 0.5;
+      for (let x = 0; x < out.width; x++) {
+        const u = (x + 0.5) / out.width - 0.5;
         const fx = warp.cx + (warp.ax * u + warp.bx * v) * width - 0.5;
         const fy = warp.cy + (warp.ay * u + warp.by * v) * height - 0.5;
-        sample(src, width, height, channels, fx, fy, img, (y * width + x) * channels);
+        sample(src, width, height, channels, fx, fy, img, (y * out.width + x) * channels);
       }
     }
     if (random() < policy.jitter.p) jitterColours(img, channels, random, policy.jitter);
     if (channels === 3 && random() < policy.greyscale) {
-      for (let p = 0; p < width * height; p++) img.fill(luma(img, p, 3), p * 3, p * 3 + 3);
+      for (let p = 0; p < out.width * out.height; p++) img.fill(luma(img, p, 3), p * 3, p * 3 + 3);
     }
     if (random() < policy.blur.p) {
-      const sigma = uniform(random, policy.blur.sigma[0], policy.blur.sigma[1]) * (Math.max(width, height) / 64);
-      if (sigma > 0.05) blur(img, width, height, channels, sigma, scratch);
+      const sigma = uniform(random, policy.blur.sigma[0], policy.blur.sigma[1]) * (Math.max(out.width, out.height) / 64);
+      if (sigma > 0.05) blur(img, out.width, out.height, channels, sigma, scratch);
     }
     if (policy.gamma > 0) {
       const gamma = Math.exp(uniform(random, -policy.gamma, policy.gamma));
       for (let i = 0; i < img.length; i++) img[i] = Math.pow(img[i]!, gamma);
     }
   }
-  return out;
+  return views;
 }

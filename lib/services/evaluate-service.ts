@@ -27,7 +27,7 @@ export interface MethodScores {
   kmeans_ari: number;
   hnsw_p_at_10?: number;
   hnsw_recall_at_10?: number;
-  /** The k that the Clusters page's auto k (best silhouette over 2–20, seed 0) picks on these vectors. */
+  /** The k that the Clusters page's auto k (largest neighbour-graph eigengap over 2–20, seed 0) picks on these vectors. */
   auto_k?: number;
   seconds: number;
 }
@@ -268,7 +268,7 @@ export function evaluationTable(e: Evaluation, modelName: string): string {
     ...rows,
     '',
     ...(e.model.auto_k !== undefined
-      ? [`Auto k (the Clusters page's, best silhouette over 2–20) on the model's vectors: ${e.model.auto_k}`, '']
+      ? [`Auto k (the Clusters page's, largest neighbour-graph eigengap over 2–20) on the model's vectors: ${e.model.auto_k}`, '']
       : []),
   ].join('\n');
 }

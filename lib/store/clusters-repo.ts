@@ -25,7 +25,8 @@ export interface ClusterRun {
     clusters: ClusterSummary[];
     inertia: number;
     iterations: number;
-    elbow?: { k: number; inertia: number; silhouette: number }[];
+    /** Per candidate k of an automatic choice; `eigengap` absent in runs stored before it was the criterion. */
+    elbow?: { k: number; inertia: number; silhouette: number; eigengap?: number }[];
     /** Corrected by hand since it ran. */
     edited?: boolean;
   };

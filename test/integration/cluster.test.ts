@@ -1,6 +1,6 @@
 /**
- * Clustering a real library: runs are stored with a summary per cluster, automatic k reports the
- * silhouette and elbow, clusters are named, and exported as manifests or folders of copies.
+ * Clustering a real library: runs are stored with a summary per cluster, automatic k (the
+ * neighbour graph's eigengap) reports the silhouette and elbow, clusters are named, and exported as manifests or folders of copies.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -50,11 +50,12 @@ describe('clustering a library', () => {
     expect(getClusterRun(library.db, run.id)!.params).toEqual({ k: 4, seed: 1, restarts: 3, auto: false, umap: false });
   });
 
-  it('chooses k automatically by silhouette and reports the elbow', async () => {
+  it("chooses k automatically by the neighbour graph's eigengap and reports silhouette and elbow", async () => {
     const run = await runClustering(library, { k: 'auto', range: [2, 5], seed: 1 });
     const elbow = run.result.elbow!;
     expect(elbow.map((e) => e.k)).toEqual([2, 3, 4, 5]);
-    const best = elbow.reduce((a, b) => (b.silhouette > a.silhouette ? b : a));
+    for (const e of elbow) expect(e.eigengap).toBeGreaterThanOrEqual(0);
+    const best = elbow.reduce((a, b) => (b.eigengap! > a.eigengap! ? b : a));
     expect(run.params.k).toBe(best.k);
     expect(elbow[3]!.inertia).toBeLessThan(elbow[0]!.inertia);
   });

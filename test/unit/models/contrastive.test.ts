@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../../lib/engine/tf';
 import { Autoencoder } from '../../../lib/models/autoencoder';
-import { ntXentLoss, simSiamLoss, vicregLoss } from '../../../lib/models/contrastive';
+import { multiViewNtXentLoss, ntXentLoss, simSiamLoss, vicregLoss } from '../../../lib/models/contrastive';
 import type { ImageSet } from '../../../lib/data/image-set';
 import { parseModelSpec } from '../../../lib/models/spec';
 import { reconstructionObjective } from '../../../lib/models/train';
@@ -58,6 +58,45 @@ describe('NT-Xent', () => {
   });
 });
 
+describe('multi-view NT-Xent (multi-crop)', () => {
+  const n = 5;
+  const tau = 0.3;
+  it('with two views it is NT-Xent exactly', () => {
+    const a = tf.tensor2d(noisy(simplex(n, 7), 0.3, 1));
+    const b = tf.tensor2d(noisy(simplex(n, 7), 0.3, 2));
+    expect(value(multiViewNtXentLoss([a, b], tau))).toBeCloseTo(value(ntXentLoss(a, b, tau)), 5);
+    tf.dispose([a, b]);
+  });
+
+  it('small crops that agree with their image lower it; crops of the wrong image raise it; collapse scores log(Vn − 1)', () => {
+    const z = tf.tensor2d(simplex(n, 8));
+    const global = tf.tensor2d(noisy(simplex(n, 8), 0.2, 4));
+    const agreeing = tf.tensor2d(noisy(simplex(n, 8), 0.1, 5));
+    // The same crops handed to the wrong images: each image's crop is its neighbour's.
+    const rows = noisy(simplex(n, 8), 0.1, 5);
+    const swapped = tf.tensor2d(rows.map((_, i) => rows[(i + 1) % n]!));
+    const good = value(multiViewNtXentLoss([z, global, agreeing, agreeing], tau, 2));
+    const bad = value(multiViewNtXentLoss([z, global, swapped, swapped], tau, 2));
+    expect(bad).toBeGreaterThan(good + 1);
+    const one = tf.ones([n, 8]) as tf.Tensor2D;
+    expect(value(multiViewNtXentLoss([one, one, one, one], tau, 2))).toBeCloseTo(Math.log(4 * n - 1), 4);
+    tf.dispose([z, global, agreeing, swapped, one]);
+  });
+
+  it('two small crops are not positives of each other (DINO): moving one small crop away from the other alone changes nothing', () => {
+    // Anchors: the small crops see only the globals as positives; the globals see both crops.
+    // Swapping which small crop is which leaves the loss unchanged when globals == 2.
+    const g1 = tf.tensor2d(noisy(simplex(n, 8), 0.2, 6));
+    const g2 = tf.tensor2d(noisy(simplex(n, 8), 0.2, 7));
+    const s1 = tf.tensor2d(noisy(simplex(n, 8), 0.4, 8));
+    const s2 = tf.tensor2d(noisy(simplex(n, 8), 0.4, 9));
+    expect(value(multiViewNtXentLoss([g1, g2, s1, s2], tau, 2))).toBeCloseTo(value(multiViewNtXentLoss([g1, g2, s2, s1], tau, 2)), 5);
+    // With every view global (SupCon), the small crops' own pairing counts, and the loss differs from DINO's rule.
+    expect(value(multiViewNtXentLoss([g1, g2, s1, s2], tau))).not.toBeCloseTo(value(multiViewNtXentLoss([g1, g2, s1, s2], tau, 2)), 3);
+    tf.dispose([g1, g2, s1, s2]);
+  });
+});
+
 describe('VICReg', () => {
   it('identical, decorrelated views with unit spread cost nothing; a collapsed batch pays the variance hinge', () => {
     // ±√n·e_j rows: each dimension has std ≥ 1, covariances 0.
@@ -96,15 +135,25 @@ function tinySet(count: number): ImageSet {
 
 describe('the two-view step on wasm matches the cpu backend', () => {
   for (const loss of ['ntxent', 'vicreg', 'simsiam'] as const) {
-    for (const extra of [{}, { norm: 'group', pool: 'average' }] as const) {
+    for (const extra of [
+      {},
+      { norm: 'group', pool: 'average' },
+      ...(loss === 'ntxent' ? [{ norm: 'group', pool: 'average', localCrops: { count: 2, size: 6 } }] : []),
+    ] as const) {
       it(`${loss} ${JSON.stringify(extra)}: loss and every gradient`, async () => {
         const spec = parseModelSpec({
           arch: 'conv',
           inputShape: [12, 12, 3],
           latentSize: 8,
           filters: [8, 16],
-          ...extra,
-          contrastive: { loss, weight: 1, temperature: 0.2, projection: [16, 8] },
+          ...('norm' in extra ? { norm: extra.norm, pool: extra.pool } : {}),
+          contrastive: {
+            loss,
+            weight: 1,
+            temperature: 0.2,
+            projection: [16, 8],
+            ...('localCrops' in extra ? { localCrops: extra.localCrops } : {}),
+          },
         });
         const set = tinySet(6);
         const ctx: StepContext = {

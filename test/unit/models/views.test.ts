@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ImageSet } from '../../../lib/data/image-set';
-import { augmentImages, VIEW_KINDS, VIEW_POLICIES, viewPolicy, type ViewPolicy } from '../../../lib/models/views';
+import { augmentImages, localPolicy, VIEW_KINDS, VIEW_POLICIES, viewPolicy, type ViewPolicy } from '../../../lib/models/views';
 import { hellingerHistograms } from '../../../lib/vectors/colour-histogram';
 
 function gradientSet(count: number, size: number, channels: 1 | 3): ImageSet {
@@ -34,6 +34,27 @@ describe('augmented views', () => {
       expect(augmentImages(set, indices, viewPolicy(kind), 11, 0, 1)).not.toEqual(a);
     });
   }
+
+  it("multi-crop's small crops: the requested low resolution, in [0,1], deterministic, and a small area of the image", () => {
+    const set = gradientSet(4, 32, 3);
+    const crops = { count: 4, size: 8, scale: [0.05, 0.1] as const };
+    const small = localPolicy(viewPolicy('photo', 0), crops);
+    expect(small.scale).toEqual([0.05, 0.1]);
+    const noColour: ViewPolicy = { ...small, jitter: { ...small.jitter, p: 0 }, greyscale: 0, blur: { p: 0, sigma: [0, 0] }, flip: false };
+    const a = augmentImages(set, indices, noColour, 3, 0, 2, { height: 8, width: 8 });
+    expect(a.length).toBe(4 * 8 * 8 * 3);
+    expect(Math.min(...a)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...a)).toBeLessThanOrEqual(1);
+    expect(augmentImages(set, indices, noColour, 3, 0, 2, { height: 8, width: 8 })).toEqual(a);
+    // A crop of ≤ 10 % of the area spans ≤ ~1/3 of the horizontal ramp: its left-to-right range is small.
+    for (let k = 0; k < 4; k++) {
+      const row = Array.from({ length: 8 }, (_, x) => a[(k * 64 + 4 * 8 + x) * 3]!);
+      expect(Math.max(...row) - Math.min(...row)).toBeLessThan(0.45);
+    }
+    const full = augmentImages(set, indices, { ...noColour, scale: [1, 1], ratio: [1, 1] }, 3, 0, 2, { height: 8, width: 8 });
+    const row = Array.from({ length: 8 }, (_, x) => full[(4 * 8 + x) * 3]!);
+    expect(Math.max(...row) - Math.min(...row)).toBeGreaterThan(0.8);
+  });
 
   it('a view depends on the image position in the batch, not on how the batch is sharded', () => {
     const set = gradientSet(4, 12, 3);
