@@ -21,7 +21,7 @@ import { loadModel, saveModel } from '../models/model-io';
 import type { ModelSpec } from '../models/spec';
 import { ModelWorkerPool } from '../engine/parallel/worker-pool';
 import type { BackendName } from '../engine/backend';
-import { comparesAcrossBatch, trainAutoencoder, trainStacked, type TrainOptions, type TrainResult } from '../models/train';
+import { shardsTwoViews, trainAutoencoder, trainStacked, type TrainOptions, type TrainResult } from '../models/train';
 import type { EpochRecord, TrainHooks } from '../training/fit';
 
 export interface TrainRequest {
@@ -177,15 +177,18 @@ export async function trainModel(
 /**
  * Threads pay off once there is enough work to share: on wasm (one thread per instance) with
  * ≥ MIN_PARALLEL_IMAGES images, training runs data-parallel across `request.workers` threads.
- * The stacked AE's dense layers train fast enough in this thread; a two-view objective compares
- * images across the whole batch, which replicas would each see only a share of, so it stays here.
+ * The stacked AE's dense layers train fast enough in this thread; a two-view objective is sharded
+ * only when each replica's share of a batch keeps enough images to compare (`shardsTwoViews`).
  */
 const MIN_PARALLEL_IMAGES = 1024;
 
 async function fitModel(model: Autoencoder, set: ImageSet, request: TrainRequest, hooks: TrainHooks): Promise<TrainResult> {
   if (request.spec.arch === 'stacked') return trainStacked(model, set, request.options, hooks);
   const parallel =
-    request.workers >= 2 && request.backend === 'wasm' && set.count >= MIN_PARALLEL_IMAGES && !comparesAcrossBatch(request.spec);
+    request.workers >= 2 &&
+    request.backend === 'wasm' &&
+    set.count >= MIN_PARALLEL_IMAGES &&
+    shardsTwoViews(request.spec, request.options.batchSize, request.workers);
   const pool = parallel ? await ModelWorkerPool.start(model, request.workers, request.backend) : null;
   try {
     const epochs = request.options.epochs;
