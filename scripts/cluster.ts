@@ -10,9 +10,15 @@ import { parseConfig } from '../lib/config';
 import { writeFileDurable } from '../lib/durable-file';
 import { initEngine } from '../lib/engine/backend';
 import { AppError } from '../lib/errors';
-import { clusterManifest, exportClusterFolder, formatManifest, nameCluster, runClustering } from '../lib/services/cluster-service';
+import {
+  clusterManifest,
+  clusterRunOrThrow,
+  exportClusterFolder,
+  formatManifest,
+  nameCluster,
+  runClustering,
+} from '../lib/services/cluster-service';
 import { openLibrary } from '../lib/services/library';
-import { getClusterRun } from '../lib/store/clusters-repo';
 import { runCli } from './cli/run';
 
 const program = new Command('cluster')
@@ -61,8 +67,7 @@ await runCli(async () => {
           process.stderr.write(`copied ${await exportClusterFolder(library, runId, cluster, o.to)} originals to ${o.to}\n`);
         }
       }
-      const run = getClusterRun(library.db, runId);
-      if (!run) throw new AppError('not_found', `cluster run ${runId} not found`);
+      const run = clusterRunOrThrow(library, runId);
       console.log(JSON.stringify(run.result.clusters.map(({ centroid: _, ...c }) => c)));
       return;
     }

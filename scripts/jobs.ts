@@ -8,9 +8,8 @@ import { SingleBar, Presets } from 'cli-progress';
 import { z } from 'zod';
 import { parseConfig } from '../lib/config';
 import { AppError } from '../lib/errors';
-import { cancelJob, jobOrThrow, queueJob } from '../lib/jobs/job-service';
+import { cancelJob, jobOrThrow, queueJob, recentJobs, type Job } from '../lib/jobs/job-service';
 import { openLibrary, type Library } from '../lib/services/library';
-import { listJobs, type Job } from '../lib/store/jobs-repo';
 import { runCli } from './cli/run';
 
 const id = z.coerce.number().int().min(1);
@@ -78,7 +77,7 @@ program
   );
 program.command('list').action(() =>
   withLibrary(async (library) => {
-    for (const job of listJobs(library.db)) console.log(JSON.stringify(summary(job)));
+    for (const job of recentJobs(library)) console.log(JSON.stringify(summary(job)));
   }),
 );
 program

@@ -10,8 +10,7 @@ import { parseConfig } from '../lib/config';
 import { initEngine } from '../lib/engine/backend';
 import { embedMissing } from '../lib/services/ingest-service';
 import { openLibrary, type Library } from '../lib/services/library';
-import { registerModelDir, switchActiveModel } from '../lib/services/model-service';
-import { listModels } from '../lib/store/models-repo';
+import { registerModelDir, registeredModels, switchActiveModel } from '../lib/services/model-service';
 import { abortOnSigint, runCli } from './cli/run';
 
 /** Embeds the library under `model` (old model still active meanwhile), then switches to it. */
@@ -41,7 +40,7 @@ const program = new Command('models');
 program.command('list').action(async () => {
   const library = openLibrary(parseConfig());
   try {
-    for (const m of listModels(library.db))
+    for (const m of registeredModels(library))
       console.log(JSON.stringify({ id: m.id, name: m.name, latentSize: m.latentSize, active: m.active, dir: m.dir }));
   } finally {
     library.close();

@@ -12,9 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { parseConfig } from '../lib/config';
 import { initEngine } from '../lib/engine/backend';
-import { runJobs, WORKER_NAME } from '../lib/jobs/job-service';
+import { recentJobs, runJobs, WORKER_NAME } from '../lib/jobs/job-service';
 import { openLibrary, removeOrphanedTempFiles } from '../lib/services/library';
-import { listJobs } from '../lib/store/jobs-repo';
 import { runCli } from './cli/run';
 
 const NEXT = createRequire(import.meta.url).resolve('next/dist/bin/next');
@@ -28,7 +27,7 @@ const program = new Command('start')
 
 /** One status line for the running job (a progress bar's worth of text). */
 function jobLine(library: ReturnType<typeof openLibrary>): string | null {
-  const [running] = listJobs(library.db, { states: ['running'], limit: 1 });
+  const [running] = recentJobs(library, { state: 'running', limit: 1 });
   if (!running) return null;
   const p = running.progress;
   const share = p.total ? ` ${Math.floor(((p.done ?? 0) / p.total) * 100)}% (${p.done}/${p.total})` : '';

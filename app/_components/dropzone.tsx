@@ -1,6 +1,44 @@
 'use client';
-/** Drop, paste or pick image files (and, with `folder`, a whole folder). */
+/** Drop, paste or pick image files (and, with `folder`, a whole folder, dropped or chosen). */
 import { useEffect, useRef, useState, type ReactNode } from 'react';
+
+/** Where each file of a dropped folder sat in it (a dropped file's own webkitRelativePath is empty). */
+const droppedPaths = new WeakMap<File, string>();
+
+/** A file's path inside the folder it came from ("flowers/roses/1.jpg"), or its name when it came alone. */
+export function relativePath(file: File): string {
+  return droppedPaths.get(file) || file.webkitRelativePath || file.name;
+}
+
+/** Hidden files (.DS_Store, ._photo.jpg) and hidden folders are never part of what a user means to add. */
+function hidden(path: string): boolean {
+  return path.split('/').some((part) => part.startsWith('.'));
+}
+
+/** Every file under a dropped entry, folders walked to the bottom (readEntries answers in chunks until empty). */
+async function filesUnder(entry: FileSystemEntry): Promise<File[]> {
+  if (entry.isFile) {
+    const file = await new Promise<File>((resolve, reject) => (entry as FileSystemFileEntry).file(resolve, reject));
+    droppedPaths.set(file, entry.fullPath.replace(/^\//, ''));
+    return [file];
+  }
+  const reader = (entry as FileSystemDirectoryEntry).createReader();
+  const entries: FileSystemEntry[] = [];
+  for (;;) {
+    const chunk = await new Promise<FileSystemEntry[]>((resolve, reject) => reader.readEntries(resolve, reject));
+    if (!chunk.length) break;
+    entries.push(...chunk);
+  }
+  return (await Promise.all(entries.map(filesUnder))).flat();
+}
+
+/** The files of a drop: dropped folders are read through their entries, plain files as they are. */
+async function droppedFiles(transfer: DataTransfer): Promise<File[]> {
+  const entries = [...transfer.items].map((item) => item.webkitGetAsEntry()).filter((entry) => entry !== null);
+  if (!entries.some((entry) => entry.isDirectory)) return [...transfer.files];
+  const files = await Promise.all(entries.map(filesUnder));
+  return files.flat().filter((file) => !hidden(relativePath(file)));
+}
 
 export function Dropzone({
   onFiles,
@@ -41,8 +79,13 @@ export function Dropzone({
       onDrop={(e) => {
         e.preventDefault();
         setOver(false);
-        const files = [...e.dataTransfer.files];
-        if (files.length) onFiles(multiple ? files : files.slice(0, 1));
+        const transfer = e.dataTransfer;
+        if (!folder) {
+          const files = [...transfer.files];
+          if (files.length) onFiles(multiple ? files : files.slice(0, 1));
+          return;
+        }
+        void droppedFiles(transfer).then((files) => files.length && onFiles(files));
       }}
     >
       <p>{children ?? 'Drop an image here, paste one, or'}</p>
@@ -74,7 +117,7 @@ export function Dropzone({
           multiple
           data-testid={`${testId}-folder`}
           onChange={(e) => {
-            const files = [...(e.target.files ?? [])].filter((f) => !f.name.startsWith('.'));
+            const files = [...(e.target.files ?? [])].filter((f) => !hidden(relativePath(f)));
             e.target.value = '';
             if (files.length) onFiles(files);
           }}

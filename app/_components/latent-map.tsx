@@ -3,7 +3,9 @@
  * The latent map drawn with WebGL: every point is one GL point from two GPU buffers (positions as
  * float pairs, colours as bytes), so a million points draw in one call and pan/zoom only change two
  * uniforms. Hover finds the nearest point through a grid on the CPU (map-view.ts) and shows its
- * thumbnail; a click (not the end of a drag) opens the image. Plain WebGL, no library: regl
+ * thumbnail; a click (not the end of a drag) opens the image. From the keyboard the map is one
+ * focusable control: arrows pan, + and − zoom, 0 refits, and the point nearest the centre is the
+ * one shown (and announced), Enter opens it. Plain WebGL, no library: regl
  * compiles its draw commands with `Function`, which the app's Content-Security-Policy forbids, and
  * deck.gl was 10–30× slower on a software GPU (docs/sizing.md).
  */
@@ -30,6 +32,10 @@ void main() { gl_FragColor = vec4(vColor, 1.0); }`;
 
 /** Hover and click reach the nearest point within this many CSS pixels (a sparse map stays easy to use). */
 const PICK_RADIUS = 40;
+/** One arrow key pans the view by this share of the canvas. */
+const KEY_PAN = 0.1;
+/** One + or − zooms by this factor. */
+const KEY_ZOOM = 1.5;
 
 interface Gpu {
   gl: WebGLRenderingContext;
@@ -84,6 +90,8 @@ export function LatentMap({ map, colorBy }: { map: MapColumns; colorBy: MapColor
   const view = useRef<View | null>(null);
   const frame = useRef(0);
   const [hover, setHover] = useState<{ index: number; x: number; y: number } | null>(null);
+  /** What the keyboard cursor (the centre) reaches, for screen readers. */
+  const [announced, setAnnounced] = useState('');
   const [failed, setFailed] = useState<string | null>(null);
   const n = map.ids.length;
   const grid = useMemo(() => buildGrid(map.xy), [map]);
@@ -210,6 +218,49 @@ export function LatentMap({ map, colorBy }: { map: MapColumns; colorBy: MapColor
       redraw();
     };
     const onResize = () => redraw();
+    const showAt = (index: number) => {
+      if (index < 0 || !view.current) {
+        setHover(null);
+        setAnnounced('No image near the centre of the map.');
+        return;
+      }
+      const [x, y] = toPixel(view.current, size(), map.xy[2 * index]!, map.xy[2 * index + 1]!);
+      setHover({ index, x, y });
+      const cluster = map.cluster[index]!;
+      const label = map.labels[map.label[index]!];
+      setAnnounced(`Image ${map.ids[index]}${cluster >= 0 ? `, cluster ${cluster}` : ''}${label ? `, ${label}` : ''}. Enter opens it.`);
+    };
+    const onKey = (e: KeyboardEvent) => {
+      const v = view.current;
+      if (!v || e.altKey || e.ctrlKey || e.metaKey) return;
+      const { width, height } = size();
+      const centre = () => pick(width / 2, height / 2);
+      const moves: Record<string, () => View> = {
+        ArrowLeft: () => panBy(v, width * KEY_PAN, 0),
+        ArrowRight: () => panBy(v, -width * KEY_PAN, 0),
+        ArrowUp: () => panBy(v, 0, height * KEY_PAN),
+        ArrowDown: () => panBy(v, 0, -height * KEY_PAN),
+        '+': () => zoomAt(v, size(), width / 2, height / 2, KEY_ZOOM),
+        '=': () => zoomAt(v, size(), width / 2, height / 2, KEY_ZOOM),
+        '-': () => zoomAt(v, size(), width / 2, height / 2, 1 / KEY_ZOOM),
+        '0': () => fitView(map.xy, size()),
+      };
+      const move = moves[e.key];
+      if (move) {
+        e.preventDefault();
+        view.current = move();
+        redraw();
+        showAt(centre());
+      } else if (e.key === 'Enter') {
+        const index = centre();
+        if (index >= 0) window.location.assign(`/images/${map.ids[index]}`);
+        else showAt(index);
+      }
+    };
+    const onFocus = () => showAt(pick(size().width / 2, size().height / 2));
+    const w = wrapper.current;
+    w?.addEventListener('keydown', onKey);
+    w?.addEventListener('focus', onFocus);
     c.addEventListener('wheel', onWheel, { passive: false });
     c.addEventListener('pointerdown', onDown);
     c.addEventListener('pointermove', onMove);
@@ -219,6 +270,8 @@ export function LatentMap({ map, colorBy }: { map: MapColumns; colorBy: MapColor
     c.addEventListener('dblclick', onDouble);
     window.addEventListener('resize', onResize);
     return () => {
+      w?.removeEventListener('keydown', onKey);
+      w?.removeEventListener('focus', onFocus);
       c.removeEventListener('wheel', onWheel);
       c.removeEventListener('pointerdown', onDown);
       c.removeEventListener('pointermove', onMove);
@@ -243,9 +296,18 @@ export function LatentMap({ map, colorBy }: { map: MapColumns; colorBy: MapColor
         data-testid="latent-map"
         data-points={n}
         ref={wrapper}
+        tabIndex={0}
+        role="application"
+        aria-roledescription="map"
+        aria-label={`${summary} Arrow keys move, + and − zoom, 0 fits the map, Enter opens the image at the centre.`}
         {...(hover ? { 'data-hover-point': `${Math.round(hover.x)},${Math.round(hover.y)}`, 'data-hover-id': hovered } : {})}
       >
         <canvas ref={canvas} className="map-canvas" role="img" aria-label={summary} data-testid="map-canvas" />
+        <span
+          className="map-crosshair"
+          aria-hidden="true"
+          style={{ left: inset.x + (canvas.current?.clientWidth ?? 0) / 2, top: inset.y + (canvas.current?.clientHeight ?? 0) / 2 }}
+        />
         {hover && (
           <>
             <span className="map-ring" style={{ left: inset.x + hover.x - 6, top: inset.y + hover.y - 6 }} />
@@ -260,6 +322,9 @@ export function LatentMap({ map, colorBy }: { map: MapColumns; colorBy: MapColor
         )}
         {failed && <p className="muted">The map needs WebGL: {failed}</p>}
       </div>
+      <p className="sr-only" aria-live="polite" data-testid="map-announce">
+        {announced}
+      </p>
       <ul className="map-legend" data-testid="map-legend">
         {colors.groups.slice(0, 30).map((g) => (
           <li key={g.name}>

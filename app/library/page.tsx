@@ -3,11 +3,12 @@
 import { useState } from 'react';
 import { api, usePoll, waitForJob, type Job, type Status } from '@/app/_components/api';
 import { CreditsPanel } from '@/app/_components/credits';
-import { Dropzone } from '@/app/_components/dropzone';
+import { Dropzone, relativePath } from '@/app/_components/dropzone';
 import { Pager, useCursorPages } from '@/app/_components/pager';
 import { ImageFilters } from '@/app/_components/filters';
 import { ImageGrid } from '@/app/_components/image-grid';
 import { NextSteps } from '@/app/_components/next-steps';
+import { isCreditFile } from '@/lib/credit-files';
 import type { Credits } from '@/lib/services/credits';
 import type { LibraryPage as Page } from '@/lib/services/image-service';
 import type { UploadResult } from '@/lib/services/ingest-service';
@@ -41,7 +42,7 @@ function uploadOne(
     xhr.onerror = () => resolve({ status: 'refused', reason: 'the connection failed' });
     const form = new FormData();
     form.append('modality', modality);
-    form.append('file', file, file.webkitRelativePath || file.name);
+    form.append('file', file, relativePath(file));
     xhr.send(form);
   });
 }
@@ -52,14 +53,18 @@ export default function LibraryPage() {
   const [label, setLabel] = useState('');
   const [uploadModality, setUploadModality] = useState('photo');
   const [uploads, setUploads] = useState<Upload[]>([]);
+  /** The credits files (ATTRIBUTION.md, LICENSE…) of an added folder: not images, so not sent. */
+  const [skipped, setSkipped] = useState<string[]>([]);
   const [sampleJob, setSampleJob] = useState<Job | null>(null);
   const query = `/api/images?limit=${PAGE}${pages.cursor ? `&cursor=${pages.cursor}` : ''}${modality ? `&modality=${modality}` : ''}${label ? `&label=${encodeURIComponent(label)}` : ''}`;
   const { data, refresh } = usePoll(() => api<Page>(query), 5000, [query]);
   const { data: status } = usePoll(() => api<Status>('/api/status'), 3000);
   const { data: samples } = usePoll(() => api<{ credits: Credits[] }>('/api/samples'), 0);
 
-  const upload = async (files: File[]) => {
-    const list: Upload[] = files.map((f) => ({ name: f.webkitRelativePath || f.name, sent: 0, status: 'waiting' }));
+  const upload = async (chosen: File[]) => {
+    setSkipped(chosen.filter((f) => isCreditFile(relativePath(f))).map(relativePath));
+    const files = chosen.filter((f) => !isCreditFile(relativePath(f)));
+    const list: Upload[] = files.map((f) => ({ name: relativePath(f), sent: 0, status: 'waiting' }));
     setUploads(list);
     const update = (i: number, patch: Partial<Upload>) => setUploads((u) => u.map((x, j) => (j === i ? { ...x, ...patch } : x)));
     let next = 0;
@@ -134,7 +139,7 @@ export default function LibraryPage() {
       <Dropzone onFiles={(f) => void upload(f)} multiple folder testId="library-drop">
         Drop images or a folder here, or
       </Dropzone>
-      {uploads.length > 0 && (
+      {(uploads.length > 0 || skipped.length > 0) && (
         <div className="panel" data-testid="upload-summary">
           <strong>
             {counts.pending ? `Uploading… ${uploads.length - counts.pending}/${uploads.length}` : `Done: ${uploads.length} files`}
@@ -142,6 +147,11 @@ export default function LibraryPage() {
           <span data-testid="upload-counts">
             {counts.added} added, {counts.duplicate} already stored, {counts.refused.length} refused
           </span>
+          {skipped.length > 0 && (
+            <p className="muted small" data-testid="upload-skipped">
+              Not sent, the folder&apos;s credits rather than images: {skipped.join(', ')}
+            </p>
+          )}
           {counts.refused.length > 0 && (
             <ul className="uploads" data-testid="refused-list">
               {counts.refused.map((u, i) => (

@@ -37,9 +37,12 @@ export function queueJob(library: Library, kind: string, params: unknown): Job {
 
 export { JOB_STATES, type Job, type JobProgress, type JobState } from '../store/jobs-repo';
 
-/** Jobs, newest first (only those in `state` when given): cheap to poll. */
-export function recentJobs(library: Library, options: { state?: JobState; limit: number }): Job[] {
-  return listJobs(library.db, { ...(options.state ? { states: [options.state] } : {}), limit: options.limit });
+/** Jobs, newest first (only those in `state` when given; the newest 100 unless `limit`): cheap to poll. */
+export function recentJobs(library: Library, options: { state?: JobState; limit?: number } = {}): Job[] {
+  return listJobs(library.db, {
+    ...(options.state ? { states: [options.state] } : {}),
+    ...(options.limit ? { limit: options.limit } : {}),
+  });
 }
 
 /**

@@ -5,19 +5,8 @@
  * lists, tables) that a page can render without a Markdown library.
  */
 import { readdir, readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
-
-/** File names (without extension) that credit a data set rather than hold an image. */
-const CREDIT_NAMES = Object.freeze(['attribution', 'attributions', 'credits', 'license', 'licence', 'copying', 'notice', 'readme']);
-const CREDIT_EXTENSIONS = Object.freeze(['', '.md', '.txt', '.markdown', '.rst']);
-
-/** True for a data set's credits file (ATTRIBUTION.md, LICENSE.txt, README…), whatever its case. */
-export function isCreditFile(path: string): boolean {
-  const name = basename(path).toLowerCase();
-  const dot = name.lastIndexOf('.');
-  const [stem, extension] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ''];
-  return CREDIT_NAMES.includes(stem) && CREDIT_EXTENSIONS.includes(extension);
-}
+import { join } from 'node:path';
+import { isCreditFile } from '../credit-files';
 
 export type CreditBlock =
   | { kind: 'heading'; text: string }

@@ -24,7 +24,7 @@ import { getEmbedding, imagesWithoutEmbedding, putEmbedding } from '../store/emb
 import { findImageByHash, getImage, insertImage, knownHashes, purgeDeletedHash, type Modality } from '../store/images-repo';
 import { activeModel, bumpIndexGeneration } from '../store/models-repo';
 import { writeFileDurable } from '../durable-file';
-import { isCreditFile } from './credits';
+import { isCreditFile } from '../credit-files';
 import { addImageLabel } from './image-service';
 import { originalPath, type Library } from './library';
 import { loadActiveModel, loadRegisteredModel, markIndexCurrent, modelIndex, type LoadedModel, type OpenedIndex } from './model-service';

@@ -253,9 +253,14 @@ export type ModelInfo = Omit<ModelRecord, 'dir' | 'spec' | 'training'> & {
   training: ModelTrainingSummary | null;
 };
 
+/** The registered models as stored, directories included (for the command line on the library's machine), oldest first. */
+export function registeredModels(library: Library): ModelRecord[] {
+  return listModels(library.db);
+}
+
 /** The registered models with their spec and training record, oldest first. */
 export function listModelInfos(library: Library): ModelInfo[] {
-  return listModels(library.db).map(({ dir: _dir, spec, training, ...model }) => ({
+  return registeredModels(library).map(({ dir: _dir, spec, training, ...model }) => ({
     ...model,
     spec: spec as Record<string, unknown>,
     training: (training ?? null) as ModelTrainingSummary | null,

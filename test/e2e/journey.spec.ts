@@ -93,6 +93,23 @@ test('cluster the library, open a cluster, open an image from the map', async ({
   await expect(page).toHaveURL(/\/images\/\d+$/);
   await expect(page.getByTestId('image-title')).toBeVisible();
 
+  // The same from the keyboard: focus the map, move until an image sits at the centre (it is shown
+  // and announced), Enter opens that image.
+  await page.goto(`${atlas.baseURL}/clusters`);
+  const map = page.getByTestId('latent-map');
+  await expect(map).toHaveAttribute('data-points', '100');
+  await map.focus();
+  const spiral = ['-', ...['ArrowRight', 'ArrowDown', 'ArrowLeft', 'ArrowUp'].flatMap((key, i) => Array<string>(i + 1).fill(key))];
+  for (const key of [...spiral, ...spiral]) {
+    if (await map.getAttribute('data-hover-id')) break;
+    await page.keyboard.press(key);
+  }
+  const chosen = await map.getAttribute('data-hover-id');
+  expect(chosen).toMatch(/^\d+$/);
+  await expect(page.getByTestId('map-announce')).toContainText(`Image ${chosen}`);
+  await page.keyboard.press('Enter');
+  await expect(page).toHaveURL(new RegExp(`/images/${chosen}$`));
+
   await page.goto(`${atlas.baseURL}/clusters`);
   await expect(clusters.cards()).toHaveCount(5);
   // Open the largest cluster.

@@ -2,7 +2,8 @@ import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isCreditFile, parseCredits, readCredits } from '../../../lib/services/credits';
+import { isCreditFile } from '../../../lib/credit-files';
+import { parseCredits, readCredits } from '../../../lib/services/credits';
 import { listImageFiles } from '../../../lib/services/ingest-service';
 
 const SAMPLES = 'data/samples/flowers';
