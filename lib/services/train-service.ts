@@ -12,7 +12,7 @@ import { loadImageFolder } from '../data/image-folder';
 import { preprocessImage, type PreprocessTarget } from '../images/image-decoder';
 import { liveImageHashes } from '../store/images-repo';
 import { originalPath, type Library } from './library';
-import { Autoencoder, CENTERS, HEAD_MEAN, HEAD_PROJECTION } from '../models/autoencoder';
+import { Autoencoder, CENTERS, HEAD_MEAN, HEAD_PROJECTION, PREDICTOR, PROJECTION } from '../models/autoencoder';
 import { fitSearchHead } from '../models/search-head';
 import { finetuneClusters, type ClusterRunner } from '../models/cluster-finetune';
 import type { ImageSet } from '../data/image-set';
@@ -217,11 +217,17 @@ async function fitModel(model: Autoencoder, set: ImageSet, request: TrainRequest
   }
 }
 
-/** Copies a saved model's weights into `model`; the specs must agree apart from the clustering head and seed. */
+/**
+ * Copies a saved model's weights into `model`; the specs must agree apart from the clustering
+ * head, the search head, the two-view objective and the seed. A projection head comes along only
+ * when both specs have the same one; otherwise it starts fresh, so a plain model can be
+ * fine-tuned with two views.
+ */
 async function copyWeightsFrom(model: Autoencoder, dir: string): Promise<void> {
   const { model: saved } = await loadModel(dir);
   try {
-    const strip = (spec: ModelSpec) => JSON.stringify({ ...spec, clustering: undefined, embedding: undefined, seed: undefined });
+    const strip = (spec: ModelSpec) =>
+      JSON.stringify({ ...spec, clustering: undefined, embedding: undefined, contrastive: undefined, seed: undefined });
     if (strip(saved.spec) !== strip(model.spec)) {
       throw new AppError(
         'invalid_input',
@@ -232,6 +238,10 @@ async function copyWeightsFrom(model: Autoencoder, dir: string): Promise<void> {
     // A search head fits the codes it was fitted on; training changes them, so it is fitted afresh.
     weights.delete(HEAD_MEAN);
     weights.delete(HEAD_PROJECTION);
+    const head = (spec: ModelSpec) => JSON.stringify(spec.contrastive ? [spec.contrastive.loss, spec.contrastive.projection] : null);
+    if (head(saved.spec) !== head(model.spec)) {
+      for (const name of [...weights.keys()]) if (name.startsWith(PROJECTION) || name.startsWith(PREDICTOR)) weights.delete(name);
+    }
     if (!model.spec.clustering) weights.delete(CENTERS);
     else if (saved.spec.clustering?.clusters !== model.spec.clustering.clusters) weights.delete(CENTERS);
     model.writeWeights(weights);
