@@ -8,7 +8,8 @@
  *
  * `train_aug_img_s`: the same model with the two-view objective (garment views, NT-Xent, weight 1)
  * on 2,048 of the images: each step draws two augmented views of every image and encodes all three
- * (one thread: the objective compares images across the whole batch, so it is not sharded).
+ * (one thread, as before; training on 1,024 images or more now shards it across the worker pool,
+ * each replica comparing its share of the batch: docs/models.md).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';

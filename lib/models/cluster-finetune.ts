@@ -23,8 +23,19 @@ import { CENTERS, type Autoencoder } from './autoencoder';
 import { batchTensor, checkImageSet, type ImageSet } from '../data/image-set';
 import { encodeImages } from './inference';
 import { clusteringKl, RECONSTRUCTION_LOSSES, scatterRatio } from './losses';
-import { clusterScheduleSchema, type ClusterSchedule, type TrainOptions, type TrainResult } from './train';
-import { allIndices, fit, localRunner, type EpochRecord, type FitPlan, type Objective, type TrainHooks } from '../training/fit';
+import { clusterScheduleSchema, twoViewLoss, type ClusterSchedule, type TrainOptions, type TrainResult } from './train';
+import { augmentImages, viewPolicy } from './views';
+import {
+  allIndices,
+  fit,
+  localRunner,
+  type EpochRecord,
+  type FitPlan,
+  type Objective,
+  type StepContext,
+  type StepLoss,
+  type TrainHooks,
+} from '../training/fit';
 import { shuffledIndices } from '../random';
 
 /** Codes of a whole set; the default encodes in this thread, a worker pool can do it in parallel. */
@@ -202,11 +213,46 @@ export class ClusterTargets {
 export function clusterObjective(model: Autoencoder, target: ClusterSchedule['target'] = 'self') {
   const head = model.spec.clustering;
   if (!head) throw new AppError('invalid_input', 'the clustering fine-tune needs a spec with a clustering head (spec.clustering)');
-  const reconstruction = RECONSTRUCTION_LOSSES[model.spec.loss];
+  const clustering = clusteringLoss(model, target);
   return (x: Tensor4D, p: Tensor2D): tf.Scalar => {
-    const { code, output } = model.forward(x);
-    const clustering = target === 'fixed' ? scatterRatio(code, model.p(CENTERS), p) : clusteringKl(p, model.softAssign(code));
-    return tf.add(reconstruction(output, x), tf.mul(head.gamma, clustering)) as tf.Scalar;
+    const code = model.encode(x);
+    return tf.add(reconstructionOf(model, code, x), tf.mul(head.gamma, clustering(code, p))) as tf.Scalar;
+  };
+}
+
+/** The reconstruction term of the fine-tune (the spec's loss; no sparsity penalty, as IDEC). */
+function reconstructionOf(model: Autoencoder, code: Tensor2D, x: Tensor4D): tf.Scalar {
+  return RECONSTRUCTION_LOSSES[model.spec.loss](model.decode(code), x) as tf.Scalar;
+}
+
+/** The clustering term on codes whose target rows are `p`: scatter ratio for 'fixed' targets, KL(P‖Q) for 'self'. */
+function clusteringLoss(model: Autoencoder, target: ClusterSchedule['target']) {
+  return (code: Tensor2D, p: Tensor2D): tf.Scalar =>
+    (target === 'fixed' ? scatterRatio(code, model.p(CENTERS), p) : clusteringKl(p, model.softAssign(code))) as tf.Scalar;
+}
+
+/**
+ * With a two-view objective in the spec, the fine-tune keeps it (SCAN's self-labelling keeps the
+ * augmentations too, Van Gansbeke et al. 2020): reconstruction + gamma·clustering on the clean
+ * codes + weight·the two-view loss of two views of each image, so pulling the codes into the
+ * start's clusters does not undo what the views taught them. One encoder pass over all three.
+ */
+function clusterWithViewsObjective(model: Autoencoder, set: ImageSet, target: ClusterSchedule['target']) {
+  const head = model.spec.clustering!;
+  const contrastive = model.spec.contrastive!;
+  const policy = viewPolicy(contrastive.views, contrastive.jitter);
+  const clustering = clusteringLoss(model, target);
+  return (ctx: StepContext, x: Tensor4D, p: Tensor2D): StepLoss => {
+    const n = ctx.indices.length;
+    const view = (v: number) =>
+      tf.tensor4d(augmentImages(set, ctx.indices, policy, ctx.seed, ctx.offset, v), [n, set.height, set.width, set.channels]);
+    const codes = model.encode(tf.concat([x, view(0), view(1)], 0));
+    const code = codes.slice([0, 0], [n, -1]);
+    const reconstruction = reconstructionOf(model, code, x);
+    const cluster = clustering(code, p);
+    const twoView = twoViewLoss(model, [codes.slice([n, 0], [n, -1]), codes.slice([2 * n, 0], [n, -1])]);
+    const total = tf.addN([reconstruction, tf.mul(head.gamma, cluster), tf.mul(contrastive.weight, twoView)]) as tf.Scalar;
+    return { total, parts: { reconstruction, clustering: cluster, contrastive: twoView } };
   };
 }
 
@@ -337,11 +383,16 @@ export function clusterFinetuneObjective(
   const schedule = clusterScheduleSchema.parse(options.clustering ?? {});
   const targets = new ClusterTargets(model.spec.clustering!.clusters, schedule.tolerance, start);
   const objective = clusterObjective(model, schedule.target);
+  const withViews = model.spec.contrastive?.weight ? clusterWithViewsObjective(model, set, schedule.target) : null;
   return {
-    vars: [...model.autoencoderParams, model.p(CENTERS)],
+    vars: [...model.autoencoderParams, ...(withViews ? model.projectionParams : []), model.p(CENTERS)],
     state: targets.state,
     beforeStep: (ctx) => ctx.step % schedule.updateInterval === 0 && targets.update(assignAll()),
-    loss: (ctx) => ({ total: objective(batchTensor(set, ctx.indices, 0, ctx.indices.length), targets.rows(ctx.indices)) }),
+    loss: (ctx) => {
+      const x = batchTensor(set, ctx.indices, 0, ctx.indices.length);
+      const p = targets.rows(ctx.indices);
+      return withViews && ctx.training ? withViews(ctx, x, p) : { total: objective(x, p) };
+    },
   };
 }
 

@@ -173,20 +173,28 @@ export function reconstructionObjective(model: Autoencoder, set: ImageSet): Obje
 }
 
 /**
- * Whether a spec's training loss compares images across the whole batch (the two-view objective's
- * negatives and batch statistics), so that replicas each taking a share of the batch would train
- * another objective: such specs train in one thread.
+ * Fewest images a replica's share of a step may hold for the two-view objective to be sharded.
+ * Each replica compares its images only with its own share (NT-Xent's negatives, VICReg's batch
+ * statistics), so data-parallel two-view training optimises the mean of the shares' losses: with
+ * 2 workers and batches of 256, 255 other views per view instead of 511, the batch size SimCLR
+ * still trains well at (Chen et al. 2020, fig. 9). Below this the shares get too few negatives.
  */
-export function comparesAcrossBatch(spec: ModelSpec): boolean {
-  return (spec.contrastive?.weight ?? 0) > 0;
+export const MIN_TWO_VIEW_SHARE = 64;
+
+/**
+ * Whether `workers` replicas may share a step of `batchSize` images of `spec`: always without the
+ * two-view objective; with it, when every share keeps at least MIN_TWO_VIEW_SHARE images.
+ */
+export function shardsTwoViews(spec: ModelSpec, batchSize: number, workers: number): boolean {
+  return (spec.contrastive?.weight ?? 0) === 0 || Math.floor(batchSize / workers) >= MIN_TWO_VIEW_SHARE;
 }
 
-/** Refuses data-parallel training of a spec whose loss compares images across the batch (see `comparesAcrossBatch`). */
-export function refuseShardedTwoViews(spec: ModelSpec): void {
-  if (comparesAcrossBatch(spec))
+/** Refuses data-parallel training whose two-view shares would be too small to compare (see `shardsTwoViews`). */
+export function refuseShardedTwoViews(spec: ModelSpec, batchSize: number, workers: number): void {
+  if (!shardsTwoViews(spec, batchSize, workers))
     throw new AppError(
       'invalid_input',
-      'the two-view (contrastive) objective compares each image with the rest of its batch, which worker replicas would each see only a share of: train it in one thread (workers 1)',
+      `the two-view (contrastive) objective compares each image with the rest of its share of the batch: ${workers} workers × at least ${MIN_TWO_VIEW_SHARE} images needs batches of ${workers * MIN_TWO_VIEW_SHARE} or more (got ${batchSize}); use a larger batch or train it in one thread (workers 1)`,
     );
 }
 

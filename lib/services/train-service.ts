@@ -12,7 +12,7 @@ import { loadImageFolder } from '../data/image-folder';
 import { preprocessImage, type PreprocessTarget } from '../images/image-decoder';
 import { liveImageHashes } from '../store/images-repo';
 import { originalPath, type Library } from './library';
-import { Autoencoder, CENTERS, HEAD_MEAN, HEAD_PROJECTION } from '../models/autoencoder';
+import { Autoencoder, CENTERS, HEAD_MEAN, HEAD_PROJECTION, PREDICTOR, PROJECTION } from '../models/autoencoder';
 import { fitSearchHead } from '../models/search-head';
 import { finetuneClusters, type ClusterRunner } from '../models/cluster-finetune';
 import type { ImageSet } from '../data/image-set';
@@ -21,7 +21,7 @@ import { loadModel, saveModel } from '../models/model-io';
 import type { ModelSpec } from '../models/spec';
 import { ModelWorkerPool } from '../engine/parallel/worker-pool';
 import type { BackendName } from '../engine/backend';
-import { comparesAcrossBatch, trainAutoencoder, trainStacked, type TrainOptions, type TrainResult } from '../models/train';
+import { shardsTwoViews, trainAutoencoder, trainStacked, type TrainOptions, type TrainResult } from '../models/train';
 import type { EpochRecord, TrainHooks } from '../training/fit';
 
 export interface TrainRequest {
@@ -177,15 +177,18 @@ export async function trainModel(
 /**
  * Threads pay off once there is enough work to share: on wasm (one thread per instance) with
  * ≥ MIN_PARALLEL_IMAGES images, training runs data-parallel across `request.workers` threads.
- * The stacked AE's dense layers train fast enough in this thread; a two-view objective compares
- * images across the whole batch, which replicas would each see only a share of, so it stays here.
+ * The stacked AE's dense layers train fast enough in this thread; a two-view objective is sharded
+ * only when each replica's share of a batch keeps enough images to compare (`shardsTwoViews`).
  */
 const MIN_PARALLEL_IMAGES = 1024;
 
 async function fitModel(model: Autoencoder, set: ImageSet, request: TrainRequest, hooks: TrainHooks): Promise<TrainResult> {
   if (request.spec.arch === 'stacked') return trainStacked(model, set, request.options, hooks);
   const parallel =
-    request.workers >= 2 && request.backend === 'wasm' && set.count >= MIN_PARALLEL_IMAGES && !comparesAcrossBatch(request.spec);
+    request.workers >= 2 &&
+    request.backend === 'wasm' &&
+    set.count >= MIN_PARALLEL_IMAGES &&
+    shardsTwoViews(request.spec, request.options.batchSize, request.workers);
   const pool = parallel ? await ModelWorkerPool.start(model, request.workers, request.backend) : null;
   try {
     const epochs = request.options.epochs;
@@ -214,11 +217,17 @@ async function fitModel(model: Autoencoder, set: ImageSet, request: TrainRequest
   }
 }
 
-/** Copies a saved model's weights into `model`; the specs must agree apart from the clustering head and seed. */
+/**
+ * Copies a saved model's weights into `model`; the specs must agree apart from the clustering
+ * head, the search head, the two-view objective and the seed. A projection head comes along only
+ * when both specs have the same one; otherwise it starts fresh, so a plain model can be
+ * fine-tuned with two views.
+ */
 async function copyWeightsFrom(model: Autoencoder, dir: string): Promise<void> {
   const { model: saved } = await loadModel(dir);
   try {
-    const strip = (spec: ModelSpec) => JSON.stringify({ ...spec, clustering: undefined, embedding: undefined, seed: undefined });
+    const strip = (spec: ModelSpec) =>
+      JSON.stringify({ ...spec, clustering: undefined, embedding: undefined, contrastive: undefined, seed: undefined });
     if (strip(saved.spec) !== strip(model.spec)) {
       throw new AppError(
         'invalid_input',
@@ -229,6 +238,10 @@ async function copyWeightsFrom(model: Autoencoder, dir: string): Promise<void> {
     // A search head fits the codes it was fitted on; training changes them, so it is fitted afresh.
     weights.delete(HEAD_MEAN);
     weights.delete(HEAD_PROJECTION);
+    const head = (spec: ModelSpec) => JSON.stringify(spec.contrastive ? [spec.contrastive.loss, spec.contrastive.projection] : null);
+    if (head(saved.spec) !== head(model.spec)) {
+      for (const name of [...weights.keys()]) if (name.startsWith(PROJECTION) || name.startsWith(PREDICTOR)) weights.delete(name);
+    }
     if (!model.spec.clustering) weights.delete(CENTERS);
     else if (saved.spec.clustering?.clusters !== model.spec.clustering.clusters) weights.delete(CENTERS);
     model.writeWeights(weights);

@@ -145,7 +145,7 @@ export class ModelWorkerPool {
    */
   async train(model: Autoencoder, set: ImageSet, options: TrainOptions, hooks: TrainHooks = {}): Promise<TrainResult> {
     checkImageSet(set, model.spec.inputShape);
-    refuseShardedTwoViews(model.spec);
+    refuseShardedTwoViews(model.spec, options.batchSize, this.size);
     const plan: FitPlan = {
       phase: 'train',
       ...splitIndices(set.count, options.validationSplit, options.seed),

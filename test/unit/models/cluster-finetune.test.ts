@@ -2,7 +2,7 @@
  * The clustering fine-tune (IDEC): its loss has gradients on the wasm engine that match the cpu
  * backend, and on a few hundred Fashion-MNIST images it descends KL(P‖Q) for its target P,
  * leaks no tensors and round-trips the centres through save/load; on worker threads it takes the
- * same steps.
+ * same steps. A two-view objective in the spec stays on during the fine-tune.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -184,6 +184,36 @@ describe('finetuneClusters', () => {
     expect(softAssignCodes(loaded, encodeImages(loaded, images))).toEqual(softAssignCodes(model, encodeImages(model, images)));
     model.dispose();
     loaded.dispose();
+  });
+
+  it('keeps a two-view objective of the spec: its parts are reported and its projection head trains; weight 0 is the plain fine-tune', async () => {
+    const options = trainOptionsSchema.parse({
+      epochs: 0,
+      batchSize: 64,
+      validationSplit: 0,
+      clustering: { epochs: 1, batchSize: 64, updateInterval: 1000, tolerance: 0, restarts: 2, init: 'kmeans', target: 'fixed' },
+    });
+    const views = Autoencoder.create(
+      tinyConvSpec({ latentSize: 8, clustering: { clusters: 4, gamma: 1 }, contrastive: { views: 'garment' } }),
+    );
+    const head = views.projectionParams.map((v) => v.dataSync().slice());
+    const tensorsBefore = tf.memory().numTensors;
+    const withViews = await finetuneClusters(views, images, options);
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    const parts = withViews.history[0]!.parts!;
+    expect(Object.keys(parts).sort()).toEqual(['clustering', 'contrastive', 'reconstruction']);
+    // gamma 1, weight 1: the loss is the sum of its parts.
+    expect(withViews.history[0]!.loss).toBeCloseTo(parts.reconstruction! + parts.clustering! + parts.contrastive!, 4);
+    expect(parts.contrastive!).toBeGreaterThan(0);
+    views.projectionParams.forEach((v, i) => expect(v.dataSync()).not.toEqual(head[i]));
+
+    const plain = Autoencoder.create(spec);
+    const off = Autoencoder.create(tinyConvSpec({ latentSize: 8, clustering: { clusters: 4, gamma: 1 }, contrastive: { weight: 0 } }));
+    const a = await finetuneClusters(plain, images, options);
+    const b = await finetuneClusters(off, images, options);
+    expect(b.history.map((h) => [h.loss, h.parts])).toEqual(a.history.map((h) => [h.loss, h.parts]));
+    expect(off.p(CENTERS).dataSync()).toEqual(plain.p(CENTERS).dataSync());
+    for (const m of [views, plain, off]) m.dispose();
   });
 
   it('runs data-parallel on two worker threads with the same steps and losses as one thread', async () => {

@@ -15,7 +15,7 @@ import { headImages, type ImageSet } from '../../../lib/data/image-set';
 import { decodeCodes, denoiseImages, encodeImages, reconstructImages, reconstructionErrors } from '../../../lib/models/inference';
 import { loadModel, saveModel } from '../../../lib/models/model-io';
 import { parseModelSpec, type ModelSpecInput } from '../../../lib/models/spec';
-import { refuseShardedTwoViews, trainAutoencoder, trainOptionsSchema, trainStacked } from '../../../lib/models/train';
+import { refuseShardedTwoViews, shardsTwoViews, trainAutoencoder, trainOptionsSchema, trainStacked } from '../../../lib/models/train';
 import { startWasm } from '../../helpers/engine';
 
 let images: ImageSet;
@@ -183,8 +183,13 @@ describe('the two-view objective', () => {
     model.dispose();
   });
 
-  it('is refused by data-parallel training, whose replicas would each see only a share of the batch', () => {
-    expect(() => refuseShardedTwoViews(parseModelSpec({ arch: 'conv', ...base, contrastive: {} }))).toThrow(/train it in one thread/);
-    expect(() => refuseShardedTwoViews(parseModelSpec({ arch: 'conv', ...base, contrastive: { weight: 0 } }))).not.toThrow();
+  it('is sharded across replicas only when each share keeps enough images to compare', () => {
+    const twoViews = parseModelSpec({ arch: 'conv', ...base, contrastive: {} });
+    expect(() => refuseShardedTwoViews(twoViews, 100, 2)).toThrow(/batches of 128 or more \(got 100\)/);
+    expect(() => refuseShardedTwoViews(twoViews, 128, 2)).not.toThrow();
+    expect(shardsTwoViews(twoViews, 255, 4)).toBe(false);
+    expect(shardsTwoViews(twoViews, 256, 4)).toBe(true);
+    expect(shardsTwoViews(parseModelSpec({ arch: 'conv', ...base, contrastive: { weight: 0 } }), 2, 2)).toBe(true);
+    expect(shardsTwoViews(parseModelSpec({ arch: 'conv', ...base }), 2, 2)).toBe(true);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Worker threads: encoding across workers equals encoding here, and data-parallel training
  * matches single-thread training (same batches, summed gradients), reports progress, stops
- * early and cancels.
+ * early and cancels. The two-view objective is sharded: each replica's loss over its share, with
+ * the same views as this thread would draw.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFashionMnist } from '../../../../lib/data/fashion-mnist';
@@ -9,8 +10,10 @@ import { isAppError } from '../../../../lib/errors';
 import { Autoencoder } from '../../../../lib/models/autoencoder';
 import type { ImageSet } from '../../../../lib/data/image-set';
 import { encodeImages } from '../../../../lib/models/inference';
-import { trainAutoencoder, trainOptionsSchema } from '../../../../lib/models/train';
-import type { TrainProgress } from '../../../../lib/training/fit';
+import { reconstructionObjective, trainAutoencoder, trainOptionsSchema } from '../../../../lib/models/train';
+import { shuffledIndices } from '../../../../lib/random';
+import { tf } from '../../../../lib/engine/tf';
+import { splitIndices, stepSeed, type StepContext, type TrainProgress } from '../../../../lib/training/fit';
 import { ModelWorkerPool } from '../../../../lib/engine/parallel/worker-pool';
 import { startWasm } from '../../../helpers/engine';
 import { tinyConvSpec } from '../../../helpers/models';
@@ -92,5 +95,54 @@ describe('ModelWorkerPool', () => {
     expect(isAppError(error, 'cancelled')).toBe(true);
     const again = await pool.train(model, images, { ...options, epochs: 1 });
     expect(again.history).toHaveLength(1);
+  });
+
+  it('shards the two-view objective: the step loss is the mean of the shares’ own losses, views drawn as here', async () => {
+    const twoViews = tinyConvSpec({ contrastive: { views: 'garment' } });
+    const run = trainOptionsSchema.parse({ epochs: 1, batchSize: 256, validationSplit: 0, seed: 3 });
+    const m = Autoencoder.create(twoViews);
+    const here = Autoencoder.create(twoViews);
+    here.writeWeights(m.readWeights());
+    // The first step's batch and seed, as the driver draws them.
+    const train = splitIndices(images.count, 0, run.seed).train;
+    const order = shuffledIndices(train.length, run.seed + 1);
+    const batch = Int32Array.from({ length: 256 }, (_, k) => train[order[k]!]!);
+    const objective = reconstructionObjective(here, images);
+    const shareLoss = (start: number, end: number) => {
+      const ctx: StepContext = {
+        indices: batch.subarray(start, end),
+        epoch: 1,
+        step: 0,
+        progress: 0,
+        seed: stepSeed(run.seed, 0),
+        stream: 0,
+        offset: start,
+        training: true,
+      };
+      return tf.tidy(() => objective.loss(ctx).total.dataSync()[0]!);
+    };
+    const whole = shareLoss(0, 256);
+    const sharded = (shareLoss(0, 128) + shareLoss(128, 256)) / 2;
+    const progress: TrainProgress[] = [];
+    const pooled = Autoencoder.create(twoViews);
+    pooled.writeWeights(m.readWeights());
+    await pool.syncWeights(pooled);
+    await pool.train(pooled, images, run, { onProgress: (p) => progress.push(p) });
+    expect(progress[0]!.loss).toBeCloseTo(sharded, 4);
+    // Half the negatives make a different (smaller) NT-Xent than the whole batch's.
+    expect(Math.abs(progress[0]!.loss - whole)).toBeGreaterThan(0.05);
+    expect(Object.keys(progress[0]!.parts!).sort()).toEqual(['contrastive', 'reconstruction']);
+    for (const x of [m, here, pooled]) x.dispose();
+    await pool.syncWeights(model);
+  });
+
+  it('refuses two-view shares too small to compare', async () => {
+    const twoViews = Autoencoder.create(tinyConvSpec({ contrastive: { views: 'garment' } }));
+    const error = await pool
+      .train(twoViews, images, trainOptionsSchema.parse({ epochs: 1, batchSize: 64, validationSplit: 0 }))
+      .catch((e: unknown) => e);
+    expect(isAppError(error, 'invalid_input')).toBe(true);
+    expect((error as Error).message).toMatch(/batches of 128 or more/);
+    twoViews.dispose();
   });
 });
