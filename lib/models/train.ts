@@ -20,7 +20,7 @@ import {
 import type { Autoencoder } from './autoencoder';
 import type { ModelSpec } from './spec';
 import { batchTensor, checkImageSet, type ImageSet } from '../data/image-set';
-import { multiViewNtXentLoss, ntXentLoss, simSiamLoss, vicregLoss } from './contrastive';
+import { debiasedNtXentLoss, multiViewNtXentLoss, neighbourLoss, simSiamLoss, vicregLoss } from './contrastive';
 import { meanSquaredError, RECONSTRUCTION_LOSSES } from './losses';
 import { augmentImages, localPolicy, viewPolicy } from './views';
 
@@ -163,7 +163,9 @@ export function reconstructionObjective(model: Autoencoder, set: ImageSet): Obje
         const local = model.encode(tf.concat(pixels, 0));
         for (let c = 0; c < crops.count; c++) views.push(local.slice([c * n, 0], [n, -1]));
       }
-      const twoView = twoViewLoss(model, views);
+      // Nearest-neighbour positives, once the warm-up is over: the clean images are the support.
+      const neighbours = contrastive.neighbours && ctx.progress >= contrastive.neighbours.warmup ? code : undefined;
+      const twoView = twoViewLoss(model, views, neighbours);
       return {
         total: tf.add(reconstruction, tf.mul(contrastive.weight, twoView)) as tf.Scalar,
         parts: { reconstruction, contrastive: twoView },
@@ -202,13 +204,17 @@ export function refuseShardedTwoViews(spec: ModelSpec, batchSize: number, worker
  * The spec's two-view loss between the codes of the views (the two full views first, then any
  * multi-crop small crops), taken on the projection head's outputs.
  */
-export function twoViewLoss(model: Autoencoder, codes: readonly tf.Tensor2D[]): tf.Scalar {
+export function twoViewLoss(model: Autoencoder, codes: readonly tf.Tensor2D[], support?: tf.Tensor2D): tf.Scalar {
   const c = model.spec.contrastive;
   if (!c) throw new AppError('internal', 'twoViewLoss needs a spec with a contrastive objective');
   const projected = codes.map((code) => model.project(code));
   const [z1, z2] = projected as [tf.Tensor2D, tf.Tensor2D];
-  if (c.loss === 'ntxent')
-    return projected.length > 2 ? multiViewNtXentLoss(projected, c.temperature, 2) : ntXentLoss(z1, z2, c.temperature);
+  if (c.loss === 'ntxent') {
+    const views =
+      projected.length > 2 ? multiViewNtXentLoss(projected, c.temperature, 2) : debiasedNtXentLoss(z1, z2, c.temperature, c.debias);
+    if (!support || !c.neighbours) return views;
+    return tf.add(views, tf.mul(c.neighbours.weight, neighbourLoss(z1, z2, model.project(support), c.temperature))) as tf.Scalar;
+  }
   if (c.loss === 'vicreg') return vicregLoss(z1, z2);
   return simSiamLoss(model.predict(z1), model.predict(z2), z1, z2);
 }
