@@ -127,6 +127,40 @@ export function neighbourLoss(z1: Tensor2D, z2: Tensor2D, support: Tensor2D, tem
   });
 }
 
+/**
+ * i-Mix's contrastive loss (Lee et al. 2021, N-pair form): each mixed view (image k blended with
+ * image `partners[k]` at weight `weights[k]`, `mixViews`) must pick the other views of *both* its
+ * images out of the batch, in proportion to their weights: cross-entropy between
+ * softmax_j(cos(z_mixed_k, z2_j)/τ) and the soft target λ_k·[j = k] + (1 − λ_k)·[j = partners[k]].
+ * A regulariser for contrastive learning on small collections, where instance discrimination
+ * alone overfits (the paper's largest gains are with the least data).
+ */
+export function mixedNtXentLoss(
+  mixed: Tensor2D,
+  z2: Tensor2D,
+  weights: Float32Array,
+  partners: Int32Array,
+  temperature: number,
+): tf.Scalar {
+  const n = mixed.shape[0];
+  if (weights.length !== n || partners.length !== n)
+    throw new AppError(
+      'internal',
+      `i-Mix needs a weight and a partner per view: ${n} views, ${weights.length} weights, ${partners.length} partners`,
+    );
+  const targets = new Float32Array(n * n);
+  for (let k = 0; k < n; k++) {
+    const partner = k * n + partners[k]!;
+    targets[k * n + k] = weights[k]!;
+    targets[partner] = targets[partner]! + 1 - weights[k]!;
+  }
+  return tf.tidy(() => {
+    const logits = tf.div(tf.matMul(normalizeRows(mixed), normalizeRows(z2), false, true), temperature);
+    const logProb = tf.sub(logits, tf.logSumExp(logits, 1, true));
+    return tf.neg(tf.div(tf.sum(tf.mul(logProb, tf.tensor2d(targets, [n, n]))), n)) as tf.Scalar;
+  });
+}
+
 /** VICReg's weights (the paper's λ = μ = 25, ν = 1) and its variance hinge's target std. */
 export const VICREG = Object.freeze({ invariance: 25, variance: 25, covariance: 1, std: 1 });
 

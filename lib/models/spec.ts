@@ -93,6 +93,12 @@ const common = {
       /** Strength of the colour jitter, 0–1 of SimCLR's (colour often carries meaning: sunflowers are yellow). Default 1. */
       jitter: z.number().min(0).max(1).default(1),
       /**
+       * NT-Xent only: i-Mix (Lee et al. 2021): the first view of each image is blended with
+       * another image's (weight λ ~ U(0, 1)) and must find both images' second views in
+       * proportion; a regulariser for small collections. Default false.
+       */
+      mix: z.boolean().default(false),
+      /**
        * NT-Xent only: nearest-neighbour positives (NNCLR) added to the two-view loss with `weight`
        * once `warmup` of the run is done (the neighbours of an untrained encoder mean nothing):
        * each view's nearest other image in the batch stands in for it. Default none.
@@ -226,8 +232,14 @@ export function parseModelSpec(input: unknown): ModelSpec {
       "contrastive.localCrops (small low-resolution crops) needs arch 'conv' with pool 'average' (an encoder that takes any input size) and loss 'ntxent'",
     );
   }
-  if ((spec.contrastive?.neighbours || spec.contrastive?.debias) && spec.contrastive.loss !== 'ntxent') {
-    throw new AppError('invalid_input', "contrastive.neighbours and contrastive.debias change NT-Xent: they need loss 'ntxent'");
+  if ((spec.contrastive?.neighbours || spec.contrastive?.debias || spec.contrastive?.mix) && spec.contrastive.loss !== 'ntxent') {
+    throw new AppError('invalid_input', "contrastive.neighbours, debias and mix change NT-Xent: they need loss 'ntxent'");
+  }
+  if (spec.contrastive?.mix && (spec.contrastive.localCrops || spec.contrastive.neighbours || spec.contrastive.debias)) {
+    throw new AppError(
+      'invalid_input',
+      'contrastive.mix (i-Mix) replaces the two-view NT-Xent: it cannot be combined with localCrops, neighbours or debias',
+    );
   }
   if (spec.clustering && spec.arch === 'stacked') {
     throw new AppError('invalid_input', 'a stacked AE is fine-tuned as a classifier; a clustering head needs arch dense or conv');

@@ -8,6 +8,7 @@ import { tf } from '../../../lib/engine/tf';
 import { Autoencoder } from '../../../lib/models/autoencoder';
 import {
   debiasedNtXentLoss,
+  mixedNtXentLoss,
   multiViewNtXentLoss,
   neighbourLoss,
   ntXentLoss,
@@ -168,6 +169,36 @@ describe('nearest-neighbour positives (NNCLR)', () => {
     tf.dispose([loss, ...Object.values(grads)]);
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([z, support]);
+  });
+});
+
+describe('i-Mix loss', () => {
+  const n = 5;
+  const tau = 0.3;
+  it('matches its formula, and knows which two images a mixed view came from', () => {
+    const z2rows = noisy(simplex(n, 7), 0.1, 41);
+    const weights = Float32Array.from([0.9, 0.3, 0.5, 1, 0.6]);
+    const partners = Int32Array.from([1, 2, 0, 3, 3]);
+    // A mixed view's code: the weighted blend of its two images' codes.
+    const mixedRows = z2rows.map((row, k) => row.map((v, d) => weights[k]! * v + (1 - weights[k]!) * z2rows[partners[k]!]![d]!));
+    const unit = (r: number[]) => {
+      const norm = Math.sqrt(r.reduce((s, v) => s + v * v, 0) + 1e-8);
+      return r.map((v) => v / norm);
+    };
+    let expected = 0;
+    mixedRows.forEach((row, k) => {
+      const logits = z2rows.map((o) => unit(row).reduce((s, v, d) => s + v * unit(o)[d]!, 0) / tau);
+      const logSum = Math.log(logits.reduce((acc, l) => acc + Math.exp(l), 0));
+      expected -= (weights[k]! * (logits[k]! - logSum) + (1 - weights[k]!) * (logits[partners[k]!]! - logSum)) / n;
+    });
+    const [mixed, z2] = [tf.tensor2d(mixedRows), tf.tensor2d(z2rows)];
+    const right = value(mixedNtXentLoss(mixed, z2, weights, partners, tau));
+    expect(right).toBeCloseTo(expected, 4);
+    // The same views credited to the wrong partners cost more.
+    const wrong = value(mixedNtXentLoss(mixed, z2, weights, Int32Array.from([4, 0, 1, 3, 2]), tau));
+    expect(wrong).toBeGreaterThan(right + 0.3);
+    expect(() => mixedNtXentLoss(mixed, z2, weights.subarray(0, 2), partners, tau)).toThrow(/a weight and a partner per view/);
+    tf.dispose([mixed, z2]);
   });
 });
 
