@@ -95,7 +95,8 @@ const common = {
       /**
        * NT-Xent only: i-Mix (Lee et al. 2021): the first view of each image is blended with
        * another image's (weight λ ~ U(0, 1)) and must find both images' second views in
-       * proportion; a regulariser for small collections. Default false.
+       * proportion; a regulariser for small collections. The clustering fine-tune keeps the
+       * plain two-view loss (as it does without `neighbours`). Default false.
        */
       mix: z.boolean().default(false),
       /**
