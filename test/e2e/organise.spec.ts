@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
-import { startAtlas, type Atlas } from './atlas';
+import { type Atlas, keepLogOnFailure, startAtlas } from './atlas';
 import { axeViolations, DESKTOP, screenshotsAtBothSizes } from './audit';
 import { snapshot } from './pages';
 
@@ -60,6 +60,8 @@ test.beforeAll(async () => {
   }
   atlas = await startAtlas({ LATENT_ATLAS_IMPORT_ROOTS: [root, resolve('..', 'shared', 'data')].join(':') });
 });
+// eslint-disable-next-line no-empty-pattern -- Playwright reads the fixtures from this pattern; none are needed
+test.afterEach(async ({}, testInfo) => keepLogOnFailure(atlas, testInfo));
 test.afterAll(async () => {
   await atlas?.stop();
   await rm(base, { recursive: true, force: true });
