@@ -1,5 +1,5 @@
 /** 2-D coordinates of each image's latent vector, per model and projection, for the map view. */
-import { immediate, statement, type Db } from './database';
+import { immediate, liveCount, statement, type Db } from './database';
 
 export type MapMethod = 'pca' | 'umap';
 export interface MapPoint {
@@ -48,13 +48,7 @@ const CHUNK_ROWS = 65_536;
  */
 export function readMapColumns(db: Db, modelId: number, method: MapMethod, runId: number | null): MapColumns {
   return db.transaction(() => {
-    const n = statement(
-      db,
-      `SELECT count(*) FROM map_points m JOIN images i ON i.id = m.image_id
-       WHERE m.model_id = ? AND m.method = ? AND i.deleted_at IS NULL`,
-    )
-      .pluck()
-      .get(modelId, method) as number;
+    const n = liveCount(db, 'map_points', 'm', 'm.model_id = ? AND m.method = ?', modelId, method);
     const columns: MapColumns = {
       ids: new Uint32Array(n),
       xy: new Float32Array(2 * n),

@@ -15,6 +15,7 @@ import { openLibrary } from '../../lib/services/library';
 import { clusterMemberPage, insertClusterRun, type MemberCursor } from '../../lib/store/clusters-repo';
 import { deleteImage, insertImage, labelCounts, listImages, setImageLabels, type ImageQuery } from '../../lib/store/images-repo';
 import { registerModel } from '../../lib/store/models-repo';
+import { liveCount } from '../../lib/store/database';
 
 let dir: string;
 let library: Library;
@@ -185,5 +186,22 @@ describe('keyset pages of a cluster', () => {
     const walked = [...first.members, ...rest.members].map((m) => m.id);
     expect(walked).toEqual(ids.filter((_, i) => i % 4 !== 3 && i !== 4));
     expect(() => memberCursorSchema.parse('1; DROP TABLE images')).toThrow();
+  });
+
+  it('counts live members from the deleted images (liveCount) as a join with images does', () => {
+    const { ids, runId } = run(Array.from({ length: 30 }, (_, i) => i / 30));
+    for (const i of [0, 3, 7, 8, 29]) deleteImage(library.db, ids[i]!);
+    const joined = (where: string, ...params: number[]) =>
+      library.db
+        .prepare(`SELECT count(*) FROM cluster_assignments a JOIN images i ON i.id = a.image_id WHERE ${where} AND i.deleted_at IS NULL`)
+        .pluck()
+        .get(...params) as number;
+    for (const cluster of [0, 1]) {
+      const where = 'a.run_id = ? AND a.cluster = ?';
+      expect(liveCount(library.db, 'cluster_assignments', 'a', where, runId, cluster)).toBe(joined(where, runId, cluster));
+    }
+    // 30 members, 5 deleted: 3 of cluster 0 (0, 8, 29 — every fourth from 3 is cluster 1) and 2 of cluster 1 (3, 7).
+    expect(liveCount(library.db, 'cluster_assignments', 'a', 'a.run_id = ?', runId)).toBe(25);
+    expect(clusterMemberPage(library.db, runId, 1, { limit: 100 }).total).toBe(7 - 2);
   });
 });
