@@ -80,12 +80,35 @@ const common = {
       weight: z.number().min(0).max(1000).default(1),
       /** NT-Xent temperature τ: lower sharpens the contrast with the hardest negatives. Default 0.1. */
       temperature: z.number().gt(0).max(10).default(0.1),
+      /**
+       * NT-Xent only: the share τ⁺ of a batch's other images that show the same kind of thing
+       * (DCL, Chuang et al. 2020), corrected for instead of pushed apart; about 1/k for k kinds of
+       * picture. 0: plain NT-Xent. Default 0.
+       */
+      debias: z.number().min(0).lt(1).default(0),
       /** Projection head widths after the code (hidden ReLU layers, then the output); SimSiam adds a predictor of the same widths. Default [128, 64]. */
       projection: z.array(positiveInt.max(8192)).min(1).max(4).default([128, 64]),
       /** What a view may change: 'photo' (crop, flip, colour jitter, greyscale, blur), 'xray' (small crop, shift, rotation, contrast, gamma; no flip), 'garment' (crop, flip). Default 'photo'. */
       views: z.enum(VIEW_KINDS).default('photo'),
       /** Strength of the colour jitter, 0–1 of SimCLR's (colour often carries meaning: sunflowers are yellow). Default 1. */
       jitter: z.number().min(0).max(1).default(1),
+      /**
+       * NT-Xent only: i-Mix (Lee et al. 2021): the first view of each image is blended with
+       * another image's (weight λ ~ U(0, 1)) and must find both images' second views in
+       * proportion; a regulariser for small collections. Default false.
+       */
+      mix: z.boolean().default(false),
+      /**
+       * NT-Xent only: nearest-neighbour positives (NNCLR) added to the two-view loss with `weight`
+       * once `warmup` of the run is done (the neighbours of an untrained encoder mean nothing):
+       * each view's nearest other image in the batch stands in for it. Default none.
+       */
+      neighbours: z
+        .strictObject({
+          weight: z.number().gt(0).max(100).default(1),
+          warmup: z.number().min(0).lt(1).default(0.3),
+        })
+        .optional(),
       /**
        * Multi-crop (SwAV, DINO): `count` more views per image, small crops (`scale` of the area)
        * drawn at `size` px (needs pool 'average' on a conv encoder, which takes any input size);
@@ -207,6 +230,15 @@ export function parseModelSpec(input: unknown): ModelSpec {
     throw new AppError(
       'invalid_input',
       "contrastive.localCrops (small low-resolution crops) needs arch 'conv' with pool 'average' (an encoder that takes any input size) and loss 'ntxent'",
+    );
+  }
+  if ((spec.contrastive?.neighbours || spec.contrastive?.debias || spec.contrastive?.mix) && spec.contrastive.loss !== 'ntxent') {
+    throw new AppError('invalid_input', "contrastive.neighbours, debias and mix change NT-Xent: they need loss 'ntxent'");
+  }
+  if (spec.contrastive?.mix && (spec.contrastive.localCrops || spec.contrastive.neighbours || spec.contrastive.debias)) {
+    throw new AppError(
+      'invalid_input',
+      'contrastive.mix (i-Mix) replaces the two-view NT-Xent: it cannot be combined with localCrops, neighbours or debias',
     );
   }
   if (spec.clustering && spec.arch === 'stacked') {

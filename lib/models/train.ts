@@ -20,9 +20,9 @@ import {
 import type { Autoencoder } from './autoencoder';
 import type { ModelSpec } from './spec';
 import { batchTensor, checkImageSet, type ImageSet } from '../data/image-set';
-import { multiViewNtXentLoss, ntXentLoss, simSiamLoss, vicregLoss } from './contrastive';
+import { debiasedNtXentLoss, mixedNtXentLoss, multiViewNtXentLoss, neighbourLoss, simSiamLoss, vicregLoss } from './contrastive';
 import { meanSquaredError, RECONSTRUCTION_LOSSES } from './losses';
-import { augmentImages, localPolicy, viewPolicy } from './views';
+import { augmentImages, localPolicy, mixViews, viewPolicy, type MixedViews } from './views';
 
 /** How the clustering head's centres start (see `clusterScheduleSchema.init`). */
 export const CLUSTER_INITS = Object.freeze(['umap', 'kmeans'] as const);
@@ -145,10 +145,13 @@ export function reconstructionObjective(model: Autoencoder, set: ImageSet): Obje
       // Validation measures reconstruction only: its views would be one more random draw.
       if (!policy || !contrastive || !ctx.training) return { total: model.loss(input, x) };
       const n = ctx.indices.length;
-      const view = (v: number) =>
-        tf.tensor4d(augmentImages(set, ctx.indices, policy, ctx.seed, ctx.offset, v), [n, set.height, set.width, set.channels]);
+      const shape: [number, number, number, number] = [n, set.height, set.width, set.channels];
+      const view = (v: number) => augmentImages(set, ctx.indices, policy, ctx.seed, ctx.offset, v);
+      // i-Mix: the first view of each image blended with another image's.
+      const mix = contrastive.mix ? mixViews(view(0), n, ctx.seed, ctx.offset) : undefined;
+      const first = tf.tensor4d(mix ? mix.pixels : view(0), shape);
       // One encoder pass over the clean (or noisy) images and both views; the decoder sees the first third.
-      const codes = model.encode(tf.concat([input, view(0), view(1)], 0));
+      const codes = model.encode(tf.concat([input, first, tf.tensor4d(view(1), shape)], 0));
       const code = codes.slice([0, 0], [n, -1]);
       const reconstruction = model.reconstructionLoss(code, x);
       const views = [codes.slice([n, 0], [n, -1]), codes.slice([2 * n, 0], [n, -1])];
@@ -163,7 +166,9 @@ export function reconstructionObjective(model: Autoencoder, set: ImageSet): Obje
         const local = model.encode(tf.concat(pixels, 0));
         for (let c = 0; c < crops.count; c++) views.push(local.slice([c * n, 0], [n, -1]));
       }
-      const twoView = twoViewLoss(model, views);
+      // Nearest-neighbour positives, once the warm-up is over: the clean images are the support.
+      const neighbours = contrastive.neighbours && ctx.progress >= contrastive.neighbours.warmup ? code : undefined;
+      const twoView = twoViewLoss(model, views, { ...(neighbours ? { support: neighbours } : {}), ...(mix ? { mix } : {}) });
       return {
         total: tf.add(reconstruction, tf.mul(contrastive.weight, twoView)) as tf.Scalar,
         parts: { reconstruction, contrastive: twoView },
@@ -202,13 +207,23 @@ export function refuseShardedTwoViews(spec: ModelSpec, batchSize: number, worker
  * The spec's two-view loss between the codes of the views (the two full views first, then any
  * multi-crop small crops), taken on the projection head's outputs.
  */
-export function twoViewLoss(model: Autoencoder, codes: readonly tf.Tensor2D[]): tf.Scalar {
+export function twoViewLoss(
+  model: Autoencoder,
+  codes: readonly tf.Tensor2D[],
+  extras: { support?: tf.Tensor2D; mix?: Pick<MixedViews, 'weights' | 'partners'> } = {},
+): tf.Scalar {
   const c = model.spec.contrastive;
   if (!c) throw new AppError('internal', 'twoViewLoss needs a spec with a contrastive objective');
   const projected = codes.map((code) => model.project(code));
   const [z1, z2] = projected as [tf.Tensor2D, tf.Tensor2D];
-  if (c.loss === 'ntxent')
-    return projected.length > 2 ? multiViewNtXentLoss(projected, c.temperature, 2) : ntXentLoss(z1, z2, c.temperature);
+  const { support, mix } = extras;
+  if (c.loss === 'ntxent') {
+    if (mix) return mixedNtXentLoss(z1, z2, mix.weights, mix.partners, c.temperature);
+    const views =
+      projected.length > 2 ? multiViewNtXentLoss(projected, c.temperature, 2) : debiasedNtXentLoss(z1, z2, c.temperature, c.debias);
+    if (!support || !c.neighbours) return views;
+    return tf.add(views, tf.mul(c.neighbours.weight, neighbourLoss(z1, z2, model.project(support), c.temperature))) as tf.Scalar;
+  }
   if (c.loss === 'vicreg') return vicregLoss(z1, z2);
   return simSiamLoss(model.predict(z1), model.predict(z2), z1, z2);
 }

@@ -302,3 +302,40 @@ export function augmentImages(
   }
   return views;
 }
+
+/** The view number whose generator draws i-Mix's pairs and weights (far from any image's views). */
+const MIX_STREAM = 0x10000;
+
+/** A batch of views mixed pairwise (i-Mix): image k is `weights[k]`·itself + (1 − `weights[k]`)·image `partners[k]`. */
+export interface MixedViews {
+  pixels: Float32Array;
+  weights: Float32Array;
+  partners: Int32Array;
+}
+
+/**
+ * i-Mix's input mixup (Lee et al. 2021): each of the `count` views (flat [count × size] floats)
+ * is blended with another view of the batch, the partner a seeded shuffle, the weight λ ~ U(0, 1)
+ * (Beta(1, 1), the paper's choice for images). Drawn from `viewRandom(seed, offset, MIX_STREAM)`,
+ * so a step's mix depends on its seed and where its share of the batch starts, nothing else.
+ */
+export function mixViews(views: Float32Array, count: number, seed: number, offset: number): MixedViews {
+  if (count < 1 || views.length % count !== 0)
+    throw new AppError('internal', `cannot split ${views.length} values into ${count} views to mix`);
+  const size = views.length / count;
+  const random = viewRandom(seed, offset, MIX_STREAM);
+  const partners = Int32Array.from({ length: count }, (_, k) => k);
+  for (let k = count - 1; k > 0; k--) {
+    const j = Math.floor(random() * (k + 1));
+    [partners[k], partners[j]] = [partners[j]!, partners[k]!];
+  }
+  const weights = Float32Array.from({ length: count }, () => random());
+  const pixels = new Float32Array(views.length);
+  for (let k = 0; k < count; k++) {
+    const w = weights[k]!;
+    const own = k * size;
+    const other = partners[k]! * size;
+    for (let i = 0; i < size; i++) pixels[own + i] = w * views[own + i]! + (1 - w) * views[other + i]!;
+  }
+  return { pixels, weights, partners };
+}

@@ -6,7 +6,15 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../../../lib/engine/tf';
 import { Autoencoder } from '../../../lib/models/autoencoder';
-import { multiViewNtXentLoss, ntXentLoss, simSiamLoss, vicregLoss } from '../../../lib/models/contrastive';
+import {
+  debiasedNtXentLoss,
+  mixedNtXentLoss,
+  multiViewNtXentLoss,
+  neighbourLoss,
+  ntXentLoss,
+  simSiamLoss,
+  vicregLoss,
+} from '../../../lib/models/contrastive';
 import type { ImageSet } from '../../../lib/data/image-set';
 import { parseModelSpec } from '../../../lib/models/spec';
 import { reconstructionObjective } from '../../../lib/models/train';
@@ -55,6 +63,142 @@ describe('NT-Xent', () => {
     const z = tf.ones([n, 8]) as tf.Tensor2D;
     expect(value(ntXentLoss(z, z, tau))).toBeCloseTo(Math.log(2 * n - 1), 4);
     z.dispose();
+  });
+});
+
+describe('debiased NT-Xent (DCL)', () => {
+  const n = 6;
+  const tau = 0.5;
+  it('matches its formula on a hand-worked batch, is NT-Xent at prior 0, and charges less for near neighbours', () => {
+    const a = tf.tensor2d(noisy(simplex(n, 8), 0.3, 3));
+    const b = tf.tensor2d(noisy(simplex(n, 8), 0.3, 4));
+    const prior = 0.2;
+    // The same loss written out view by view in plain numbers.
+    const rows = [...(a.arraySync() as number[][]), ...(b.arraySync() as number[][])].map((r) => {
+      const norm = Math.sqrt(r.reduce((s, v) => s + v * v, 0) + 1e-8);
+      return r.map((v) => v / norm);
+    });
+    const dot = (i: number, j: number) => rows[i]!.reduce((s, v, k) => s + v * rows[j]![k]!, 0);
+    let expected = 0;
+    for (let i = 0; i < 2 * n; i++) {
+      const partner = (i + n) % (2 * n);
+      const pos = Math.exp(dot(i, partner) / tau);
+      let negatives = 0;
+      for (let j = 0; j < 2 * n; j++) if (j !== i && j !== partner) negatives += Math.exp(dot(i, j) / tau);
+      const g = Math.max((negatives / (2 * n - 2) - prior * pos) / (1 - prior), Math.exp(-1 / tau));
+      expected += -Math.log(pos / (pos + (2 * n - 2) * g)) / (2 * n);
+    }
+    expect(value(debiasedNtXentLoss(a, b, tau, prior))).toBeCloseTo(expected, 4);
+    expect(value(debiasedNtXentLoss(a, b, tau, 0))).toBeCloseTo(value(ntXentLoss(a, b, tau)), 6);
+    expect(value(debiasedNtXentLoss(a, b, tau, prior))).toBeLessThan(value(ntXentLoss(a, b, tau)));
+    tf.dispose([a, b]);
+  });
+
+  it('still penalises a collapsed batch above well-spread identical views, and refuses a prior outside [0, 1)', () => {
+    const spread = tf.tensor2d(simplex(n, 8));
+    const collapsed = tf.ones([n, 8]) as tf.Tensor2D;
+    expect(value(debiasedNtXentLoss(collapsed, collapsed, tau, 0.1))).toBeGreaterThan(
+      value(debiasedNtXentLoss(spread, spread, tau, 0.1)) + 0.5,
+    );
+    expect(() => debiasedNtXentLoss(spread, spread, tau, 1)).toThrow(/prior/);
+    const before = tf.memory().numTensors;
+    value(debiasedNtXentLoss(spread, spread, tau, 0.1));
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([spread, collapsed]);
+  });
+});
+
+describe('nearest-neighbour positives (NNCLR)', () => {
+  const n = 5;
+  const tau = 0.3;
+  const unit = (r: number[]) => {
+    const norm = Math.sqrt(r.reduce((s, v) => s + v * v, 0) + 1e-8);
+    return r.map((v) => v / norm);
+  };
+  const dot = (a: number[], b: number[]) => a.reduce((s, v, k) => s + v * b[k]!, 0);
+
+  it('matches its formula: each view stands in as its nearest other support row', () => {
+    const z1 = noisy(simplex(n, 7), 0.4, 11);
+    const z2 = noisy(simplex(n, 7), 0.4, 12);
+    const support = noisy(simplex(n, 7), 0.6, 13);
+    const s = support.map(unit);
+    const direction = (anchors: number[][], others: number[][]) => {
+      let total = 0;
+      anchors.forEach((anchor, i) => {
+        const a = unit(anchor);
+        let nearest = -1;
+        for (let j = 0; j < n; j++) if (j !== i && (nearest < 0 || dot(a, s[j]!) > dot(a, s[nearest]!))) nearest = j;
+        const logits = others.map((o) => dot(s[nearest]!, unit(o)) / tau);
+        const max = Math.max(...logits);
+        total += -(logits[i]! - max - Math.log(logits.reduce((acc, l) => acc + Math.exp(l - max), 0)));
+      });
+      return total / n;
+    };
+    const expected = 0.5 * (direction(z1, z2) + direction(z2, z1));
+    const [a, b, c] = [tf.tensor2d(z1), tf.tensor2d(z2), tf.tensor2d(support)];
+    expect(value(neighbourLoss(a, b, c, tau))).toBeCloseTo(expected, 4);
+    tf.dispose([a, b, c]);
+  });
+
+  it('is about log 2 when the nearest other image is a twin of the view, chance (log N) when no image resembles it', () => {
+    // Images 2k and 2k+1 are twins (one kind): a view's nearest other image is its twin, and the
+    // twin's row then points at two of the N other views equally.
+    const kinds = simplex(3, 6);
+    const rows = [0, 0, 1, 1, 2, 2].map((k) => kinds[k]!);
+    const views = tf.tensor2d(noisy(rows, 0.02, 21));
+    const others = tf.tensor2d(noisy(rows, 0.02, 22));
+    const twins = tf.tensor2d(noisy(rows, 0.02, 23));
+    // Support rows orthogonal to every view: whichever is nearest says nothing about the view.
+    const strangers = tf.tensor2d(rows.map((_, j) => Array.from({ length: 6 }, (_, k) => (k === 3 + (j % 3) ? 1 : 0))));
+    expect(value(neighbourLoss(views, others, twins, tau))).toBeCloseTo(Math.log(2), 1);
+    expect(value(neighbourLoss(views, others, strangers, tau))).toBeCloseTo(Math.log(6), 1);
+    tf.dispose([views, others, twins, strangers]);
+  });
+
+  it('sends no gradient into the support and leaks no tensors', () => {
+    const z = tf.variable(tf.tensor2d(noisy(simplex(n, 7), 0.3, 31)));
+    const support = tf.variable(tf.tensor2d(noisy(simplex(n, 7), 0.3, 32)));
+    const before = tf.memory().numTensors;
+    const { value: loss, grads } = tf.variableGrads(
+      () => neighbourLoss(z as unknown as tf.Tensor2D, tf.mul(z, 0.9) as tf.Tensor2D, support as unknown as tf.Tensor2D, tau),
+      [z, support],
+    );
+    const largest = (g: tf.Tensor) => tf.tidy(() => g.abs().max().dataSync()[0]!);
+    expect(largest(grads[support.name]!)).toBe(0);
+    expect(largest(grads[z.name]!)).toBeGreaterThan(0);
+    tf.dispose([loss, ...Object.values(grads)]);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([z, support]);
+  });
+});
+
+describe('i-Mix loss', () => {
+  const n = 5;
+  const tau = 0.3;
+  it('matches its formula, and knows which two images a mixed view came from', () => {
+    const z2rows = noisy(simplex(n, 7), 0.1, 41);
+    const weights = Float32Array.from([0.9, 0.3, 0.5, 1, 0.6]);
+    const partners = Int32Array.from([1, 2, 0, 3, 3]);
+    // A mixed view's code: the weighted blend of its two images' codes.
+    const mixedRows = z2rows.map((row, k) => row.map((v, d) => weights[k]! * v + (1 - weights[k]!) * z2rows[partners[k]!]![d]!));
+    const unit = (r: number[]) => {
+      const norm = Math.sqrt(r.reduce((s, v) => s + v * v, 0) + 1e-8);
+      return r.map((v) => v / norm);
+    };
+    let expected = 0;
+    mixedRows.forEach((row, k) => {
+      const logits = z2rows.map((o) => unit(row).reduce((s, v, d) => s + v * unit(o)[d]!, 0) / tau);
+      const logSum = Math.log(logits.reduce((acc, l) => acc + Math.exp(l), 0));
+      expected -= (weights[k]! * (logits[k]! - logSum) + (1 - weights[k]!) * (logits[partners[k]!]! - logSum)) / n;
+    });
+    const [mixed, z2] = [tf.tensor2d(mixedRows), tf.tensor2d(z2rows)];
+    const right = value(mixedNtXentLoss(mixed, z2, weights, partners, tau));
+    expect(right).toBeCloseTo(expected, 4);
+    // The same views credited to the wrong partners cost more.
+    const wrong = value(mixedNtXentLoss(mixed, z2, weights, Int32Array.from([4, 0, 1, 3, 2]), tau));
+    expect(wrong).toBeGreaterThan(right + 0.3);
+    expect(() => mixedNtXentLoss(mixed, z2, weights.subarray(0, 2), partners, tau)).toThrow(/a weight and a partner per view/);
+    tf.dispose([mixed, z2]);
   });
 });
 

@@ -19,6 +19,18 @@ describe('model specs', () => {
     expect(message).toMatch(/unknown option 'dropout' for arch 'conv'; valid options: arch, inputShape, latentSize/);
   });
 
+  it('refuses neighbour positives, debiasing or i-Mix on a loss other than NT-Xent, i-Mix with the others, and a prior of 1', () => {
+    const base = { arch: 'conv', inputShape: [32, 32, 3], latentSize: 8 };
+    expect(errorOf(() => parseModelSpec({ ...base, contrastive: { loss: 'vicreg', neighbours: {} } }))).toMatch(/need loss 'ntxent'/);
+    expect(errorOf(() => parseModelSpec({ ...base, contrastive: { loss: 'simsiam', debias: 0.2 } }))).toMatch(/need loss 'ntxent'/);
+    expect(errorOf(() => parseModelSpec({ ...base, contrastive: { debias: 1 } }))).toMatch(/debias/);
+    expect(errorOf(() => parseModelSpec({ ...base, contrastive: { loss: 'vicreg', mix: true } }))).toMatch(/need loss 'ntxent'/);
+    expect(errorOf(() => parseModelSpec({ ...base, contrastive: { mix: true, neighbours: {} } }))).toMatch(/cannot be combined/);
+    expect(parseModelSpec({ ...base, contrastive: { neighbours: {} } })).toMatchObject({
+      contrastive: { debias: 0, neighbours: { weight: 1, warmup: 0.3 } },
+    });
+  });
+
   it('refuses an unknown upsampling mode, naming the valid ones', () => {
     expect(errorOf(() => parseModelSpec({ arch: 'conv', inputShape: [28, 28, 1], latentSize: 8, upsampling: 'cubic' }))).toMatch(
       /upsampling.*"nearest".*"bilinear".*"transposed"/,

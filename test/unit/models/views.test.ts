@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ImageSet } from '../../../lib/data/image-set';
-import { augmentImages, localPolicy, VIEW_KINDS, VIEW_POLICIES, viewPolicy, type ViewPolicy } from '../../../lib/models/views';
+import { augmentImages, localPolicy, mixViews, VIEW_KINDS, VIEW_POLICIES, viewPolicy, type ViewPolicy } from '../../../lib/models/views';
 import { hellingerHistograms } from '../../../lib/vectors/colour-histogram';
 
 function gradientSet(count: number, size: number, channels: 1 | 3): ImageSet {
@@ -114,5 +114,35 @@ describe('augmented views', () => {
 
   it('an unknown kind is refused with the valid ones', () => {
     expect(() => viewPolicy('satellite')).toThrow(/valid kinds: photo, xray, garment/);
+  });
+});
+
+describe('i-Mix view mixing', () => {
+  it('blends each view with a partner from a seeded shuffle: shapes, range, determinism, the blend itself', () => {
+    const count = 6;
+    const size = 16 * 16 * 3;
+    const views = augmentImages(
+      gradientSet(count, 16, 3),
+      Int32Array.from({ length: count }, (_, i) => i),
+      viewPolicy('photo'),
+      5,
+      0,
+      0,
+    );
+    const mixed = mixViews(views, count, 7, 0);
+    expect(mixed.pixels.length).toBe(views.length);
+    expect([...mixed.partners].sort()).toEqual([0, 1, 2, 3, 4, 5]);
+    for (const w of mixed.weights) expect(w >= 0 && w < 1).toBe(true);
+    expect(Math.min(...mixed.pixels)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...mixed.pixels)).toBeLessThanOrEqual(1);
+    for (let k = 0; k < count; k++) {
+      const w = mixed.weights[k]!;
+      const p = mixed.partners[k]!;
+      for (const i of [0, 100, size - 1])
+        expect(mixed.pixels[k * size + i]).toBeCloseTo(w * views[k * size + i]! + (1 - w) * views[p * size + i]!, 5);
+    }
+    expect(mixViews(views, count, 7, 0)).toEqual(mixed);
+    expect(mixViews(views, count, 8, 0).weights).not.toEqual(mixed.weights);
+    expect(mixViews(views, count, 7, 64).weights).not.toEqual(mixed.weights);
   });
 });
