@@ -86,7 +86,7 @@ function areaResize(image: RawImage, width: number, height: number, channels: 1 
       }
     }
   }
-  const averaged = Array.from({ length: Math.min(c, 3) }, (_, k) => {
+  const averaged = Array.from({ length: c >= 3 ? 3 : 1 }, (_, k) => {
     const out = new Float64Array(width * height);
     for (let y = 0; y < height; y++) {
       for (let t = y * ys.taps, end = t + ys.taps; t < end; t++) {
@@ -106,7 +106,7 @@ function crop(image: RawImage, width: number, height: number, channels: 1 | 3): 
   const c = image.channels;
   const left = Math.floor((image.width - width) / 2);
   const top = Math.floor((image.height - height) / 2);
-  const planes = Array.from({ length: Math.min(c, 3) }, (_, k) => {
+  const planes = Array.from({ length: c >= 3 ? 3 : 1 }, (_, k) => {
     const out = new Float64Array(width * height);
     for (let y = 0; y < height; y++) {
       const src = ((top + y) * image.width + left) * c + k;

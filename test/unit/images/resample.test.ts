@@ -39,6 +39,9 @@ describe('coverResize', () => {
     expect([...coverResize(rgb, 1, 1, 1)]).toEqual([Math.round(0.299 * 200 + 0.587 * 100 + 0.114 * 50)]);
     const grey = image(2, 2, 1, () => 77);
     expect([...coverResize(grey, 1, 1, 3)]).toEqual([77, 77, 77]);
+    // Grey with alpha (two channels): the grey, never a mix with the alpha.
+    const greyAlpha = image(2, 2, 2, (_x, _y, k) => (k === 0 ? 90 : 255));
+    expect([...coverResize(greyAlpha, 1, 1, 1)]).toEqual([90]);
   });
 });
 
