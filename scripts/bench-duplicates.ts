@@ -67,7 +67,7 @@ await runCli(async () => {
     const trained = await runNextJob(library);
     if (trained?.state !== 'succeeded') throw new Error(`training failed: ${trained?.error}`);
 
-    const { reference } = findNearDuplicates(library);
+    const { reference } = await findNearDuplicates(library);
     const { ids, data, dim } = loadActiveVectors(library);
     const names = new Map(
       (library.db.prepare('SELECT id, original_name AS name FROM images').all() as { id: number; name: string }[]).map((r) => [
@@ -101,19 +101,20 @@ await runCli(async () => {
     // The former default: 5 % of the median distance to the nearest neighbour (any image).
     const nearest = ids.map((_, a) => Math.min(...ids.map((__, b) => (a === b ? Infinity : distance(a, b)))));
     const formerThreshold = 0.05 * quantile(nearest, 0.5);
-    const byFraction = [...FRACTIONS, formerThreshold / reference].map((fraction) => {
-      const { groups } = findNearDuplicates(library, { fraction });
+    const byFraction = [];
+    for (const fraction of [...FRACTIONS, formerThreshold / reference]) {
+      const { groups } = await findNearDuplicates(library, { fraction });
       const copiesFound = groups.reduce((n, g) => n + g.ids.filter((id) => names.get(id) !== photoOf(id)).length, 0);
       const mixed = groups.filter((g) => new Set(g.ids.map(photoOf)).size > 1).length;
-      return {
+      byFraction.push({
         fraction,
         former: fraction === formerThreshold / reference,
         groups: groups.length,
         copiesFound,
         copies: 2 * sources.length,
         groupsJoiningDistinctPhotos: mixed,
-      };
-    });
+      });
+    }
     console.log(
       JSON.stringify({
         backend: engine.backend,

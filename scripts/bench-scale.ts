@@ -275,7 +275,7 @@ async function workerStep(step: WorkerStep, library: Library): Promise<Record<st
       return { seconds: seconds(), method, points: points.length, phase_started_s: phases };
     }
     case 'duplicates': {
-      const found = findNearDuplicates(library);
+      const found = await findNearDuplicates(library);
       return { seconds: seconds(), groups: found.groups.length, largest: found.groups[0]?.ids.length ?? 0 };
     }
   }

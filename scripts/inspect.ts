@@ -30,7 +30,7 @@ program
   .option('--threshold <d>', 'largest squared latent distance (default: 5 % of the median nearest-neighbour distance)')
   .action((o: { threshold?: string }) =>
     withLibrary(async (library) => {
-      const result = findNearDuplicates(library, o.threshold ? { threshold: z.coerce.number().parse(o.threshold) } : {});
+      const result = await findNearDuplicates(library, o.threshold ? { threshold: z.coerce.number().parse(o.threshold) } : {});
       console.log(JSON.stringify(result));
     }),
   );

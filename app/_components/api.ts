@@ -95,10 +95,11 @@ export type { Job, JobProgress } from '@/lib/jobs/job-service';
 export type { LibraryStatus as Status } from '@/lib/services/status-service';
 export type { SearchResult } from '@/lib/services/search-service';
 
-/** Waits for a job to leave the queue; `onUpdate` sees every poll. */
-export async function waitForJob(id: number, onUpdate?: (job: Job) => void): Promise<Job> {
+/** Waits for a job to leave the queue; `onUpdate` sees every poll; `signal` stops the waiting (not the job). */
+export async function waitForJob(id: number, onUpdate?: (job: Job) => void, signal?: AbortSignal): Promise<Job> {
   for (;;) {
-    const job = await api<Job>(`/api/jobs/${id}`);
+    const job = await api<Job>(`/api/jobs/${id}`, signal ? { signal } : {});
+    if (signal?.aborted) throw new DOMException('stopped waiting for the job', 'AbortError');
     onUpdate?.(job);
     if (job.state !== 'queued' && job.state !== 'running') return job;
     await new Promise((r) => setTimeout(r, 700));

@@ -1,11 +1,12 @@
 'use client';
 /**
- * Near-duplicates to review: groups side by side (size, resolution, format, file size, date), what
+ * Near-duplicates to review: the search runs as a job (live progress, cancel; the worker's, never
+ * the web server's time), then groups side by side (size, resolution, format, file size, date), what
  * the threshold means and what it finds, "keep the best" per group or for all — the plan shown
  * before anything is deleted — deletion as one job with progress, an undo, and the trash.
  */
 import Link from 'next/link';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { api, usePoll, waitForJob, type ImageRecord, type Job } from '@/app/_components/api';
 import { JobProgress } from '@/app/_components/job-progress';
 import type { DuplicateReview } from '@/lib/services/duplicates-service';
@@ -38,11 +39,36 @@ function ImageCell({ image, keep }: { image: ImageRecord; keep: boolean }) {
 
 export default function DuplicatesPage() {
   const [fraction, setFraction] = useState<number | null>(null);
-  const {
-    data: review,
-    error,
-    refresh,
-  } = usePoll(() => api<DuplicateReview>(`/api/duplicates${fraction === null ? '' : `?fraction=${fraction}`}`), 0, [fraction]);
+  // One search per threshold (and per "search again"): a job whose groups are then reviewed here.
+  const [searches, setSearches] = useState(0);
+  const [scan, setScan] = useState<Job | null>(null);
+  const [review, setReview] = useState<DuplicateReview | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    const stop = new AbortController();
+    const fail = (e: unknown) => {
+      if (!stop.signal.aborted) setError(e instanceof Error ? e.message : String(e));
+    };
+    setError(null);
+    setReview(null);
+    (async () => {
+      const { job } = await api<{ job: Job }>('/api/duplicates', { json: fraction === null ? {} : { fraction }, signal: stop.signal });
+      setScan(job);
+      const done = await waitForJob(job.id, setScan, stop.signal);
+      if (done.state === 'succeeded') {
+        const found = await api<DuplicateReview>(`/api/duplicates?job=${done.id}`, { signal: stop.signal });
+        if (!stop.signal.aborted) setReview(found);
+      } else fail(done.state === 'cancelled' ? 'The search was cancelled.' : `The search failed: ${done.error ?? done.state}`);
+    })().catch(fail);
+    return () => stop.abort();
+  }, [fraction, searches]);
+  // After a deletion: the same search's groups again, without the images gone. Restored images come
+  // back under new ids, which that search cannot name: after an undo the library is searched again.
+  const searchAgain = () => setSearches((n) => n + 1);
+  const refresh = () => {
+    if (scan?.state === 'succeeded')
+      api<DuplicateReview>(`/api/duplicates?job=${scan.id}`).then(setReview, (e: Error) => setError(e.message));
+  };
   const { data: trash, refresh: refreshTrash } = usePoll(() => api<TrashContents>('/api/trash'), 0);
   const [plan, setPlan] = useState<ImageRecord[] | null>(null);
   const [job, setJob] = useState<Job | null>(null);
@@ -67,13 +93,13 @@ export default function DuplicatesPage() {
     const { restored } = await api<{ restored: unknown[] }>('/api/trash/restore', { json: { jobId } });
     setMessage(`Restored ${restored.length} images.`);
     setJob(null);
-    refresh();
+    searchAgain();
     refreshTrash();
   };
   const restoreAll = async () => {
     const { restored } = await api<{ restored: unknown[] }>('/api/trash/restore', { json: {} });
     setMessage(`Restored ${restored.length} images.`);
-    refresh();
+    searchAgain();
     refreshTrash();
   };
   const empty = async () => {
@@ -108,6 +134,23 @@ export default function DuplicatesPage() {
           </select>
         </label>
       </div>
+      {scan && (
+        <div className="panel" data-testid="dup-scan" data-state={scan.state} data-job={scan.id}>
+          {scan.state === 'succeeded' ? (
+            <div className="row">
+              <span className="muted small">
+                Searched {scan.progress.total ?? ''} images at {new Date(scan.finishedAt ?? scan.updatedAt).toLocaleTimeString()}; images
+                added since are not in it.
+              </span>
+              <button onClick={searchAgain} data-testid="dup-search-again">
+                Search again
+              </button>
+            </div>
+          ) : (
+            <JobProgress job={scan} />
+          )}
+        </div>
+      )}
       {review && (
         <p className="panel small" id="dup-meaning" data-testid="dup-summary">
           Two images are near-duplicates when the distance between their codes is under <strong>{percent(review.fraction)}</strong> of the

@@ -5,7 +5,7 @@
  * (`size`×`size` centre crop, 1 or 3 channels, uint8), a WebP thumbnail and the original size.
  * Training, ingest and search all prepare images here, so a model never sees data prepared two ways.
  */
-import sharp, { type Metadata, type Sharp } from 'sharp';
+import sharp, { type Metadata, type ResizeOptions, type Sharp } from 'sharp';
 import { AppError } from '../errors';
 import { decodeDicom } from './dicom';
 import { coverResize, fillResize } from './resample';
@@ -25,9 +25,6 @@ export const DEFAULT_DECODE_LIMITS: Readonly<DecodeLimits> = Object.freeze({
   maxBytes: 200 * 1024 * 1024,
   maxSeconds: 30,
 });
-
-/** Longest side of the decoded working copy every output is made from (at least 2× the model input). */
-const WORKING_SIZE = 128;
 
 export interface PreprocessTarget {
   height: number;
@@ -91,6 +88,21 @@ async function sharpFor(
   return { image: sharp(bytes, options).rotate(), width, height, metadata };
 }
 
+/**
+ * The working copy's resize: the smallest copy (aspect kept, never enlarged) from which every output
+ * can be made — one that covers the model input (as sharp's own `cover` does before cropping: a JPEG
+ * or WebP is then shrunk on load as far as the model input allows), or, when a thumbnail is asked
+ * for and needs more, the thumbnail's size. Nothing larger is decoded: each extra working pixel
+ * costs decoding (less shrink on load), colour conversion and resampling time on every image.
+ */
+export function workingResize(width: number, height: number, target: PreprocessTarget, thumbnailSize: number): ResizeOptions {
+  const modelScale = Math.min(width / target.width, height / target.height);
+  const thumbnailScale = Math.max(width, height) / thumbnailSize;
+  if (thumbnailSize > 0 && thumbnailScale < modelScale)
+    return { width: thumbnailSize, height: thumbnailSize, fit: 'inside', withoutEnlargement: true };
+  return { width: target.width, height: target.height, fit: 'outside', withoutEnlargement: true };
+}
+
 /** Something that does what `prepareImage` does (in this process, or in a decoder process: decoder-pool.ts). */
 export type ImageDecode = (bytes: Uint8Array, options: PrepareOptions) => Promise<PreparedImage>;
 
@@ -105,13 +117,13 @@ export async function prepareImage(bytes: Uint8Array, options: PrepareOptions): 
   const { image, width, height, metadata } = await sharpFor(bytes, format, limits, options.includePatient ?? false);
   const { target } = options;
   try {
-    // One decode, shrunk on load to an 8-bit working copy (grey or sRGB, as the target); the model input (area-averaged in
-    // JavaScript, see resample.ts) and the thumbnail are both made from it. Training, ingest and search all take this path, so preprocessing is
-    // identical everywhere (and a thumbnail costs no second decode).
-    const workingSize = Math.max(WORKING_SIZE, 2 * Math.max(target.width, target.height), options.thumbnailSize ?? 0);
+    // One decode, shrunk on load to the smallest 8-bit working copy (grey or sRGB, as the target) that every output
+    // needs; the model input (cropped or area-averaged in JavaScript, see resample.ts) and the thumbnail are both made
+    // from it. Training, ingest and search all take this path, so preprocessing is identical everywhere (and a
+    // thumbnail costs no second decode).
     const working = await image
       .timeout({ seconds: limits.maxSeconds })
-      .resize(workingSize, workingSize, { fit: 'inside', withoutEnlargement: true })
+      .resize(workingResize(width, height, target, options.thumbnailSize ?? 0))
       .toColourspace(target.channels === 1 ? 'b-w' : 'srgb')
       .removeAlpha()
       .raw({ depth: 'uchar' })

@@ -2,7 +2,9 @@
  * Area-average (box) resampling and centre "cover" crops on raw 8-bit pixels, in plain
  * JavaScript: turning the decoder's small working copy into the model input costs a fraction of
  * a millisecond, far less than a second libvips pipeline. Downscaling by area averaging is
- * antialiased; the weights handle fractional factors exactly.
+ * antialiased; the weights handle fractional factors exactly. A working copy already at the
+ * model's scale (the usual case: the decoder shrinks to the smallest copy that covers the input)
+ * is cropped on whole pixels, with no resampling at all.
  */
 
 export interface RawImage {
@@ -12,21 +14,33 @@ export interface RawImage {
   channels: number;
 }
 
-/** Source interval [start, end) of output cell `i` when `inSize` maps onto `outSize` (with crop offset). */
-function weightsFor(outSize: number, scale: number, offset: number): { first: Int32Array; weights: Float32Array[] } {
-  const first = new Int32Array(outSize);
-  const weights: Float32Array[] = [];
+/**
+ * For each output cell along one axis, the source pixels it averages and their weights, as flat
+ * arrays (`taps` per cell, padded with zero weights) so that the inner loops read without bounds
+ * checks. Source indices are clamped to the image: upscaling takes the nearest source pixels.
+ */
+interface AxisTaps {
+  taps: number;
+  index: Int32Array;
+  weight: Float64Array;
+}
+
+function axisTaps(outSize: number, inSize: number, scale: number, offset: number): AxisTaps {
+  const lo = (i: number) => Math.floor(offset + i * scale);
+  const hi = (i: number) => Math.ceil(offset + (i + 1) * scale);
+  let taps = 1;
+  for (let i = 0; i < outSize; i++) taps = Math.max(taps, hi(i) - lo(i));
+  const index = new Int32Array(outSize * taps);
+  const weight = new Float64Array(outSize * taps);
   for (let i = 0; i < outSize; i++) {
     const start = offset + i * scale;
     const end = start + scale;
-    const lo = Math.floor(start);
-    const hi = Math.ceil(end);
-    const w = new Float32Array(hi - lo);
-    for (let s = lo; s < hi; s++) w[s - lo] = (Math.min(end, s + 1) - Math.max(start, s)) / scale;
-    first[i] = lo;
-    weights.push(w);
+    for (let t = 0, s = lo(i); s < hi(i); t++, s++) {
+      index[i * taps + t] = Math.min(inSize - 1, Math.max(0, s));
+      weight[i * taps + t] = (Math.min(end, s + 1) - Math.max(start, s)) / scale;
+    }
   }
-  return { first, weights };
+  return { taps, index, weight };
 }
 
 /**
@@ -47,35 +61,74 @@ export function fillResize(image: RawImage, width: number, height: number, chann
 }
 
 function areaResize(image: RawImage, width: number, height: number, channels: 1 | 3, scaleX: number, scaleY: number): Uint8Array {
-  const offsetX = (image.width - width * scaleX) / 2;
-  const offsetY = (image.height - height * scaleY) / 2;
-  const xs = weightsFor(width, scaleX, offsetX);
-  const ys = weightsFor(height, scaleY, offsetY);
+  if (scaleX === 1 && scaleY === 1) return crop(image, width, height, channels);
   const c = image.channels;
-  const out = new Uint8Array(width * height * channels);
-  const acc = new Float32Array(c);
-  for (let y = 0; y < height; y++) {
-    const wy = ys.weights[y]!;
-    const y0 = ys.first[y]!;
-    for (let x = 0; x < width; x++) {
-      const wx = xs.weights[x]!;
-      const x0 = xs.first[x]!;
-      acc.fill(0);
-      for (let j = 0; j < wy.length; j++) {
-        const sy = Math.min(image.height - 1, y0 + j);
-        for (let i = 0; i < wx.length; i++) {
-          const w = wy[j]! * wx[i]!;
-          if (w === 0) continue;
-          const at = (sy * image.width + Math.min(image.width - 1, x0 + i)) * c;
-          for (let k = 0; k < c; k++) acc[k]! += image.data[at + k]! * w;
-        }
+  const xs = axisTaps(width, image.width, scaleX, (image.width - width * scaleX) / 2);
+  const ys = axisTaps(height, image.height, scaleY, (image.height - height * scaleY) / 2);
+  // Separable: each source row the output needs is averaged along x once (per channel), then along y.
+  let rowLo = image.height;
+  let rowHi = 0;
+  for (const v of ys.index) {
+    rowLo = Math.min(rowLo, v);
+    rowHi = Math.max(rowHi, v);
+  }
+  const plane = width * (rowHi - rowLo + 1);
+  const rows = new Float64Array(plane * c);
+  const { data } = image;
+  for (let sy = rowLo; sy <= rowHi; sy++) {
+    const src = sy * image.width * c;
+    const dst = (sy - rowLo) * width;
+    for (let k = 0; k < c; k++) {
+      for (let x = 0; x < width; x++) {
+        let sum = 0;
+        for (let t = x * xs.taps, end = t + xs.taps; t < end; t++) sum += data[src + xs.index[t]! * c + k]! * xs.weight[t]!;
+        rows[k * plane + dst + x] = sum;
       }
-      const dst = (y * width + x) * channels;
-      if (channels === 1) {
-        out[dst] = Math.round(c >= 3 ? 0.299 * acc[0]! + 0.587 * acc[1]! + 0.114 * acc[2]! : acc[0]!);
-      } else {
-        for (let k = 0; k < 3; k++) out[dst + k] = Math.round(acc[c >= 3 ? k : 0]!);
+    }
+  }
+  const averaged = Array.from({ length: c >= 3 ? 3 : 1 }, (_, k) => {
+    const out = new Float64Array(width * height);
+    for (let y = 0; y < height; y++) {
+      for (let t = y * ys.taps, end = t + ys.taps; t < end; t++) {
+        const w = ys.weight[t]!;
+        if (w === 0) continue;
+        const from = k * plane + (ys.index[t]! - rowLo) * width;
+        for (let x = 0; x < width; x++) out[y * width + x]! += rows[from + x]! * w;
       }
+    }
+    return out;
+  });
+  return toChannels(averaged, width * height, channels);
+}
+
+/** A centre crop at scale 1 (on whole pixels: a half-pixel offset would only blur). */
+function crop(image: RawImage, width: number, height: number, channels: 1 | 3): Uint8Array {
+  const c = image.channels;
+  const left = Math.floor((image.width - width) / 2);
+  const top = Math.floor((image.height - height) / 2);
+  const planes = Array.from({ length: c >= 3 ? 3 : 1 }, (_, k) => {
+    const out = new Float64Array(width * height);
+    for (let y = 0; y < height; y++) {
+      const src = ((top + y) * image.width + left) * c + k;
+      for (let x = 0; x < width; x++) out[y * width + x] = image.data[src + x * c]!;
+    }
+    return out;
+  });
+  return toChannels(planes, width * height, channels);
+}
+
+/** Interleaves 1 or 3 planes into `channels` (3 → 1 by Rec. 601 luma, 1 → 3 by copying), rounded to 8 bits. */
+function toChannels(planes: Float64Array[], size: number, channels: 1 | 3): Uint8Array {
+  const out = new Uint8Array(size * channels);
+  const [r, g = r, b = r] = planes as [Float64Array, Float64Array?, Float64Array?];
+  if (channels === 1) {
+    if (planes.length === 1) for (let i = 0; i < size; i++) out[i] = Math.round(r[i]!);
+    else for (let i = 0; i < size; i++) out[i] = Math.round(0.299 * r[i]! + 0.587 * g[i]! + 0.114 * b[i]!);
+  } else {
+    for (let i = 0; i < size; i++) {
+      out[3 * i] = Math.round(r[i]!);
+      out[3 * i + 1] = Math.round(g[i]!);
+      out[3 * i + 2] = Math.round(b[i]!);
     }
   }
   return out;

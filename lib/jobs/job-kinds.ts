@@ -215,9 +215,10 @@ const duplicates: JobKind<{ fraction?: number; threshold?: number; neighbors?: n
   // Through the remote workers when there are any (the same groups, see distributed-runs.ts), else here.
   run: async ({ batchSize, ...options }, context) => {
     if (context.remote) return distributeNearDuplicates(context.remote, options, { ...context, ...(batchSize ? { batchSize } : {}) });
-    const found = findNearDuplicates(context.library, options);
-    context.progress({ phase: 'duplicates', done: 1, total: 1 });
-    return found;
+    return findNearDuplicates(context.library, options, {
+      signal: context.signal,
+      onProgress: (done, total) => context.progress({ phase: 'duplicates', done, total }),
+    });
   },
 };
 

@@ -5,6 +5,7 @@
  */
 import { AppError } from '../errors';
 import { getImages, type ImageRecord } from '../store/images-repo';
+import type { Job } from '../store/jobs-repo';
 import type { Library } from './library';
 import type { VectorIndex } from '../vector-index/vector-index';
 import { loadActiveVectors, modelIndex } from './model-service';
@@ -112,15 +113,38 @@ export function nearestNeighbors(
   return { neighbors, ids: hitIds, distances: hitDistances };
 }
 
+/** Images searched between two looks at progress and cancellation (a few hundred ms here). */
+const SEARCH_BLOCK = 5000;
+
 /**
  * Near-duplicate groups over the whole library. Neighbours are kept in typed arrays (n × k), the
  * union–find runs over positions: a million images cost a few hundred MB, not an object per pair.
+ * The search runs in blocks, yielding between them: progress is reported and a cancel is heard
+ * (AppError('cancelled')) within a block.
  */
-export function findNearDuplicates(library: Library, options: DuplicateOptions = {}): DuplicateGroups {
-  const { model, ids, data, dim } = loadActiveVectors(library);
+export async function findNearDuplicates(
+  library: Library,
+  options: DuplicateOptions = {},
+  steps: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
+): Promise<DuplicateGroups> {
   const neighbors = checkDuplicateOptions(options);
+  const { model, ids, data, dim } = loadActiveVectors(library);
   const { index } = modelIndex(library, model);
-  return groupNearDuplicates(ids, nearestNeighbors(index, ids, data, dim, neighbors), options);
+  const lists: NeighborLists = {
+    neighbors,
+    ids: new Int32Array(ids.length * neighbors),
+    distances: new Float32Array(ids.length * neighbors),
+  };
+  for (let start = 0; start < ids.length; start += SEARCH_BLOCK) {
+    if (steps.signal?.aborted) throw new AppError('cancelled', 'the near-duplicate search was cancelled');
+    const end = Math.min(ids.length, start + SEARCH_BLOCK);
+    const block = nearestNeighbors(index, ids.slice(start, end), data.subarray(start * dim, end * dim), dim, neighbors);
+    lists.ids.set(block.ids, start * neighbors);
+    lists.distances.set(block.distances, start * neighbors);
+    steps.onProgress?.(end, ids.length);
+    if (end < ids.length) await new Promise((resolve) => setImmediate(resolve));
+  }
+  return groupNearDuplicates(ids, lists, options);
 }
 
 /**
@@ -203,10 +227,12 @@ export function byQuality(a: ImageRecord, b: ImageRecord): number {
 
 /**
  * Near-duplicate groups for review: each group's images best first (byQuality), with the one
- * "keep the best" keeps and the ones it would delete — shown before anything is deleted.
+ * "keep the best" keeps and the ones it would delete — shown before anything is deleted. Images
+ * deleted since `found` was computed drop out, and so does a group left with one image: a scan's
+ * groups stay reviewable while its copies go to the trash (and come back with an undo).
  */
-export function reviewDuplicates(library: Library, options: DuplicateOptions = {}): DuplicateReview {
-  const { groups, ...found } = findNearDuplicates(library, options);
+export function reviewGroups(library: Library, found: DuplicateGroups): DuplicateReview {
+  const { groups, ...scale } = found;
   const records = getImages(
     library.db,
     groups.flatMap((g) => g.ids),
@@ -216,5 +242,13 @@ export function reviewDuplicates(library: Library, options: DuplicateOptions = {
     const [best, ...rest] = images;
     return best && rest.length ? [{ maxDistance: group.maxDistance, images, keep: best.id, remove: rest.map((r) => r.id) }] : [];
   });
-  return { ...found, groups: review, images: review.reduce((n, g) => n + g.images.length, 0) };
+  return { ...scale, groups: review, images: review.reduce((n, g) => n + g.images.length, 0) };
+}
+
+/** The groups a finished `duplicates` job found, for review (AppError when the job is another kind or has not succeeded). */
+export function reviewScan(library: Library, job: Job): DuplicateReview {
+  if (job.kind !== 'duplicates') throw new AppError('invalid_input', `job ${job.id} is a ${job.kind} job, not a near-duplicate search`);
+  if (job.state !== 'succeeded')
+    throw new AppError('conflict', `the near-duplicate search (job ${job.id}) is ${job.state}${job.error ? `: ${job.error}` : ''}`);
+  return reviewGroups(library, job.result as DuplicateGroups);
 }

@@ -434,14 +434,15 @@ async function startEncoder(library: Library, loaded: LoadedModel, files: number
   const { model } = loaded;
   const size = height * width * channels;
   const slice = (pixels: Uint8Array, count: number) => embedImages(model, { pixels, count, height, width, channels }, { batchSize: count });
-  // A bulk run warms the engine's kernels for the slice's shape while its first files are read
-  // (after they were asked for: this runs on the next turn of the event loop), so the first batch
-  // is not the one that pays for it.
+  // A bulk run makes the engine's kernels for this model while its first files are read (after they
+  // were asked for: this runs on the next turn of the event loop), so the first batch is not the one
+  // that pays for it. One image is enough: the kernels do not depend on the batch size, and a full
+  // slice of blank images cost ~15 ms of CPU for nothing on every ingest.
   const warm =
     files >= EMBED_SLICE
       ? new Promise<void>((resolve) =>
           setImmediate(() => {
-            slice(new Uint8Array(EMBED_SLICE * size), EMBED_SLICE);
+            slice(new Uint8Array(size), 1);
             resolve();
           }),
         )
@@ -497,17 +498,24 @@ async function commitBatch(
   batch: Decoded[],
   options: IngestOptions,
 ): Promise<number[]> {
+  // Originals first: a row must never point at a file that is not there. They are fsynced in
+  // parallel so the file system can group the flushes, and while the batch is embedded, so that the
+  // file system's work (libuv's threads) and the model's (this thread) share the cores. Thumbnails
+  // are made on first view.
+  const written = Promise.all(batch.map((d) => writeFileDurable(originalPath(library.config, d.hash), d.bytes)));
+  written.catch(() => undefined); // awaited below; a failure must not surface as unhandled meanwhile
   let latents: Float32Array | null = null;
   if (loaded && encoder) {
     const [height, width, channels] = loaded.model.spec.inputShape;
     const size = height * width * channels;
     const pixels = new Uint8Array(batch.length * size);
     batch.forEach((d, i) => pixels.set(d.image.pixels, i * size));
-    latents = await encoder.encode(pixels, batch.length);
+    latents = await encoder.encode(pixels, batch.length).catch(async (error: unknown) => {
+      await written.catch(() => undefined);
+      throw error;
+    });
   }
-  // Originals first: a row must never point at a file that is not there. They are fsynced in
-  // parallel so the file system can group the flushes. Thumbnails are made on first view.
-  await Promise.all(batch.map((d) => writeFileDurable(originalPath(library.config, d.hash), d.bytes)));
+  await written;
   const dim = loaded?.record.latentSize ?? 0;
   const images = batch.map((d, i): StoredImage => ({
     hash: d.hash,

@@ -176,11 +176,11 @@ export async function mapForBrowser(
 ): Promise<{ columns: MapColumns; stale: boolean } | null> {
   const model = activeModel(library.db);
   if (!model) return null;
-  let columns = readMapColumns(library.db, model.id, method, runId);
+  let columns = await readMapColumns(library.db, model.id, method, runId);
   const embedded = embeddedCount(library, model.id);
   if (method === 'pca' && columns.ids.length !== embedded && embedded >= 2) {
     await computeMap(library, 'pca');
-    columns = readMapColumns(library.db, model.id, method, runId);
+    columns = await readMapColumns(library.db, model.id, method, runId);
   }
   return { columns, stale: columns.ids.length !== embedded };
 }

@@ -2,7 +2,7 @@
  * Cluster runs and their assignments. A run keeps its parameters, its model and a summary per
  * cluster (name, size, centroid, spread, representatives, outliers) as JSON.
  */
-import { immediate, statement, type Db } from './database';
+import { immediate, liveCount, statement, type Db } from './database';
 
 export interface ClusterSummary {
   cluster: number;
@@ -105,13 +105,7 @@ export function clusterMemberPage(
   cluster: number,
   page: { after?: MemberCursor; limit: number },
 ): { members: { imageId: number; distance: number }[]; total: number; nextCursor: MemberCursor | null } {
-  const total = statement(
-    db,
-    `SELECT count(*) FROM cluster_assignments a JOIN images i ON i.id = a.image_id
-     WHERE a.run_id = ? AND a.cluster = ? AND i.deleted_at IS NULL`,
-  )
-    .pluck()
-    .get(runId, cluster) as number;
+  const total = liveCount(db, 'cluster_assignments', 'a', 'a.run_id = ? AND a.cluster = ?', runId, cluster);
   const after = page.after ?? { distance: -Infinity, imageId: 0 };
   const rows = statement(
     db,

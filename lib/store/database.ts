@@ -155,6 +155,11 @@ const MIGRATIONS: readonly string[] = Object.freeze([
     PRIMARY KEY (image_id, model_id)
   ) WITHOUT ROWID;
   `,
+  // Live counts at a million rows: the rows of deleted images are found from the (few) deleted
+  // images themselves, not by joining every row with images (liveCount).
+  `
+  CREATE INDEX images_deleted ON images (id) WHERE deleted_at IS NOT NULL;
+  `,
 ]);
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -250,6 +255,26 @@ export function statement(db: Db, sql: string): Database.Statement {
   let stmt = cache.get(sql);
   if (!stmt) cache.set(sql, (stmt = db.prepare(sql)));
   return stmt;
+}
+
+/**
+ * How many rows of `table` (as `alias`) match `where` and belong to live images: all the matching
+ * rows less those of deleted images. The deleted images are few and have their own index, so this
+ * costs a count over `where`'s index plus one key lookup per deleted image, where a join with
+ * images costs a lookup per row (about a second for a cluster of 180,000 at a million images).
+ * `where` must pin the table's key up to `image_id` for those lookups (e.g. run_id = ?).
+ */
+export function liveCount(db: Db, table: string, alias: string, where: string, ...params: unknown[]): number {
+  const all = statement(db, `SELECT count(*) FROM ${table} ${alias} WHERE ${where}`)
+    .pluck()
+    .get(...params) as number;
+  const deleted = statement(
+    db,
+    `SELECT count(*) FROM images i CROSS JOIN ${table} ${alias} ON ${alias}.image_id = i.id WHERE i.deleted_at IS NOT NULL AND ${where}`,
+  )
+    .pluck()
+    .get(...params) as number;
+  return all - deleted;
 }
 
 /**

@@ -2,7 +2,7 @@
  * Latent vectors per image and model, as float32 blobs. The HNSW index is rebuilt from here.
  */
 import { AppError } from '../errors';
-import { statement, type Db } from './database';
+import { liveCount, statement, type Db } from './database';
 
 export interface StoredEmbedding {
   imageId: number;
@@ -112,10 +112,7 @@ export function* iterateEmbeddings(db: Db, modelId: number, dim: number): Genera
 }
 
 export function countEmbeddings(db: Db, modelId: number): number {
-  return db
-    .prepare(`SELECT count(*) FROM embeddings e JOIN images i ON i.id = e.image_id WHERE e.model_id = ? AND i.deleted_at IS NULL`)
-    .pluck()
-    .get(modelId) as number;
+  return liveCount(db, 'embeddings', 'e', 'e.model_id = ?', modelId);
 }
 
 /** Ids of live images that have no embedding for `modelId` yet. */

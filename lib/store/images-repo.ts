@@ -56,7 +56,7 @@ export const toImageRecord = (r: ImageRow): ImageRecord => ({
 });
 
 export function findImageByHash(db: Db, contentHash: string): ImageRecord | null {
-  const row = db.prepare('SELECT * FROM images WHERE content_hash = ? AND deleted_at IS NULL').get(contentHash) as ImageRow | undefined;
+  const row = statement(db, 'SELECT * FROM images WHERE content_hash = ? AND deleted_at IS NULL').get(contentHash) as ImageRow | undefined;
   return row ? toImageRecord(row) : null;
 }
 
@@ -72,7 +72,7 @@ export function hashReferenced(db: Db, contentHash: string): boolean {
 
 /** Removes the rows of a deleted image with this hash, so the bytes can be added again (new id). */
 export function purgeDeletedHash(db: Db, contentHash: string): void {
-  db.prepare('DELETE FROM images WHERE content_hash = ? AND deleted_at IS NOT NULL').run(contentHash);
+  statement(db, 'DELETE FROM images WHERE content_hash = ? AND deleted_at IS NOT NULL').run(contentHash);
 }
 
 export function getImage(db: Db, id: number): ImageRecord | null {

@@ -1,5 +1,5 @@
 /** 2-D coordinates of each image's latent vector, per model and projection, for the map view. */
-import { immediate, statement, type Db } from './database';
+import { immediate, liveCount, statement, type Db } from './database';
 
 export type MapMethod = 'pca' | 'umap';
 export interface MapPoint {
@@ -38,57 +38,56 @@ export interface MapColumns {
   labels: string[];
 }
 
-/** Rows per chunk when reading a map into columns. */
-const CHUNK_ROWS = 65_536;
+/**
+ * Rows per chunk when reading a map into columns: each chunk holds the process (the web server's
+ * event loop) for ~40 ms here; a million points read in one go held it for 2–3 s.
+ */
+const CHUNK_ROWS = 16_384;
 
 /**
  * A model's stored map as typed columns with each point's first label and its cluster in `runId`
  * (-1 when none), live images only, in image-id order: read in keyset chunks straight into arrays
- * allocated once at their size, in one read snapshot — no object per point.
+ * allocated once, no object per point. Between chunks it yields to the event loop, so a large map
+ * does not stall other requests; a chunk reads what is stored then (a point deleted meanwhile is
+ * left out, one added meanwhile may be).
  */
-export function readMapColumns(db: Db, modelId: number, method: MapMethod, runId: number | null): MapColumns {
-  return db.transaction(() => {
-    const n = statement(
-      db,
-      `SELECT count(*) FROM map_points m JOIN images i ON i.id = m.image_id
-       WHERE m.model_id = ? AND m.method = ? AND i.deleted_at IS NULL`,
-    )
-      .pluck()
-      .get(modelId, method) as number;
-    const columns: MapColumns = {
-      ids: new Uint32Array(n),
-      xy: new Float32Array(2 * n),
-      cluster: new Int32Array(n).fill(-1),
-      label: new Int32Array(n).fill(-1),
-      labels: [],
-    };
-    const labelIndex = new Map<string, number>();
-    const chunk = statement(
-      db,
-      `SELECT m.image_id, m.x, m.y, json_extract(i.labels, '$[0]'), a.cluster
-       FROM map_points m JOIN images i ON i.id = m.image_id
-       LEFT JOIN cluster_assignments a ON a.run_id = ? AND a.image_id = m.image_id
-       WHERE m.model_id = ? AND m.method = ? AND m.image_id > ? AND i.deleted_at IS NULL
-       ORDER BY m.image_id LIMIT ?`,
-    ).raw(true);
-    for (let at = 0, after = 0; at < n;) {
-      const rows = chunk.all(runId ?? -1, modelId, method, after, CHUNK_ROWS) as [number, number, number, string | null, number | null][];
-      if (rows.length === 0) break;
-      for (const [id, x, y, label, cluster] of rows) {
-        if (at === n) break;
-        columns.ids[at] = id;
-        columns.xy[2 * at] = x;
-        columns.xy[2 * at + 1] = y;
-        if (cluster !== null) columns.cluster[at] = cluster;
-        if (label !== null && label !== undefined) {
-          let index = labelIndex.get(label);
-          if (index === undefined) labelIndex.set(label, (index = columns.labels.push(label) - 1));
-          columns.label[at] = index;
-        }
-        at++;
+export async function readMapColumns(db: Db, modelId: number, method: MapMethod, runId: number | null): Promise<MapColumns> {
+  const n = liveCount(db, 'map_points', 'm', 'm.model_id = ? AND m.method = ?', modelId, method);
+  const ids = new Uint32Array(n);
+  const xy = new Float32Array(2 * n);
+  const cluster = new Int32Array(n).fill(-1);
+  const label = new Int32Array(n).fill(-1);
+  const labels: string[] = [];
+  const labelIndex = new Map<string, number>();
+  const chunk = statement(
+    db,
+    `SELECT m.image_id, m.x, m.y, json_extract(i.labels, '$[0]'), a.cluster
+     FROM map_points m JOIN images i ON i.id = m.image_id
+     LEFT JOIN cluster_assignments a ON a.run_id = ? AND a.image_id = m.image_id
+     WHERE m.model_id = ? AND m.method = ? AND m.image_id > ? AND i.deleted_at IS NULL
+     ORDER BY m.image_id LIMIT ?`,
+  ).raw(true);
+  let at = 0;
+  for (let after = 0; at < n;) {
+    const rows = chunk.all(runId ?? -1, modelId, method, after, CHUNK_ROWS) as [number, number, number, string | null, number | null][];
+    for (const [id, x, y, first, c] of rows) {
+      if (at === n) break;
+      ids[at] = id;
+      xy[2 * at] = x;
+      xy[2 * at + 1] = y;
+      if (c !== null) cluster[at] = c;
+      if (first !== null && first !== undefined) {
+        let index = labelIndex.get(first);
+        if (index === undefined) labelIndex.set(first, (index = labels.push(first) - 1));
+        label[at] = index;
       }
-      after = rows[rows.length - 1]![0];
+      at++;
     }
-    return columns;
-  })();
+    if (rows.length < CHUNK_ROWS) break;
+    after = rows[rows.length - 1]![0];
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  // Points deleted while reading leave the arrays shorter than counted.
+  if (at === n) return { ids, xy, cluster, label, labels };
+  return { ids: ids.slice(0, at), xy: xy.slice(0, 2 * at), cluster: cluster.slice(0, at), label: label.slice(0, at), labels };
 }

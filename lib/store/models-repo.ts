@@ -91,8 +91,8 @@ export function activateModel(db: Db, id: number): void {
 
 /** Increments and returns a model's index generation (call inside the transaction that changes embeddings). */
 export function bumpIndexGeneration(db: Db, modelId: number): number {
-  db.prepare('UPDATE models SET index_generation = index_generation + 1 WHERE id = ?').run(modelId);
-  return db.prepare('SELECT index_generation FROM models WHERE id = ?').pluck().get(modelId) as number;
+  statement(db, 'UPDATE models SET index_generation = index_generation + 1 WHERE id = ?').run(modelId);
+  return indexGeneration(db, modelId);
 }
 
 export function indexGeneration(db: Db, modelId: number): number {

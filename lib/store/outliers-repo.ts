@@ -3,7 +3,7 @@
  * their vectors), or by distance to their cluster's centre in a clustering run — both worst first,
  * in keyset pages of (value, id) so a page deep in a large library costs what the first one does.
  */
-import { immediate, statement, type Db } from './database';
+import { immediate, liveCount, statement, type Db } from './database';
 
 export interface OutlierRow {
   imageId: number;
@@ -53,13 +53,7 @@ export function setReconErrors(db: Db, modelId: number, errors: readonly Outlier
 /** Live images by reconstruction error under `modelId`, worst first. */
 export function worstReconstructed(db: Db, modelId: number, options: { limit: number; after?: OutlierCursor }): OutlierRows {
   const after = cursorArgs(options.after);
-  const total = statement(
-    db,
-    `SELECT count(*) FROM embeddings e JOIN images i ON i.id = e.image_id
-     WHERE e.model_id = ? AND e.recon_error IS NOT NULL AND i.deleted_at IS NULL`,
-  )
-    .pluck()
-    .get(modelId) as number;
+  const total = liveCount(db, 'embeddings', 'e', 'e.model_id = ? AND e.recon_error IS NOT NULL', modelId);
   const rows = statement(
     db,
     `SELECT e.image_id AS imageId, e.recon_error AS value FROM embeddings e JOIN images i ON i.id = e.image_id
@@ -72,12 +66,7 @@ export function worstReconstructed(db: Db, modelId: number, options: { limit: nu
 /** Live images of clustering run `runId` by distance to their cluster's centre, farthest first. */
 export function farthestFromCentres(db: Db, runId: number, options: { limit: number; after?: OutlierCursor }): OutlierRows {
   const after = cursorArgs(options.after);
-  const total = statement(
-    db,
-    'SELECT count(*) FROM cluster_assignments a JOIN images i ON i.id = a.image_id WHERE a.run_id = ? AND i.deleted_at IS NULL',
-  )
-    .pluck()
-    .get(runId) as number;
+  const total = liveCount(db, 'cluster_assignments', 'a', 'a.run_id = ?', runId);
   const rows = statement(
     db,
     `SELECT a.image_id AS imageId, a.distance AS value FROM cluster_assignments a JOIN images i ON i.id = a.image_id

@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { expect, test, type APIRequestContext } from '@playwright/test';
 import { axeViolations } from './audit';
-import { startAtlas, type Atlas } from './atlas';
+import { type Atlas, keepLogOnFailure, startAtlas } from './atlas';
 
 const FLOWERS = 'data/samples/flowers';
 let atlas: Atlas;
@@ -15,6 +15,8 @@ test.describe.configure({ mode: 'serial' });
 test.beforeAll(async () => {
   atlas = await startAtlas({ LATENT_ATLAS_MAX_UPLOAD_MB: '1' });
 });
+// eslint-disable-next-line no-empty-pattern -- Playwright reads the fixtures from this pattern; none are needed
+test.afterEach(async ({}, testInfo) => keepLogOnFailure(atlas, testInfo));
 test.afterAll(async () => atlas.stop());
 
 interface JobJson {

@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TestInfo } from '@playwright/test';
 
 export interface Atlas {
   baseURL: string;
@@ -70,4 +71,15 @@ export async function startAtlas(env: Record<string, string> = {}, prepare?: (da
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * After a failed test, the app's log goes with the report (attached, and its tail printed), so a
+ * failure that does not come back on a re-run still leaves its cause on record. For `test.afterEach`.
+ */
+export async function keepLogOnFailure(atlas: Atlas | undefined, testInfo: TestInfo): Promise<void> {
+  if (!atlas || testInfo.status === testInfo.expectedStatus) return;
+  const log = atlas.log();
+  await testInfo.attach('app log', { body: log, contentType: 'text/plain' });
+  console.error(`--- ${testInfo.title}: the app's log, last 6,000 characters ---\n${log.slice(-6000)}`);
 }

@@ -10,7 +10,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, test, type APIRequestContext } from '@playwright/test';
 import sharp from 'sharp';
-import { startAtlas, type Atlas } from './atlas';
+import { type Atlas, keepLogOnFailure, startAtlas } from './atlas';
 
 const JPEG = 'data/samples/flowers/roses/12395698413_c0388278f7.jpg';
 const PYDICOM = '/usr/lib/python3/dist-packages/pydicom/data/test_files';
@@ -20,6 +20,8 @@ test.describe.configure({ mode: 'serial' });
 test.beforeAll(async () => {
   atlas = await startAtlas({ LATENT_ATLAS_MAX_UPLOAD_MB: '1' }); // 1 MiB per file, 4 MiB per request
 });
+// eslint-disable-next-line no-empty-pattern -- Playwright reads the fixtures from this pattern; none are needed
+test.afterEach(async ({}, testInfo) => keepLogOnFailure(atlas, testInfo));
 test.afterAll(async () => atlas.stop());
 
 async function upload(request: APIRequestContext, name: string, bytes: Buffer, mimeType = 'image/jpeg') {

@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { axeViolations, screenshotsAtBothSizes, tabTo, DESKTOP, type Violation } from './audit';
-import { startAtlas, type Atlas } from './atlas';
+import { type Atlas, keepLogOnFailure, startAtlas } from './atlas';
 import { ClustersPage, LibraryPage, ModelsPage, SearchPage, snapshot } from './pages';
 
 const QUERY = 'data/samples/flowers/sunflowers/1484598527_579a272f53.jpg';
@@ -20,6 +20,8 @@ test.beforeAll(async () => {
   // Server-side import on, so the audit sees the Import page's form (it is off by default).
   atlas = await startAtlas({ LATENT_ATLAS_IMPORT_ROOTS: resolve('data/samples') });
 });
+// eslint-disable-next-line no-empty-pattern -- Playwright reads the fixtures from this pattern; none are needed
+test.afterEach(async ({}, testInfo) => keepLogOnFailure(atlas, testInfo));
 test.afterAll(async () => atlas.stop());
 
 test('from an empty library to a trained model', async ({ page }) => {
@@ -161,7 +163,12 @@ test('the image page shows original, latent vector and reconstruction', async ({
   await expect(page.getByTestId('reconstruction-error')).toHaveText(/^0\.\d{5}$/);
   const clean = Number(await page.getByTestId('reconstruction-error').textContent());
   await page.getByTestId('noise-slider').fill('0.5');
-  await expect(page.getByTestId('model-input')).toContainText('noise σ = 0.5');
+  // The caption names the noise of the answer shown; a failed request says so instead (and the poll shows its message).
+  const failed = page.getByTestId('reconstruction-failed');
+  await expect
+    .poll(async () => ((await failed.count()) ? await failed.textContent() : await page.getByTestId('model-input').textContent()))
+    .toContain('noise σ = 0.5)');
+  await expect(page.getByTestId('model-input')).not.toContainText('updating');
   await expect.poll(async () => Number(await page.getByTestId('reconstruction-error').textContent())).not.toBe(clean);
   await expect(page.getByTestId('neighbors').getByTestId('grid-item')).toHaveCount(12);
   await page.getByTestId('neighbors').getByTestId('walk-to').first().click();

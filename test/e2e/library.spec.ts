@@ -3,7 +3,7 @@ import { copyFile, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
-import { startAtlas, type Atlas } from './atlas';
+import { type Atlas, keepLogOnFailure, startAtlas } from './atlas';
 import { LibraryPage, snapshot } from './pages';
 
 const FLOWERS = 'data/samples/flowers';
@@ -20,6 +20,8 @@ test.beforeAll(async () => {
     '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>',
   );
 });
+// eslint-disable-next-line no-empty-pattern -- Playwright reads the fixtures from this pattern; none are needed
+test.afterEach(async ({}, testInfo) => keepLogOnFailure(atlas, testInfo));
 test.afterAll(async () => atlas.stop());
 test.use({ baseURL: '' });
 

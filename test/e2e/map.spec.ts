@@ -5,7 +5,7 @@
  */
 import { expect, test } from '@playwright/test';
 import { fillMapLibrary } from '../helpers/map-library';
-import { startAtlas, type Atlas } from './atlas';
+import { type Atlas, keepLogOnFailure, startAtlas } from './atlas';
 import { snapshot } from './pages';
 
 const POINTS = 200_000;
@@ -14,6 +14,8 @@ let atlas: Atlas;
 test.beforeAll(async () => {
   atlas = await startAtlas({}, (dataDir) => fillMapLibrary(dataDir, POINTS, 12));
 });
+// eslint-disable-next-line no-empty-pattern -- Playwright reads the fixtures from this pattern; none are needed
+test.afterEach(async ({}, testInfo) => keepLogOnFailure(atlas, testInfo));
 test.afterAll(async () => atlas.stop());
 
 test('a map of 200,000 points draws, hovers one and colours by label', async ({ page }) => {

@@ -11,7 +11,7 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import sharp from 'sharp';
-import { startAtlas, type Atlas } from './atlas';
+import { type Atlas, keepLogOnFailure, startAtlas } from './atlas';
 import { axeViolations, DESKTOP, screenshotsAtBothSizes } from './audit';
 import { snapshot } from './pages';
 
@@ -60,6 +60,8 @@ test.beforeAll(async () => {
   }
   atlas = await startAtlas({ LATENT_ATLAS_IMPORT_ROOTS: [root, resolve('..', 'shared', 'data')].join(':') });
 });
+// eslint-disable-next-line no-empty-pattern -- Playwright reads the fixtures from this pattern; none are needed
+test.afterEach(async ({}, testInfo) => keepLogOnFailure(atlas, testInfo));
 test.afterAll(async () => {
   await atlas?.stop();
   await rm(base, { recursive: true, force: true });
@@ -122,6 +124,9 @@ test('near-duplicates are grouped with their originals only; keep-the-best delet
     .toBe('succeeded');
 
   await page.goto(`${atlas.baseURL}/duplicates`);
+  // The search is a job of the worker: the page shows it and then what it found.
+  await expect(page.getByTestId('dup-scan')).toHaveAttribute('data-state', 'succeeded');
+  await expect(page.getByTestId('dup-scan')).toContainText('Searched 20 images');
   await expect(page.getByTestId('dup-summary')).toContainText('under 5 % of the typical distance');
   // A model trained for seconds on 20 photos is a rough judge of "unrelated": 2 % leaves a wide
   // margin on both sides here (copies lie at ~0.2 %, distinct photos past ~8 %: docs/experiments.md).
@@ -133,6 +138,10 @@ test('near-duplicates are grouped with their originals only; keep-the-best delet
   for (const group of await groups.all()) found.push((await group.getByTestId('dup-image').locator('.name').allTextContents()).sort());
   // Each photo with copies is one group with its two copies, and nothing else is grouped.
   expect(found.sort()).toEqual(WITH_COPIES.map((photo) => [photo, `recompressed-${photo}`, `resized-${photo}`].sort()).sort());
+  await expect(page.getByTestId('dup-counts')).toHaveText('4 groups, 12 images');
+  const firstSearch = await page.getByTestId('dup-scan').getAttribute('data-job');
+  await page.getByTestId('dup-search-again').click();
+  await expect(page.getByTestId('dup-scan')).not.toHaveAttribute('data-job', firstSearch!);
   await expect(page.getByTestId('dup-counts')).toHaveText('4 groups, 12 images');
   // The original (full resolution, the larger file) is the one kept.
   for (const group of await groups.all()) {

@@ -1,7 +1,7 @@
 /** The Segment page: with a (briefly trained) segmentation model, an uploaded photo gets its mask overlay and area. */
 import { spawnSync } from 'node:child_process';
 import { expect, test } from '@playwright/test';
-import { startAtlas, type Atlas } from './atlas';
+import { type Atlas, keepLogOnFailure, startAtlas } from './atlas';
 import { snapshot } from './pages';
 
 const PHOTO = '../shared/data/segmentation/images';
@@ -17,6 +17,8 @@ test.beforeAll(async () => {
   );
   expect(trained.status, trained.stderr).toBe(0);
 });
+// eslint-disable-next-line no-empty-pattern -- Playwright reads the fixtures from this pattern; none are needed
+test.afterEach(async ({}, testInfo) => keepLogOnFailure(atlas, testInfo));
 test.afterAll(async () => atlas.stop());
 
 test('upload a photo and see the predicted mask over it, with its area', async ({ page }) => {

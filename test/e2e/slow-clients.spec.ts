@@ -11,7 +11,7 @@ import { parseConfig } from '../../lib/config';
 import { ingestFolder } from '../../lib/services/ingest-service';
 import { openLibrary } from '../../lib/services/library';
 import { addModel, fashionFolder } from '../helpers/library';
-import { startAtlas, type Atlas } from './atlas';
+import { type Atlas, keepLogOnFailure, startAtlas } from './atlas';
 
 const HEADERS_TIMEOUT_S = 3;
 const REQUEST_TIMEOUT_S = 6;
@@ -35,6 +35,8 @@ test.beforeAll(async () => {
     },
   );
 });
+// eslint-disable-next-line no-empty-pattern -- Playwright reads the fixtures from this pattern; none are needed
+test.afterEach(async ({}, testInfo) => keepLogOnFailure(atlas, testInfo));
 test.afterAll(async () => atlas.stop());
 
 interface Trickler {

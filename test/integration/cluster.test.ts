@@ -101,11 +101,11 @@ describe('clustering a library', () => {
     expect(copy.equals(bytes)).toBe(false);
     const added = await ingestBytes(library, 'copy.png', copy);
     expect(added.added).toBe(1);
-    const { groups, threshold } = findNearDuplicates(library, {});
+    const { groups, threshold } = await findNearDuplicates(library, {});
     expect(threshold).toBeGreaterThan(0);
     const original = library.db.prepare(`SELECT id FROM images WHERE original_name = 'class-9/img-0.png'`).pluck().get() as number;
     expect(groups.some((g) => g.ids.includes(original) && g.ids.includes(added.ids[0]!))).toBe(true);
-    expect(() => findNearDuplicates(library, { threshold: -1 })).toThrow(/threshold must be a finite number/);
+    await expect(findNearDuplicates(library, { threshold: -1 })).rejects.toThrow(/threshold must be a finite number/);
   });
 
   it('clusters a UMAP projection of the vectors when asked (N2D)', async () => {

@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAppError } from '../../lib/errors';
-import { queueDeletion, runNextJob } from '../../lib/jobs/job-service';
+import { cancelJob, queueDeletion, queueJob, runNextJob } from '../../lib/jobs/job-service';
 import { outlierPage } from '../../lib/services/anomaly-service';
 import { runClustering } from '../../lib/services/cluster-service';
-import { byQuality, reviewDuplicates } from '../../lib/services/duplicates-service';
+import { byQuality, findNearDuplicates, reviewGroups, reviewScan, type DuplicateOptions } from '../../lib/services/duplicates-service';
 import type { ImageRecord } from '../../lib/services/image-service';
 import { imageOrThrow, libraryPage } from '../../lib/services/image-service';
 import { ingestBytes } from '../../lib/services/ingest-service';
@@ -48,12 +48,13 @@ beforeAll(async () => {
 });
 afterAll(() => remove());
 
+const reviewDuplicates = async (options: DuplicateOptions = {}) => reviewGroups(library, await findNearDuplicates(library, options));
 const searchable = () => modelIndex(library, activeModel(library.db)!).index.ids();
 
 describe('near-duplicate review', () => {
-  it('groups each copy with its original, keeps the largest and says what it would delete', () => {
+  it('groups each copy with its original, keeps the largest and says what it would delete', async () => {
     expect(originals.length).toBeGreaterThanOrEqual(2);
-    const review = reviewDuplicates(library);
+    const review = await reviewDuplicates();
     expect(review.fraction).toBeCloseTo(0.05);
     expect(review.threshold).toBeCloseTo(review.fraction * review.reference);
     originals.forEach((original, i) => {
@@ -63,8 +64,25 @@ describe('near-duplicate review', () => {
       expect(group.remove).toContain(original);
       expect(group.images[0]!.byteSize).toBeGreaterThan(group.images[1]!.byteSize);
     });
-    expect(reviewDuplicates(library, { fraction: 0 }).groups.every((g) => g.maxDistance === 0)).toBe(true);
-    expect(() => reviewDuplicates(library, { fraction: 2 })).toThrow(/fraction must be a number from 0 to 1/);
+    expect((await reviewDuplicates({ fraction: 0 })).groups.every((g) => g.maxDistance === 0)).toBe(true);
+    await expect(reviewDuplicates({ fraction: 2 })).rejects.toThrow(/fraction must be a number from 0 to 1/);
+  });
+
+  it('runs as a job with progress, whose groups the review reads back; a cancelled or other job is refused', async () => {
+    const queued = queueJob(library, 'duplicates', {});
+    const done = await runNextJob(library, { progressMs: 0 });
+    expect(done?.id).toBe(queued.id);
+    expect(done?.state, done?.error ?? '').toBe('succeeded');
+    const images = originals.length + 60;
+    expect(done?.progress).toMatchObject({ phase: 'duplicates', done: images, total: images });
+    expect(reviewScan(library, done!)).toEqual(await reviewDuplicates());
+    expect(() => reviewScan(library, { ...done!, kind: 'trash' })).toThrow(/is a trash job, not a near-duplicate search/);
+
+    const cancelled = queueJob(library, 'duplicates', { fraction: 0.01 });
+    cancelJob(library, cancelled.id);
+    const after = await runNextJob(library);
+    expect(after?.id === cancelled.id ? after.state : 'cancelled before it ran').not.toBe('succeeded');
+    expect(() => reviewScan(library, { ...cancelled, state: 'cancelled' })).toThrow(/job \d+\) is cancelled/);
   });
 
   it('deletes to the trash as one job, undoes it, and empties the trash for good', async () => {
@@ -102,7 +120,7 @@ describe('near-duplicate review', () => {
       expect(searchable().has(to)).toBe(true);
     }
     expect(trashContents(library).total).toBe(0);
-    const review = reviewDuplicates(library);
+    const review = await reviewDuplicates();
     for (const { to } of restored) expect(review.groups.some((g) => g.remove.includes(to))).toBe(true);
 
     queueDeletion(

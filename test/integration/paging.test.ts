@@ -14,7 +14,9 @@ import { parseConfig } from '../../lib/config';
 import { openLibrary } from '../../lib/services/library';
 import { clusterMemberPage, insertClusterRun, type MemberCursor } from '../../lib/store/clusters-repo';
 import { deleteImage, insertImage, labelCounts, listImages, setImageLabels, type ImageQuery } from '../../lib/store/images-repo';
+import { readMapColumns, replaceMap } from '../../lib/store/maps-repo';
 import { registerModel } from '../../lib/store/models-repo';
+import { liveCount } from '../../lib/store/database';
 
 let dir: string;
 let library: Library;
@@ -185,5 +187,49 @@ describe('keyset pages of a cluster', () => {
     const walked = [...first.members, ...rest.members].map((m) => m.id);
     expect(walked).toEqual(ids.filter((_, i) => i % 4 !== 3 && i !== 4));
     expect(() => memberCursorSchema.parse('1; DROP TABLE images')).toThrow();
+  });
+
+  it('counts live members from the deleted images (liveCount) as a join with images does', () => {
+    const { ids, runId } = run(Array.from({ length: 30 }, (_, i) => i / 30));
+    for (const i of [0, 3, 7, 8, 29]) deleteImage(library.db, ids[i]!);
+    const joined = (where: string, ...params: number[]) =>
+      library.db
+        .prepare(`SELECT count(*) FROM cluster_assignments a JOIN images i ON i.id = a.image_id WHERE ${where} AND i.deleted_at IS NULL`)
+        .pluck()
+        .get(...params) as number;
+    for (const cluster of [0, 1]) {
+      const where = 'a.run_id = ? AND a.cluster = ?';
+      expect(liveCount(library.db, 'cluster_assignments', 'a', where, runId, cluster)).toBe(joined(where, runId, cluster));
+    }
+    // 30 members, 5 deleted: 3 of cluster 0 (0, 8, 29 — every fourth from 3 is cluster 1) and 2 of cluster 1 (3, 7).
+    expect(liveCount(library.db, 'cluster_assignments', 'a', 'a.run_id = ?', runId)).toBe(25);
+    expect(clusterMemberPage(library.db, runId, 1, { limit: 100 }).total).toBe(7 - 2);
+  });
+});
+
+describe('the map read in chunks', () => {
+  it('reads every live point in id order across chunks, and leaves out images deleted while it reads', async () => {
+    const ids = library.db.transaction(() => addImages(40_000))();
+    const model = registerModel(library.db, { name: 'm', dir: '/nowhere', spec: {}, latentSize: 2 });
+    replaceMap(
+      library.db,
+      model.id,
+      'pca',
+      ids.map((imageId, i) => ({ imageId, x: i, y: -i })),
+    );
+    deleteImage(library.db, ids[5]!);
+
+    // The first chunk is read before the first yield; the deletes land between chunks.
+    const reading = readMapColumns(library.db, model.id, 'pca', null);
+    const late = ids.slice(30_000, 30_010);
+    for (const id of late) deleteImage(library.db, id);
+    const columns = await reading;
+
+    const expected = ids.filter((id) => id !== ids[5] && !late.includes(id));
+    expect(columns.ids.length).toBe(expected.length);
+    expect(Array.from(columns.ids)).toEqual(expected);
+    const at = expected.indexOf(ids[39_999]!);
+    expect([columns.xy[2 * at], columns.xy[2 * at + 1]]).toEqual([39_999, -39_999]);
+    expect(columns.labels.sort()).toEqual(['even', 'odd']);
   });
 });

@@ -443,7 +443,7 @@ describe('remote workers through Redis', () => {
     const blocks = Math.ceil(images / 300);
     const { blocks: sent, blocksSearchedHere, ...found } = job!.result as DuplicateGroups & { blocks: number; blocksSearchedHere: number };
     expect([sent, blocksSearchedHere]).toEqual([blocks, 0]);
-    const local = findNearDuplicates(library, { fraction: 0.3 });
+    const local = await findNearDuplicates(library, { fraction: 0.3 });
     expect(found).toEqual(JSON.parse(JSON.stringify(local)) as unknown); // the job's result went through JSON
     expect(local.groups.length).toBeGreaterThan(10);
     expect(job?.progress).toMatchObject({ phase: 'duplicates', done: images, total: images });
@@ -512,7 +512,7 @@ describe('remote workers through Redis', () => {
     expect(job?.state, job?.error ?? '').toBe('succeeded');
     const { blocks, blocksSearchedHere, ...found } = job!.result as DuplicateGroups & { blocks: number; blocksSearchedHere: number };
     expect([blocks, blocksSearchedHere]).toEqual([1, 1]);
-    expect(found).toEqual(JSON.parse(JSON.stringify(findNearDuplicates(library, { fraction: 0.3 }))) as unknown);
+    expect(found).toEqual(JSON.parse(JSON.stringify(await findNearDuplicates(library, { fraction: 0.3 }))) as unknown);
     expect(broken.log.filter((l) => /^batch duplicates-\d+\.\w+ failed: .*ENOTDIR/.test(l))).toHaveLength(5); // every attempt
     expect(existsSync(join(config.indexDir, 'snapshots'))).toBe(false);
   });

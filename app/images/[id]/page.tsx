@@ -28,16 +28,25 @@ export default function ImagePage() {
   const [labels, setLabels] = useState('');
 
   useEffect(() => {
+    // One answer per slider position: a newer position aborts the older request, so an answer that
+    // arrives late can never replace the one asked for last.
+    const controller = new AbortController();
     const timer = setTimeout(() => {
-      api<Reconstruction>(`/api/images/${id}/reconstruction?noise=${noise}`).then(
+      api<Reconstruction>(`/api/images/${id}/reconstruction?noise=${noise}`, { signal: controller.signal }).then(
         (r) => {
+          if (controller.signal.aborted) return;
           setRecon(r);
           setReconError(null);
         },
-        (e: Error) => setReconError(e.message),
+        (e: Error) => {
+          if (!controller.signal.aborted) setReconError(`The reconstruction at noise σ = ${noise} failed: ${e.message}`);
+        },
       );
     }, 150);
-    return () => clearTimeout(timer);
+    return () => {
+      clearTimeout(timer);
+      controller.abort();
+    };
   }, [id, noise]);
   useEffect(() => {
     api<SearchResult>(`/api/images/${id}/neighbors?k=12`).then(setNeighbors, () => setNeighbors(null));
@@ -91,7 +100,10 @@ export default function ImagePage() {
         </figure>
         <figure data-testid="model-input">
           {recon ? <img src={recon.input} alt="what the model sees" /> : <div className="muted">…</div>}
-          <figcaption>what the model sees{noise > 0 ? ` (noise σ = ${noise})` : ''}</figcaption>
+          <figcaption>
+            what the model sees{recon && recon.noise > 0 ? ` (noise σ = ${recon.noise})` : ''}
+            {recon && recon.noise !== noise && !reconError && <span className="muted"> · updating…</span>}
+          </figcaption>
         </figure>
         <figure data-testid="reconstruction">
           {recon ? <img src={recon.output} alt="reconstruction" /> : <div className="muted">…</div>}
@@ -106,7 +118,11 @@ export default function ImagePage() {
           </figcaption>
         </figure>
       </div>
-      {reconError && <p className="error">{reconError}</p>}
+      {reconError && (
+        <p className="error" role="alert" data-testid="reconstruction-failed">
+          {reconError}
+        </p>
+      )}
       <div className="panel row">
         <label title="Gaussian noise added to the model's input: a denoising model removes it">
           add noise

@@ -9,6 +9,7 @@ import { AppError } from '../../errors';
 import type { Autoencoder } from '../../models/autoencoder';
 import { loadModel, MODEL_FILES, modelFingerprint, writeModelFiles, type ModelFile } from '../../models/model-io';
 import type { AppClient } from './app-client';
+import { CurrentEntry } from './current-entry';
 
 export interface ModelRef {
   id: number;
@@ -16,7 +17,7 @@ export interface ModelRef {
 }
 
 export class ModelCache {
-  private current: { key: string; model: Promise<Autoencoder> } | null = null;
+  private readonly current = new CurrentEntry<Autoencoder>((model) => model.dispose());
   /** Downloads made by this cache (for logs and tests). */
   downloads = 0;
 
@@ -28,15 +29,7 @@ export class ModelCache {
   /** The model `ref` names, from memory, the disk cache or the app. */
   get(ref: ModelRef): Promise<Autoencoder> {
     const key = `model-${ref.id}-${ref.fingerprint}`;
-    if (this.current?.key === key) return this.current.model;
-    const previous = this.current;
-    const model = this.load(ref, key);
-    this.current = { key, model };
-    model.catch(() => {
-      if (this.current?.key === key) this.current = null;
-    });
-    void previous?.model.then((m) => m.dispose()).catch(() => undefined);
-    return model;
+    return this.current.get(key, () => this.load(ref, key));
   }
 
   private async load(ref: ModelRef, key: string): Promise<Autoencoder> {

@@ -13,9 +13,10 @@ import { vectorIndexBackend } from '../../vector-index/backends';
 import type { VectorIndex } from '../../vector-index/vector-index';
 import type { AppClient } from './app-client';
 import type { NeighborBatch } from './batch-protocol';
+import { CurrentEntry } from './current-entry';
 
 export class SnapshotCache {
-  private current: { key: string; index: Promise<VectorIndex> } | null = null;
+  private readonly current = new CurrentEntry<VectorIndex>();
   /** Snapshots downloaded by this cache (for logs and tests). */
   downloads = 0;
 
@@ -29,13 +30,7 @@ export class SnapshotCache {
     const digest = createHash('sha256');
     for (const file of snapshot.files) digest.update(`${file.name}:${file.sha256};`);
     const key = `snapshot-${run}-${digest.digest('hex').slice(0, 16)}`;
-    if (this.current?.key === key) return this.current.index;
-    const index = this.load(run, snapshot, key);
-    this.current = { key, index };
-    index.catch(() => {
-      if (this.current?.key === key) this.current = null;
-    });
-    return index;
+    return this.current.get(key, () => this.load(run, snapshot, key));
   }
 
   private async load(run: string, snapshot: NeighborBatch['snapshot'], key: string): Promise<VectorIndex> {
