@@ -24,7 +24,7 @@ export function describeJob(job: Job): string {
     case 'activate':
       return `Switching to model ${String(p.modelId)}`;
     case 'embed':
-      return 'Embedding images';
+      return p.all ? 'Re-embedding every image' : 'Embedding images';
     case 'duplicates':
       return 'Looking for near-duplicates';
     default:

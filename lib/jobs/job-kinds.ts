@@ -38,10 +38,11 @@ export interface JobContext {
  * Embeds the stored images that lack a vector under `model`: through the remote workers when there
  * are any (the same result, see distributed-runs.ts), else here.
  */
-function embedUnder(library: Library, model: ModelRecord, context: JobContext, phase: string) {
-  if (context.remote) return distributeEmbedding(context.remote, model, { ...context, library, phase });
+function embedUnder(library: Library, model: ModelRecord, context: JobContext, phase: string, all = false) {
+  if (context.remote && !all) return distributeEmbedding(context.remote, model, { ...context, library, phase });
   return embedMissing(library, {
     model,
+    all,
     signal: context.signal,
     onProgress: (q) => context.progress({ phase, done: q.done, total: q.total, imagesPerSec: q.imagesPerSec, etaSeconds: q.etaSeconds }),
   });
@@ -152,11 +153,14 @@ const train: JobKind<{ data: string; spec: unknown; options: unknown; outDir?: s
   },
 };
 
-const embed: JobKind<Record<string, never>> = {
-  schema: z.strictObject({}),
-  dedupeKey: () => 'embed',
-  resumable: true,
-  run: async (_p, context) => embedUnder(context.library, (await loadActiveModel(context.library)).record, context, 'embed'),
+// `all`: every image again, its vector replaced (here, not on remote workers) — after an upgrade
+// that changed how images are prepared for the model. Otherwise the images without a vector.
+const embed: JobKind<{ all?: boolean }> = {
+  schema: z.strictObject({ all: z.boolean().optional() }),
+  dedupeKey: (p) => (p.all ? 'embed:all' : 'embed'),
+  resumable: true, // a rerun of `all` starts over: the same vectors again
+  run: async (p, context) =>
+    embedUnder(context.library, (await loadActiveModel(context.library)).record, context, p.all ? 're-embed' : 'embed', p.all ?? false),
 };
 
 const cluster: JobKind<{ k: number | 'auto'; range?: [number, number]; seed: number; umap: boolean }> = {

@@ -22,8 +22,16 @@ import { ModelWorkerPool } from '../engine/parallel/worker-pool';
 import { initEngine } from '../engine/backend';
 import { immediate } from '../store/database';
 import { getEmbedding, imagesWithoutEmbedding, putEmbedding } from '../store/embeddings-repo';
-import { findImageByHash, getImage, insertImage, knownHashes, purgeDeletedHash, type Modality } from '../store/images-repo';
-import { activeModel, bumpIndexGeneration } from '../store/models-repo';
+import {
+  findImageByHash,
+  getImage,
+  insertImage,
+  knownHashes,
+  liveImageHashes,
+  purgeDeletedHash,
+  type Modality,
+} from '../store/images-repo';
+import { activeModel, bumpIndexGeneration, bumpVectorsEpoch, vectorsEpoch } from '../store/models-repo';
 import { writeFileDurable } from '../durable-file';
 import { isCreditFile } from '../credit-files';
 import { addImageLabel } from './image-service';
@@ -286,15 +294,17 @@ export async function ingestSources(library: Library, sources: IngestSource[], o
 
 /**
  * Embeds, with the active model (or `options.model`), every stored image that has no vector under
- * it yet, from the stored originals; resumable, committed in batches.
+ * it yet, from the stored originals; resumable, committed in batches. `all`: every live image, its
+ * vector replaced — after an upgrade that changed how images are prepared for the model, vectors
+ * stored before it were made from slightly different inputs than a query is now.
  */
 export async function embedMissing(
   library: Library,
-  options: Pick<IngestOptions, 'signal' | 'onProgress' | 'batchSize'> & { model?: ModelRecord } = {},
+  options: Pick<IngestOptions, 'signal' | 'onProgress' | 'batchSize'> & { model?: ModelRecord; all?: boolean } = {},
 ): Promise<{ embedded: number; failed: { id: number; reason: string }[] }> {
   const loaded = options.model ? await loadRegisteredModel(library, options.model) : await loadActiveModel(library);
   const opened = modelIndex(library, loaded.record);
-  const missing = imagesWithoutEmbedding(library.db, loaded.record.id);
+  const missing = options.all ? liveImageHashes(library.db).map((i) => i.id) : imagesWithoutEmbedding(library.db, loaded.record.id);
   const [height, width, channels] = loaded.model.spec.inputShape;
   const size = height * width * channels;
   const dim = loaded.record.latentSize;
@@ -330,7 +340,7 @@ export async function embedMissing(
         channels,
       });
       const computed = ids.map((id, i) => ({ id, vector: latents.slice(i * dim, (i + 1) * dim) }));
-      embedded += storeEmbeddings(library, { model: loaded.record, opened }, computed);
+      embedded += storeEmbeddings(library, { model: loaded.record, opened }, computed, { replace: options.all ?? false });
       const rate = (s + batchSize) / ((performance.now() - started) / 1000);
       options.onProgress?.({
         done: Math.min(missing.length, s + batchSize),
@@ -344,6 +354,11 @@ export async function embedMissing(
     }
   } finally {
     opened.index.save(opened.generation);
+    if (options.all && embedded > 0) {
+      // Saved first: other processes reopen the index when the epoch moves (modelIndex).
+      bumpVectorsEpoch(library.db, loaded.record.id);
+      opened.epoch = vectorsEpoch(library.db, loaded.record.id);
+    }
   }
   return { embedded, failed };
 }
@@ -352,17 +367,21 @@ export async function embedMissing(
  * Stores vectors of images already in the library under `target.model`, then adds them to the
  * index. Idempotent: images deleted meanwhile (by the web server, say) and images that already
  * have a vector under the model are left out, so a batch delivered twice stores nothing twice.
- * Returns how many were stored.
+ * With `replace`, an image's vector is replaced instead (the index moves its point). Returns how
+ * many were stored.
  */
 export function storeEmbeddings(
   library: Library,
   target: { model: ModelRecord; opened: OpenedIndex },
   computed: readonly { id: number; vector: Float32Array }[],
+  options: { replace?: boolean } = {},
 ): number {
   const { model, opened } = target;
   const { entries, generation } = immediate(library.db, () => {
     const entries = computed.filter(
-      (e) => getEmbedding(library.db, e.id, model.id, model.latentSize) === null && putEmbedding(library.db, e.id, model.id, e.vector),
+      (e) =>
+        (options.replace || getEmbedding(library.db, e.id, model.id, model.latentSize) === null) &&
+        putEmbedding(library.db, e.id, model.id, e.vector),
     );
     return { entries, generation: entries.length ? bumpIndexGeneration(library.db, model.id) : 0 };
   });

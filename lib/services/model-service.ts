@@ -18,8 +18,9 @@ import {
   getModel,
   indexGeneration,
   listModels,
-  registerModel,
   type ModelRecord,
+  registerModel,
+  vectorsEpoch,
 } from '../store/models-repo';
 import { vectorIndexBackend } from '../vector-index/backends';
 import type { VectorIndex } from '../vector-index/vector-index';
@@ -91,6 +92,8 @@ export interface OpenedIndex {
   reason: string | null;
   /** The store's index generation this index reflects. */
   generation: number;
+  /** The model's vectors epoch this index reflects (see modelIndex); unset until first checked. */
+  epoch?: number;
 }
 
 function indexPath(library: Library, model: ModelRecord): string {
@@ -181,11 +184,15 @@ export async function rebuildModelIndex(
  */
 export function modelIndex(library: Library, model: ModelRecord): OpenedIndex {
   const key = `${library.config.dbPath}#${model.id}`;
+  const epoch = vectorsEpoch(library.db, model.id);
   let opened = openIndexes.get(key);
-  if (!opened || opened.index.dim !== model.latentSize) {
+  // Vectors replaced by another process (a re-embed): catching up by ids would keep the old ones,
+  // so the index that process saved is opened again instead.
+  if (!opened || opened.index.dim !== model.latentSize || (opened.epoch !== undefined && opened.epoch !== epoch)) {
     opened = openModelIndex(library, model);
     openIndexes.set(key, opened);
   }
+  opened.epoch = epoch;
   const generation = indexGeneration(library.db, model.id);
   if (generation !== opened.generation) {
     reconcileIndex(library, model, opened.index);

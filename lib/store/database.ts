@@ -160,6 +160,11 @@ const MIGRATIONS: readonly string[] = Object.freeze([
   `
   CREATE INDEX images_deleted ON images (id) WHERE deleted_at IS NOT NULL;
   `,
+  // Vectors replaced in place (a re-embed of every image): other processes reopen the saved index
+  // rather than catch up by ids, which would keep the old vectors (model-service.ts modelIndex).
+  `
+  ALTER TABLE models ADD COLUMN vectors_epoch INTEGER NOT NULL DEFAULT 0;
+  `,
 ]);
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -95,6 +95,15 @@ export function bumpIndexGeneration(db: Db, modelId: number): number {
   return indexGeneration(db, modelId);
 }
 
+/** Bumped when a model's stored vectors were replaced in place (not only added or removed). */
+export function bumpVectorsEpoch(db: Db, modelId: number): void {
+  statement(db, 'UPDATE models SET vectors_epoch = vectors_epoch + 1 WHERE id = ?').run(modelId);
+}
+
+export function vectorsEpoch(db: Db, modelId: number): number {
+  return (statement(db, 'SELECT vectors_epoch FROM models WHERE id = ?').pluck().get(modelId) as number | undefined) ?? 0;
+}
+
 export function indexGeneration(db: Db, modelId: number): number {
   return (statement(db, 'SELECT index_generation FROM models WHERE id = ?').pluck().get(modelId) as number | undefined) ?? 0;
 }

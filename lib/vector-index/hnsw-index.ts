@@ -162,7 +162,8 @@ export class HnswIndex implements VectorIndex {
       checkVector(e.vector, this.dim, `vector of image ${e.id}`);
       if (this.deleted.has(e.id)) throw new AppError('conflict', `image ${e.id} was deleted from the index and cannot come back`);
     }
-    const needed = this.index.getCurrentCount() + entries.length;
+    // An id already live is moved in place (hnswlib's addPoint updates a label it holds): no new slot.
+    const needed = this.index.getCurrentCount() + entries.filter((e) => !this.live.has(e.id)).length;
     if (needed > this.index.getMaxElements()) this.index.resizeIndex(Math.max(needed, this.index.getMaxElements() * 2));
     for (const e of entries) {
       this.index.addPoint(Array.from(e.vector), e.id);

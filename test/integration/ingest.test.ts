@@ -9,12 +9,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { countEmbeddings, iterateEmbeddings } from '../../lib/store/embeddings-repo';
 import { countImages } from '../../lib/store/images-repo';
-import { activeModel } from '../../lib/store/models-repo';
-import { embedMissing, ingestBytes, ingestFolder } from '../../lib/services/ingest-service';
+import { activeModel, bumpVectorsEpoch, vectorsEpoch } from '../../lib/store/models-repo';
+import { embedMissing, ingestBytes, ingestFolder, storeEmbeddings } from '../../lib/services/ingest-service';
+import { queueJob, runNextJob } from '../../lib/jobs/job-service';
 import { originalPath, thumbnailPath, type Library } from '../../lib/services/library';
 import { thumbnailFor } from '../../lib/services/thumbnail-service';
 import { sniffImageFormat } from '../../lib/images/image-format';
-import { deleteImages, forgetOpenIndexes, openModelIndex } from '../../lib/services/model-service';
+import { deleteImages, forgetOpenIndexes, modelIndex, openModelIndex } from '../../lib/services/model-service';
 import { searchSimilar } from '../../lib/services/search-service';
 import { HnswIndex, indexDataPath } from '../../lib/vector-index/hnsw-index';
 import { dicom, photo } from '../helpers/files';
@@ -113,6 +114,35 @@ describe('search', () => {
     const result = await searchSimilar(library, { bytes }, { k: 5 });
     expect(result.hits[0]!.image.originalName).toBe('class-9/img-0.png');
     expect(result.hits[0]!.distance).toBeCloseTo(0, 5);
+  });
+
+  it('the embed job with all: true replaces every vector, in SQLite and in the index, without new index slots', async () => {
+    const bytes = readFileSync(join(folder, 'class-9', 'img-0.png'));
+    const id = (await searchSimilar(library, { bytes }, { k: 1 })).hits[0]!.image.id;
+    const model = activeModel(library.db)!;
+    const opened = modelIndex(library, model);
+    const slots = opened.index.ids().size;
+    // A vector made from an older preparation of the image would be a little off; this one is far off.
+    storeEmbeddings(library, { model, opened }, [{ id, vector: new Float32Array(model.latentSize).fill(9) }], { replace: true });
+    expect((await searchSimilar(library, { bytes }, { k: 1 })).hits[0]!.image.id).not.toBe(id);
+
+    const epoch = vectorsEpoch(library.db, model.id);
+    queueJob(library, 'embed', { all: true });
+    const job = await runNextJob(library, { progressMs: 0 });
+    expect(job?.state, job?.error ?? '').toBe('succeeded');
+    expect(job?.result).toMatchObject({ embedded: countImages(library.db), failed: [] });
+    expect(job?.progress).toMatchObject({ phase: 're-embed', done: countImages(library.db) });
+    const hit = (await searchSimilar(library, { bytes }, { k: 1 })).hits[0]!;
+    expect([hit.image.id, hit.distance]).toEqual([id, expect.closeTo(0, 5)]);
+    expect(modelIndex(library, model).index.ids().size).toBe(slots);
+    // Other processes (the web server) see the epoch move and reopen the saved index.
+    expect(vectorsEpoch(library.db, model.id)).toBe(epoch + 1);
+    expect(modelIndex(library, model)).toBe(opened);
+    bumpVectorsEpoch(library.db, model.id);
+    const reopened = modelIndex(library, model);
+    expect(reopened).not.toBe(opened);
+    const again = (await searchSimilar(library, { bytes }, { k: 1 })).hits[0]!;
+    expect([again.image.id, again.distance]).toEqual([id, expect.closeTo(0, 5)]);
   });
 
   it('by stored id: the image itself is excluded, and index and exact search agree', async () => {
