@@ -8,6 +8,13 @@ function eta(seconds: number | undefined): string {
   return `${Math.round(seconds / 60)} min left`;
 }
 
+/** A re-embed of every image, with its count once known and why when the worker queued it (job-service.ts queueInputUpgrade). */
+function describeReembed(job: Job): string {
+  const total = job.progress.total;
+  const what = total === undefined ? 'every image' : `${total.toLocaleString()} ${total === 1 ? 'image' : 'images'}`;
+  return job.params.reason === 'input-version' ? `Re-embedding ${what}: image preparation changed in this version` : `Re-embedding ${what}`;
+}
+
 export function describeJob(job: Job): string {
   const p = job.params;
   switch (job.kind) {
@@ -24,7 +31,7 @@ export function describeJob(job: Job): string {
     case 'activate':
       return `Switching to model ${String(p.modelId)}`;
     case 'embed':
-      return p.all ? 'Re-embedding every image' : 'Embedding images';
+      return p.all ? describeReembed(job) : 'Embedding images';
     case 'duplicates':
       return 'Looking for near-duplicates';
     default:

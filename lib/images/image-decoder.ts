@@ -26,6 +26,19 @@ export const DEFAULT_DECODE_LIMITS: Readonly<DecodeLimits> = Object.freeze({
   maxSeconds: 30,
 });
 
+/**
+ * The version of the model-input preparation below (`prepareImage`: decode, working copy, crop or
+ * resample). A vector is only comparable with vectors made from inputs prepared the same way, so
+ * each model records the version its stored vectors were made with (models-repo.ts) and the worker
+ * re-embeds the active model's library when it is older (job-service.ts `queueInputUpgrade`).
+ * Whoever changes what `pixels` come out for the same bytes bumps it and adds a line here:
+ * - 1: a working copy whose longest side is max(128 px, 2× the model input, the thumbnail), area-averaged
+ *   to the model input in JavaScript (sessions before 2026-12-03).
+ * - 2: the smallest working copy that covers the model input (sharp's lanczos3 `cover` resize, shrink on
+ *   load), then a whole-pixel centre crop (`workingResize`, resample.ts): inputs moved by ~3–4 grey levels.
+ */
+export const MODEL_INPUT_VERSION = 2;
+
 export interface PreprocessTarget {
   height: number;
   width: number;

@@ -38,13 +38,21 @@ export interface JobContext {
  * Embeds the stored images that lack a vector under `model`: through the remote workers when there
  * are any (the same result, see distributed-runs.ts), else here.
  */
-function embedUnder(library: Library, model: ModelRecord, context: JobContext, phase: string, all = false) {
+function embedUnder(library: Library, model: ModelRecord, context: JobContext, phase: string, all = false, message?: string) {
   if (context.remote && !all) return distributeEmbedding(context.remote, model, { ...context, library, phase });
   return embedMissing(library, {
     model,
     all,
     signal: context.signal,
-    onProgress: (q) => context.progress({ phase, done: q.done, total: q.total, imagesPerSec: q.imagesPerSec, etaSeconds: q.etaSeconds }),
+    onProgress: (q) =>
+      context.progress({
+        phase,
+        done: q.done,
+        total: q.total,
+        imagesPerSec: q.imagesPerSec,
+        etaSeconds: q.etaSeconds,
+        ...(message ? { message } : {}),
+      }),
   });
 }
 
@@ -154,13 +162,25 @@ const train: JobKind<{ data: string; spec: unknown; options: unknown; outDir?: s
 };
 
 // `all`: every image again, its vector replaced (here, not on remote workers) — after an upgrade
-// that changed how images are prepared for the model. Otherwise the images without a vector.
-const embed: JobKind<{ all?: boolean }> = {
-  schema: z.strictObject({ all: z.boolean().optional() }),
-  dedupeKey: (p) => (p.all ? 'embed:all' : 'embed'),
+// that changed how images are prepared for the model; `reason: 'input-version'` when the worker
+// queued it for that (job-service.ts queueInputUpgrade). Otherwise the images without a vector.
+const embed: JobKind<{ all?: boolean; reason?: 'input-version' }> = {
+  schema: z
+    .strictObject({ all: z.boolean().optional(), reason: z.literal('input-version').optional() })
+    .refine((p) => !p.reason || p.all, { message: "reason 'input-version' goes with all: true", path: ['reason'] }),
+  dedupeKey: (p) => (p.all ? 'embed:all' : 'embed'), // a reason does not make it other work
   resumable: true, // a rerun of `all` starts over: the same vectors again
   run: async (p, context) =>
-    embedUnder(context.library, (await loadActiveModel(context.library)).record, context, p.all ? 're-embed' : 'embed', p.all ?? false),
+    embedUnder(
+      context.library,
+      (await loadActiveModel(context.library)).record,
+      context,
+      p.all ? 're-embed' : 'embed',
+      p.all ?? false,
+      p.reason === 'input-version'
+        ? 'image preparation changed in this version: each vector is replaced in place, search keeps working'
+        : undefined,
+    ),
 };
 
 const cluster: JobKind<{ k: number | 'auto'; range?: [number, number]; seed: number; umap: boolean }> = {

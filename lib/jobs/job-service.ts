@@ -12,7 +12,9 @@ import { resolveImportFolder } from '../services/import-service';
 import type { Library } from '../services/library';
 import { modelOrThrow } from '../services/model-service';
 import { countEmbeddings, countImagesWithoutEmbedding } from '../store/embeddings-repo';
-import { activeModel } from '../store/models-repo';
+import { activeModel, vectorsInputVersion } from '../store/models-repo';
+import { MODEL_INPUT_VERSION } from '../images/image-decoder';
+import { markVectorsInputCurrent } from '../services/ingest-service';
 import {
   claimNextJob,
   enqueueJob,
@@ -191,8 +193,34 @@ export function queueCatchUp(library: Library, handled: number): number {
 }
 
 /**
+ * Queues a re-embed of every image (`embed {all: true}`) when the active model's stored vectors were
+ * made from model inputs prepared by an older version of this code than today's
+ * (MODEL_INPUT_VERSION): a query is prepared today's way, so it would be compared with slightly
+ * different things. Searches keep working meanwhile (vectors are replaced in place). Once per model
+ * per `handled` (the model id returned last time): a re-embed cancelled or failed is queued again at
+ * the worker's next start or the next switch to that model, not in a loop. A model with no vector
+ * stored is simply recorded as current. Returns the model id handled (null: nothing to do).
+ */
+export function queueInputUpgrade(library: Library, handled: number | null): number | null {
+  const model = activeModel(library.db);
+  if (!model || vectorsInputVersion(library.db, model.id) >= MODEL_INPUT_VERSION) return null;
+  if (countEmbeddings(library.db, model.id) === 0) {
+    markVectorsInputCurrent(library, model.id);
+    return null;
+  }
+  if (model.id === handled) return handled;
+  try {
+    queueJob(library, 'embed', { all: true, reason: 'input-version' });
+  } catch (error) {
+    if (!isAppError(error, 'conflict')) throw error; // one is already queued or running (by hand, or another worker)
+  }
+  return model.id;
+}
+
+/**
  * Runs jobs until `stop` aborts: recovers dead workers' jobs first, then polls the queue; when
- * idle, it also makes sure every image is searchable under the active model (queueCatchUp).
+ * idle, it also makes sure every image is searchable under the active model (queueCatchUp) with
+ * vectors made the way a query is prepared today (queueInputUpgrade, which embeds missing images too).
  */
 export async function runJobs(
   library: Library,
@@ -226,6 +254,7 @@ async function runJobLoop(
 ): Promise<void> {
   recoverJobs(library, options.staleMs);
   let handled = -1;
+  let upgraded: number | null = null;
   let checked = 0;
   while (!options.stop.aborted) {
     const job = await runNextJob(library, options);
@@ -234,7 +263,10 @@ async function runJobLoop(
       continue;
     }
     if (Date.now() - checked > (options.catchUpMs ?? 5000)) {
-      handled = queueCatchUp(library, handled);
+      // A re-embed just queued embeds the missing images too: no catch-up beside it.
+      const previous: number | null = upgraded;
+      upgraded = queueInputUpgrade(library, upgraded);
+      if (upgraded === null || upgraded === previous) handled = queueCatchUp(library, handled);
       checked = Date.now();
     }
     await new Promise((resolve) => setTimeout(resolve, options.idleMs ?? 500));

@@ -15,7 +15,7 @@ import { basename, dirname, join, relative } from 'node:path';
 import { AppError, isAppError, type ErrorCode } from '../errors';
 import { isDicom } from '../images/dicom';
 import { deidentifyDicom } from '../images/dicom-deidentify';
-import { prepareImage, type PreparedImage } from '../images/image-decoder';
+import { MODEL_INPUT_VERSION, prepareImage, type PreparedImage } from '../images/image-decoder';
 import { decoderPool, prepareIsolated } from './decoding';
 import { embedImages } from '../models/inference';
 import { ModelWorkerPool } from '../engine/parallel/worker-pool';
@@ -31,7 +31,8 @@ import {
   purgeDeletedHash,
   type Modality,
 } from '../store/images-repo';
-import { activeModel, bumpIndexGeneration, bumpVectorsEpoch, vectorsEpoch } from '../store/models-repo';
+import { activeModel, bumpIndexGeneration, bumpVectorsEpoch, setVectorsInputVersion, vectorsEpoch } from '../store/models-repo';
+import { dropTrashedVectors } from '../store/trash-repo';
 import { writeFileDurable } from '../durable-file';
 import { isCreditFile } from '../credit-files';
 import { addImageLabel } from './image-service';
@@ -360,7 +361,23 @@ export async function embedMissing(
       opened.epoch = vectorsEpoch(library.db, loaded.record.id);
     }
   }
+  // Only a run that went through every image (not cancelled, not failed) makes the model current; any
+  // other leaves it old, so the worker queues it again (job-service.ts queueInputUpgrade). Images
+  // whose originals no longer decode keep the vector they had.
+  if (options.all) markVectorsInputCurrent(library, loaded.record.id);
   return { embedded, failed };
+}
+
+/**
+ * Records that every vector stored under model `modelId` is made with today's model-input
+ * preparation (MODEL_INPUT_VERSION): after a completed re-embed of every image, or when it has none.
+ * Vectors saved with trashed images were made before, so they go: a restored image is embedded again.
+ */
+export function markVectorsInputCurrent(library: Library, modelId: number): void {
+  immediate(library.db, () => {
+    dropTrashedVectors(library.db, modelId);
+    setVectorsInputVersion(library.db, modelId, MODEL_INPUT_VERSION);
+  });
 }
 
 /**

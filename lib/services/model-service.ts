@@ -5,6 +5,7 @@
  */
 import { basename, join } from 'node:path';
 import { AppError } from '../errors';
+import { MODEL_INPUT_VERSION } from '../images/image-decoder';
 import type { Autoencoder } from '../models/autoencoder';
 import { loadModel, modelFingerprint, readModelFiles, readModelManifest, type ModelFile } from '../models/model-io';
 import { parseModelSpec } from '../models/spec';
@@ -37,7 +38,14 @@ export async function registerModelDir(library: Library, dir: string, options: {
   const name = basename(dir);
   const record =
     findModelByName(library.db, name) ??
-    registerModel(library.db, { name, dir, spec, latentSize: spec.latentSize, training: manifest.training });
+    registerModel(library.db, {
+      name,
+      dir,
+      spec,
+      latentSize: spec.latentSize,
+      training: manifest.training,
+      inputVersion: MODEL_INPUT_VERSION,
+    });
   if (options.activate || !activeModel(library.db)) activateModel(library.db, record.id);
   return findModelByName(library.db, name)!;
 }

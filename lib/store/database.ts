@@ -165,6 +165,12 @@ const MIGRATIONS: readonly string[] = Object.freeze([
   `
   ALTER TABLE models ADD COLUMN vectors_epoch INTEGER NOT NULL DEFAULT 0;
   `,
+  // The model-input preparation (image-decoder.ts MODEL_INPUT_VERSION) a model's stored vectors were
+  // made with: the models registered before it was recorded were embedded the first way (1); the
+  // worker re-embeds the active one when it is older than today's (job-service.ts queueInputUpgrade).
+  `
+  ALTER TABLE models ADD COLUMN vectors_input_version INTEGER NOT NULL DEFAULT 1;
+  `,
 ]);
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -41,21 +41,28 @@ const toRecord = (r: Row): ModelRecord => ({
   createdAt: r.created_at,
 });
 
+/**
+ * Registers a model. `inputVersion`: the model-input preparation its vectors will be made with
+ * (image-decoder.ts MODEL_INPUT_VERSION; the store does not import the decoder).
+ */
 export function registerModel(
   db: Db,
-  model: { name: string; dir: string; spec: unknown; latentSize: number; training?: unknown },
+  model: { name: string; dir: string; spec: unknown; latentSize: number; training?: unknown; inputVersion: number },
 ): ModelRecord {
   return immediate(db, () => {
     const existing = db.prepare('SELECT * FROM models WHERE name = ?').get(model.name) as Row | undefined;
     if (existing) throw new AppError('conflict', `a model named '${model.name}' is already registered`);
     const result = db
-      .prepare('INSERT INTO models (name, dir, spec, latent_size, training, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+      .prepare(
+        'INSERT INTO models (name, dir, spec, latent_size, training, vectors_input_version, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      )
       .run(
         model.name,
         model.dir,
         JSON.stringify(model.spec),
         model.latentSize,
         model.training === undefined ? null : JSON.stringify(model.training),
+        model.inputVersion,
         new Date().toISOString(),
       );
     return toRecord(db.prepare('SELECT * FROM models WHERE id = ?').get(result.lastInsertRowid) as Row);
@@ -102,6 +109,16 @@ export function bumpVectorsEpoch(db: Db, modelId: number): void {
 
 export function vectorsEpoch(db: Db, modelId: number): number {
   return (statement(db, 'SELECT vectors_epoch FROM models WHERE id = ?').pluck().get(modelId) as number | undefined) ?? 0;
+}
+
+/** The model-input preparation version (image-decoder.ts MODEL_INPUT_VERSION) a model's stored vectors were made with. */
+export function vectorsInputVersion(db: Db, modelId: number): number {
+  return (statement(db, 'SELECT vectors_input_version FROM models WHERE id = ?').pluck().get(modelId) as number | undefined) ?? 1;
+}
+
+/** Records that every stored vector of a model is now made with preparation `version` (a completed re-embed). */
+export function setVectorsInputVersion(db: Db, modelId: number, version: number): void {
+  statement(db, 'UPDATE models SET vectors_input_version = ? WHERE id = ?').run(version, modelId);
 }
 
 export function indexGeneration(db: Db, modelId: number): number {

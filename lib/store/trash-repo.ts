@@ -111,6 +111,15 @@ export function restoreTrash(db: Db, select: { jobId: number } | { ids: readonly
   });
 }
 
+/**
+ * Drops the vectors saved with trashed images under `modelId` (made by a preparation its stored
+ * vectors no longer use): an image restored later comes back without one and is embedded again
+ * (job-service.ts queueCatchUp). Returns how many were dropped.
+ */
+export function dropTrashedVectors(db: Db, modelId: number): number {
+  return statement(db, 'DELETE FROM trash_embeddings WHERE model_id = ?').run(modelId).changes;
+}
+
 /** Deletes every trashed image for good (rows, saved vectors); returns their content hashes, whose files the caller removes. */
 export function emptyTrash(db: Db): string[] {
   return immediate(db, () => {

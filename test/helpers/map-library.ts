@@ -13,6 +13,7 @@ import { putEmbedding } from '../../lib/store/embeddings-repo';
 import { insertImage } from '../../lib/store/images-repo';
 import { replaceMap, type MapPoint } from '../../lib/store/maps-repo';
 import { activateModel, registerModel } from '../../lib/store/models-repo';
+import { MODEL_INPUT_VERSION } from '../../lib/images/image-decoder';
 
 const DIM = 8;
 
@@ -20,7 +21,13 @@ const DIM = 8;
 export function fillMapLibrary(dataDir: string, count: number, groups = 12): void {
   const library = openLibrary(parseConfig({ LATENT_ATLAS_DATA_DIR: dataDir }));
   try {
-    const model = registerModel(library.db, { name: 'map-test', dir: '/nowhere', spec: {}, latentSize: DIM });
+    const model = registerModel(library.db, {
+      name: 'map-test',
+      dir: '/nowhere',
+      spec: {},
+      latentSize: DIM,
+      inputVersion: MODEL_INPUT_VERSION,
+    });
     activateModel(library.db, model.id);
     const random = seededRandom(11);
     const gaussian = () => Math.sqrt(-2 * Math.log(random() || 1e-12)) * Math.cos(2 * Math.PI * random());

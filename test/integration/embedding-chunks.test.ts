@@ -13,6 +13,7 @@ import { openLibrary, type Library } from '../../lib/services/library';
 import { embeddingChunks, iterateEmbeddings, putEmbedding, readEmbeddings } from '../../lib/store/embeddings-repo';
 import { deleteImage, insertImage } from '../../lib/store/images-repo';
 import { registerModel } from '../../lib/store/models-repo';
+import { MODEL_INPUT_VERSION } from '../../lib/images/image-decoder';
 import { seededRandom } from '../../lib/random';
 
 const DIM = 5;
@@ -30,8 +31,8 @@ afterEach(() => {
 
 /** `count` images with a random vector each under model a (and another under model b); returns a's vectors by id. */
 function store(count: number) {
-  const a = registerModel(library.db, { name: 'a', dir: '/a', spec: {}, latentSize: DIM });
-  const b = registerModel(library.db, { name: 'b', dir: '/b', spec: {}, latentSize: DIM });
+  const a = registerModel(library.db, { name: 'a', dir: '/a', spec: {}, latentSize: DIM, inputVersion: MODEL_INPUT_VERSION });
+  const b = registerModel(library.db, { name: 'b', dir: '/b', spec: {}, latentSize: DIM, inputVersion: MODEL_INPUT_VERSION });
   const random = seededRandom(5);
   const vectors = new Map<number, Float32Array>();
   for (let i = 0; i < count; i++) {
@@ -90,7 +91,7 @@ describe('vectors read in chunks', () => {
 
   it('reads nothing from an empty model, and refuses vectors of another width', () => {
     const { a } = store(3);
-    const empty = registerModel(library.db, { name: 'c', dir: '/c', spec: {}, latentSize: DIM });
+    const empty = registerModel(library.db, { name: 'c', dir: '/c', spec: {}, latentSize: DIM, inputVersion: MODEL_INPUT_VERSION });
     expect([...embeddingChunks(library.db, empty.id, DIM)]).toEqual([]);
     expect(readEmbeddings(library.db, empty.id, DIM).data.length).toBe(0);
     expect(() => [...embeddingChunks(library.db, a.id, DIM + 1)]).toThrow(/expected 6/);

@@ -15,6 +15,7 @@ import { forgetOpenIndexes, openModelIndex, rebuildModelIndex } from '../../lib/
 import { putEmbedding } from '../../lib/store/embeddings-repo';
 import { insertImage } from '../../lib/store/images-repo';
 import { activateModel, registerModel, type ModelRecord } from '../../lib/store/models-repo';
+import { MODEL_INPUT_VERSION } from '../../lib/images/image-decoder';
 
 const DIM = 8;
 let dir: string;
@@ -24,7 +25,7 @@ let model: ModelRecord;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'latent-atlas-rebuild-'));
   library = openLibrary(parseConfig({ LATENT_ATLAS_DATA_DIR: dir }));
-  model = registerModel(library.db, { name: 'm', dir: '/nowhere', spec: {}, latentSize: DIM });
+  model = registerModel(library.db, { name: 'm', dir: '/nowhere', spec: {}, latentSize: DIM, inputVersion: MODEL_INPUT_VERSION });
   activateModel(library.db, model.id);
   const random = seededRandom(2);
   for (let i = 0; i < 3000; i++) {

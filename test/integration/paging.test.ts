@@ -16,6 +16,7 @@ import { clusterMemberPage, insertClusterRun, type MemberCursor } from '../../li
 import { deleteImage, insertImage, labelCounts, listImages, setImageLabels, type ImageQuery } from '../../lib/store/images-repo';
 import { readMapColumns, replaceMap } from '../../lib/store/maps-repo';
 import { registerModel } from '../../lib/store/models-repo';
+import { MODEL_INPUT_VERSION } from '../../lib/images/image-decoder';
 import { liveCount } from '../../lib/store/database';
 
 let dir: string;
@@ -127,7 +128,7 @@ describe('keyset pages of the library', () => {
 describe('keyset pages of a cluster', () => {
   function run(distances: number[]) {
     const ids = addImages(distances.length);
-    const model = registerModel(library.db, { name: 'm', dir: '/nowhere', spec: {}, latentSize: 2 });
+    const model = registerModel(library.db, { name: 'm', dir: '/nowhere', spec: {}, latentSize: 2, inputVersion: MODEL_INPUT_VERSION });
     const stored = insertClusterRun(
       library.db,
       {
@@ -210,7 +211,7 @@ describe('keyset pages of a cluster', () => {
 describe('the map read in chunks', () => {
   it('reads every live point in id order across chunks, and leaves out images deleted while it reads', async () => {
     const ids = library.db.transaction(() => addImages(40_000))();
-    const model = registerModel(library.db, { name: 'm', dir: '/nowhere', spec: {}, latentSize: 2 });
+    const model = registerModel(library.db, { name: 'm', dir: '/nowhere', spec: {}, latentSize: 2, inputVersion: MODEL_INPUT_VERSION });
     replaceMap(
       library.db,
       model.id,

@@ -20,6 +20,7 @@ import { computeMap, mapForBrowser, storedMap } from '../../lib/services/map-ser
 import { putEmbedding } from '../../lib/store/embeddings-repo';
 import { deleteImage, insertImage } from '../../lib/store/images-repo';
 import { activateModel, registerModel } from '../../lib/store/models-repo';
+import { MODEL_INPUT_VERSION } from '../../lib/images/image-decoder';
 import { startWasm } from '../helpers/engine';
 
 const DIM = 8;
@@ -33,7 +34,7 @@ beforeAll(async () => {
   await startWasm();
   dir = mkdtempSync(join(tmpdir(), 'latent-atlas-map-'));
   library = openLibrary(parseConfig({ LATENT_ATLAS_DATA_DIR: dir }));
-  const model = registerModel(library.db, { name: 'm', dir: '/nowhere', spec: {}, latentSize: DIM });
+  const model = registerModel(library.db, { name: 'm', dir: '/nowhere', spec: {}, latentSize: DIM, inputVersion: MODEL_INPUT_VERSION });
   activateModel(library.db, model.id);
   const random = seededRandom(4);
   const centres = Array.from({ length: GROUPS }, (_, g) => Float32Array.from({ length: DIM }, (_, j) => (j === g ? 20 : 0)));
