@@ -1,42 +1,12 @@
 'use client';
 /** One job's live progress: phase, bar, rate, ETA, last loss, and a cancel button while it runs. */
 import { api, type Job } from './api';
+import { describeJob } from './job-description';
 
 function eta(seconds: number | undefined): string {
   if (seconds === undefined || !Number.isFinite(seconds)) return '';
   if (seconds < 90) return `${Math.max(0, Math.round(seconds))} s left`;
   return `${Math.round(seconds / 60)} min left`;
-}
-
-/** A re-embed of every image, with its count once known and why when the worker queued it (job-service.ts queueInputUpgrade). */
-function describeReembed(job: Job): string {
-  const total = job.progress.total;
-  const what = total === undefined ? 'every image' : `${total.toLocaleString()} ${total === 1 ? 'image' : 'images'}`;
-  return job.params.reason === 'input-version' ? `Re-embedding ${what}: image preparation changed in this version` : `Re-embedding ${what}`;
-}
-
-export function describeJob(job: Job): string {
-  const p = job.params;
-  switch (job.kind) {
-    case 'train':
-      return `Training a model on ${p.data === 'fashion-mnist' ? 'Fashion-MNIST' : 'the library'}`;
-    case 'ingest':
-      return `Adding images from ${String(p.folder).split('/').slice(-2).join('/')}`;
-    case 'trash':
-      return `Moving ${Array.isArray(p.ids) ? p.ids.length : ''} images to the trash`;
-    case 'cluster':
-      return `Clustering (k = ${String(p.k)})`;
-    case 'map':
-      return `Computing the ${String(p.method).toUpperCase()} map`;
-    case 'activate':
-      return `Switching to model ${String(p.modelId)}`;
-    case 'embed':
-      return p.all ? describeReembed(job) : 'Embedding images';
-    case 'duplicates':
-      return 'Looking for near-duplicates';
-    default:
-      return job.kind;
-  }
 }
 
 export function JobProgress({ job, onChange }: { job: Job; onChange?: () => void }) {
