@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MODEL_INPUT_VERSION } from '../../lib/images/image-decoder';
-import { queueCatchUp, queueInputUpgrade, runJobs, runNextJob } from '../../lib/jobs/job-service';
+import { queueCatchUp, queueInputUpgrade, queueJob, runJobs, runNextJob } from '../../lib/jobs/job-service';
 import { embedMissing, ingestFolder } from '../../lib/services/ingest-service';
 import { openLibrary, type Library } from '../../lib/services/library';
 import { searchSimilar } from '../../lib/services/search-service';
@@ -83,6 +83,11 @@ describe('the idle check', () => {
       bare.close();
       rmSync(empty, { recursive: true, force: true });
     }
+  });
+
+  it('a reason is refused on an embed job that is not a re-embed of every image', () => {
+    expect(() => queueJob(library, 'embed', { reason: 'input-version' })).toThrow(expect.objectContaining({ code: 'invalid_input' }));
+    expect(() => queueJob(library, 'embed', { all: true, reason: 'other' })).toThrow(expect.objectContaining({ code: 'invalid_input' }));
   });
 
   it('queues nothing for an active model whose vectors are current', () => {
