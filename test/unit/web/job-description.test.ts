@@ -11,7 +11,7 @@ describe('job descriptions', () => {
       'Re-embedding every image: image preparation changed in this version',
     );
     expect(describeJob(job({ all: true, reason: 'input-version' }, { phase: 're-embed', done: 10, total: 1234 }))).toBe(
-      'Re-embedding 1,234 images: image preparation changed in this version',
+      `Re-embedding ${(1234).toLocaleString()} images: image preparation changed in this version`, // 1,234 in English
     );
     expect(describeJob(job({ all: true }, { total: 1 }))).toBe('Re-embedding 1 image');
     expect(describeJob(job({}))).toBe('Embedding images');
