@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { AppError, ERROR_STATUS, type ErrorCode } from '../../errors';
+import { MODEL_INPUT_VERSION } from '../../images/image-decoder';
 import type { BatchOutcome } from '../../services/batch-embedding';
 import type { NeighborLists } from '../../services/duplicates-service';
 import { DISTANCE_SPACES } from '../../vectors/distance';
@@ -31,6 +32,8 @@ const imageBatchSchema = z.strictObject({
   run: runName,
   mode: z.enum(['ingest', 'embed']),
   model: z.strictObject({ id: z.number().int().min(1), fingerprint: z.string().regex(/^[0-9a-f]{16}$/) }),
+  /** How the library prepares model inputs (MODEL_INPUT_VERSION); the worker must prepare them the same way (checkInputVersion). */
+  inputVersion: z.number().int().min(1),
   includePatient: z.boolean(),
   images: z.array(z.strictObject({ hash, name: z.string().max(4096) })).min(1),
 });
@@ -89,6 +92,21 @@ const resultSchema = z.strictObject({
 export type BatchResult = z.infer<typeof resultSchema>;
 
 const neighborResultSchema = z.strictObject({ worker: z.string().max(200), ids: base64, distances: base64 });
+
+/**
+ * Refuses a batch from a library that prepares model inputs another way than this worker
+ * (image-decoder.ts MODEL_INPUT_VERSION): its vectors would sit beside ones made another way, and
+ * the library would count them as current. A worker older than this field refuses such batches
+ * already (its schema is strict). AppError('conflict').
+ */
+export function checkInputVersion(batch: Pick<ImageBatch, 'inputVersion'>, worker: string): void {
+  if (batch.inputVersion !== MODEL_INPUT_VERSION)
+    throw new AppError(
+      'conflict',
+      `worker ${worker} prepares model inputs by version ${MODEL_INPUT_VERSION}; this library uses version ${batch.inputVersion}: ` +
+        'run the same release of Latent Atlas on the workers as on the library',
+    );
+}
 
 /**
  * The BullMQ job id of a batch: its run and what names its content (the images' hashes; a block's

@@ -29,6 +29,7 @@ import {
 import { removeIndexSnapshots, writeIndexSnapshot } from '../../services/index-snapshots';
 import { loadActiveVectors, modelIndex } from '../../services/model-service';
 import { decodeNeighbors, decodeResult, toBase64, type ImageBatch } from './batch-protocol';
+import { MODEL_INPUT_VERSION } from '../../images/image-decoder';
 import type { RemoteTransport, RunState } from './remote-transport';
 
 export interface RunContext {
@@ -45,7 +46,14 @@ export const BATCH_IMAGES = 200;
 /** Images of a batch to embed, as their job's data (named by their content hashes). */
 function imagePayload(run: string, mode: ImageBatch['mode'], model: ImageBatch['model']) {
   return (images: BatchImage[]) => ({
-    data: { run, mode, model, includePatient: false, images: images.map(({ hash, name }) => ({ hash, name })) },
+    data: {
+      run,
+      mode,
+      model,
+      inputVersion: MODEL_INPUT_VERSION,
+      includePatient: false,
+      images: images.map(({ hash, name }) => ({ hash, name })),
+    },
     content: images.map((image) => image.hash),
   });
 }

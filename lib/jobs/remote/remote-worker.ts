@@ -21,6 +21,7 @@ import {
   BATCH_QUEUE,
   batchDataSchema,
   cancelKey,
+  checkInputVersion,
   encodeNeighbors,
   encodeResult,
   fromBase64,
@@ -87,6 +88,7 @@ export async function runRemoteWorker(options: RemoteWorkerOptions): Promise<{ b
       }
       if (options.pinnedModel !== undefined && data.model.id !== options.pinnedModel)
         throw new Error(`worker ${name} holds model ${options.pinnedModel}; this batch needs model ${data.model.id}: refused`);
+      checkInputVersion(data, name); // another release's worker may take it: retried, as above
       const abort = new AbortController();
       const cancelled = () => connection.redis.exists(cancelKey(data.run)).then((n) => n > 0);
       if (await cancelled()) throw new UnrecoverableError(`run ${data.run} was cancelled`);

@@ -8,6 +8,7 @@ import { allowed, workerAllowed } from '../../../app/_server/access';
 import { parseConfig } from '../../../lib/config';
 import {
   batchDataSchema,
+  checkInputVersion,
   batchJobId,
   decodeNeighbors,
   decodeResult,
@@ -16,6 +17,7 @@ import {
   toBase64,
 } from '../../../lib/jobs/remote/batch-protocol';
 import { describeRedisUrl } from '../../../lib/jobs/remote/redis';
+import { MODEL_INPUT_VERSION } from '../../../lib/images/image-decoder';
 import { modelFingerprint } from '../../../lib/models/model-io';
 
 const HASH_A = 'a'.repeat(64);
@@ -97,12 +99,22 @@ describe('batches', () => {
       run: 'embed-1',
       mode: 'embed',
       model: { id: 2, fingerprint: '0123456789abcdef' },
+      inputVersion: MODEL_INPUT_VERSION,
       includePatient: false,
       images: [{ hash: HASH_A, name: 'a.jpg' }],
     };
     expect(batchDataSchema.safeParse(batch).success).toBe(true);
     expect(batchDataSchema.safeParse({ ...batch, images: [] }).success).toBe(false);
     expect(batchDataSchema.safeParse({ ...batch, model: { id: 2 } }).success).toBe(false);
+    const { inputVersion: _, ...fromAnOlderLibrary } = batch;
+    expect(batchDataSchema.safeParse(fromAnOlderLibrary).success).toBe(false);
+  });
+
+  it('are refused by a worker that prepares model inputs another way than the library', () => {
+    expect(() => checkInputVersion({ inputVersion: MODEL_INPUT_VERSION }, 'w@h')).not.toThrow();
+    expect(() => checkInputVersion({ inputVersion: MODEL_INPUT_VERSION - 1 }, 'w@h')).toThrow(
+      expect.objectContaining({ code: 'conflict', message: expect.stringMatching(/same release of Latent Atlas/) }),
+    );
   });
 
   it('name models by content: other weights, another fingerprint', () => {
