@@ -19,7 +19,14 @@ import { parseConfig } from '../../lib/config';
 import { openDatabase, SCHEMA_VERSION } from '../../lib/store/database';
 import { countEmbeddings, countImagesWithoutEmbedding, getEmbedding } from '../../lib/store/embeddings-repo';
 import { listJobs, type Job } from '../../lib/store/jobs-repo';
-import { activeModel, registerModel, setVectorsInputVersion, vectorsEpoch, vectorsInputVersion } from '../../lib/store/models-repo';
+import {
+  activateModel,
+  activeModel,
+  registerModel,
+  setVectorsInputVersion,
+  vectorsEpoch,
+  vectorsInputVersion,
+} from '../../lib/store/models-repo';
 import { startWasm } from '../helpers/engine';
 import { addModel, fashionFolder, tempLibrary } from '../helpers/library';
 
@@ -143,16 +150,14 @@ describe('the idle check', () => {
     clearJobs();
     const other = await addModel(library, 'empty-16', 16);
     const previous = activeModel(library.db)!;
-    library.db.prepare('UPDATE models SET active = 0').run();
-    library.db.prepare('UPDATE models SET active = 1 WHERE id = ?').run(other.id);
+    activateModel(library.db, other.id);
     try {
       asUpgraded(other.id);
       expect(queueInputUpgrade(library, null)).toBeNull();
       expect(vectorsInputVersion(library.db, other.id)).toBe(MODEL_INPUT_VERSION);
       expect(embedJobs()).toEqual([]);
     } finally {
-      library.db.prepare('UPDATE models SET active = 0').run();
-      library.db.prepare('UPDATE models SET active = 1 WHERE id = ?').run(previous.id);
+      activateModel(library.db, previous.id);
     }
   });
 
