@@ -196,7 +196,9 @@ class Traffic {
       const live = [...this.uploads.keys()].filter((id) => !this.deletes.has(id));
       this.inFlight++;
       try {
-        if (live.length > 10 && this.rand() < 0.2) {
+        // A fifth of the requests delete, once a few uploads are live; until one delete is acknowledged,
+        // the next request after those few is one (a loaded machine acknowledges only a handful a run).
+        if (live.length > 3 && (this.deletes.size === 0 || this.rand() < 0.2)) {
           const id = live[Math.floor(this.rand() * live.length)]!;
           this.deleteAttempts.add(id);
           const response = await fetch(`${baseURL}/api/images/${id}`, { method: 'DELETE', signal: stop });
